@@ -1,0 +1,35 @@
+"""kneeguard's always-on side: create_app(settings) builds the HTTP service."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from service import runtime as runtime_mod
+from service.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        JSON_SORT_KEYS=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+    )
+    runtime = runtime_mod.build(settings)
+    app.extensions["kneeguard"] = runtime
+    _register(app)
+    return app
+
+
+def _register(app: Flask) -> None:
+    from service import bodies, errors, metrics
+    from service.api import register_blueprints
+
+    errors.register_error_handlers(app)
+    bodies.init_app(app)
+    metrics.init_app(app)
+    register_blueprints(app)

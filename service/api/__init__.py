@@ -1,0 +1,11 @@
+"""HTTP surface: one blueprint per resource under /v1, provider receivers under /webhooks."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from service.api import health
+
+    app.register_blueprint(health.bp)

@@ -1,0 +1,40 @@
+"""Request bodies: never a silently truncated body.
+
+Werkzeug gives a chunked request (no Content-Length) only the first MAX_CONTENT_LENGTH bytes and
+raises 413 on a *further* read, so a view calling get_data() would see a truncated body and answer 200.
+We read chunked bodies here, up front, and probe one byte past the limit. A server that does not mark
+chunked input as terminated would hand us an empty body instead, so there we ask for a length (411).
+"""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+from service.errors import LengthRequired, PayloadTooLarge
+
+_WITH_BODY = {"POST", "PUT", "PATCH"}
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _guard_body() -> None:
+        if request.method not in _WITH_BODY or request.content_length is not None:
+            return
+        if "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+            return
+        if not request.environ.get("wsgi.input_terminated"):
+            raise LengthRequired("Send a Content-Length header with the request body.")
+        limit = request.max_content_length
+        request.get_data(cache=True, parse_form_data=False)
+        if limit is not None and request.stream.read(1):
+            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+
+
+def read_limited(limit: int) -> bytes:
+    """The raw body, at most `limit` bytes, or a 413 (for routes with a smaller cap than the app's)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+    data = request.get_data(cache=True, parse_form_data=False)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+    return data

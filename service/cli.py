@@ -1,0 +1,120 @@
+"""The `kneeguard` command. Operator commands print JSON on stdout; usage errors exit 2."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from service.settings import Settings, SettingsError
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise click.UsageError(f"configuration error: {exc}") from None
+
+
+def emit(obj: object) -> None:
+    click.echo(json.dumps(obj, indent=2, default=str))
+
+
+@click.group()
+def main() -> None:
+    """kneeguard: warnings for the training patterns behind runners' knee pain."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", "web_workers", default=None, type=click.IntRange(1, 64),
+              help="Web processes (default: 1 on the embedded default, 2×CPU+1 with Redis).")
+def serve(host: str, port: int, web_workers: int | None) -> None:
+    """Serve HTTP (and, on the embedded default, run the worker in-process)."""
+    from service import migrate
+    from service.server import run
+
+    settings = load_settings()
+    _configure_logs(settings)
+    migrate.upgrade(settings.database_url)
+    run(settings, host, port, web_workers)
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+@click.option("--simple", is_flag=True, help="Run jobs in this process (no fork).")
+def worker(burst: bool, simple: bool) -> None:
+    """Run an RQ worker on REDIS_URL (ingest, analyze, notify, maintenance queues)."""
+    from service.worker import run_worker
+
+    settings = load_settings()
+    if settings.redis_url is None:
+        raise click.UsageError("REDIS_URL is not set: `kneeguard serve` runs the embedded worker.")
+    _configure_logs(settings)
+    sys.exit(run_worker(settings, burst=burst, simple=simple))
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    from service import migrate
+
+    settings = load_settings()
+    migrate.upgrade(settings.database_url, revision)
+    emit({"database": _redact(settings.database_url), "revision": revision, "status": "ok"})
+
+
+@main.group()
+def athletes() -> None:
+    """Manage athletes."""
+
+
+@athletes.command("add")
+@click.argument("email")
+def athletes_add(email: str) -> None:
+    """Create an athlete (or reissue the token of an existing one); prints {"id", "token"}."""
+    from service import accounts
+
+    runtime = _runtime()
+    try:
+        athlete_id, token = accounts.add_athlete(runtime, email)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    emit({"id": athlete_id, "token": token})
+
+
+def _runtime():
+    from service import migrate, runtime
+
+    settings = load_settings()
+    migrate.upgrade(settings.database_url)
+    return runtime.build(settings)
+
+
+def _configure_logs(settings: Settings) -> None:
+    from service import logs
+
+    logs.configure(settings.log_level, settings.log_json)
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _load_extensions() -> None:
+    # Commands that need the worker-side libraries (parsing, analysis) register themselves here,
+    # so `kneeguard --help` stays fast and the web side never imports job code.
+    from service import cli_data  # noqa: F401
+
+
+_load_extensions()

@@ -1,0 +1,1 @@
+"""Data commands (import, analyze) are added by later modules."""

@@ -1,0 +1,1 @@
+"""Activity providers (Strava, Garmin) behind one small interface; see base.py."""

@@ -1,0 +1,70 @@
+"""Re-enqueue work whose rows are still pending, so a lost or flushed queue loses nothing.
+
+Each stage registers what "pending" means for its table and which job handles a row. Enqueueing is
+keyed by row id, so a row already waiting in the queue is not enqueued twice, and running the sweeper
+from several worker processes at once is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from service.models import Activity, Delivery, InboundEvent, utcnow
+from service.runtime import Runtime
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class Stage:
+    queue: str
+    func: str
+    query: object  # a callable(now) -> select of ids
+
+
+STAGES = (
+    Stage("ingest", "workers.ingest.process_event",
+          lambda now: select(InboundEvent.id).where(
+              InboundEvent.status == "received", InboundEvent.next_attempt_at <= now)),
+    Stage("analyze", "workers.analyze.analyze_activity",
+          lambda now: select(Activity.id).where(Activity.status == "parsed")),
+    Stage("notify", "workers.deliver.deliver",
+          lambda now: select(Delivery.id).where(
+              Delivery.status == "pending", Delivery.next_attempt_at <= now)),
+)
+
+
+def sweep(runtime: Runtime, now: datetime | None = None) -> int:
+    """Enqueue every pending row's job; returns how many jobs were newly enqueued."""
+    now = now or utcnow()
+    count = 0
+    with runtime.db.session() as s:
+        for stage in STAGES:
+            ids = s.scalars(stage.query(now).limit(BATCH)).all()
+            for row_id in ids:
+                count += runtime.queue.enqueue(stage.queue, stage.func, row_id, key=row_id)
+    if count:
+        log.info("sweeper re-enqueued jobs", extra={"count": count})
+    return count
+
+
+def start_thread(runtime: Runtime, interval: float) -> threading.Thread:
+    """A daemon thread that sweeps every `interval` seconds (worker processes and `serve`)."""
+
+    def loop() -> None:
+        stop = threading.Event()
+        while not stop.wait(interval):
+            try:
+                sweep(runtime)
+            except Exception:  # the next round tries again; never kill the worker
+                log.exception("sweep failed")
+
+    thread = threading.Thread(target=loop, daemon=True, name="kneeguard-sweeper")
+    thread.start()
+    return thread

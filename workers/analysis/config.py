@@ -1,0 +1,100 @@
+"""Every threshold of the risk engine in one place.
+
+Defaults follow DESIGN §1 (and `reference/science.md` §6). Population numbers are only defaults: a
+deployment overrides them with `Thresholds.from_mapping(...)` (e.g. parsed from JSON or environment
+variables) and an athlete's own settings are layered on top with `.merged(...)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    # single_run_spike: run distance / longest run in the previous 30 days (Frandsen 2025).
+    spike_window_days: int = 30
+    spike_small: float = 1.10
+    spike_moderate: float = 1.30
+    spike_large: float = 2.00
+    # weekly_jump: rolling 7-day distance vs the 7 days two weeks earlier (Nielsen 2014).
+    weekly_jump_ratio: float = 1.30
+    weekly_jump_min_base_m: float = 0.0  # base week must exceed this for a ratio to exist
+    # acwr: context only (info), needs enough history.
+    acwr_ratio: float = 1.5
+    acwr_min_history_days: int = 28
+    ewma_acute_days: int = 7
+    ewma_chronic_days: int = 28
+    # downhill_novel: this run's loss vs the largest loss of the previous 30 days.
+    downhill_window_days: int = 30
+    downhill_ratio: float = 1.3
+    downhill_min_loss_m: float = 200.0
+    downhill_steep_min_km: float = 1.0  # km at grade <= -10% must also exceed this to count
+    # weekly_descent: 7-day loss vs mean weekly loss of days 8-35.
+    weekly_descent_ratio: float = 2.0
+    weekly_descent_min_m: float = 500.0
+    # Denominator floor so descent ratios stay finite; at the defaults above it never changes a
+    # decision (ratio * floor is below the absolute minimum).
+    descent_floor_m: float = 50.0
+    # route_repetition: share of 28-day road distance on segments run in >= N weeks, same direction.
+    repetition_window_days: int = 28
+    repetition_share: float = 0.70
+    repetition_min_weeks: int = 3
+    repetition_min_road_km: float = 10.0
+    # track_direction: per-week track km and one-direction share over 28 days.
+    track_window_days: int = 28
+    track_km_per_week: float = 5.0
+    track_one_direction_share: float = 0.90
+    # gct_asymmetry: Garmin "red" zone and shift from an 8-week baseline.
+    gct_low_pct: float = 47.8
+    gct_high_pct: float = 52.2
+    gct_min_red_runs: int = 3
+    gct_shift_pp: float = 1.5
+    gct_baseline_days: int = 56
+    gct_min_baseline_runs: int = 3
+    # cadence_drop: steps/min at matched speed vs 8-week baseline.
+    cadence_drop_pct: float = 5.0
+    cadence_baseline_days: int = 56
+    cadence_min_baseline_runs: int = 3
+    cadence_min_matched_s: float = 300.0
+    # shoe_mileage.
+    shoe_info_km: float = 500.0
+    shoe_caution_km: float = 800.0
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any] | str | None) -> Thresholds:
+        """Build from a mapping (or a JSON object string); unknown keys are an error."""
+        return cls().merged(mapping)
+
+    def merged(self, overrides: Mapping[str, Any] | str | None) -> Thresholds:
+        """A copy with `overrides` applied (values may be strings, as from the environment)."""
+        if overrides is None:
+            return self
+        if isinstance(overrides, str):
+            overrides = json.loads(overrides) if overrides.strip() else {}
+        if not isinstance(overrides, Mapping):
+            raise ValueError("threshold overrides must be a mapping")
+        types = {f.name: f.type for f in fields(self)}
+        unknown = sorted(set(overrides) - set(types))
+        if unknown:
+            raise ValueError(f"unknown threshold(s): {', '.join(unknown)}")
+        changes = {key: _coerce(key, value, types[key]) for key, value in overrides.items()}
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, float | int]:
+        return dataclasses.asdict(self)
+
+
+def _coerce(key: str, value: Any, type_name: Any) -> float | int:
+    kind = int if type_name in (int, "int") else float
+    try:
+        number = kind(float(value)) if kind is int else float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"threshold {key} must be a number, got {value!r}") from None
+    if number != number or number in (float("inf"), float("-inf")) or number < 0:
+        raise ValueError(f"threshold {key} must be a finite, non-negative number")
+    return number

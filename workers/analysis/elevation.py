@@ -1,0 +1,168 @@
+"""Elevation gain/loss from a noisy altitude stream (science.md §2.3).
+
+Pipeline: drop invalid samples, median-filter spikes, resample by distance (so standing still adds
+nothing and sampling rate does not matter), smooth, then count climbs and descents with a hysteresis
+("zig-zag") threshold: an extreme only counts once the altitude has moved back from it by more than
+`h`. Runalyze and GoldenCheetah use 3 m for barometric data; GPS altitude is far noisier and gets a
+larger threshold and a lower confidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+STEP_M = 10.0  # resampling step along the distance axis
+
+
+@dataclass(frozen=True, slots=True)
+class NoiseModel:
+    hysteresis_m: float
+    smooth_m: float  # moving-average window along distance, before counting
+    grade_window_m: float  # grades are taken over this horizontal distance
+
+
+NOISE = {
+    "barometric": NoiseModel(hysteresis_m=3.0, smooth_m=30.0, grade_window_m=100.0),
+    "gps": NoiseModel(hysteresis_m=10.0, smooth_m=150.0, grade_window_m=200.0),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ElevationResult:
+    gain_m: float = 0.0
+    loss_m: float = 0.0
+    km_grade_le_minus5: float = 0.0
+    km_grade_le_minus10: float = 0.0
+    longest_descent_m: float = 0.0  # vertical drop of the largest continuous descent
+    longest_descent_km: float = 0.0  # its horizontal length
+    coverage: float = 0.0  # share of the distance that had altitude
+
+
+def elevation_profile(
+    distance: np.ndarray, altitude: np.ndarray, source: str
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(distance grid, smoothed altitude) every STEP_M metres, or None without usable altitude."""
+    model = NOISE.get(source, NOISE["gps"])
+    ok = np.isfinite(distance) & np.isfinite(altitude)
+    if ok.sum() < 3:
+        return None
+    d = np.maximum.accumulate(distance[ok])
+    alt = median5(altitude[ok])
+    moving = np.concatenate(([True], np.diff(d) > 0))  # one sample per distance value
+    d, alt = d[moving], alt[moving]
+    if d.size < 2 or d[-1] - d[0] < 2 * STEP_M:
+        return None
+    grid = np.arange(d[0], d[-1] + 1e-9, STEP_M)
+    profile = np.interp(grid, d, alt)
+    return grid, moving_average(profile, int(round(model.smooth_m / STEP_M)))
+
+
+def compute_elevation(distance: np.ndarray, altitude: np.ndarray, source: str) -> ElevationResult:
+    profile = elevation_profile(distance, altitude, source)
+    if profile is None:
+        return ElevationResult()
+    grid, alt = profile
+    model = NOISE.get(source, NOISE["gps"])
+    gain, loss, drop, drop_len = hysteresis(alt, model.hysteresis_m)
+    grades = grade(alt, int(round(model.grade_window_m / STEP_M / 2)))
+    total = float(np.nanmax(distance) - np.nanmin(distance)) if np.isfinite(distance).any() else 0.0
+    return ElevationResult(
+        gain_m=gain,
+        loss_m=loss,
+        km_grade_le_minus5=float((grades <= -0.05).sum() * STEP_M / 1000.0),
+        km_grade_le_minus10=float((grades <= -0.10).sum() * STEP_M / 1000.0),
+        longest_descent_m=drop,
+        longest_descent_km=drop_len * STEP_M / 1000.0,
+        coverage=min(1.0, float(grid[-1] - grid[0]) / total) if total > 0 else 0.0,
+    )
+
+
+def median5(values: np.ndarray) -> np.ndarray:
+    """Running median of 5 samples: removes 1-2 sample spikes, keeps real steps."""
+    if values.size < 5:
+        return values.astype(float)
+    padded = np.pad(values, 2, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 5)
+    return np.median(windows, axis=1)
+
+
+def moving_average(values: np.ndarray, width: int) -> np.ndarray:
+    """Centred moving average; the ends use the shrinking window (no edge droop)."""
+    if width <= 1 or values.size < 3:
+        return values
+    half = min(width, values.size) // 2
+    csum = np.concatenate(([0.0], np.cumsum(values)))
+    idx = np.arange(values.size)
+    lo = np.clip(idx - half, 0, values.size)
+    hi = np.clip(idx + half + 1, 0, values.size)
+    return (csum[hi] - csum[lo]) / (hi - lo)
+
+
+def grade(alt: np.ndarray, half: int) -> np.ndarray:
+    """Centred grade (rise/run) over 2*half steps at every grid point."""
+    if alt.size < 2:
+        return np.zeros(alt.size)
+    half = max(1, min(half, (alt.size - 1) // 2 or 1))
+    idx = np.arange(alt.size)
+    lo = np.clip(idx - half, 0, alt.size - 1)
+    hi = np.clip(idx + half, 0, alt.size - 1)
+    run = (hi - lo) * STEP_M
+    return np.where(run > 0, (alt[hi] - alt[lo]) / np.maximum(run, 1e-9), 0.0)
+
+
+def turning_points(alt: np.ndarray) -> np.ndarray:
+    """Indices of the first sample, local extrema and the last sample (plateaus collapsed)."""
+    if alt.size < 3:
+        return np.arange(alt.size)
+    step = np.diff(alt)
+    nz = np.flatnonzero(step != 0)
+    if nz.size == 0:
+        return np.array([0, alt.size - 1])
+    signs = np.sign(step[nz])
+    flips = nz[1:][signs[1:] != signs[:-1]]  # index where the new direction starts
+    return np.unique(np.concatenate(([0], flips, [alt.size - 1])))
+
+
+def hysteresis(alt: np.ndarray, h: float) -> tuple[float, float, float, int]:
+    """(gain, loss, largest single descent, its length in steps) with threshold h."""
+    idx = turning_points(alt)
+    vals = alt[idx].tolist()  # plain floats: this loop is the hot path
+    gain = loss = best_drop = 0.0
+    best_len = 0
+    direction = 0
+    lo_i = hi_i = 0  # running min/max before a direction is known
+    ext_i = cand_i = 0  # last confirmed extreme and the current candidate
+    for i in range(1, len(vals)):
+        x = vals[i]
+        if direction == 0:
+            lo_i = i if x < vals[lo_i] else lo_i
+            hi_i = i if x > vals[hi_i] else hi_i
+            if x - vals[lo_i] > h:
+                direction, ext_i, cand_i = 1, lo_i, i
+            elif vals[hi_i] - x > h:
+                direction, ext_i, cand_i = -1, hi_i, i
+        elif direction == 1:
+            if x >= vals[cand_i]:
+                cand_i = i
+            elif vals[cand_i] - x > h:
+                gain += vals[cand_i] - vals[ext_i]
+                direction, ext_i, cand_i = -1, cand_i, i
+        else:
+            if x <= vals[cand_i]:
+                cand_i = i
+            elif x - vals[cand_i] > h:
+                drop = vals[ext_i] - vals[cand_i]
+                loss += drop
+                if drop > best_drop:
+                    best_drop, best_len = drop, int(idx[cand_i] - idx[ext_i])
+                direction, ext_i, cand_i = 1, cand_i, i
+    if direction == 1:
+        gain += vals[cand_i] - vals[ext_i]
+    elif direction == -1:
+        drop = vals[ext_i] - vals[cand_i]
+        loss += drop
+        if drop > best_drop:
+            best_drop, best_len = drop, int(idx[cand_i] - idx[ext_i])
+    return gain, loss, best_drop, best_len

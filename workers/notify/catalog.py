@@ -1,0 +1,69 @@
+"""The outgoing webhook event catalog: each event type, what it means, and its JSON Schema.
+
+The schemas live in `docs/webhooks/<type>.schema.json` so integrators read the same files the
+tests validate against. Payload envelope: `{"type", "timestamp", "data"}` (Standard Webhooks).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "docs" / "webhooks"
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    description: str
+
+    @property
+    def schema_path(self) -> Path:
+        return SCHEMA_DIR / f"{self.name}.schema.json"
+
+
+CATALOG: dict[str, EventType] = {
+    e.name: e
+    for e in (
+        EventType("finding.created", "A new finding about an athlete's training (rule, severity, "
+                  "value vs threshold, message, evidence, sources). Sent once per finding."),
+        EventType("activity.analyzed", "An activity was parsed and the athlete's history "
+                  "re-analysed; lists the ids of the findings it created."),
+        EventType("athlete.connected", "An athlete connected a Strava or Garmin account."),
+        EventType("athlete.disconnected", "An athlete's provider connection ended "
+                  "(deauthorized, user request, operator)."),
+    )
+}
+
+
+class PayloadInvalid(ValueError):
+    """A payload does not match its event type's schema."""
+
+
+def event_types() -> list[str]:
+    return sorted(CATALOG)
+
+
+@cache
+def schema(event_type: str) -> dict[str, Any]:
+    if event_type not in CATALOG:
+        raise KeyError(f"unknown event type {event_type!r}")
+    return json.loads(CATALOG[event_type].schema_path.read_text("utf-8"))
+
+
+def validate_payload(event_type: str, payload: dict[str, Any] | bytes) -> None:
+    """Raise PayloadInvalid unless `payload` (the envelope, as dict or JSON bytes) fits the schema.
+
+    Needs the `jsonschema` package; imported here so senders that skip validation do not."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    if isinstance(payload, bytes | bytearray):
+        payload = json.loads(payload)
+    validator = Draft202012Validator(schema(event_type), format_checker=FormatChecker())
+    errors = sorted(validator.iter_errors(payload), key=lambda e: list(e.absolute_path))
+    if errors:
+        where = "/".join(str(p) for p in errors[0].absolute_path) or "(root)"
+        raise PayloadInvalid(f"{event_type}: {where}: {errors[0].message}")
