@@ -18,13 +18,18 @@ _WITH_BODY = {"POST", "PUT", "PATCH"}
 def init_app(app: Flask) -> None:
     @app.before_request
     def _guard_body() -> None:
-        if request.method not in _WITH_BODY or request.content_length is not None:
+        if request.method not in _WITH_BODY:
+            return
+        limit = request.max_content_length
+        if request.content_length is not None:
+            # Refuse a declared oversize body before anyone reads it (or routes it).
+            if limit is not None and request.content_length > limit:
+                raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
             return
         if "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
             return
         if not request.environ.get("wsgi.input_terminated"):
             raise LengthRequired("Send a Content-Length header with the request body.")
-        limit = request.max_content_length
         request.get_data(cache=True, parse_form_data=False)
         if limit is not None and request.stream.read(1):
             raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")

@@ -1,1 +1,106 @@
-"""Data commands (import, analyze) are added by later modules."""
+"""`kneeguard analyze` (stateless) and `kneeguard import` (into the database)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from service.cli import emit, load_settings, main
+
+
+def _progress(paths: list[str]):
+    """A progress bar on stderr when there is more than a handful of files."""
+    from tqdm import tqdm
+
+    files = _expand(paths)
+    return tqdm(files, unit="file", file=sys.stderr, disable=len(files) < 5 or not sys.stderr.isatty()
+                and len(files) < 50, leave=False)
+
+
+def _expand(paths: list[str]) -> list[str]:
+    out: list[str] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            out += sorted(str(f) for f in path.rglob("*") if f.is_file())
+        else:
+            out.append(str(path))
+    return out
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the kneeguard.analysis/v1 document.")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Evaluate the rules for this day only (default: every day with a run).")
+def analyze(paths: tuple[str, ...], as_json: bool, as_of) -> None:
+    """Analyse files, folders and archives as one runner's history (nothing is stored)."""
+    from workers.analysis import analyze_tracks, render_text
+    from workers.parsing import iter_paths
+
+    tracks, skipped = [], []
+    for path in _progress(list(paths)):
+        for parsed in iter_paths([path]):
+            tracks += [(parsed.file, t) for t in parsed.tracks]
+            skipped += [{"file": k.file, "reason": k.reason} for k in parsed.skipped]
+    day: date | None = as_of.date() if as_of else None
+    document = analyze_tracks(tracks, day, source="upload", skipped=skipped,
+                              thresholds=_thresholds())
+    click.echo(json.dumps(document, indent=2) if as_json else render_text(document))
+
+
+def _thresholds():
+    from workers.analysis import Thresholds
+
+    settings = load_settings()
+    return Thresholds.from_mapping(dict(settings.thresholds)) if settings.thresholds else None
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--athlete", "email", required=True, help="The runner's email (created if new).")
+@click.option("--source", type=click.Choice(["upload", "strava_export", "garmin_export"]),
+              default=None, help="Where the files came from (default: guessed per archive).")
+def import_(paths: tuple[str, ...], email: str, source: str | None) -> None:
+    """Import files, folders and archives into the database; they are analysed and delivered."""
+    from service import accounts, activities
+    from service.cli import _runtime
+
+    runtime = _runtime()
+    total = activities.IngestResult()
+    try:
+        with runtime.db.session() as s:
+            athlete_id = accounts.get_or_create_athlete(s, email).id
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    for path in _progress(list(paths)):
+        data = Path(path).read_bytes()
+        with runtime.db.session() as s:
+            result = activities.ingest_bytes(s, athlete_id, path, data,
+                                             source or _guess_source(path, data))
+        activities.enqueue_analysis(runtime, result)
+        total.extend(result)
+    if runtime.queue.embedded:
+        runtime.queue.drain()  # no worker process on the embedded default: run the jobs now
+    emit(dict(total.as_dict(), athlete_id=athlete_id))
+
+
+def _guess_source(path: str, data: bytes) -> str:
+    if not data.startswith(b"PK"):
+        return "upload"
+    import io
+    import zipfile
+
+    try:
+        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    except zipfile.BadZipFile:
+        return "upload"
+    if any(n.endswith("activities.csv") for n in names):
+        return "strava_export"
+    if any(n.lower().endswith(".zip") or "DI_CONNECT" in n for n in names):
+        return "garmin_export"
+    return "upload"

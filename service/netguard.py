@@ -187,12 +187,15 @@ def _normalise_host(host: str) -> str:
     if ":" in host:
         return host  # IPv6 literal; validated by _ip_literal
     try:
-        host = host.encode("idna").decode("ascii").lower()
+        ascii_host = host.encode("idna").decode("ascii").lower()
     except UnicodeError:
         raise UnsafeURL("host name is not a valid (IDNA) name") from None
-    if _NUMERIC_HOST.match(host) and not _is_dotted_quad(host):
+    numeric = bool(_NUMERIC_HOST.match(ascii_host))
+    if numeric and (not _is_dotted_quad(ascii_host) or not host.isascii()):
+        # Unicode digits and dots (①②⑦。0。0。1) fold to an address under IDNA: refuse the
+        # spelling, like the decimal and octal ones.
         raise UnsafeURL("non-canonical numeric IPv4 host (decimal/octal/hex forms)")
-    return host
+    return ascii_host
 
 
 def _is_dotted_quad(host: str) -> bool:

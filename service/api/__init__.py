@@ -6,6 +6,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from service.api import health
+    from service.api import activities, health
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(activities.bp)

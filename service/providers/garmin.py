@@ -258,9 +258,14 @@ class GarminClient:
         form = {**form, "client_id": self.client_id, "client_secret": self.client_secret}
         resp = _send("POST", self.token_url, what, data=form,
                      headers={"Accept": "application/json"})
-        if resp.status_code in (400, 401) and _oauth_error(resp) == "invalid_grant":
-            # RFC 6749 §5.2: a dead code or refresh token; only a new authorization helps.
+        invalid_grant = resp.status_code in (400, 401) and _oauth_error(resp) == "invalid_grant"
+        if invalid_grant and form["grant_type"] == "refresh_token":
+            # RFC 6749 §5.2: the refresh token is dead (revoked, expired, or already rotated):
+            # only a new authorization helps.
             raise AuthRevoked(f"garmin {what}: invalid_grant")
+        if resp.status_code == 401 and not invalid_grant:
+            # A 401 from the token endpoint is our client credentials, not the user's grant.
+            raise ProviderError(f"garmin {what}: client rejected", permanent=True, status=401)
         _raise_for_status(resp, what)
         return self._token_set(_json(resp, what), what)
 

@@ -10,7 +10,7 @@ StreamSet, SummaryAthlete); stravalib's `strava_model` is generated from the sam
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -149,7 +149,7 @@ def to_remote(raw: dict[str, Any]) -> RemoteActivity:
     sport, sub_sport = normalise_sport(a.sport_type or a.type, a.trainer)
     return RemoteActivity(
         provider_id=str(a.id),
-        start_time=a.start_date,
+        start_time=a.start_date.astimezone(UTC),
         sport=sport,
         sub_sport=sub_sport,
         name=a.name,

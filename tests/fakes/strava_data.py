@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-DATA_DIR = Path("/work/shared/data/strava-api")
+DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "strava-api"
 API_STREAM_TYPES = ("time", "distance", "latlng", "altitude", "velocity_smooth", "heartrate",
                     "cadence", "watts", "temp", "moving", "grade_smooth")
 DEFAULT_START = (52.0907, 5.1214)  # somewhere flat enough, any point works
@@ -32,21 +32,30 @@ def load_sample_activity(name: str) -> dict[str, Any]:
     return json.loads((DATA_DIR / f"{name}.json").read_text())
 
 
+def _profile(seed: int, climb_m: float) -> tuple[random.Random, int, float, float]:
+    rng = random.Random(seed)
+    hills = rng.randint(1, 4)
+    return rng, hills, climb_m / (2 * hills), rng.uniform(5.0, 400.0)
+
+
+def _loop_point(frac: float, radius: float, start: tuple[float, float]) -> list[float]:
+    angle = 2 * math.pi * frac
+    lat = start[0] + radius * math.sin(angle) / 111_320
+    lon = start[1] + radius * (1 - math.cos(angle)) / (111_320 * math.cos(math.radians(start[0])))
+    return [round(lat, 6), round(lon, 6)]
+
+
 def synthetic_streams(distance_m: float, seed: int, *, gps: bool = True, climb_m: float = 60.0,
                       speed_ms: float = 3.0, start: tuple[float, float] = DEFAULT_START
                       ) -> dict[str, list[Any]]:
-    """1 Hz streams of a loop run of `distance_m`: hills of total climb ≈ `climb_m` (as much descent),
-    no latlng when `gps` is False (treadmill)."""
-    rng = random.Random(seed)
+    """1 Hz streams of a loop run of `distance_m` with hills of total climb `climb_m` (as much
+    descent); no latlng when `gps` is False (treadmill)."""
+    rng, hills, amp, base_alt = _profile(seed, climb_m)
     n = max(2, int(distance_m / speed_ms) + 1)
     radius = distance_m / (2 * math.pi)
-    hills = max(1, rng.randint(1, 4))
-    amp = climb_m / (2 * hills)
-    base_alt = rng.uniform(5.0, 400.0)
-    s: dict[str, list[Any]] = {k: [] for k in ("time", "distance", "altitude", "velocity_smooth",
-                                               "heartrate", "cadence", "moving", "grade_smooth")}
-    if gps:
-        s["latlng"] = []
+    keys = ("time", "distance", "altitude", "velocity_smooth", "heartrate", "cadence", "moving",
+            "grade_smooth") + (("latlng",) if gps else ())
+    s: dict[str, list[Any]] = {k: [] for k in keys}
     prev_alt = base_alt
     for i in range(n):
         d = min(distance_m, i * speed_ms)
@@ -62,12 +71,28 @@ def synthetic_streams(distance_m: float, seed: int, *, gps: bool = True, climb_m
         s["grade_smooth"].append(round(100 * (alt - prev_alt) / speed_ms, 1) if i else 0.0)
         prev_alt = alt
         if gps:
-            angle = 2 * math.pi * frac
-            lat = start[0] + (radius * math.sin(angle)) / 111_320
-            lon = start[1] + (radius * (1 - math.cos(angle))) / (111_320 * math.cos(
-                math.radians(start[0])))
-            s["latlng"].append([round(lat, 6), round(lon, 6)])
+            s["latlng"].append(_loop_point(frac, radius, start))
     return s
+
+
+def synthetic_summary(distance_m: float, seed: int, *, gps: bool = True, climb_m: float = 60.0,
+                      speed_ms: float = 3.0, start: tuple[float, float] = DEFAULT_START
+                      ) -> dict[str, Any]:
+    """The summary fields of `synthetic_streams(...)` with the same arguments, computed without
+    building the streams (a year of runs must be cheap to create)."""
+    _, _, amp, base_alt = _profile(seed, climb_m)
+    n = max(2, int(distance_m / speed_ms) + 1)
+    radius = distance_m / (2 * math.pi)
+    out: dict[str, Any] = {
+        "distance": float(distance_m), "moving_time": n - 1, "elapsed_time": n - 1,
+        "total_elevation_gain": round(climb_m, 1), "elev_low": round(base_alt, 1),
+        "elev_high": round(base_alt + 2 * amp, 1), "average_speed": speed_ms,
+        "max_speed": round(speed_ms + 0.2, 2)}
+    if gps:
+        ring = [_loop_point(i / 60, radius, start) for i in range(61)]
+        out.update(start_latlng=ring[0], end_latlng=ring[-1],
+                   summary_polyline=encode_polyline(ring))
+    return out
 
 
 def encode_polyline(points: list[list[float]]) -> str:

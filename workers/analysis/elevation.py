@@ -14,6 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 STEP_M = 10.0  # resampling step along the distance axis
+# A change this large this fast is a sensor artefact (start-up values, pressure spikes), not a
+# runner: even steep downhill running stays well below 2 m/s vertical.
+JUMP_MIN_M = 15.0
+JUMP_MAX_RATE = 4.0  # m/s
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +29,7 @@ class NoiseModel:
 
 NOISE = {
     "barometric": NoiseModel(hysteresis_m=3.0, smooth_m=30.0, grade_window_m=100.0),
-    "gps": NoiseModel(hysteresis_m=10.0, smooth_m=150.0, grade_window_m=200.0),
+    "gps": NoiseModel(hysteresis_m=15.0, smooth_m=200.0, grade_window_m=200.0),
 }
 
 
@@ -41,7 +45,7 @@ class ElevationResult:
 
 
 def elevation_profile(
-    distance: np.ndarray, altitude: np.ndarray, source: str
+    distance: np.ndarray, altitude: np.ndarray, source: str, timestamps: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """(distance grid, smoothed altitude) every STEP_M metres, or None without usable altitude."""
     model = NOISE.get(source, NOISE["gps"])
@@ -49,7 +53,8 @@ def elevation_profile(
     if ok.sum() < 3:
         return None
     d = np.maximum.accumulate(distance[ok])
-    alt = median5(altitude[ok])
+    times = timestamps[ok] if timestamps is not None and timestamps.size == ok.size else None
+    alt = median5(remove_jumps(altitude[ok], times))
     moving = np.concatenate(([True], np.diff(d) > 0))  # one sample per distance value
     d, alt = d[moving], alt[moving]
     if d.size < 2 or d[-1] - d[0] < 2 * STEP_M:
@@ -59,8 +64,13 @@ def elevation_profile(
     return grid, moving_average(profile, int(round(model.smooth_m / STEP_M)))
 
 
-def compute_elevation(distance: np.ndarray, altitude: np.ndarray, source: str) -> ElevationResult:
-    profile = elevation_profile(distance, altitude, source)
+def compute_elevation(
+    distance: np.ndarray,
+    altitude: np.ndarray,
+    source: str,
+    timestamps: np.ndarray | None = None,
+) -> ElevationResult:
+    profile = elevation_profile(distance, altitude, source, timestamps)
     if profile is None:
         return ElevationResult()
     grid, alt = profile
@@ -77,6 +87,20 @@ def compute_elevation(distance: np.ndarray, altitude: np.ndarray, source: str) -
         longest_descent_km=drop_len * STEP_M / 1000.0,
         coverage=min(1.0, float(grid[-1] - grid[0]) / total) if total > 0 else 0.0,
     )
+
+
+def remove_jumps(alt: np.ndarray, times: np.ndarray | None) -> np.ndarray:
+    """Rebuild the series with implausibly fast steps removed (spikes of any length, level shifts)."""
+    step = np.diff(alt)
+    if times is not None:
+        dt = np.diff(times)
+        rate = np.abs(step) / np.where(np.isfinite(dt), np.maximum(dt, 1.0), 1.0)
+        bad = (np.abs(step) > JUMP_MIN_M) & (rate > JUMP_MAX_RATE)
+    else:
+        bad = np.abs(step) > JUMP_MIN_M
+    if not bad.any():
+        return alt
+    return alt[0] + np.concatenate(([0.0], np.cumsum(np.where(bad, 0.0, step))))
 
 
 def median5(values: np.ndarray) -> np.ndarray:

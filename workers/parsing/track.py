@@ -60,6 +60,7 @@ class Track:
     manual: bool = False  # entered by hand: distance counts, terrain does not
     gear_id: str | None = None
     name: str | None = None
+    source_file: str | None = None  # the input file, "archive.zip!member" for archive members
     # Summary values for tracks without records (manual entries, Strava/Garmin summaries).
     summary_distance_m: float | None = None
     summary_moving_time_s: float | None = None

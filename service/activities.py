@@ -1,0 +1,124 @@
+"""Activities in: raw bytes → stored raw file → parsed Tracks → activity rows with metrics.
+
+Used by the upload API, `kneeguard import` and the provider jobs. The web side may import the pure
+parsing and analysis libraries (no Flask/DB inside them); it never imports job modules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import policy
+from service.models import Activity, RawFile, utcnow
+from workers.analysis import compute_metrics
+from workers.parsing import InvalidFile, parse_bytes
+from workers.parsing.track import Track
+
+DUPLICATE_WINDOW = timedelta(seconds=60)
+DUPLICATE_DISTANCE = 0.01  # same run from another source: start ±60 s and distance ±1%
+
+
+@dataclass
+class IngestResult:
+    created: list[dict] = field(default_factory=list)
+    duplicates: list[dict] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+
+    def extend(self, other: IngestResult) -> None:
+        self.created += other.created
+        self.duplicates += other.duplicates
+        self.skipped += other.skipped
+
+    def as_dict(self) -> dict:
+        return {"activities": self.created, "duplicates": self.duplicates, "skipped": self.skipped}
+
+
+def ingest_bytes(s: Session, athlete_id: str, filename: str, data: bytes,
+                 source: str = "upload") -> IngestResult:
+    """Parse one file or archive and store what is new. Invalid input becomes a skip, never an
+    exception, and nothing of an invalid file is stored."""
+    sha = hashlib.sha256(data).hexdigest()
+    known = s.scalar(select(RawFile).where(RawFile.athlete_id == athlete_id, RawFile.sha256 == sha))
+    if known is not None:
+        return _same_bytes(s, known, filename)
+    try:
+        parsed = parse_bytes(data, filename)
+    except InvalidFile as exc:
+        return IngestResult(skipped=[{"file": filename, "reason": str(exc)}])
+    result = IngestResult(skipped=[{"file": k.file, "reason": k.reason} for k in parsed.skipped])
+    if not parsed.tracks:
+        if not result.skipped:
+            result.skipped.append({"file": filename, "reason": "no activity found in the file"})
+        return result
+    raw = RawFile(athlete_id=athlete_id, source=source, filename=filename[:500], sha256=sha,
+                  size=len(data), data=data, expires_at=policy.raw_expiry(source, utcnow()))
+    s.add(raw)
+    s.flush()
+    for leg, track in enumerate(parsed.tracks):
+        result.extend(store_track(s, athlete_id, track, source, filename, raw_file_id=raw.id,
+                                  leg=leg))
+    return result
+
+
+def store_track(s: Session, athlete_id: str, track: Track, source: str, filename: str, *,
+                raw_file_id: str | None = None, leg: int = 0,
+                provider_activity_id: str | None = None) -> IngestResult:
+    label = getattr(track, "source_file", None) or track.name or filename
+    twin = find_duplicate(s, athlete_id, track)
+    if twin is not None:
+        return IngestResult(duplicates=[{"file": label, "activity": twin.id,
+                                         "reason": f"same run as {twin.id} ({twin.source})"}])
+    metrics = compute_metrics(track)
+    activity = Activity(
+        athlete_id=athlete_id, source=source, raw_file_id=raw_file_id, leg=leg,
+        provider_activity_id=provider_activity_id, name=track.name, start_time=track.start_time,
+        sport=track.sport, sub_sport=track.sub_sport, distance_m=track.distance_m,
+        moving_time_s=track.moving_time_s, indoor=track.indoor, manual=track.manual,
+        gear_id=track.gear_id, status="parsed", metrics=metrics.to_dict(),
+        expires_at=policy.derived_expiry(source, utcnow()),
+    )
+    s.add(activity)
+    s.flush()
+    return IngestResult(created=[summary(activity, label)])
+
+
+def find_duplicate(s: Session, athlete_id: str, track: Track) -> Activity | None:
+    start = track.start_time
+    candidates = s.scalars(select(Activity).where(
+        Activity.athlete_id == athlete_id,
+        Activity.start_time >= start - DUPLICATE_WINDOW,
+        Activity.start_time <= start + DUPLICATE_WINDOW,
+    )).all()
+    distance = track.distance_m
+    for other in candidates:
+        scale = max(distance, other.distance_m, 1.0)
+        if abs(other.distance_m - distance) <= DUPLICATE_DISTANCE * scale:
+            return other
+    return None
+
+
+def summary(activity: Activity, file: str | None = None) -> dict:
+    return {
+        "id": activity.id, "file": file, "source": activity.source, "sport": activity.sport,
+        "sub_sport": activity.sub_sport, "start_time": activity.start_time.isoformat(),
+        "distance_m": round(activity.distance_m, 1), "status": activity.status,
+    }
+
+
+def _same_bytes(s: Session, raw: RawFile, filename: str) -> IngestResult:
+    ids = s.scalars(select(Activity.id).where(Activity.raw_file_id == raw.id)).all()
+    return IngestResult(duplicates=[{"file": filename, "activity": i,
+                                     "reason": "this exact file was already imported"}
+                                    for i in ids])
+
+
+def enqueue_analysis(runtime, result: IngestResult) -> None:
+    """After the commit: one analyze job per new activity (the sweeper backs this up)."""
+    for item in result.created:
+        runtime.queue.enqueue("analyze", "workers.analyze.analyze_activity", item["id"],
+                              key=item["id"])

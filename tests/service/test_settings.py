@@ -1,0 +1,66 @@
+import json
+
+import pytest
+from cryptography.fernet import Fernet
+
+from service.settings import LOCAL_SECRETS_FILE, Settings, SettingsError
+
+KEY = Fernet.generate_key().decode()
+PROD = {"DATABASE_URL": "postgresql://u@127.0.0.1/db", "KNEEGUARD_SECRET_KEY": "s",
+        "KNEEGUARD_ENCRYPTION_KEYS": KEY}
+
+
+def test_no_configuration_gives_the_embedded_default(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    s = Settings.from_env({})
+    assert s.database_url == "sqlite:///kneeguard.db"
+    assert s.embedded_queue and s.public_url == "http://127.0.0.1:8000"
+    assert not s.strava_enabled and not s.garmin_enabled
+    stored = json.loads((tmp_path / LOCAL_SECRETS_FILE).read_text())
+    assert s.secret_key == stored["secret_key"]
+    assert s.encryption_keys == (stored["encryption_key"],)
+
+
+def test_local_secrets_are_generated_once_and_reused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert Settings.from_env({}).secret_key == Settings.from_env({}).secret_key
+
+
+def test_postgres_urls_use_psycopg3():
+    assert Settings.from_env(PROD).database_url.startswith("postgresql+psycopg://")
+
+
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("DATABASE_URL", "mysql://x"),
+        ("REDIS_URL", "http://x"),
+        ("PUBLIC_URL", "ftp://x"),
+        ("WEBHOOK_ALLOW_LOOPBACK", "maybe"),
+        ("KNEEGUARD_ENCRYPTION_KEYS", "not-a-key"),
+        ("KNEEGUARD_MAX_UPLOAD_BYTES", "lots"),
+        ("KNEEGUARD_THRESHOLDS", "[1,2]"),
+        ("LOG_LEVEL", "LOUD"),
+        ("SMTP_URL", "https://mail"),
+    ],
+)
+def test_a_bad_value_is_refused_with_the_variable_named(name, value):
+    env = dict(PROD, **{name: value})
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env(env)
+
+
+def test_production_database_requires_explicit_secrets():
+    with pytest.raises(SettingsError, match="KNEEGUARD_SECRET_KEY"):
+        Settings.from_env({"DATABASE_URL": "postgresql://u@127.0.0.1/db"})
+    env = {"DATABASE_URL": "postgresql://u@h/db", "KNEEGUARD_SECRET_KEY": "s"}
+    with pytest.raises(SettingsError, match="KNEEGUARD_ENCRYPTION_KEYS"):
+        Settings.from_env(env)
+
+
+def test_booleans_and_key_lists_are_parsed():
+    other = Fernet.generate_key().decode()
+    s = Settings.from_env(dict(PROD, WEBHOOK_ALLOW_LOOPBACK="TRUE",
+                               KNEEGUARD_ENCRYPTION_KEYS=f"{KEY}, {other}"))
+    assert s.webhook_allow_loopback is True
+    assert s.encryption_keys == (KEY, other)

@@ -1,0 +1,204 @@
+"""Route geometry: shape, loop direction, 400 m track laps and repetition keys (science.md §3.4).
+
+GPS cannot tell which side of the road a runner is on, so we measure what it can: whether a run is a
+loop, an out-and-back or a track session, which way loops and laps turn (signed area, shoelace formula
+in a local east/north frame: > 0 counter-clockwise), and compact keys for "the same segment in the same
+direction" so that repetition over weeks can be counted without keeping the polyline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+EARTH_M_PER_DEG = 111_320.0
+STEP_M = 10.0  # resampling step along the path
+# 400 m oval (lane 1): straights 84.39 m, kerb radius 36.5 m -> about 158 m x 74 m outside.
+LAP_STEPS = np.arange(34, 47)  # candidate lap lengths 340-460 m: watches mis-measure laps
+LAP_CLOSE_M = 20.0  # a lap returns within this distance of where it started
+OVAL_MAJOR_M = (135.0, 215.0)
+OVAL_MINOR_M = (50.0, 115.0)
+MIN_TRACK_M = 800.0  # at least two laps before we call it track running
+CELL_M = 100.0  # route-repetition grid cell
+KEY_EVERY = 5  # one key sample every 5 steps = 50 m
+SECTORS = 6  # heading sectors of 60 degrees: same road, same direction -> same sector
+
+
+@dataclass(frozen=True, slots=True)
+class RouteResult:
+    has_gps: bool = False
+    shape: str = "none"
+    direction: str | None = None
+    track_laps: int | None = None
+    track_m_cw: float = 0.0
+    track_m_ccw: float = 0.0
+    segment_keys: list[int] = field(default_factory=list)
+    segment_m: list[int] = field(default_factory=list)
+
+
+def compute_route(lat: np.ndarray, lon: np.ndarray, sub_sport: str | None) -> RouteResult:
+    path = resample_path(lat, lon)
+    if path is None:
+        if sub_sport == "track":
+            return RouteResult(shape="track")
+        return RouteResult()
+    lat_r, lon_r, xy = path
+    track_mask, laps, cw, ccw = detect_track(xy)
+    length = (len(xy) - 1) * STEP_M
+    is_track = sub_sport == "track" or (cw + ccw) >= 0.5 * length
+    if is_track:
+        if laps is None:
+            laps = max(1, int(round(length / 400.0)))
+        direction = loop_direction(xy[track_mask] if track_mask.any() else xy, strict=False)
+        return RouteResult(True, "track", direction, laps, cw, ccw)
+    keys, metres = segment_keys(lat_r, lon_r, xy, ~track_mask)
+    shape = classify_shape(xy)
+    direction = loop_direction(xy) if shape == "loop" else None
+    return RouteResult(True, shape, direction, laps, cw, ccw, keys, metres)
+
+
+def resample_path(
+    lat: np.ndarray, lon: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Positions every STEP_M metres along the path: (lat, lon, local xy in metres)."""
+    if lat.size != lon.size or lat.size < 2:
+        return None
+    ok = np.isfinite(lat) & np.isfinite(lon) & ((lat != 0) | (lon != 0))
+    if ok.sum() < 2:
+        return None
+    lat, lon = lat[ok], lon[ok]
+    xy = to_local(lat, lon)
+    dist = np.concatenate(([0.0], np.cumsum(np.hypot(*np.diff(xy, axis=0).T))))
+    if dist[-1] < 3 * STEP_M:
+        return None
+    grid = np.arange(0.0, dist[-1], STEP_M)
+    lat_r, lon_r = np.interp(grid, dist, lat), np.interp(grid, dist, lon)
+    return lat_r, lon_r, np.column_stack((np.interp(grid, dist, xy[:, 0]), np.interp(grid, dist, xy[:, 1])))
+
+
+def to_local(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Equirectangular east/north metres around the first point (exact enough for a run)."""
+    lat0 = np.radians(lat[0])
+    x = (lon - lon[0]) * EARTH_M_PER_DEG * np.cos(lat0)
+    y = (lat - lat[0]) * EARTH_M_PER_DEG
+    return np.column_stack((x, y))
+
+
+def signed_area(xy: np.ndarray) -> float:
+    """Shoelace area of the closed polygon: > 0 counter-clockwise, < 0 clockwise."""
+    if len(xy) < 3:
+        return 0.0
+    x, y = xy[:, 0] - xy[:, 0].mean(), xy[:, 1] - xy[:, 1].mean()
+    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
+
+
+def loop_direction(xy: np.ndarray, strict: bool = True) -> str | None:
+    """cw/ccw from the signed area; None when the loop encloses too little area to say (strict)."""
+    area = signed_area(xy)
+    perimeter = max((len(xy) - 1) * STEP_M, STEP_M)
+    compactness = 4 * np.pi * abs(area) / perimeter**2  # 1 for a circle, ~0 for a retrace
+    if area == 0 or (strict and compactness < 0.05):
+        return None
+    return "ccw" if area > 0 else "cw"
+
+
+def classify_shape(xy: np.ndarray) -> str:
+    length = (len(xy) - 1) * STEP_M
+    if is_out_and_back(xy):
+        return "out_and_back"
+    gap = float(np.hypot(*(xy[-1] - xy[0])))
+    return "loop" if gap <= max(200.0, 0.05 * length) else "point_to_point"
+
+
+def is_out_and_back(xy: np.ndarray, near_m: float = 50.0, share: float = 0.6) -> bool:
+    """Does the second half retrace the first half in the opposite direction?"""
+    stride = -(-len(xy) // 400)  # cap the pairwise comparison at 200 x 200 points
+    pts = xy[::stride].astype(np.float32)
+    heading = np.gradient(pts, axis=0)
+    half = len(pts) // 2
+    if half < 4:
+        return False
+    first, second = pts[:half], pts[half:]
+    d2 = ((second[:, None, :] - first[None, :, :]) ** 2).sum(axis=2)
+    nearest = d2.argmin(axis=1)
+    close = d2[np.arange(len(second)), nearest] <= near_m**2
+    opposite = (heading[half:] * heading[:half][nearest]).sum(axis=1) < 0
+    return bool((close & opposite).mean() >= share)
+
+
+def detect_track(xy: np.ndarray) -> tuple[np.ndarray, int | None, float, float]:
+    """(mask of points on a 400 m oval, lap count, metres clockwise, metres counter-clockwise)."""
+    n = len(xy)
+    mask = np.zeros(n, dtype=bool)
+    if n <= LAP_STEPS[-1] + 1:
+        return mask, None, 0.0, 0.0
+    close, best = lap_closure(xy)
+    laps = 0.0
+    cw = ccw = 0.0
+    for start, stop in runs(close):
+        end = min(n, stop + int(np.median(best[start:stop])))
+        region = xy[start:end]
+        if (end - start) * STEP_M < MIN_TRACK_M or not looks_like_oval(region):
+            continue
+        mask[start:end] = True
+        laps += (end - start) / float(np.median(best[start:stop]))
+        seg_cw, seg_ccw = turning_metres(region)
+        cw, ccw = cw + seg_cw, ccw + seg_ccw
+    return mask, (int(round(laps)) if laps else None), cw, ccw
+
+
+def lap_closure(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each point: does the path come back within LAP_CLOSE_M after 340-460 m, and after how many steps."""
+    n = len(xy)
+    idx = np.arange(n)[:, None] + LAP_STEPS[None, :]
+    valid = idx < n
+    ahead = xy[np.minimum(idx, n - 1)]
+    gap = np.hypot(*(ahead - xy[:, None, :]).transpose(2, 0, 1))
+    gap = np.where(valid, gap, np.inf)
+    best = LAP_STEPS[gap.argmin(axis=1)]
+    return gap.min(axis=1) <= LAP_CLOSE_M, best
+
+
+def runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) index pairs of consecutive True values."""
+    edges = np.diff(np.concatenate(([0], flags.astype(np.int8), [0])))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
+
+
+def looks_like_oval(region: np.ndarray) -> bool:
+    centred = region - region.mean(axis=0)
+    _, vectors = np.linalg.eigh(np.cov(centred.T))
+    proj = centred @ vectors
+    minor, major = np.ptp(proj, axis=0)
+    return OVAL_MAJOR_M[0] <= major <= OVAL_MAJOR_M[1] and OVAL_MINOR_M[0] <= minor <= OVAL_MINOR_M[1]
+
+
+def turning_metres(region: np.ndarray) -> tuple[float, float]:
+    """Metres run turning clockwise vs counter-clockwise around the region's centre."""
+    rel = region - region.mean(axis=0)
+    cross = rel[:-1, 0] * rel[1:, 1] - rel[:-1, 1] * rel[1:, 0]
+    return float((cross < 0).sum() * STEP_M), float((cross > 0).sum() * STEP_M)
+
+
+def segment_keys(
+    lat: np.ndarray, lon: np.ndarray, xy: np.ndarray, keep: np.ndarray
+) -> tuple[list[int], list[int]]:
+    """Directed grid keys (cell + heading sector) with the metres each covers, deduplicated."""
+    if len(xy) < 3:
+        return [], []
+    heading = np.gradient(xy, axis=0)
+    pick = np.arange(0, len(xy), KEY_EVERY)
+    pick = pick[keep[pick]]
+    if pick.size == 0:
+        return [], []
+    # Cells come from absolute coordinates so that different runs share them; the longitude scale
+    # uses the 1-degree latitude band, identical for every run in the band.
+    band = np.radians(np.floor(lat[pick]) + 0.5)
+    gy = np.floor(lat[pick] * EARTH_M_PER_DEG / CELL_M).astype(np.int64)
+    gx = np.floor(lon[pick] * EARTH_M_PER_DEG * np.cos(band) / CELL_M).astype(np.int64)
+    angle = np.arctan2(heading[pick, 1], heading[pick, 0])
+    sector = (np.floor((angle + np.pi) / (2 * np.pi / SECTORS)).astype(np.int64)) % SECTORS
+    keys = ((gy & 0x1FFFFF) << 24) | ((gx & 0x1FFFFF) << 3) | sector
+    unique, counts = np.unique(keys, return_counts=True)
+    return unique.tolist(), (counts * int(KEY_EVERY * STEP_M)).tolist()

@@ -1,0 +1,98 @@
+"""The analyze job: recompute an athlete's findings for one activity's day from stored history.
+
+Idempotent: findings are upserted on (athlete, rule, date, subject), so a re-run updates in place and
+never creates a second finding (nor, downstream, a second delivery).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from service import runtime as runtime_mod
+from service.metrics import JOBS
+from service.models import Activity, Athlete, Finding
+from workers.analysis import ActivityMetrics, HistoryItem, Thresholds, evaluate
+
+log = logging.getLogger(__name__)
+
+
+def analyze_activity(activity_id: str) -> None:
+    rt = runtime_mod.current()
+    try:
+        _analyze(rt, activity_id)
+    except Exception as exc:
+        # Record and stop: an analysis that crashes would crash again on every sweep.
+        log.exception("analysis failed", extra={"activity": activity_id})
+        with rt.db.session() as s:
+            activity = s.get(Activity, activity_id)
+            if activity is not None:
+                activity.status, activity.error = "failed", f"{type(exc).__name__}: {exc}"[:500]
+        JOBS.labels("analyze", "failed").inc()
+
+
+def _analyze(rt, activity_id: str) -> None:
+    with rt.db.session() as s:
+        activity = s.get(Activity, activity_id)
+        if activity is None or activity.status not in ("parsed", "analyzed"):
+            JOBS.labels("analyze", "skipped").inc()
+            return
+        # One analysis per athlete at a time (PostgreSQL row lock; SQLite serialises writers).
+        athlete = s.get(Athlete, activity.athlete_id, with_for_update=True)
+        findings = analyze_day(s, athlete, activity.start_time.date(), rt.settings.thresholds)
+        activity.status = "analyzed"
+        activity.error = None
+        created = [f.id for f in findings]
+    after_commit(rt, created)
+    log.info("analysed", extra={"activity": activity_id, "findings": len(created)})
+    JOBS.labels("analyze", "ok").inc()
+
+
+def analyze_day(s: Session, athlete: Athlete, day: date, deployment: dict) -> list[Finding]:
+    history = load_history(s, athlete.id)
+    thresholds = Thresholds.from_mapping(dict(deployment)).merged(athlete.thresholds or {})
+    results = evaluate(history, day, thresholds)
+    return upsert_findings(s, athlete.id, day, results)
+
+
+def load_history(s: Session, athlete_id: str) -> list[HistoryItem]:
+    rows = s.execute(
+        select(Activity.id, Activity.source, Activity.metrics)
+        .where(Activity.athlete_id == athlete_id, Activity.metrics.is_not(None))
+        .order_by(Activity.start_time)
+    ).all()
+    return [HistoryItem(r.id, r.source, ActivityMetrics.from_dict(r.metrics)) for r in rows]
+
+
+def upsert_findings(s: Session, athlete_id: str, day: date, results) -> list[Finding]:
+    """Insert new findings, update changed ones, drop the day's findings that no longer hold.
+
+    Returns the findings that are new (the ones to deliver)."""
+    existing = {(f.rule, f.subject): f for f in s.scalars(
+        select(Finding).where(Finding.athlete_id == athlete_id, Finding.date == day))}
+    created: list[Finding] = []
+    seen = set()
+    for r in results:
+        key = (r.rule, r.activity or "day")
+        seen.add(key)
+        row = existing.get(key)
+        if row is None:
+            row = Finding(athlete_id=athlete_id, activity_id=r.activity, subject=key[1],
+                          rule=r.rule, date=day)
+            s.add(row)
+            created.append(row)
+        row.severity, row.value, row.threshold = r.severity, r.value, r.threshold
+        row.message, row.evidence, row.sources = r.message, r.evidence, list(r.sources)
+    stale = [f.id for k, f in existing.items() if k not in seen]
+    if stale:
+        s.execute(delete(Finding).where(Finding.id.in_(stale)))
+    s.flush()
+    return created
+
+
+def after_commit(rt, finding_ids: list[str]) -> None:
+    """Hook for the delivery stage (filled in by the notify machinery)."""
+    return None

@@ -1,0 +1,87 @@
+"""Recognise a single (non-archive) activity file by its content and parse it.
+
+The extension is only a hint: users rename files and exports gzip them, so the bytes decide.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+
+from workers.parsing.fit import MAX_FIT_BYTES, parse_fit
+from workers.parsing.gpx import MAX_GPX_BYTES, check_xml, parse_gpx
+from workers.parsing.strava_streams import parse_strava_streams
+from workers.parsing.track import InvalidFile, Track
+
+MAX_JSON_BYTES = 32 * 1024 * 1024
+MAX_SINGLE_BYTES = max(MAX_FIT_BYTES, MAX_GPX_BYTES, MAX_JSON_BYTES)
+GZIP_MAGIC = b"\x1f\x8b"
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def sniff(data: bytes) -> str:
+    """'fit' | 'gzip' | 'zip' | 'gpx' | 'tcx' | 'xml' | 'json' | 'unknown'."""
+    if len(data) >= 12 and data[8:12] == b".FIT":
+        return "fit"
+    if data[:2] == GZIP_MAGIC:
+        return "gzip"
+    if data[:4] in ZIP_MAGICS:
+        return "zip"
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head[:1] == b"<":
+        if b"<gpx" in head:
+            return "gpx"
+        return "tcx" if b"<TrainingCenterDatabase" in head else "xml"
+    return "json" if head[:1] in (b"{", b"[") else "unknown"
+
+
+def gunzip(data: bytes, limit: int) -> bytes:
+    """Decompress one gzip layer, refusing output beyond `limit` (gzip bombs) and truncation."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise InvalidFile(f"corrupt gzip data: {exc}") from exc
+    if len(out) > limit:
+        raise InvalidFile(f"gzip expands beyond {limit // 2**20} MiB", "too_large")
+    if not inflater.eof:
+        raise InvalidFile("truncated gzip data")
+    return out
+
+
+def parse_single(data: bytes, *, _gzipped: bool = False) -> tuple[str, list[Track]]:
+    """Parse one activity file (FIT, GPX, Strava streams JSON, or one of those gzipped)."""
+    kind = sniff(data)
+    if kind == "fit":
+        return kind, parse_fit(data)
+    if kind == "gpx":
+        return kind, [parse_gpx(data)]
+    if kind == "gzip" and not _gzipped:
+        return parse_single(gunzip(data, MAX_SINGLE_BYTES), _gzipped=True)
+    if kind == "json":
+        return kind, [_parse_json(data)]
+    if kind == "tcx":
+        raise InvalidFile("TCX files are not supported yet", "unsupported_format")
+    if kind == "xml":
+        check_xml(data)  # so hostile XML gets the same clear refusal as hostile GPX
+        raise InvalidFile("XML file that is not GPX", "unsupported_format")
+    if kind == "zip":
+        raise InvalidFile("archive inside a compressed file", "unsupported_format")
+    raise InvalidFile("not an activity file (FIT, GPX, gzip, zip or Strava streams JSON)",
+                      "unsupported_format")
+
+
+def _parse_json(data: bytes) -> Track:
+    """Strava streams, or {"streams": ..., "activity": ...} as one document."""
+    if len(data) > MAX_JSON_BYTES:
+        raise InvalidFile("JSON file too large", "too_large")
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidFile(f"invalid JSON: {exc}") from exc
+    if isinstance(doc, dict) and "streams" in doc:
+        activity = doc.get("activity")
+        return parse_strava_streams(doc["streams"], activity if isinstance(activity, dict) else None)
+    if isinstance(doc, dict | list):
+        return parse_strava_streams(doc)
+    raise InvalidFile("JSON is not Strava streams")

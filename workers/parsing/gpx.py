@@ -1,0 +1,223 @@
+"""GPX bytes -> Track, with the XML guarded before gpxpy sees it.
+
+Guards (reliability.md §5.4): a DTD or entity declaration is refused outright (no GPS device writes
+one; it is how billion-laughs and XXE start); every `xmlns` occurrence must be a short, well-formed
+attribute and there may be few of them, because gpxpy scans the text with a regex that is quadratic
+in pathological `xmlns` runs; bytes must be UTF-8; the size is capped.
+
+Decisions:
+* One file is one activity: all <trk>/<trkseg> are concatenated in file order (GPSBabel splits one
+  outing into many tracks). No distance is counted across a segment gap; a gap in time between
+  segments is recorded as a pause.
+* Altitude is "gps" unless the creator names a device family with a barometer (devices.py). Garmin
+  Connect and Strava exports don't name the device, so their altitude counts as GPS: the safe side.
+* Sport comes from <type> ("running", "Running", Strava's numeric "9", …). Without a <type> it is
+  inferred from the median moving speed (walking below 1.7 m/s, cycling above 6.5 m/s, running in
+  between) because most GPX writers (Strava, Runkeeper, phone apps, Movescount) omit it; with no
+  usable times the sport stays None.
+* A file without any timestamped track point is a route, not a recorded activity: refused.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import gpxpy
+import gpxpy.gpx
+import numpy as np
+
+from workers.parsing.devices import is_barometric
+from workers.parsing.track import InvalidFile, Track
+
+MAX_GPX_BYTES = 10 * 1024 * 1024
+MAX_XMLNS = 50
+EARTH_RADIUS_M = 6_371_008.8
+WALK_MAX_MPS = 1.7
+CYCLE_MIN_MPS = 6.5
+MAX_SPEED_MPS = 100.0
+STEP_SPORTS = frozenset({"running", "walking", "hiking"})
+
+_FORBIDDEN = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
+_XMLNS_ATTR = re.compile(rb'\sxmlns(?::[A-Za-z_][\w.\-]{0,63})?\s*=\s*"[^"<>]{0,2048}"')
+# Strava's GPX <type> is its legacy numeric activity type.
+_TYPE_ALIASES = {
+    "run": "running", "running": "running", "9": "running", "trail_running": "running",
+    "trailrun": "running", "treadmill_running": "running",
+    "walk": "walking", "walking": "walking", "10": "walking",
+    "hike": "hiking", "hiking": "hiking", "4": "hiking",
+    "ride": "cycling", "cycling": "cycling", "biking": "cycling", "road_biking": "cycling",
+    "mountain_biking": "cycling", "1": "cycling",
+}
+_SUB_SPORTS = {"trail_running": "trail", "trailrun": "trail", "treadmill_running": "treadmill"}
+
+
+def check_xml(data: bytes, limit: int = MAX_GPX_BYTES) -> str:
+    """Refuse hostile or oversized XML; return the text to hand to an XML library."""
+    if len(data) > limit:
+        raise InvalidFile(f"GPX file larger than {limit // 2**20} MiB", "too_large")
+    if b"<!" in data and _FORBIDDEN.search(data):  # the plain find keeps big files fast
+        raise InvalidFile("GPX with a DTD or entity declarations is refused", "xml_dtd")
+    if not _namespaces_ok(data):
+        raise InvalidFile("GPX with too many or malformed xmlns attributes", "xml_namespaces")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidFile("GPX is not valid UTF-8") from exc
+
+
+def _namespaces_ok(data: bytes) -> bool:
+    """Few xmlns, each a short well-formed attribute: keeps gpxpy's namespace regex linear."""
+    if data.count(b"xmlns") > MAX_XMLNS:
+        return False
+    pos = data.find(b"xmlns")
+    while pos != -1:
+        if pos == 0 or not _XMLNS_ATTR.match(data, pos - 1):
+            return False
+        pos = data.find(b"xmlns", pos + 5)
+    return True
+
+
+def parse_gpx(data: bytes) -> Track:
+    """Parse a GPX activity. Raises InvalidFile for anything we cannot or will not read."""
+    text = check_xml(data)
+    try:
+        gpx = gpxpy.parse(text)
+    except Exception as exc:  # gpxpy wraps XML errors, but lets ValueError/TypeError through
+        raise InvalidFile(f"invalid GPX: {exc}") from exc
+    try:
+        return _track(gpx)
+    except InvalidFile:
+        raise
+    except Exception as exc:  # a value gpxpy accepted but we cannot use
+        raise InvalidFile(f"invalid GPX: {exc}") from exc
+
+
+def _track(gpx: gpxpy.gpx.GPX) -> Track:
+    cols, pauses = _points(gpx)
+    times = cols["timestamps"]
+    if not np.isfinite(times).any():
+        raise InvalidFile("GPX has no timestamped track points (a route, not an activity)",
+                          "no_track")
+    speed = _speed(cols["distance"], times)
+    sport, sub_sport = _sport(gpx, speed)
+    if sport in STEP_SPORTS:
+        cols["cadence"] = cols["cadence"] * 2.0  # Garmin/Strava GPX `cad` counts one foot
+    has_alt = bool(np.isfinite(cols["altitude"]).any())
+    creator = (gpx.creator or "").strip() or None
+    return Track(
+        start_time=datetime.fromtimestamp(float(np.nanmin(times)), tz=UTC),
+        sport=sport, sub_sport=sub_sport, device=creator, speed=speed,
+        altitude_source=("barometric" if is_barometric(creator) else "gps") if has_alt else "none",
+        pauses=pauses, name=_name(gpx), **cols,
+    )
+
+
+def _points(gpx: gpxpy.gpx.GPX) -> tuple[dict[str, np.ndarray], list[tuple[float, float]]]:
+    rows: list[tuple[float, float, float, float, float, float]] = []
+    seg_starts: list[int] = []
+    for track in gpx.tracks:
+        for segment in track.segments:
+            if segment.points:
+                seg_starts.append(len(rows))
+                rows.extend(_row(p) for p in segment.points)
+    if not rows:
+        raise InvalidFile("GPX has no track points", "no_track")
+    arr = np.array(rows, dtype=float)
+    cols = {
+        "timestamps": arr[:, 0], "lat": arr[:, 1], "lon": arr[:, 2], "altitude": arr[:, 3],
+        "heart_rate": arr[:, 4], "cadence": arr[:, 5],
+    }
+    cols["distance"] = _distance(cols["lat"], cols["lon"], seg_starts)
+    return cols, _gaps(cols["timestamps"], seg_starts)
+
+
+def _row(point: gpxpy.gpx.GPXTrackPoint) -> tuple[float, float, float, float, float, float]:
+    when = point.time
+    if when is None:
+        ts = np.nan
+    else:  # naive times are UTC by the GPX spec; mixing naive and aware is then harmless
+        ts = (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+    hr = cad = np.nan
+    for ext in point.extensions:
+        for el in ext.iter():
+            kind = _EXT_KIND.get(el.tag, "")
+            if kind == "":
+                kind = _EXT_KIND[el.tag] = _ext_kind(el.tag)
+            if kind == "hr":
+                hr = _float(el.text)
+            elif kind == "cad":
+                cad = _float(el.text)
+    ele = point.elevation
+    return (ts, point.latitude, point.longitude, np.nan if ele is None else ele, hr, cad)
+
+
+_EXT_KIND: dict[object, str | None] = {}  # extension tag -> "hr" / "cad" / None, memoised
+
+
+def _ext_kind(tag: object) -> str | None:
+    if not isinstance(tag, str):  # lxml comments and processing instructions
+        return None
+    local = tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1].lower()
+    if local in ("hr", "heartrate"):
+        return "hr"
+    return "cad" if local in ("cad", "cadence") else None
+
+
+def _float(text: str | None) -> float:
+    try:
+        return float(text) if text else np.nan
+    except ValueError:
+        return np.nan
+
+
+def _distance(lat: np.ndarray, lon: np.ndarray, seg_starts: list[int]) -> np.ndarray:
+    """Cumulative haversine metres; no distance across segment boundaries or missing points."""
+    if lat.size < 2:
+        return np.zeros(lat.size)
+    p1, p2 = np.radians(lat[:-1]), np.radians(lat[1:])
+    dlat, dlon = p2 - p1, np.radians(lon[1:] - lon[:-1])
+    a = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
+    step = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    step[np.array(seg_starts[1:], dtype=int) - 1] = 0.0
+    return np.concatenate(([0.0], np.cumsum(np.nan_to_num(step))))
+
+
+def _gaps(times: np.ndarray, seg_starts: list[int]) -> list[tuple[float, float]]:
+    pauses = []
+    for start in seg_starts[1:]:
+        before, after = times[start - 1], times[start]
+        if np.isfinite(before) and np.isfinite(after) and after > before:
+            pauses.append((float(before), float(after)))
+    return pauses
+
+
+def _speed(distance: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Point speed (m/s) from distance over time; NaN where time does not advance."""
+    speed = np.full(distance.size, np.nan)
+    if distance.size >= 2:
+        dt = np.diff(times)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = np.diff(distance) / dt
+        # Implausible speeds come from broken clocks (sub-second steps), not from runners.
+        speed[1:] = np.where((dt > 0) & (v < MAX_SPEED_MPS), v, np.nan)
+    return speed
+
+
+def _sport(gpx: gpxpy.gpx.GPX, speed: np.ndarray) -> tuple[str | None, str | None]:
+    declared = next((t.type for t in gpx.tracks if t.type), None)
+    if declared:
+        key = declared.strip().lower().replace(" ", "_")
+        return _TYPE_ALIASES.get(key, key), _SUB_SPORTS.get(key)
+    moving = speed[np.isfinite(speed) & (speed > 0.5) & (speed < 40.0)]
+    if moving.size < 10:
+        return None, None
+    median = float(np.median(moving))
+    if median < WALK_MAX_MPS:
+        return "walking", None
+    return ("cycling" if median > CYCLE_MIN_MPS else "running"), None
+
+
+def _name(gpx: gpxpy.gpx.GPX) -> str | None:
+    name = next((t.name for t in gpx.tracks if t.name), None) or gpx.name
+    return name.strip() if name else None

@@ -1,0 +1,136 @@
+"""Strava activity streams (+ optional activity summary JSON) -> Track.
+
+Accepted stream shapes: the API v3 list (`[{"type": "time", "data": [...]}, ...]`), the
+`key_by_type=true` dict (`{"time": {"data": [...]}, ...}`) and the web endpoint's plain dict of
+arrays (`{"time": [...], ...}`). Missing samples (null) become NaN.
+
+Decisions:
+* Running/walking cadence is per foot in Strava ("rotations per minute"), doubled to steps/min.
+* Altitude is "gps": Strava replaces the altitude of devices without a barometer with map data and
+  we cannot tell which it kept, unless the summary's `device_name` names a barometric family.
+* `trainer` (indoor) runs get sub_sport "treadmill" (other sports "indoor"), VirtualRun/Ride get
+  "virtual_activity", TrailRun gets "trail"; `manual` is copied so terrain rules skip the activity.
+* Without a summary, times are relative to 1970-01-01 UTC: pass the activity for real dates.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from workers.parsing.devices import is_barometric
+from workers.parsing.track import InvalidFile, SessionTotals, Track
+
+MAX_STREAM_SAMPLES = 500_000
+STEP_SPORTS = frozenset({"running", "walking", "hiking"})
+_SPORTS = {
+    "run": ("running", None), "trailrun": ("running", "trail"),
+    "virtualrun": ("running", "virtual_activity"), "walk": ("walking", None),
+    "hike": ("hiking", None), "ride": ("cycling", None), "virtualride": ("cycling", "virtual_activity"),
+    "ebikeride": ("cycling", "e_bike"), "mountainbikeride": ("cycling", "mountain"),
+    "gravelride": ("cycling", "gravel_cycling"), "swim": ("swimming", None),
+}
+
+
+def parse_strava_streams(streams: dict | list, activity: dict | None = None) -> Track:
+    """Build a Track from Strava streams and (optionally) the activity's summary JSON."""
+    try:
+        return _build(_normalise(streams), activity or {})
+    except InvalidFile:
+        raise
+    except Exception as exc:  # malformed JSON shapes: wrong types, ragged arrays, bad dates
+        raise InvalidFile(f"invalid Strava streams: {exc}") from exc
+
+
+def _normalise(streams: dict | list) -> dict[str, list]:
+    if isinstance(streams, list):
+        pairs = [(s.get("type"), s.get("data")) for s in streams if isinstance(s, dict)]
+    elif isinstance(streams, dict):
+        pairs = [(k, v.get("data") if isinstance(v, dict) else v) for k, v in streams.items()]
+    else:
+        raise InvalidFile("Strava streams must be a JSON list or object")
+    out = {str(k): v for k, v in pairs if isinstance(v, list)}
+    if "time" not in out:
+        raise InvalidFile("Strava streams have no time stream", "no_track")
+    if any(len(v) > MAX_STREAM_SAMPLES for v in out.values()):
+        raise InvalidFile("Strava streams too long", "too_large")
+    return out
+
+
+def _floats(values: list | None, size: int) -> np.ndarray:
+    if not values:
+        return np.full(size, np.nan)
+    if len(values) != size:
+        raise InvalidFile("Strava streams have different lengths")
+    return np.array([v if isinstance(v, int | float) else np.nan for v in values], dtype=float)
+
+
+def _latlng(values: list | None, size: int) -> tuple[np.ndarray, np.ndarray]:
+    if not values:
+        return np.empty(0), np.empty(0)
+    pairs = [v if isinstance(v, list | tuple) and len(v) == 2 else (None, None) for v in values]
+    lat = _floats([p[0] for p in pairs], size)
+    lon = _floats([p[1] for p in pairs], size)
+    return lat, lon
+
+
+def _build(streams: dict[str, list], activity: dict[str, Any]) -> Track:
+    size = len(streams["time"])
+    start = _start(activity.get("start_date"))
+    sport, sub_sport = _sport(activity)
+    lat, lon = _latlng(streams.get("latlng"), size)
+    cadence = _floats(streams.get("cadence"), size)
+    altitude = _floats(streams.get("altitude"), size)
+    device = activity.get("device_name") or None
+    has_alt = bool(np.isfinite(altitude).any())
+    return Track(
+        start_time=start, sport=sport, sub_sport=sub_sport, device=device,
+        timestamps=start.timestamp() + _floats(streams["time"], size),
+        distance=_floats(streams.get("distance"), size), lat=lat, lon=lon, altitude=altitude,
+        altitude_source=("barometric" if is_barometric(device) else "gps") if has_alt else "none",
+        speed=_floats(streams.get("velocity_smooth"), size),
+        cadence=cadence * 2.0 if sport in STEP_SPORTS else cadence,
+        heart_rate=_floats(streams.get("heartrate"), size),
+        stance_time_balance=np.full(size, np.nan),
+        totals=SessionTotals(
+            distance_m=_num(activity.get("distance")),
+            ascent_m=_num(activity.get("total_elevation_gain")),
+            elapsed_s=_num(activity.get("elapsed_time")),
+        ),
+        manual=bool(activity.get("manual")), gear_id=activity.get("gear_id") or None,
+        name=activity.get("name") or None,
+        summary_distance_m=_num(activity.get("distance")),
+        summary_moving_time_s=_num(activity.get("moving_time")),
+    )
+
+
+def _start(value: object) -> datetime:
+    if not value:
+        return datetime(1970, 1, 1, tzinfo=UTC)
+    when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def strava_sport(kind: object, trainer: bool = False) -> tuple[str | None, str | None]:
+    """Strava sport_type/type ('Run', 'TrailRun', 'Trail Run', …) -> (sport, sub_sport)."""
+    if not kind:
+        return None, None
+    key = re.sub(r"[^a-z]", "", str(kind).lower())
+    sport, sub_sport = _SPORTS.get(key, (re.sub(r"(?<!^)(?=[A-Z])", "_", str(kind)).lower(), None))
+    if trainer and sub_sport is None:
+        sub_sport = "treadmill" if sport == "running" else "indoor"
+    return sport, sub_sport
+
+
+def _sport(activity: dict[str, Any]) -> tuple[str | None, str | None]:
+    return strava_sport(activity.get("sport_type") or activity.get("type"),
+                        bool(activity.get("trainer")))
+
+
+def _num(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)

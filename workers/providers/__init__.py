@@ -1,0 +1,1 @@
+"""Provider event handlers (Strava, Garmin) register themselves with workers.ingest on import."""
