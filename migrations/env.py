@@ -24,6 +24,7 @@ def _configure(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        user_module_prefix="service.models.base.",
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite needs copy-and-move ALTERs
         compare_type=True,
     )

@@ -15,9 +15,7 @@ from sqlalchemy.orm import Session
 
 from service import policy
 from service.models import Activity, RawFile, utcnow
-from workers.analysis import compute_metrics
-from workers.parsing import InvalidFile, parse_bytes
-from workers.parsing.track import Track
+from workers.parsing.track import InvalidFile, Track
 
 DUPLICATE_WINDOW = timedelta(seconds=60)
 DUPLICATE_DISTANCE = 0.01  # same run from another source: start ±60 s and distance ±1%
@@ -46,6 +44,8 @@ def ingest_bytes(s: Session, athlete_id: str, filename: str, data: bytes,
     known = s.scalar(select(RawFile).where(RawFile.athlete_id == athlete_id, RawFile.sha256 == sha))
     if known is not None:
         return _same_bytes(s, known, filename)
+    from workers.parsing import parse_bytes
+
     try:
         parsed = parse_bytes(data, filename)
     except InvalidFile as exc:
@@ -73,6 +73,8 @@ def store_track(s: Session, athlete_id: str, track: Track, source: str, filename
     if twin is not None:
         return IngestResult(duplicates=[{"file": label, "activity": twin.id,
                                          "reason": f"same run as {twin.id} ({twin.source})"}])
+    from workers.analysis import compute_metrics
+
     metrics = compute_metrics(track)
     activity = Activity(
         athlete_id=athlete_id, source=source, raw_file_id=raw_file_id, leg=leg,

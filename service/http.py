@@ -83,15 +83,22 @@ class PinnedAdapter(HTTPAdapter):
         raise NotImplementedError("PinnedAdapter only supports get_connection_with_tls_context")
 
 
+class _NoRedirectSession(requests.Session):
+    """Never follows a redirect, whatever the caller passes (a 3xx is returned as is)."""
+
+    def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs["allow_redirects"] = False
+        return super().send(request, **kwargs)
+
+
 def pinned_session(host: str, port: int, ip: str) -> requests.Session:
     """A one-off session whose every connection goes to `ip` (see PinnedAdapter).
 
     Separate from the shared pool on purpose: the pin is per request, and environment proxies
     are ignored because a proxy would resolve the name again and defeat the pin."""
-    s = requests.Session()
+    s = _NoRedirectSession()
     s.headers["User-Agent"] = USER_AGENT
     s.trust_env = False
-    s.max_redirects = 0
     adapter = PinnedAdapter(host, port, ip)
     s.mount("http://", adapter)
     s.mount("https://", adapter)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import re
 import secrets
@@ -179,9 +180,10 @@ def _safe_callback_url(url: str, api_url: str) -> str:
 
 def _retry_after(resp: requests.Response) -> float:
     try:
-        return max(0.0, float(resp.headers.get("Retry-After", "")))
-    except ValueError:
+        seconds = float(resp.headers.get("Retry-After", ""))
+    except ValueError:  # absent, or an HTTP-date: wait the default
         return DEFAULT_RETRY_AFTER
+    return min(max(seconds, 0.0), 3600.0) if seconds == seconds else DEFAULT_RETRY_AFTER  # NaN
 
 
 def _raise_for_status(resp: requests.Response, what: str) -> None:
@@ -258,12 +260,14 @@ class GarminClient:
         form = {**form, "client_id": self.client_id, "client_secret": self.client_secret}
         resp = _send("POST", self.token_url, what, data=form,
                      headers={"Accept": "application/json"})
-        invalid_grant = resp.status_code in (400, 401) and _oauth_error(resp) == "invalid_grant"
-        if invalid_grant and form["grant_type"] == "refresh_token":
-            # RFC 6749 §5.2: the refresh token is dead (revoked, expired, or already rotated):
-            # only a new authorization helps.
-            raise AuthRevoked(f"garmin {what}: invalid_grant")
-        if resp.status_code == 401 and not invalid_grant:
+        if resp.status_code in (400, 401) and _oauth_error(resp) == "invalid_grant":
+            # RFC 6749 §5.2: the code or refresh token is dead (used, expired, revoked, or a
+            # wrong PKCE verifier). A dead refresh token means the connection needs re-consent.
+            if form["grant_type"] == "refresh_token":
+                raise AuthRevoked(f"garmin {what}: invalid_grant")
+            raise ProviderError(f"garmin {what}: invalid_grant", permanent=True,
+                                status=resp.status_code)
+        if resp.status_code == 401:
             # A 401 from the token endpoint is our client credentials, not the user's grant.
             raise ProviderError(f"garmin {what}: client rejected", permanent=True, status=401)
         _raise_for_status(resp, what)
@@ -392,6 +396,16 @@ def _read_capped(resp: requests.Response, max_bytes: int) -> bytes:
 
 class NotificationError(ValueError):
     """The body is not a notification of the expected kind; the receiver answers 400."""
+
+
+def is_from_our_app(client_id_header: str | None, client_id: str) -> bool:
+    """Garmin signs nothing; its notifications carry only a `garmin-client-id` header. Checking it
+    filters stray traffic, not forgery: the body stays a hint (callback origin check, re-fetch).
+    # Reference: reliability.md §4 "verify the client id and allowlist the callbackURL host"
+    """
+    if not client_id_header or not client_id:
+        return False
+    return hmac.compare_digest(client_id_header.encode(), client_id.encode())
 
 
 _Id = Annotated[str, StringConstraints(min_length=1, max_length=256)]

@@ -264,9 +264,12 @@ class FakeGarmin:
             self._failures.append(_Failure(path, status, headers or {}, times))
 
     def revoke_user(self, user_id: str) -> None:
-        """The user revoked us on Garmin's side: every token stops working (401 / invalid_grant)."""
+        """The user disconnected us in Garmin Connect: every token stops working (401 /
+        invalid_grant) and a deregistration notification is queued in `pending`."""
         with self._lock:
+            self.users[user_id].registered = False
             self._drop_tokens(user_id)
+            self.pending.append(("deregistrations", {"deregistrations": [{"userId": user_id}]}))
 
     def expire_access_tokens(self, user_id: str) -> None:
         with self._lock:

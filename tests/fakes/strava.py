@@ -196,7 +196,7 @@ class FakeStrava:
             "start_date": start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "start_date_local": local.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "timezone": "(GMT+01:00) Europe/Amsterdam", "utc_offset": 3600.0,
-            "start_latlng": [], "end_latlng": [], "achievement_count": 0, "kudos_count": 0,
+            "start_latlng": None, "end_latlng": None, "achievement_count": 0, "kudos_count": 0,
             "comment_count": 0, "athlete_count": 1, "photo_count": 0, "total_photo_count": 0,
             "map": {"id": f"a{aid}", "polyline": gps_map, "summary_polyline": gps_map,
                     "resource_state": 3},

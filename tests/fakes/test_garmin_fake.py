@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -160,7 +161,10 @@ def test_deregistration_and_permission_notifications_use_the_documented_shapes(
 
 
 def test_an_unreachable_receiver_is_recorded_not_raised(garmin: FakeGarmin) -> None:
-    garmin.receivers = {"deregistrations": "http://127.0.0.1:9/webhooks/garmin/deregistrations"}
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    garmin.receivers = {"deregistrations": f"http://127.0.0.1:{port}/webhooks/garmin/dereg"}
     delivery = garmin.send_deregistration("u-1")
     assert delivery.status is None and delivery.error == "ConnectionError"
     assert garmin.deliveries == [delivery]

@@ -19,14 +19,21 @@ from tests.fakes.strava_data import DATA_DIR, load_sample_streams
 START = datetime(2026, 3, 2, 7, 30, tzinfo=UTC)
 
 
+def _real_activity_examples() -> list[dict]:
+    """Real activity JSON: the samples in data/strava-api and the examples in Strava's swagger."""
+    bodies = [json.loads(p.read_text()) for p in DATA_DIR.glob("*activit*.json")]
+    swagger = json.loads((DATA_DIR / "strava_swagger.json").read_text())
+    for path in ("/activities/{id}", "/athlete/activities"):
+        ok = swagger["paths"][path]["get"]["responses"]["200"]
+        bodies.append(ok["examples"]["application/json"])
+    items = [i for b in bodies for i in (b if isinstance(b, list) else [b])]
+    return [i for i in items if isinstance(i, dict) and "start_date" in i]
+
+
 def _real_extra_fields(model: type[BaseModel]) -> set[str]:
-    """Top-level keys of the real activity samples that the generated model does not declare."""
-    keys: set[str] = set()
-    for path in DATA_DIR.glob("*activity*.json"):
-        body = json.loads(path.read_text())
-        for item in body if isinstance(body, list) else [body]:
-            if isinstance(item, dict) and "start_date" in item:
-                keys |= set(item)
+    """Top-level keys real activities carry that the generated model does not declare
+    (resource_state, utc_offset, has_heartrate…): the fake may send those, nothing else."""
+    keys = set().union(*(set(i) for i in _real_activity_examples()))
     return keys - set(model.model_fields)
 
 

@@ -197,3 +197,10 @@ def test_a_closed_port_is_a_transport_error_not_a_refusal():
         guarded_post(f"http://127.0.0.1:{free_port()}/", b"{}", {}, allow_loopback=True,
                      timeout=(2, 2))
     assert err.value.kind == "connect"
+
+
+def test_a_pinned_session_never_follows_redirects_even_when_asked(canary, redirector):
+    with http.pinned_session("127.0.0.1", redirector.port, "127.0.0.1") as s:
+        resp = s.get(f"{redirector.url}/307", allow_redirects=True, timeout=2)
+    assert resp.status_code == 307
+    assert canary.recorder.hits == []

@@ -101,7 +101,7 @@ def test_an_authorization_code_works_only_once(client: GarminClient) -> None:
     verifier, challenge = new_pkce_pair()
     code = consent(client, challenge)
     client.exchange_code(code, verifier, REDIRECT)
-    with pytest.raises(ProviderError, match="HTTP 400"):
+    with pytest.raises(ProviderError, match="invalid_grant"):
         client.exchange_code(code, verifier, REDIRECT)
 
 

@@ -10,6 +10,7 @@ import pytest
 from service.providers.garmin import (
     NotificationError,
     garmin_sport,
+    is_from_our_app,
     parse_activities,
     parse_activity_details,
     parse_activity_files,
@@ -183,3 +184,10 @@ def test_malformed_items_of_other_kinds_are_rejected() -> None:
         parse_activities({"activities": [{"summaryId": "1"}]})  # push without a start time
     with pytest.raises(NotificationError):
         parse_activity_details({"activityDetails": [{"summaryId": "1"}]})
+
+
+def test_the_client_id_header_must_match_our_app() -> None:
+    assert is_from_our_app("kg-client", "kg-client")
+    assert not is_from_our_app("kg-client-2", "kg-client")
+    assert not is_from_our_app(None, "kg-client")
+    assert not is_from_our_app("", "")

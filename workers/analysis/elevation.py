@@ -70,15 +70,26 @@ def compute_elevation(
     source: str,
     timestamps: np.ndarray | None = None,
 ) -> ElevationResult:
+    return elevation_with_grades(distance, altitude, source, timestamps)[0]
+
+
+def elevation_with_grades(
+    distance: np.ndarray,
+    altitude: np.ndarray,
+    source: str,
+    timestamps: np.ndarray | None = None,
+) -> tuple[ElevationResult, np.ndarray | None, np.ndarray | None]:
+    """The result plus (distance grid, grade at each grid point) for per-record terrain lookups."""
     profile = elevation_profile(distance, altitude, source, timestamps)
     if profile is None:
-        return ElevationResult()
+        return ElevationResult(), None, None
     grid, alt = profile
     model = NOISE.get(source, NOISE["gps"])
     gain, loss, drop, drop_len = hysteresis(alt, model.hysteresis_m)
     grades = grade(alt, int(round(model.grade_window_m / STEP_M / 2)))
-    total = float(np.nanmax(distance) - np.nanmin(distance)) if np.isfinite(distance).any() else 0.0
-    return ElevationResult(
+    finite = distance[np.isfinite(distance)]
+    total = float(finite.max() - finite.min()) if finite.size else 0.0
+    result = ElevationResult(
         gain_m=gain,
         loss_m=loss,
         km_grade_le_minus5=float((grades <= -0.05).sum() * STEP_M / 1000.0),
@@ -87,10 +98,11 @@ def compute_elevation(
         longest_descent_km=drop_len * STEP_M / 1000.0,
         coverage=min(1.0, float(grid[-1] - grid[0]) / total) if total > 0 else 0.0,
     )
+    return result, grid, grades
 
 
 def remove_jumps(alt: np.ndarray, times: np.ndarray | None) -> np.ndarray:
-    """Rebuild the series with implausibly fast steps removed (spikes of any length, level shifts)."""
+    """Rebuild the series without implausibly fast steps (spikes of any length, level shifts)."""
     step = np.diff(alt)
     if times is not None:
         dt = np.diff(times)

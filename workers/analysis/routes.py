@@ -1,9 +1,9 @@
 """Route geometry: shape, loop direction, 400 m track laps and repetition keys (science.md §3.4).
 
-GPS cannot tell which side of the road a runner is on, so we measure what it can: whether a run is a
-loop, an out-and-back or a track session, which way loops and laps turn (signed area, shoelace formula
-in a local east/north frame: > 0 counter-clockwise), and compact keys for "the same segment in the same
-direction" so that repetition over weeks can be counted without keeping the polyline.
+GPS cannot tell which side of the road a runner is on, so we measure what it can: whether a run
+is a loop, an out-and-back or a track session, which way loops and laps turn (signed area, shoelace
+formula in a local east/north frame: > 0 counter-clockwise), and compact keys for "the same segment
+in the same direction" so that repetition over weeks is counted without keeping the polyline.
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ def resample_path(
         return None
     grid = np.arange(0.0, dist[-1], STEP_M)
     lat_r, lon_r = np.interp(grid, dist, lat), np.interp(grid, dist, lon)
-    return lat_r, lon_r, np.column_stack((np.interp(grid, dist, xy[:, 0]), np.interp(grid, dist, xy[:, 1])))
+    xy_r = np.column_stack((np.interp(grid, dist, xy[:, 0]), np.interp(grid, dist, xy[:, 1])))
+    return lat_r, lon_r, xy_r
 
 
 def to_local(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -149,15 +150,24 @@ def detect_track(xy: np.ndarray) -> tuple[np.ndarray, int | None, float, float]:
 
 
 def lap_closure(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each point: does the path come back within LAP_CLOSE_M after 340-460 m, and after how many steps."""
+    """Per point: does the path return within LAP_CLOSE_M after 340-460 m, and after how many steps."""
     n = len(xy)
-    idx = np.arange(n)[:, None] + LAP_STEPS[None, :]
-    valid = idx < n
+    close = np.zeros(n, dtype=bool)
+    best = np.full(n, int(np.median(LAP_STEPS)))
+    # Cheap pre-filter at exactly 400 m; only points that come back near it get the full search.
+    mid = int(np.median(LAP_STEPS))
+    near = np.zeros(n, dtype=bool)
+    near[: n - mid] = np.hypot(*(xy[mid:] - xy[:-mid]).T) <= LAP_CLOSE_M + 80.0
+    cand = np.flatnonzero(near)
+    if cand.size == 0:
+        return close, best
+    idx = cand[:, None] + LAP_STEPS[None, :]
     ahead = xy[np.minimum(idx, n - 1)]
-    gap = np.hypot(*(ahead - xy[:, None, :]).transpose(2, 0, 1))
-    gap = np.where(valid, gap, np.inf)
-    best = LAP_STEPS[gap.argmin(axis=1)]
-    return gap.min(axis=1) <= LAP_CLOSE_M, best
+    gap = np.hypot(*(ahead - xy[cand][:, None, :]).transpose(2, 0, 1))
+    gap = np.where(idx < n, gap, np.inf)
+    best[cand] = LAP_STEPS[gap.argmin(axis=1)]
+    close[cand] = gap.min(axis=1) <= LAP_CLOSE_M
+    return close, best
 
 
 def runs(flags: np.ndarray) -> list[tuple[int, int]]:
@@ -171,7 +181,8 @@ def looks_like_oval(region: np.ndarray) -> bool:
     _, vectors = np.linalg.eigh(np.cov(centred.T))
     proj = centred @ vectors
     minor, major = np.ptp(proj, axis=0)
-    return OVAL_MAJOR_M[0] <= major <= OVAL_MAJOR_M[1] and OVAL_MINOR_M[0] <= minor <= OVAL_MINOR_M[1]
+    major_ok = OVAL_MAJOR_M[0] <= major <= OVAL_MAJOR_M[1]
+    return major_ok and OVAL_MINOR_M[0] <= minor <= OVAL_MINOR_M[1]
 
 
 def turning_metres(region: np.ndarray) -> tuple[float, float]:

@@ -87,7 +87,8 @@ def _iter_file(path: Path) -> Iterator[ParsedFile]:
     except InvalidFile as exc:
         yield ParsedFile(file=name, skipped=[Skip(file=name, reason=str(exc))])
     except OSError as exc:
-        yield ParsedFile(file=name, skipped=[Skip(file=name, reason=f"cannot read: {exc.strerror}")])
+        reason = f"cannot read: {exc.strerror or exc}"
+        yield ParsedFile(file=name, skipped=[Skip(file=name, reason=reason)])
 
 
 def _collect(parts: Iterator[ParsedFile], filename: str) -> ParsedFile:

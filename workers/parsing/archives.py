@@ -25,7 +25,7 @@ from pathlib import PurePosixPath
 from typing import BinaryIO
 
 from workers.parsing.fit import MAX_FIT_BYTES
-from workers.parsing.formats import MAX_JSON_BYTES, gunzip, parse_single
+from workers.parsing.formats import gunzip, parse_single
 from workers.parsing.gpx import MAX_GPX_BYTES
 from workers.parsing.strava_streams import strava_sport
 from workers.parsing.track import InvalidFile, ParsedFile, Skip, Track
@@ -36,7 +36,7 @@ MAX_ARCHIVE_TOTAL_BYTES = 1024 * 1024 * 1024  # inflated bytes actually read, al
 MAX_COMPRESSION_RATIO = 200
 MAX_NESTING = 1  # Garmin nests one level of zips; deeper is a bomb, not an export
 _CHUNK = 1024 * 1024
-_ACTIVITY_SUFFIXES = (".fit", ".gpx", ".tcx", ".json")
+_ACTIVITY_SUFFIXES = (".fit", ".gpx", ".tcx")  # JSON there is summaries, not streams
 
 
 @dataclass(slots=True)
@@ -64,7 +64,8 @@ def iter_archive(source: bytes | BinaryIO, name: str, *, _budget: _Budget | None
         raise InvalidFile(f"unreadable zip archive: {exc}") from exc
     budget.entries += len(infos)
     if budget.entries > MAX_ARCHIVE_ENTRIES:
-        raise InvalidFile(f"archive has more than {MAX_ARCHIVE_ENTRIES} entries", "too_many_entries")
+        raise InvalidFile(f"archive has more than {MAX_ARCHIVE_ENTRIES} entries",
+                          "too_many_entries")
     with archive:
         try:
             table = _strava_csv(archive, budget)
@@ -110,7 +111,7 @@ def _kind(member: str) -> str | None:
 
 
 def _limit(kind: str) -> int:
-    return {"fit": MAX_FIT_BYTES, "gpx": MAX_GPX_BYTES, "json": MAX_JSON_BYTES}.get(
+    return {"fit": MAX_FIT_BYTES, "gpx": MAX_GPX_BYTES}.get(
         kind, MAX_ENTRY_BYTES)
 
 

@@ -1,8 +1,8 @@
 """FIT bytes -> list[Track] (one per session; multisport files become legs).
 
 Speed matters here because fitparse is pure Python: the file is decoded once, every message is
-looked at once, record values are kept as the dicts fitparse builds anyway, and numpy arrays are made
-once per column at the end. Two changes to fitparse itself (both subclasses, no patching):
+looked at once, record values are kept as the dicts fitparse builds anyway, and numpy arrays are
+made once per column at the end. Two changes to fitparse itself (both subclasses, no patching):
 
 * a leaner data processor: fitparse's default one formats three method names per field and raises
   and catches an AttributeError for nearly every field; ours caches the lookup and only converts
@@ -23,8 +23,14 @@ from typing import Any
 import fitparse
 import numpy as np
 from fitparse.processors import FitFileDataProcessor
-from fitparse.records import BASE_TYPE_BYTE, BASE_TYPES, DefinitionMessage, FieldDefinition
-from fitparse.records import DevFieldDefinition, get_dev_type
+from fitparse.records import (
+    BASE_TYPE_BYTE,
+    BASE_TYPES,
+    DefinitionMessage,
+    DevFieldDefinition,
+    FieldDefinition,
+    get_dev_type,
+)
 
 from workers.parsing.devices import GARMIN_PRODUCT_IDS, device_name, is_barometric
 from workers.parsing.track import InvalidFile, Lap, SessionTotals, Track
@@ -176,7 +182,8 @@ def _build(raw: _Raw) -> list[Track]:
     for index, session in enumerate(sessions):
         mask = leg_of == index
         leg = {k: v[mask] for k, v in columns.items()}
-        prior = columns["distance"][: int(np.argmax(mask))] if mask.any() else columns["distance"][:0]
+        first = int(np.argmax(mask)) if mask.any() else 0
+        prior = columns["distance"][:first]
         leg["distance"] = _rebase_distance(leg["distance"], prior)
         tracks.append(_track(session, leg, device, starts, index, raw.other["lap"], pauses))
     return tracks
@@ -202,8 +209,8 @@ def _sessions(raw: _Raw) -> list[dict]:
 
 def _posix(value: object) -> float | None:
     """Our processor turned absolute date_times into POSIX ints; anything else is unusable."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= FIT_EPOCH + _ABSOLUTE_MIN:
-        return float(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value) if value >= FIT_EPOCH + _ABSOLUTE_MIN else None
     return None
 
 

@@ -81,7 +81,8 @@ def _parse_json(data: bytes) -> Track:
         raise InvalidFile(f"invalid JSON: {exc}") from exc
     if isinstance(doc, dict) and "streams" in doc:
         activity = doc.get("activity")
-        return parse_strava_streams(doc["streams"], activity if isinstance(activity, dict) else None)
+        summary = activity if isinstance(activity, dict) else None
+        return parse_strava_streams(doc["streams"], summary)
     if isinstance(doc, dict | list):
         return parse_strava_streams(doc)
     raise InvalidFile("JSON is not Strava streams")

@@ -29,7 +29,8 @@ STEP_SPORTS = frozenset({"running", "walking", "hiking"})
 _SPORTS = {
     "run": ("running", None), "trailrun": ("running", "trail"),
     "virtualrun": ("running", "virtual_activity"), "walk": ("walking", None),
-    "hike": ("hiking", None), "ride": ("cycling", None), "virtualride": ("cycling", "virtual_activity"),
+    "hike": ("hiking", None), "ride": ("cycling", None),
+    "virtualride": ("cycling", "virtual_activity"),
     "ebikeride": ("cycling", "e_bike"), "mountainbikeride": ("cycling", "mountain"),
     "gravelride": ("cycling", "gravel_cycling"), "swim": ("swimming", None),
 }

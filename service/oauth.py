@@ -1,0 +1,87 @@
+"""OAuth plumbing shared by providers: single-use expiring state, encrypted token storage, and
+refresh-ahead-of-expiry with exactly one upstream refresh per connection at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from service.crypto import TokenBox
+from service.models import Connection, OAuthState, utcnow
+from service.providers.base import TokenSet
+
+STATE_TTL = timedelta(minutes=10)
+REFRESH_AHEAD = timedelta(minutes=5)
+_local_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _hash(state: str) -> str:
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
+def new_state(s: Session, box: TokenBox, provider: str, *, athlete_id: str | None = None,
+              code_verifier: str | None = None, options: str | None = None) -> str:
+    state = secrets.token_urlsafe(32)
+    s.execute(delete(OAuthState).where(OAuthState.expires_at < utcnow()))
+    s.add(OAuthState(state_hash=_hash(state), provider=provider, athlete_id=athlete_id,
+                     code_verifier_enc=box.encrypt(code_verifier) if code_verifier else None,
+                     options=options, expires_at=utcnow() + STATE_TTL))
+    return state
+
+
+def consume_state(s: Session, box: TokenBox, provider: str, state: str | None) -> OAuthState | None:
+    """The state row if `state` is ours, unexpired and unused; it can never be used again."""
+    if not state or len(state) > 200:
+        return None
+    row = s.get(OAuthState, _hash(state))
+    if row is None or row.provider != provider:
+        return None
+    # DELETE … with a rowcount check: two callbacks racing with one state cannot both win.
+    gone = s.execute(delete(OAuthState).where(OAuthState.state_hash == row.state_hash)).rowcount
+    if gone != 1 or row.expires_at < utcnow():
+        return None
+    if row.code_verifier_enc:
+        row.code_verifier_enc = box.decrypt(row.code_verifier_enc)
+    return row
+
+
+def store_tokens(conn: Connection, box: TokenBox, tokens: TokenSet) -> None:
+    conn.access_token_enc = box.encrypt(tokens.access_token)
+    conn.refresh_token_enc = box.encrypt(tokens.refresh_token)
+    conn.expires_at = tokens.expires_at
+    if tokens.scopes:
+        conn.scopes = sorted(tokens.scopes)
+
+
+def _process_lock(connection_id: str) -> threading.Lock:
+    with _locks_guard:
+        return _local_locks.setdefault(connection_id, threading.Lock())
+
+
+def access_token(db, box: TokenBox, connection_id: str,
+                 refresh: Callable[[str], TokenSet]) -> str:
+    """A valid access token, refreshing ahead of expiry.
+
+    Refresh tokens rotate, so two concurrent refreshes would race and one would store a dead token.
+    The connection row is locked (SELECT … FOR UPDATE on PostgreSQL; a process lock on the embedded
+    SQLite default) and the expiry re-checked after the lock is held: exactly one caller refreshes,
+    the others read the newest token it stored.
+    """
+    with _process_lock(connection_id), db.session() as s:
+        conn = s.scalar(select(Connection).where(Connection.id == connection_id)
+                        .with_for_update())
+        if conn is None or conn.status != "active" or not conn.access_token_enc:
+            raise LookupError(f"connection {connection_id} is not active")
+        if conn.expires_at and conn.expires_at - REFRESH_AHEAD > utcnow():
+            return box.decrypt(conn.access_token_enc)
+        tokens = refresh(box.decrypt(conn.refresh_token_enc))
+        store_tokens(conn, box, tokens)
+        return tokens.access_token
