@@ -12,6 +12,7 @@ from datetime import date
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from service import deliveries
 from service import runtime as runtime_mod
 from service.metrics import JOBS
 from service.models import Activity, Athlete, Finding
@@ -45,9 +46,17 @@ def _analyze(rt, activity_id: str) -> None:
         findings = analyze_day(s, athlete, activity.start_time.date(), rt.settings.thresholds)
         activity.status = "analyzed"
         activity.error = None
-        created = [f.id for f in findings]
-    after_commit(rt, created)
-    log.info("analysed", extra={"activity": activity_id, "findings": len(created)})
+        planned = deliveries.plan_findings(s, athlete, findings)
+        planned += deliveries.plan_event(
+            s, athlete.id, "activity.analyzed",
+            {"activity_id": activity.id, "athlete_id": athlete.id,
+             "finding_ids": [f.id for f in findings]}, key=activity.id)
+        s.flush()
+        delivery_ids = [d.id for d in planned]
+    # Committed: now hand the messages to the notify queue (the sweeper backs this up).
+    for delivery_id in delivery_ids:
+        rt.queue.enqueue("notify", "workers.deliver.deliver", delivery_id, key=delivery_id)
+    log.info("analysed", extra={"activity": activity_id, "deliveries": len(delivery_ids)})
     JOBS.labels("analyze", "ok").inc()
 
 
@@ -92,7 +101,3 @@ def upsert_findings(s: Session, athlete_id: str, day: date, results) -> list[Fin
     s.flush()
     return created
 
-
-def after_commit(rt, finding_ids: list[str]) -> None:
-    """Hook for the delivery stage (filled in by the notify machinery)."""
-    return None

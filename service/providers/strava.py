@@ -171,6 +171,7 @@ class StravaClient:
                         expires_at=datetime.fromtimestamp(tr.expires_at, UTC), scopes=scopes,
                         provider_user_id=str(tr.athlete.id) if tr.athlete else None)
 
+    # Reference: https://developers.strava.com/docs/authentication/#tokenexchange
     def exchange_code(self, code: str, granted_scope: str | None = None) -> TokenSet:
         """Code from the callback -> tokens. Pass the callback's `scope` parameter: the token
         response does not document one, and the user may have unticked scopes."""
@@ -180,6 +181,7 @@ class StravaClient:
         tr = self._parse(TokenResponse, resp)
         return self._token_set(tr, parse_granted_scopes(granted_scope or tr.scope))
 
+    # Reference: https://developers.strava.com/docs/authentication/#refreshingexpiredaccesstokens
     def refresh(self, refresh_token: str) -> TokenSet:
         """New tokens. The returned refresh token may differ and then the old one is dead at once:
         persist the result before anything else. Scopes are not re-sent (keep the stored ones)."""
@@ -189,6 +191,7 @@ class StravaClient:
         tr = self._parse(TokenResponse, resp)
         return self._token_set(tr, parse_granted_scopes(tr.scope))
 
+    # Reference: https://developers.strava.com/docs/authentication/#deauthorization
     def revoke(self, access_token: str, refresh_token: str | None = None) -> str:
         """Disconnect the athlete. POST /oauth/revoke (2026, Basic auth); on 404 (a Strava without
         it) the legacy POST /oauth/deauthorize, which goes away 2027-06-01. A 401 from deauthorize
@@ -216,6 +219,7 @@ class StravaClient:
     def get_athlete(self, access_token: str) -> Athlete:
         return self._parse(Athlete, self._api("GET", "/athlete", access_token))
 
+    # Reference: https://developers.strava.com/docs/reference/#api-Activities-getLoggedInAthleteActivities
     def list_activities(self, access_token: str, after: datetime | int | None = None,
                         before: datetime | int | None = None, page: int = 1, per_page: int = 200
                         ) -> list[RemoteActivity]:
@@ -248,6 +252,7 @@ class StravaClient:
         return self._remote(self._json(self._api("GET", f"/activities/{activity_id}",
                                                   access_token)))
 
+    # Reference: https://developers.strava.com/docs/reference/#api-Streams-getActivityStreams
     def get_streams(self, access_token: str, activity_id: int | str,
                     keys: Iterable[str] = STREAM_KEYS) -> dict[str, list[Any]] | None:
         """{stream type: data list} for the streams the activity has (treadmill runs have no
@@ -267,6 +272,7 @@ class StravaClient:
         except pydantic.ValidationError as exc:
             raise ProviderError(f"strava: bad stream: {exc}", permanent=True) from exc
 
+    # Reference: https://developers.strava.com/docs/reference/#api-Activities-updateActivityById
     def update_description(self, access_token: str, activity_id: int | str,
                            description: str) -> RemoteActivity:
         """PUT the whole description (Strava has no append). JSON body: form-encoded bodies have
@@ -277,6 +283,7 @@ class StravaClient:
 
     # ---- push subscriptions (app credentials, not athlete tokens) ------------------------------
 
+    # Reference: https://developers.strava.com/docs/webhooks/#create-a-subscription
     def create_subscription(self, callback_url: str, verify_token: str) -> int:
         """Strava GETs `callback_url` with hub.challenge before answering; our endpoint must echo
         it within 2 s. One subscription per app: a second create is a permanent 400."""

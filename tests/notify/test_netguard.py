@@ -69,8 +69,8 @@ def _resolver():
     return resolve
 
 
-def _fill(url: str, canary, redirector) -> str:
-    return url.replace("{c}", str(canary.port)).replace("{r}", str(redirector.port))
+def _fill(url: str, canary_port: int = 8001, redirector_port: int = 8002) -> str:
+    return url.replace("{c}", str(canary_port)).replace("{r}", str(redirector_port))
 
 
 def test_the_hostile_list_has_at_least_forty_entries():
@@ -78,16 +78,16 @@ def test_the_hostile_list_has_at_least_forty_entries():
 
 
 @pytest.mark.parametrize("url", HOSTILE)
-def test_hostile_url_is_refused_at_registration(url, canary, redirector):
+def test_hostile_url_is_refused_at_registration(url):
     with pytest.raises(UnsafeURL):
-        check_url(_fill(url, canary, redirector), resolver=_resolver())
+        check_url(_fill(url), resolver=_resolver())
 
 
 def test_no_hostile_url_reaches_the_canary_in_production_mode(canary, redirector):
     sent = []
     for url in HOSTILE:
         try:
-            guarded_post(_fill(url, canary, redirector), b"{}", {}, timeout=(2, 2),
+            guarded_post(_fill(url, canary.port, redirector.port), b"{}", {}, timeout=(2, 2),
                          resolver=_resolver())
             sent.append(url)
         except UnsafeURL:
@@ -98,15 +98,14 @@ def test_no_hostile_url_reaches_the_canary_in_production_mode(canary, redirector
 
 
 @pytest.mark.parametrize("url", ALWAYS_REFUSED)
-def test_private_ranges_and_odd_spellings_stay_refused_when_loopback_is_allowed(
-        url, canary, redirector):
+def test_private_ranges_and_odd_spellings_stay_refused_when_loopback_is_allowed(url):
     with pytest.raises(UnsafeURL):
-        check_url(_fill(url, canary, redirector), allow_loopback=True, resolver=_resolver())
+        check_url(_fill(url), allow_loopback=True, resolver=_resolver())
 
 
 @pytest.mark.parametrize("url", LOOPBACK)
-def test_loopback_targets_pass_only_when_loopback_is_allowed(url, canary, redirector):
-    target = check_url(_fill(url, canary, redirector), allow_loopback=True, resolver=_resolver())
+def test_loopback_targets_pass_only_when_loopback_is_allowed(url):
+    target = check_url(_fill(url), allow_loopback=True, resolver=_resolver())
     assert target.ip in ("127.0.0.1", "::1", "2606:4700::1111")
 
 
@@ -204,3 +203,39 @@ def test_a_pinned_session_never_follows_redirects_even_when_asked(canary, redire
         resp = s.get(f"{redirector.url}/307", allow_redirects=True, timeout=2)
     assert resp.status_code == 307
     assert canary.recorder.hits == []
+
+
+def test_https_keeps_the_name_for_sni_and_certificate_checks_while_pinned(tmp_path):
+    import ssl
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from tests.notify.conftest import self_signed
+
+    cert, key = self_signed(tmp_path, "hooks.kneeguard.test")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    sni: list[str | None] = []
+    ctx.sni_callback = lambda sock, name, _ctx: sni.append(name)
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [environ["HTTP_HOST"].encode()]
+
+    server = make_server("127.0.0.1", 0, app, ssl_context=ctx)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                     daemon=True).start()
+    try:
+        url = f"https://hooks.kneeguard.test:{server.server_port}/in"
+        resolver = fake_resolver({"hooks.kneeguard.test": ["127.0.0.1"]})
+        resp = guarded_post(url, b"{}", {}, allow_loopback=True, resolver=resolver,
+                            verify=str(cert))
+        with pytest.raises(UnsafeURL):  # the same name, production setting
+            guarded_post(url, b"{}", {}, resolver=resolver, verify=str(cert))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert resp.status == 200
+    assert resp.body_prefix == f"hooks.kneeguard.test:{server.server_port}".encode()
+    assert sni == ["hooks.kneeguard.test"]

@@ -1,0 +1,153 @@
+"""A runner's history as sorted numpy columns, and the Finding the rules produce.
+
+`History.build(items)` is done once per evaluation; every rule then answers its question with
+`searchsorted` windows over these columns, so re-evaluating a 10-year history stays cheap.
+Pre-rule filtering (DESIGN §1) happens here: non-running activities are dropped; indoor and manual
+runs count for distance but not for terrain; route rules only see outdoor GPS runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from workers.analysis.metrics import ActivityMetrics
+
+DAY_S = 86_400.0
+SEVERITIES = ("info", "caution", "high")
+
+
+class HistoryItem(NamedTuple):
+    id: str
+    source: str
+    metrics: ActivityMetrics
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    severity: str
+    activity: str | None
+    date: date
+    value: float | None
+    threshold: float | None
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str | None, date]:
+        """What makes a finding unique: re-evaluating must never duplicate it."""
+        return (self.rule, self.activity, self.date)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "activity": self.activity,
+            "date": self.date.isoformat(),
+            "value": self.value,
+            "threshold": self.threshold,
+            "message": self.message,
+            "evidence": self.evidence,
+            "sources": list(self.sources),
+        }
+
+
+def day_number(moment: date | datetime) -> int:
+    """Days since 1970-01-01 (UTC) — the calendar the rules' windows use."""
+    if isinstance(moment, datetime):
+        return int(moment.astimezone(UTC).timestamp() // DAY_S)
+    return (moment - date(1970, 1, 1)).days
+
+
+def from_day_number(day: int) -> date:
+    return date.fromordinal(date(1970, 1, 1).toordinal() + int(day))
+
+
+@dataclass(slots=True)
+class History:
+    items: list[HistoryItem]
+    t: np.ndarray  # start, POSIX seconds, sorted
+    day: np.ndarray  # UTC day number
+    dist: np.ndarray  # metres (every run)
+    loss: np.ndarray  # metres (terrain runs only, else 0)
+    steep10: np.ndarray  # km at grade <= -10% (terrain runs only)
+    terrain: np.ndarray  # bool: outdoor, recorded, with altitude
+    road: np.ndarray  # bool: outdoor GPS run that is not a track session
+    track_cw: np.ndarray  # km
+    track_ccw: np.ndarray  # km
+    sources: np.ndarray  # object array of str
+    gear: np.ndarray  # object array of str | None
+    _keys: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, items: list[HistoryItem]) -> History:
+        runs = [item for item in items if (item.metrics.sport or "") == "running"]
+        runs.sort(key=lambda item: (item.metrics.start_time, item.id))
+        m = [item.metrics for item in runs]
+        terrain = np.array([x.terrain for x in m], dtype=bool)
+        t = np.array([x.start_time.timestamp() for x in m], dtype=float)
+        return cls(
+            items=runs,
+            t=t,
+            day=np.floor(t / DAY_S).astype(np.int64),
+            dist=np.array([max(0.0, x.distance_m or 0.0) for x in m], dtype=float),
+            loss=np.where(terrain, [x.elevation.loss_m for x in m], 0.0).astype(float),
+            steep10=np.where(terrain, [x.elevation.km_grade_le_minus10 for x in m], 0.0),
+            terrain=terrain,
+            road=np.array([is_road(x) for x in m], dtype=bool),
+            track_cw=np.array([0.0 if x.manual else x.route.track_km_cw for x in m]),
+            track_ccw=np.array([0.0 if x.manual else x.route.track_km_ccw for x in m]),
+            sources=np.array([item.source for item in runs], dtype=object),
+            gear=np.array([x.gear_id for x in m], dtype=object),
+        )
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def days(self, first: int, last: int) -> slice:
+        """Items whose UTC day is in [first, last]."""
+        lo = int(np.searchsorted(self.day, first, side="left"))
+        return slice(lo, int(np.searchsorted(self.day, last, side="right")))
+
+    def before(self, index: int, window_days: float) -> slice:
+        """Items strictly before item `index` and within `window_days` of its start."""
+        lo = int(np.searchsorted(self.t, self.t[index] - window_days * DAY_S, side="left"))
+        hi = int(np.searchsorted(self.t, self.t[index], side="left"))
+        return slice(lo, min(hi, index))
+
+    def source_set(self, *selections: slice | np.ndarray | int) -> list[str]:
+        found: set[str] = set()
+        for sel in selections:
+            picked = self.sources[sel]
+            found.update([picked] if isinstance(picked, str) else picked.tolist())
+        return sorted(found)
+
+    def keys(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Route segment keys and metres of one item, as arrays (cached)."""
+        if index not in self._keys:
+            route = self.items[index].metrics.route
+            self._keys[index] = (
+                np.asarray(route.segment_keys, dtype=np.int64),
+                np.asarray(route.segment_m, dtype=float),
+            )
+        return self._keys[index]
+
+
+def is_road(m: ActivityMetrics) -> bool:
+    return m.route.has_gps and not (m.indoor or m.manual) and m.route.shape != "track"
+
+
+def ratio(numerator: float, denominator: float) -> float | None:
+    """A finite ratio, or None when the denominator is not positive."""
+    if not denominator > 0 or not np.isfinite(numerator) or not np.isfinite(denominator):
+        return None
+    return float(numerator) / float(denominator)
+
+
+def km(metres: float) -> str:
+    return f"{metres / 1000.0:.1f} km"

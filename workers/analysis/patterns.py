@@ -1,0 +1,186 @@
+"""Exposure rules: route repetition, track direction, GCT balance, cadence, shoes (DESIGN §1).
+
+These rest on expert opinion or vendor zones rather than injury cohorts, and their messages say so.
+Date rules here use the same "crossed today" semantics as `load.py`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workers.analysis.config import Thresholds
+from workers.analysis.history import History, km
+from workers.analysis.load import crossed, date_finding, finding
+
+
+def route_repetition(h: History, d: int, today: slice, cfg: Thresholds):
+    window = h.days(d - cfg.repetition_window_days + 1, d)
+    road = window.start + np.flatnonzero(h.road[window])
+    now = repeated_share(h, d, road, cfg)
+    if now is None:
+        return None
+    share, total_m, weeks = now
+    without = road[(road < today.start) | (road >= today.stop)]
+    before = repeated_share(h, d, without, cfg)
+    if not crossed(share, None if before is None else before[0], cfg.repetition_share):
+        return None
+    message = (
+        f"{share * 100:.0f}% of your {km(total_m)} of road running in the last "
+        f"{cfg.repetition_window_days} days was on the same segments, in the same direction, in "
+        f"{cfg.repetition_min_weeks} or more different weeks. Always running the same way exposes "
+        "the same leg to the same road camber; varying routes and direction is the usual advice "
+        "for outer-knee pain (expert opinion, BMJ Best Practice)."
+    )
+    evidence = {"road_m": total_m, "repeated_share": round(share, 3), "weeks_with_runs": weeks,
+                "runs": int(road.size)}
+    return date_finding(h, d, "route_repetition", "caution", share, cfg.repetition_share, message,
+                        evidence, road)
+
+
+def repeated_share(h: History, d: int, idx: np.ndarray, cfg: Thresholds):
+    """(share of metres on keys seen in >= N weeks, total metres, weeks with runs) or None."""
+    if idx.size == 0:
+        return None
+    parts = [h.keys(int(i)) for i in idx]
+    keys = np.concatenate([p[0] for p in parts])
+    metres = np.concatenate([p[1] for p in parts])
+    if keys.size == 0 or metres.sum() < cfg.repetition_min_road_km * 1000:
+        return None
+    weeks = np.concatenate([np.full(p[0].size, (d - h.day[i]) // 7) for p, i in zip(parts, idx)])
+    pairs = np.unique(keys * 8 + weeks)  # weeks 0..3 fit in the low bits
+    unique_keys, week_counts = np.unique(pairs // 8, return_counts=True)
+    repeated = unique_keys[week_counts >= cfg.repetition_min_weeks]
+    share = float(metres[np.isin(keys, repeated)].sum() / metres.sum())
+    return share, float(metres.sum()), int(np.unique(weeks).size)
+
+
+def track_direction(h: History, d: int, today: slice, cfg: Thresholds):
+    window = h.days(d - cfg.track_window_days + 1, d)
+    weeks = cfg.track_window_days / 7.0
+
+    def dominant(cw: float, ccw: float) -> tuple[float, float] | None:
+        total = cw + ccw
+        if total / weeks <= cfg.track_km_per_week:
+            return None
+        return max(cw, ccw) / total, total
+
+    cw, ccw = float(h.track_cw[window].sum()), float(h.track_ccw[window].sum())
+    now = dominant(cw, ccw)
+    before = dominant(cw - float(h.track_cw[today].sum()), ccw - float(h.track_ccw[today].sum()))
+    if now is None or not crossed(now[0], None if before is None else before[0],
+                                  cfg.track_one_direction_share):
+        return None
+    share, total = now
+    way = "counter-clockwise" if ccw >= cw else "clockwise"
+    message = (
+        f"{share * 100:.0f}% of your {total:.1f} km on a track in the last {cfg.track_window_days} "
+        f"days ran {way}. The inside leg takes the bend every lap; alternating direction on some "
+        "days is common advice (expert opinion; track running was more common in runners with "
+        "outer-knee pain, Messier 1995)."
+    )
+    evidence = {"track_km_cw": round(cw, 2), "track_km_ccw": round(ccw, 2),
+                "km_per_week": round(total / weeks, 2)}
+    on_track = window.start + np.flatnonzero((h.track_cw[window] + h.track_ccw[window]) > 0)
+    return date_finding(h, d, "track_direction", "caution", share, cfg.track_one_direction_share,
+                        message, evidence, on_track)
+
+
+def gct_asymmetry(h: History, i: int, cfg: Thresholds):
+    today = balance_of(h, i)
+    if today is None:
+        return None
+    window = h.before(i, cfg.gct_baseline_days)
+    prior = [(j, b) for j in range(window.start, window.stop) if (b := balance_of(h, j)) is not None]
+    red = [j for j, b in prior if not cfg.gct_low_pct <= b <= cfg.gct_high_pct]
+    values = np.array([b for _, b in prior])
+    baseline = float(values.mean()) if len(prior) >= cfg.gct_min_baseline_runs else None
+    shift = None if baseline is None else today - baseline
+    is_red = not cfg.gct_low_pct <= today <= cfg.gct_high_pct
+    if is_red and len(red) + 1 >= cfg.gct_min_red_runs:
+        threshold = cfg.gct_high_pct if today > cfg.gct_high_pct else cfg.gct_low_pct
+        value, what = today, (f"outside {cfg.gct_low_pct}-{cfg.gct_high_pct}% on {len(red) + 1} "
+                              f"flat runs in the last {cfg.gct_baseline_days // 7} weeks")
+    elif shift is not None and abs(shift) >= cfg.gct_shift_pp:
+        threshold, value = cfg.gct_shift_pp, abs(shift)
+        what = f"{abs(shift):.1f} points away from your {cfg.gct_baseline_days // 7}-week average"
+    else:
+        return None
+    message = (
+        f"Left ground-contact time balance on flat parts was {today:.1f}% today, {what} "
+        f"({'%.1f' % baseline if baseline is not None else 'no'} baseline). Garmin marks more than "
+        f"{cfg.gct_high_pct}% either side as red; this is a vendor zone, not validated against "
+        "injuries."
+    )
+    evidence = {"balance_left_pct": today, "baseline_pct": baseline, "red_runs": len(red) + is_red,
+                "baseline_runs": len(prior)}
+    return finding(h, i, "gct_asymmetry", "caution", value, threshold, message, evidence,
+                   np.array([j for j, _ in prior], dtype=int))
+
+
+def balance_of(h: History, i: int) -> float | None:
+    m = h.items[i].metrics
+    return None if m.manual else m.dynamics.gct_balance_left_pct
+
+
+def cadence_drop(h: History, i: int, cfg: Thresholds):
+    m = h.items[i].metrics
+    bands = m.dynamics.cadence_by_speed
+    if m.manual or not bands:
+        return None
+    window = h.before(i, cfg.cadence_baseline_days)
+    base_idx = [j for j in range(window.start, window.stop)
+                if not h.items[j].metrics.manual and h.items[j].metrics.dynamics.cadence_by_speed]
+    if len(base_idx) < cfg.cadence_min_baseline_runs:
+        return None
+    base = band_table([h.items[j].metrics.dynamics.cadence_by_speed for j in base_idx])
+    matched = [(s, spm, base[b]) for b, s, spm in bands if s >= 60 and b in base and base[b][0] >= 120]
+    seconds = sum(s for s, _, _ in matched)
+    if seconds < cfg.cadence_min_matched_s:
+        return None
+    today = sum(s * spm for s, spm, _ in matched) / seconds
+    usual = sum(s * b[1] for s, _, b in matched) / seconds
+    drop = (1 - today / usual) * 100 if usual > 0 else 0.0
+    if drop < cfg.cadence_drop_pct:
+        return None
+    message = (
+        f"At the same speeds, your cadence was {today:.0f} steps/min today vs {usual:.0f} over the "
+        f"last {cfg.cadence_baseline_days // 7} weeks ({drop:.1f}% lower). Longer, slower steps "
+        "raise knee loading; a 5-10% higher step rate lowers it (Heiderscheit et al. 2011)."
+    )
+    evidence = {"cadence_spm": round(today, 1), "baseline_spm": round(usual, 1),
+                "matched_seconds": round(seconds), "baseline_runs": len(base_idx)}
+    return finding(h, i, "cadence_drop", "info", drop, cfg.cadence_drop_pct, message, evidence,
+                   np.array(base_idx, dtype=int))
+
+
+def band_table(tables: list[list[list[float]]]) -> dict[float, tuple[float, float]]:
+    """Speed band -> (seconds, seconds-weighted cadence) over several runs."""
+    acc: dict[float, list[float]] = {}
+    for table in tables:
+        for band, secs, spm in table:
+            slot = acc.setdefault(band, [0.0, 0.0])
+            slot[0] += secs
+            slot[1] += secs * spm
+    return {band: (s, w / s) for band, (s, w) in acc.items() if s > 0}
+
+
+def shoe_mileage(h: History, i: int, cfg: Thresholds):
+    gear = h.items[i].metrics.gear_id
+    if not gear:
+        return None
+    same = h.gear[: i + 1] == gear
+    total_km = float(h.dist[: i + 1][same].sum()) / 1000.0
+    before_km = total_km - float(h.dist[i]) / 1000.0
+    for threshold, severity in ((cfg.shoe_caution_km, "caution"), (cfg.shoe_info_km, "info")):
+        if before_km < threshold <= total_km:
+            break
+    else:
+        return None
+    message = (
+        f"This pair of shoes ({gear}) has now carried you {total_km:.0f} km. Common advice is to "
+        f"replace running shoes around 500-800 km (expert opinion); rotating two or more pairs was "
+        "linked with fewer injuries (Malisoux et al. 2015)."
+    )
+    evidence = {"gear_id": gear, "total_km": round(total_km, 1), "runs": int(same.sum())}
+    return finding(h, i, "shoe_mileage", severity, total_km, threshold, message, evidence,
+                   np.flatnonzero(same))

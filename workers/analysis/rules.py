@@ -1,0 +1,107 @@
+"""Findings over a runner's history: the cheap second level of the engine.
+
+`evaluate(history, as_of, config)` returns the findings dated `as_of`: activity findings for each
+run that day (single_run_spike / return_to_running, downhill_novel, gct_asymmetry, cadence_drop,
+shoe_mileage) and date findings (weekly_jump, acwr, weekly_descent, route_repetition,
+track_direction) when that day's runs pushed a number over its threshold. Nothing fires on a day
+without a run. The result depends only on history up to `as_of`, so re-running it for a date gives
+the same findings (unique by `Finding.key`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from workers.analysis import load, patterns
+from workers.analysis.config import Thresholds
+from workers.analysis.history import (
+    Finding,
+    History,
+    HistoryItem,
+    day_number,
+    from_day_number,
+)
+
+ACTIVITY_RULES = (
+    load.single_run_spike,
+    load.downhill_novel,
+    patterns.gct_asymmetry,
+    patterns.cadence_drop,
+    patterns.shoe_mileage,
+)
+DATE_RULES = (
+    load.weekly_jump,
+    load.acwr,
+    load.weekly_descent,
+    patterns.route_repetition,
+    patterns.track_direction,
+)
+RULE_IDS = (
+    "single_run_spike", "return_to_running", "weekly_jump", "acwr", "weekly_descent",
+    "downhill_novel", "route_repetition", "track_direction", "gct_asymmetry", "cadence_drop",
+    "shoe_mileage",
+)
+
+
+def evaluate(
+    history: list[HistoryItem] | History, as_of: date, config: Thresholds | None = None
+) -> list[Finding]:
+    """Findings dated `as_of`, ordered by rule within activity, date-level findings last."""
+    h = history if isinstance(history, History) else History.build(list(history))
+    return _evaluate_day(h, day_number(as_of), config or Thresholds())
+
+
+def evaluate_dates(
+    history: list[HistoryItem] | History,
+    dates: Iterable[date] | None = None,
+    config: Thresholds | None = None,
+) -> list[Finding]:
+    """Findings for several dates (default: every date with a run), ordered by date, deduplicated."""
+    h = history if isinstance(history, History) else History.build(list(history))
+    cfg = config or Thresholds()
+    days = sorted({int(d) for d in h.day} if dates is None else {day_number(d) for d in dates})
+    seen: set[tuple[str, str | None, date]] = set()
+    out: list[Finding] = []
+    for d in days:
+        for f in _evaluate_day(h, d, cfg):
+            if f.key not in seen:
+                seen.add(f.key)
+                out.append(f)
+    return out
+
+
+def _evaluate_day(h: History, d: int, cfg: Thresholds) -> list[Finding]:
+    today = h.days(d, d)
+    if today.start >= today.stop:
+        return []
+    found = [rule(h, i, cfg) for i in range(today.start, today.stop) for rule in ACTIVITY_RULES]
+    found += [rule(h, d, today, cfg) for rule in DATE_RULES]
+    return [f for f in found if f is not None]
+
+
+def weekly_table(history: list[HistoryItem] | History, as_of: date | None = None) -> list[dict]:
+    """Calendar weeks (Monday, UTC) from the first run to `as_of` (default: the last run):
+    distance of all runs, elevation loss of terrain runs, number of runs."""
+    h = history if isinstance(history, History) else History.build(list(history))
+    if len(h) == 0:
+        return []
+    last = day_number(as_of) if as_of is not None else int(h.day[-1])
+    first_monday = monday(from_day_number(int(h.day[0])))
+    weeks = []
+    start = first_monday
+    while start <= from_day_number(last):
+        d0 = day_number(start)
+        sel = h.days(d0, min(d0 + 6, last))
+        weeks.append({
+            "start": start.isoformat(),
+            "distance_m": round(float(h.dist[sel].sum()), 1),
+            "loss_m": round(float(h.loss[sel].sum()), 1),
+            "runs": int(sel.stop - sel.start),
+        })
+        start += timedelta(days=7)
+    return weeks
+
+
+def monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
