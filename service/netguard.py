@@ -93,6 +93,7 @@ class GuardedResponse:
     duration_ms: int
     truncated: bool  # the body was longer than the cap (or the read deadline passed)
     ip: str  # the address actually contacted
+    read_error: str | None = None  # the body read failed part-way (status is still valid)
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -254,7 +255,8 @@ def guarded_post(
         except requests.RequestException as exc:
             raise _transport_error(exc) from None
         with resp:
-            prefix, truncated = _read_capped(resp, max_response_bytes, started + sum(timeout))
+            prefix, truncated, read_error = _read_capped(resp, max_response_bytes,
+                                                         started + sum(timeout))
     return GuardedResponse(
         status=resp.status_code,
         headers={k.lower(): v for k, v in resp.headers.items()},
@@ -262,27 +264,29 @@ def guarded_post(
         duration_ms=int((time.monotonic() - started) * 1000),
         truncated=truncated,
         ip=target.ip,
+        read_error=read_error,
     )
 
 
-def _read_capped(resp: requests.Response, cap: int, deadline: float) -> tuple[bytes, bool]:
+def _read_capped(resp: requests.Response, cap: int,
+                 deadline: float) -> tuple[bytes, bool, str | None]:
     """Read at most `cap` bytes; a slow-drip body is cut at `deadline` too."""
     chunks: list[bytes] = []
     size = 0
     try:
         while size < cap:
             if time.monotonic() > deadline:
-                return b"".join(chunks), True
+                return b"".join(chunks), True, "read deadline passed"
             chunk = resp.raw.read(min(65536, cap - size), decode_content=False)
             if not chunk:
-                return b"".join(chunks), False
+                return b"".join(chunks), False, None
             chunks.append(chunk)
             size += len(chunk)
         more = resp.raw.read(1, decode_content=False)
     except Exception as exc:
-        # A receiver that resets mid-body still gave us a status; keep what was read.
-        return b"".join(chunks) + f"[read error: {type(exc).__name__}]".encode(), True
-    return b"".join(chunks), bool(more)
+        # A receiver that resets or stalls mid-body still gave us a status; keep what was read.
+        return b"".join(chunks), True, f"{type(exc).__name__}: {exc}"
+    return b"".join(chunks), bool(more), None
 
 
 def _transport_error(exc: requests.RequestException) -> TransportError:

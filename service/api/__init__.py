@@ -6,7 +6,9 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from service.api import activities, health
+    from service.api import activities, endpoints, health, preferences
 
     app.register_blueprint(health.bp)
     app.register_blueprint(activities.bp)
+    app.register_blueprint(endpoints.bp)
+    app.register_blueprint(preferences.bp)

@@ -220,10 +220,11 @@ def test_https_keeps_the_name_for_sni_and_certificate_checks_while_pinned(tmp_pa
     ctx.sni_callback = lambda sock, name, _ctx: sni.append(name)
 
     def app(environ, start_response):
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [environ["HTTP_HOST"].encode()]
+        host = environ["HTTP_HOST"].encode()
+        start_response("200 OK", [("Content-Length", str(len(host)))])
+        return [host]
 
-    server = make_server("127.0.0.1", 0, app, ssl_context=ctx)
+    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=ctx)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                      daemon=True).start()
     try:

@@ -37,7 +37,7 @@ class Thresholds:
     # weekly_descent: 7-day loss vs mean weekly loss of days 8-35.
     weekly_descent_ratio: float = 2.0
     weekly_descent_min_m: float = 500.0
-    descent_min_history_days: int = 28  # the 4-week base must exist before comparing with it
+    descent_min_history_days: int = 35  # the 4-week base (days 8-35) must be inside the history
     # Denominator floor so descent ratios stay finite; at the defaults above it never changes a
     # decision (ratio * floor is below the absolute minimum).
     descent_floor_m: float = 50.0

@@ -95,6 +95,8 @@ def downhill_novel(h: History, i: int, cfg: Thresholds) -> Finding | None:
 
 
 def weekly_jump(h: History, d: int, today: slice, cfg: Thresholds) -> Finding | None:
+    if len(h) == 0 or h.day[0] > d - 20:
+        return None  # the base week is not fully inside the history
     recent, base = h.days(d - 6, d), h.days(d - 20, d - 14)
     acute, base_m = float(h.dist[recent].sum()), float(h.dist[base].sum())
     if base_m <= cfg.weekly_jump_min_base_m:
@@ -189,9 +191,22 @@ def fmt(value: float | None) -> str:
 def finding(h, i, rule, severity, value, threshold, message, evidence, *windows) -> Finding:
     item = h.items[i]
     return Finding(rule, severity, item.id, from_day_number(int(h.day[i])), round(float(value), 3),
-                   float(threshold), message, evidence, h.source_set(i, *windows))
+                   float(threshold), message, plain(evidence), h.source_set(i, *windows))
 
 
 def date_finding(h, d, rule, severity, value, threshold, message, evidence, *windows) -> Finding:
     return Finding(rule, severity, None, from_day_number(d), round(float(value), 3),
-                   float(threshold), message, evidence, h.source_set(*windows))
+                   float(threshold), message, plain(evidence), h.source_set(*windows))
+
+
+def plain(value):
+    """Evidence as JSON-safe Python values: numpy scalars unwrapped, floats rounded and finite."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, np.integer | bool | np.bool_):
+        return value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, float | np.floating):
+        return round(float(value), 3) if np.isfinite(value) else None
+    return value

@@ -182,9 +182,14 @@ def send_attempt(
     return AttemptResult(
         status=status, code=resp.status, duration_ms=resp.duration_ms,
         response_snippet=resp.body_prefix.decode("utf-8", "replace")[:SNIPPET_CAP],
-        error=None if status == "ok" else f"HTTP {resp.status}",
+        error=None if status == "ok" else _http_error(resp),
         next_delay_s=delay, timestamp=int(ts.timestamp()),
     )
+
+
+def _http_error(resp: netguard.GuardedResponse) -> str:
+    text = f"HTTP {resp.status}"
+    return f"{text} ({resp.read_error})" if resp.read_error else text
 
 
 def _failed(exc: Exception, attempt_number: int, ts: datetime,

@@ -1,0 +1,198 @@
+"""The `kneeguard.analysis/v1` document (DESIGN §5) and its plain-text rendering for a runner.
+
+`analyze_tracks` is the stateless path behind `kneeguard analyze`: parsed tracks in, document out.
+Without `as_of` it evaluates the rules on every date that has a run, so a spike in the middle of a
+history is reported on its own date; with `as_of` it evaluates only that date, on the history up to
+the end of that day (later runs are listed but do not influence anything).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from workers.analysis.config import Thresholds
+from workers.analysis.history import Finding, HistoryItem
+from workers.analysis.metrics import ActivityMetrics, compute_metrics, iso_utc
+from workers.analysis.rules import evaluate, evaluate_dates, weekly_table
+from workers.parsing.track import Skip, Track
+
+SCHEMA = "kneeguard.analysis/v1"
+SEVERITY_ORDER = {"high": 0, "caution": 1, "info": 2}
+DUPLICATE_WINDOW_S = 120.0  # same start within 2 minutes ...
+DUPLICATE_DISTANCE = 0.05  # ... and distance within 5%: one run recorded twice
+
+
+def analyze_tracks(
+    tracks_with_files: list[tuple[str, Track]],
+    as_of: date | None = None,
+    source: str = "upload",
+    thresholds: Thresholds | None = None,
+    skipped: Iterable[Skip | dict] = (),
+) -> dict[str, Any]:
+    skips = [skip_dict(s) for s in skipped]
+    items: list[tuple[str, str, ActivityMetrics, str]] = []
+    used_ids: set[str] = set()
+    for file, track in tracks_with_files:
+        if not track.is_run:
+            skips.append({"file": file, "reason": f"not a run ({track.sport or 'unknown sport'})"})
+            continue
+        ident = unique_id(file, track, used_ids)
+        items.append((file, ident, compute_metrics(track), source))
+    items.sort(key=lambda it: (it[2].start_time, it[1]))
+    duplicates = find_duplicates(items)
+    history = [HistoryItem(i, s, m) for _, i, m, s in items if i not in duplicates]
+    if as_of is None:
+        findings = evaluate_dates(history, None, thresholds)
+    else:
+        end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), UTC)
+        history = [h for h in history if h.metrics.start_time < end]
+        findings = evaluate(history, as_of, thresholds)
+    weeks = weekly_table(history, as_of)
+    return build_document(items, findings, weeks, skips, duplicates)
+
+
+def unique_id(file: str, track: Track, used: set[str]) -> str:
+    base = f"{file}@{track.start_time.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    ident, n = base, 1
+    while ident in used:
+        n += 1
+        ident = f"{base}#{n}"
+    used.add(ident)
+    return ident
+
+
+def find_duplicates(items: list[tuple[str, str, ActivityMetrics, str]]) -> dict[str, str]:
+    """id -> id it duplicates (same run from two watches or two exports); keeps the first seen."""
+    dupes: dict[str, str] = {}
+    for k, (_, ident, m, _) in enumerate(items):
+        for _, other, o, _ in items[:k]:
+            if other in dupes:
+                continue
+            close = abs((m.start_time - o.start_time).total_seconds()) <= DUPLICATE_WINDOW_S
+            longer = max(m.distance_m, o.distance_m, 1.0)
+            if close and abs(m.distance_m - o.distance_m) / longer <= DUPLICATE_DISTANCE:
+                dupes[ident] = other
+                break
+    return dupes
+
+
+def build_document(
+    items: list[tuple[str, str, ActivityMetrics, str]],
+    findings: list[Finding | dict],
+    weeks: list[dict],
+    skipped: Iterable[Skip | dict],
+    duplicates: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Exactly the DESIGN §5 document; extra keys only where the contract allows additions."""
+    dupes = duplicates or {}
+    rows = [f if isinstance(f, dict) else f.to_dict() for f in findings]
+    rows.sort(key=lambda f: (f["date"], f["activity"] is None, SEVERITY_ORDER.get(f["severity"], 9)))
+    return {
+        "schema": SCHEMA,
+        "activities": [activity_dict(f, i, m, s, dupes.get(i)) for f, i, m, s in items],
+        "weeks": [dict(w) for w in weeks],
+        "findings": rows,
+        "skipped": [skip_dict(s) for s in skipped],
+    }
+
+
+def activity_dict(file: str, ident: str, m: ActivityMetrics, source: str, dup: str | None) -> dict:
+    e, r, d = m.elevation, m.route, m.dynamics
+    return {
+        "id": ident,
+        "file": file,
+        "source": source,
+        "sport": m.sport,
+        "sub_sport": m.sub_sport,
+        "start_time": iso_utc(m.start_time),
+        "distance_m": round(m.distance_m, 1),
+        "moving_time_s": round(m.moving_time_s, 1),
+        "indoor": m.indoor,
+        "manual": m.manual,
+        "elevation": {
+            "gain_m": e.gain_m, "loss_m": e.loss_m, "loss_m_per_km": e.loss_m_per_km,
+            "km_grade_le_minus5": e.km_grade_le_minus5,
+            "km_grade_le_minus10": e.km_grade_le_minus10,
+            "altitude_source": e.altitude_source, "device_loss_m": e.device_loss_m,
+            "longest_descent_m": e.longest_descent_m, "confidence": e.confidence,
+        },
+        "route": {
+            "has_gps": r.has_gps, "shape": r.shape, "direction": r.direction,
+            "track_laps": r.track_laps, "track_km_cw": r.track_km_cw,
+            "track_km_ccw": r.track_km_ccw,
+        },
+        "dynamics": {"cadence_spm": d.cadence_spm, "gct_balance_left_pct": d.gct_balance_left_pct},
+        "gear_id": m.gear_id,
+        "duplicate_of": dup,
+    }
+
+
+def skip_dict(skip: Skip | dict) -> dict[str, str]:
+    if isinstance(skip, dict):
+        return {"file": str(skip.get("file", "")), "reason": str(skip.get("reason", ""))}
+    return {"file": skip.file, "reason": skip.reason}
+
+
+def render_text(document: dict[str, Any]) -> str:
+    """A readable report: runs, weeks, then findings with their explanations."""
+    out = ["kneeguard analysis", ""]
+    out += runs_table(document["activities"]) + [""]
+    out += weeks_table(document["weeks"]) + [""]
+    out += findings_text(document["findings"])
+    if document["skipped"]:
+        out += ["", "Skipped:"] + [f"  {s['file']}: {s['reason']}" for s in document["skipped"]]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def runs_table(activities: list[dict]) -> list[str]:
+    if not activities:
+        return ["No runs found."]
+    lines = [f"Runs ({len(activities)})",
+             f"  {'date':<10} {'km':>6} {'time':>8} {'loss m':>7} {'m/km':>5} "
+             f"{'route':<15} {'spm':>5}  file"]
+    for a in activities:
+        e, r = a["elevation"], a["route"]
+        route = r["shape"] + (f" {r['direction']}" if r["direction"] else "")
+        if r["track_laps"]:
+            route += f" {r['track_laps']}L"
+        loss = "-" if e["altitude_source"] == "none" else f"{e['loss_m']:.0f}"
+        per_km = "-" if e["altitude_source"] == "none" else f"{e['loss_m_per_km']:.1f}"
+        spm = a["dynamics"]["cadence_spm"]
+        note = " (indoor)" if a["indoor"] else (" (duplicate)" if a.get("duplicate_of") else "")
+        lines.append(
+            f"  {a['start_time'][:10]:<10} {a['distance_m'] / 1000:>6.2f} "
+            f"{hms(a['moving_time_s']):>8} {loss:>7} {per_km:>5} {route:<15} "
+            f"{'-' if spm is None else f'{spm:.0f}':>5}  {a['file']}{note}"
+        )
+    return lines
+
+
+def weeks_table(weeks: list[dict]) -> list[str]:
+    if not weeks:
+        return ["No weeks."]
+    lines = ["Weeks (Monday, UTC)", f"  {'week':<10} {'km':>7} {'loss m':>7} {'runs':>5}"]
+    lines += [f"  {w['start']:<10} {w['distance_m'] / 1000:>7.1f} {w['loss_m']:>7.0f} {w['runs']:>5}"
+              for w in weeks]
+    return lines
+
+
+def findings_text(findings: list[dict]) -> list[str]:
+    if not findings:
+        return ["Findings: none. Nothing in this history crossed a threshold."]
+    lines = [f"Findings ({len(findings)})"]
+    for f in findings:
+        lines.append(f"  {f['date']}  {f['severity'].upper():<7} {f['rule']}")
+        lines += ["      " + chunk for chunk in wrap(f["message"], 90)]
+    return lines
+
+
+def wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width) or [""]
+
+
+def hms(seconds: float) -> str:
+    s = int(round(seconds or 0))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
