@@ -17,8 +17,13 @@ from service import policy
 from service.models import Activity, RawFile, utcnow
 from workers.parsing.track import InvalidFile, Track
 
+# The same run from another source: start ±60 s and distance ±1%. Distances of one recording differ
+# by more than that across formats (a watch's FIT total vs the GPX export's GPS path: 1.06% on the
+# sportslib pair in shared/data), so a matching duration (±1%) with distance ±5% also counts.
 DUPLICATE_WINDOW = timedelta(seconds=60)
-DUPLICATE_DISTANCE = 0.01  # same run from another source: start ±60 s and distance ±1%
+DUPLICATE_DISTANCE = 0.01
+DUPLICATE_DURATION = 0.01
+DUPLICATE_DISTANCE_WITH_DURATION = 0.05
 
 
 @dataclass
@@ -96,10 +101,13 @@ def find_duplicate(s: Session, athlete_id: str, track: Track) -> Activity | None
         Activity.start_time >= start - DUPLICATE_WINDOW,
         Activity.start_time <= start + DUPLICATE_WINDOW,
     )).all()
-    distance = track.distance_m
+    distance, duration = track.distance_m, track.moving_time_s
     for other in candidates:
-        scale = max(distance, other.distance_m, 1.0)
-        if abs(other.distance_m - distance) <= DUPLICATE_DISTANCE * scale:
+        d_rel = abs(other.distance_m - distance) / max(distance, other.distance_m, 1.0)
+        t_rel = abs(other.moving_time_s - duration) / max(duration, other.moving_time_s, 1.0)
+        if d_rel <= DUPLICATE_DISTANCE or (
+                duration > 0 and t_rel <= DUPLICATE_DURATION
+                and d_rel <= DUPLICATE_DISTANCE_WITH_DURATION):
             return other
     return None
 

@@ -27,12 +27,12 @@ def single_run_spike(h: History, i: int, cfg: Thresholds) -> Finding | None:
         return return_to_running(h, i, cfg)
     longest = float(previous.max())
     r = today / longest
-    tiers = ((cfg.spike_large, "high"), (cfg.spike_moderate, "caution"), (cfg.spike_small, "caution"))
-    for threshold, severity in tiers:
-        if r > threshold:
-            break
-    else:
+    tiers = ((cfg.spike_large, "high"), (cfg.spike_moderate, "caution"),
+             (cfg.spike_small, "caution"))
+    tier = next(((t, sev) for t, sev in tiers if r > t), None)
+    if tier is None:
         return None
+    threshold, severity = tier
     pct = (r - 1) * 100
     message = (
         f"Today's {km(today)} is {pct:.0f}% longer than your longest run of the last "
@@ -120,6 +120,9 @@ def acwr(h: History, d: int, today: slice, cfg: Thresholds) -> Finding | None:
     if len(h) == 0 or h.day[0] > d - cfg.acwr_min_history_days + 1:
         return None
     recent, chronic_sel = h.days(d - 6, d), h.days(d - 27, d - 7)
+    # Coverage floor: a run in each of the 3 chronic weeks, else the ratio only measures a gap.
+    if np.unique((d - 7 - h.day[chronic_sel]) // 7).size < 3:
+        return None
     today_m = float(h.dist[today].sum())
     acute, chronic = float(h.dist[recent].sum()), float(h.dist[chronic_sel].sum()) / 3.0
     ew_acute, ew_chronic, la, lc = ewma_pair(h, d, cfg)
@@ -160,15 +163,19 @@ def weekly_descent(h: History, d: int, today: slice, cfg: Thresholds) -> Finding
     if len(h) == 0 or h.day[0] > d - cfg.descent_min_history_days + 1:
         return None
     recent, base = h.days(d - 6, d), h.days(d - 34, d - 7)
+    if not h.terrain[base].any():
+        return None  # no outdoor run with altitude in the base weeks: nothing to compare with
     acute, weekly = float(h.loss[recent].sum()), float(h.loss[base].sum()) / 4.0
     denominator = max(weekly, cfg.descent_floor_m)
     r, r_before = acute / denominator, (acute - float(h.loss[today].sum())) / denominator
     if acute <= cfg.weekly_descent_min_m or not crossed(r, r_before, cfg.weekly_descent_ratio):
         return None
+    compared = (f"{r:.1f}x your weekly average of {weekly:.0f} m" if weekly >= cfg.descent_floor_m
+                else f"after weeks with almost no descent ({weekly:.0f} m a week)")
     message = (
-        f"You descended {acute:.0f} m in the last 7 days, {r:.1f}x your weekly average of "
-        f"{weekly:.0f} m over the 4 weeks before. Downhill running loads the knee (Orchard 1996); "
-        "a sudden rise in descent is worth spreading out (expert opinion)."
+        f"You descended {acute:.0f} m in the last 7 days, {compared} over the 4 weeks before. "
+        "Downhill running loads the knee (Orchard 1996); a sudden rise in descent is worth "
+        "spreading out (expert opinion)."
     )
     evidence = {"loss_7d_m": acute, "weekly_mean_loss_m": weekly, "base_days": "8-35"}
     return date_finding(h, d, "weekly_descent", "caution", r, cfg.weekly_descent_ratio, message,

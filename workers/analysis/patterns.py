@@ -46,7 +46,7 @@ def repeated_share(h: History, d: int, idx: np.ndarray, cfg: Thresholds):
     metres = np.concatenate([p[1] for p in parts])
     if keys.size == 0 or metres.sum() < cfg.repetition_min_road_km * 1000:
         return None
-    weeks = np.concatenate([np.full(p[0].size, (d - h.day[i]) // 7) for p, i in zip(parts, idx)])
+    weeks = np.concatenate([np.full(p[0].size, (d - h.day[i]) // 7) for p, i in zip(parts, idx, strict=True)])
     pairs = np.unique(keys * 8 + weeks)  # weeks 0..3 fit in the low bits
     unique_keys, week_counts = np.unique(pairs // 8, return_counts=True)
     repeated = unique_keys[week_counts >= cfg.repetition_min_weeks]
@@ -107,7 +107,7 @@ def gct_asymmetry(h: History, i: int, cfg: Thresholds):
         return None
     message = (
         f"Left ground-contact time balance on flat parts was {today:.1f}% today, {what} "
-        f"({'%.1f' % baseline if baseline is not None else 'no'} baseline). Garmin marks more than "
+        f"({'no' if baseline is None else f'{baseline:.1f}%'} baseline). Garmin marks more than "
         f"{cfg.gct_high_pct}% either side as red; this is a vendor zone, not validated against "
         "injuries."
     )
@@ -171,11 +171,11 @@ def shoe_mileage(h: History, i: int, cfg: Thresholds):
     same = h.gear[: i + 1] == gear
     total_km = float(h.dist[: i + 1][same].sum()) / 1000.0
     before_km = total_km - float(h.dist[i]) / 1000.0
-    for threshold, severity in ((cfg.shoe_caution_km, "caution"), (cfg.shoe_info_km, "info")):
-        if before_km < threshold <= total_km:
-            break
-    else:
-        return None
+    tiers = ((cfg.shoe_caution_km, "caution"), (cfg.shoe_info_km, "info"))
+    tier = next(((t, sev) for t, sev in tiers if before_km < t <= total_km), None)
+    if tier is None:
+        return None  # remind once, on the run that crosses a mark
+    threshold, severity = tier
     message = (
         f"This pair of shoes ({gear}) has now carried you {total_km:.0f} km. Common advice is to "
         f"replace running shoes around 500-800 km (expert opinion); rotating two or more pairs was "

@@ -173,9 +173,12 @@ def runs_table(activities: list[dict]) -> list[str]:
 def weeks_table(weeks: list[dict]) -> list[str]:
     if not weeks:
         return ["No weeks."]
-    lines = ["Weeks (Monday, UTC)", f"  {'week':<10} {'km':>7} {'loss m':>7} {'runs':>5}"]
+    active = [w for w in weeks if w["runs"]]
+    empty = len(weeks) - len(active)
+    title = "Weeks (Monday, UTC)" + (f"; {empty} weeks without runs not shown" if empty else "")
+    lines = [title, f"  {'week':<10} {'km':>7} {'loss m':>7} {'runs':>5}"]
     lines += [f"  {w['start']:<10} {w['distance_m'] / 1000:>7.1f} {w['loss_m']:>7.0f} {w['runs']:>5}"
-              for w in weeks]
+              for w in active]
     return lines
 
 

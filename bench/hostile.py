@@ -1,4 +1,4 @@
-"""Hostile inputs, built in memory; shared by the tests and bench/parse.py."""
+"""Hostile inputs, built in memory; used by bench/parse.py (time to refusal) and tests/parsing."""
 
 from __future__ import annotations
 
