@@ -1,0 +1,255 @@
+"""Garmin connections: connect (OAuth 2.0 + PKCE), disconnect, tokens, and the policy purge.
+
+The blueprint (`service/api/garmin.py`) and the jobs (`workers/providers/garmin.py`) both call in
+here. Network calls are never made inside an open database transaction: read what is needed, close
+the session, talk to Garmin, then write in a new session (SQLite allows one writer; a held write
+lock would block the token refresh, which commits in its own session).
+
+# Reference: ../shared/reference/apis.md §7 (OAuth2 flow, Users, Backfill)
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from service import oauth
+from service.errors import ApiError, Conflict, InvalidInput
+from service.models import Activity, Athlete, Connection, Finding, RawFile, utcnow
+from service.providers.base import AuthRevoked, ProviderError, TokenSet
+from service.providers.garmin import ACTIVITY_EXPORT, GarminClient, new_pkce_pair
+from service.runtime import Runtime
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+PROVIDER = "garmin"
+SOURCE = "garmin"
+DEFAULT_BACKFILL_DAYS = 90
+CALLBACK_PATH = "/connect/garmin/callback"
+BACKFILL_JOB = "workers.providers.garmin.backfill"
+
+
+class UpstreamError(ApiError):
+    status = 502
+    code = "provider_error"
+
+
+@dataclass(frozen=True)
+class Connected:
+    connection_id: str
+    athlete_id: str
+    provider_user_id: str
+    status: str  # active, or disabled when the user did not share activities
+
+
+def client(settings: Settings) -> GarminClient:
+    return GarminClient(settings.garmin_api_url, settings.garmin_auth_url,
+                        settings.garmin_token_url, settings.garmin_client_id or "",
+                        settings.garmin_client_secret or "")
+
+
+def redirect_uri(settings: Settings) -> str:
+    return settings.public_url.rstrip("/") + CALLBACK_PATH
+
+
+def backfill_days(settings: Settings) -> int:
+    # `garmin_backfill_days` is asked of the lead (settings.py is not ours); default until then.
+    return int(getattr(settings, "garmin_backfill_days", DEFAULT_BACKFILL_DAYS))
+
+
+def connection_for(s: Session, provider_user_id: str) -> Connection | None:
+    return s.scalar(select(Connection).where(Connection.provider == PROVIDER,
+                                             Connection.provider_user_id == provider_user_id))
+
+
+def athlete_connection(s: Session, athlete_id: str) -> Connection | None:
+    return s.scalar(select(Connection).where(Connection.provider == PROVIDER,
+                                             Connection.athlete_id == athlete_id))
+
+
+# -- connect ---------------------------------------------------------------------------------------
+
+
+def start_connect(rt: Runtime, athlete_id: str) -> str:
+    """A fresh PKCE pair and single-use state; returns Garmin's consent URL."""
+    verifier, challenge = new_pkce_pair()
+    with rt.db.session() as s:
+        state = oauth.new_state(s, rt.box, PROVIDER, athlete_id=athlete_id,
+                                code_verifier=verifier)
+    return client(rt.settings).authorize_url(redirect_uri(rt.settings), state, challenge)
+
+
+def finish_connect(rt: Runtime, code: str | None, state: str | None) -> Connected:
+    """Consume the state (even when the exchange then fails), exchange the code with the PKCE
+    verifier, identify the Garmin user and upsert the connection with encrypted tokens."""
+    with rt.db.session() as s:
+        row = oauth.consume_state(s, rt.box, PROVIDER, state)
+        athlete_id = row.athlete_id if row else None
+        verifier = row.code_verifier_enc if row else None
+    if not athlete_id or not verifier:
+        raise InvalidInput("The connect link is invalid, expired or already used; start again.",
+                           code="invalid_state")
+    if not code:
+        raise InvalidInput("Garmin sent no authorization code.", code="invalid_callback")
+    api = client(rt.settings)
+    try:
+        tokens = api.exchange_code(code, verifier, redirect_uri(rt.settings))
+        user_id = api.get_user_id(tokens.access_token)
+        permissions = _permissions(api, tokens.access_token)
+    except ProviderError as exc:
+        raise UpstreamError(f"Garmin refused the connection: {exc}") from exc
+    try:
+        with rt.db.session() as s:
+            return _upsert(s, rt, athlete_id, user_id, tokens, permissions)
+    except IntegrityError as exc:  # a concurrent callback for the same Garmin user won
+        raise Conflict("This Garmin account is already connected.",
+                       code="already_connected") from exc
+
+
+def _permissions(api: GarminClient, access_token: str) -> frozenset[str] | None:
+    try:
+        return api.get_permissions(access_token)
+    except ProviderError:  # unknown: assume the consent screen's default (everything shared)
+        log.warning("garmin permissions lookup failed at connect")
+        return None
+
+
+def _upsert(s: Session, rt: Runtime, athlete_id: str, user_id: str, tokens: TokenSet,
+            permissions: frozenset[str] | None) -> Connected:
+    if s.get(Athlete, athlete_id) is None:
+        raise InvalidInput("The athlete no longer exists.", code="invalid_state")
+    conn = _claimable(s, athlete_id, user_id)
+    if conn is None:
+        conn = Connection(athlete_id=athlete_id, provider=PROVIDER, provider_user_id=user_id,
+                          details={})
+        s.add(conn)
+    oauth.store_tokens(conn, rt.box, tokens)
+    exporting = permissions is None or ACTIVITY_EXPORT in permissions
+    conn.status = "active" if exporting else "disabled"
+    conn.details = {**(conn.details or {}), "connected_at": utcnow().isoformat(),
+                    "permissions": sorted(permissions) if permissions is not None else None,
+                    "backfill": {"status": "pending"}}
+    s.flush()
+    return Connected(conn.id, athlete_id, user_id, conn.status)
+
+
+def _claimable(s: Session, athlete_id: str, user_id: str) -> Connection | None:
+    """The row to reuse for (athlete, Garmin user), after refusing a live conflict. Revoked rows
+    hold no tokens and no data (the purge ran), so they may be taken over."""
+    by_user = connection_for(s, user_id)
+    if by_user is not None and by_user.athlete_id != athlete_id:
+        if by_user.status != "revoked":
+            raise Conflict("This Garmin account is already connected to another athlete.",
+                           code="already_connected")
+        s.delete(by_user)
+        s.flush()
+        by_user = None
+    mine = athlete_connection(s, athlete_id)
+    if mine is not None and mine.provider_user_id != user_id:
+        if mine.status != "revoked":
+            raise Conflict("This athlete is connected to another Garmin account; disconnect it "
+                           "first.", code="already_connected")
+        mine.provider_user_id = user_id
+    return by_user or mine
+
+
+def enqueue_backfill(rt: Runtime, connection_id: str) -> None:
+    rt.queue.enqueue("ingest", BACKFILL_JOB, connection_id, key=connection_id)
+
+
+def backfill_range(settings: Settings, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The last N days, on whole hours: a retried job asks for the very same 30-day chunks, which
+    Garmin answers with 409 (fine) instead of a second round of notifications."""
+    now = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
+    end = now + timedelta(hours=1)
+    return end - timedelta(days=backfill_days(settings)), end
+
+
+# -- tokens ----------------------------------------------------------------------------------------
+
+
+def access_token(rt: Runtime, connection_id: str) -> str:
+    """A valid token for an active connection (refreshed ahead of expiry, exactly once). A dead
+    refresh token marks the connection revoked: the user must connect again."""
+    api = client(rt.settings)
+    try:
+        return oauth.access_token(rt.db, rt.box, connection_id, api.refresh)
+    except LookupError as exc:
+        raise ProviderError(str(exc), permanent=True) from exc
+    except AuthRevoked:
+        with rt.db.session() as s:
+            conn = s.get(Connection, connection_id)
+            if conn is not None:
+                revoke(conn)
+        raise
+
+
+def revoke(conn: Connection) -> None:
+    conn.status = "revoked"
+    conn.access_token_enc = None
+    conn.refresh_token_enc = None
+    conn.expires_at = None
+
+
+# -- disconnect and purge --------------------------------------------------------------------------
+
+
+def disconnect(rt: Runtime, athlete_id: str) -> dict:
+    """The user's opt-out: DELETE the registration at Garmin (required by Garmin when a partner
+    offers opt-out), then delete tokens and Garmin data (DESIGN §2: kept until disconnect)."""
+    with rt.db.session() as s:
+        conn = athlete_connection(s, athlete_id)
+        if conn is None or conn.status == "revoked":
+            return {"disconnected": True, "upstream": "not_connected",
+                    "deleted": purge(s, athlete_id)}
+        conn_id, status = conn.id, conn.status
+        token = rt.box.decrypt(conn.access_token_enc) if conn.access_token_enc else None
+    upstream = _deregister(rt, conn_id, status, token)
+    with rt.db.session() as s:
+        conn = s.get(Connection, conn_id)
+        if conn is not None:
+            revoke(conn)
+            conn.details = {**(conn.details or {}), "disconnected_at": utcnow().isoformat()}
+        deleted = purge(s, athlete_id)
+    return {"disconnected": True, "upstream": upstream, "deleted": deleted}
+
+
+def _deregister(rt: Runtime, conn_id: str, status: str, token: str | None) -> str:
+    api = client(rt.settings)
+    try:
+        # A disabled connection's token is still valid (Garmin only stops sharing data).
+        bearer = access_token(rt, conn_id) if status == "active" else token
+        if bearer is None:
+            return "no_token"
+        api.deregister(bearer)
+        return "deregistered"
+    except AuthRevoked:
+        return "already_revoked"  # the user already removed us in Garmin Connect
+    except ProviderError as exc:
+        # Local deletion still happens: the user asked for it. Garmin's later pings for this
+        # user are dropped (connection revoked).
+        log.warning("garmin deregistration failed", extra={"error": str(exc)})
+        return "failed"
+
+
+def purge(s: Session, athlete_id: str) -> dict[str, int]:
+    """Delete the athlete's Garmin activities (findings on them cascade), day-level findings that
+    rest on Garmin data, and the stored Garmin files."""
+    ids = s.scalars(select(Activity.id).where(Activity.athlete_id == athlete_id,
+                                              Activity.source == SOURCE)).all()
+    findings = [f.id for f in s.scalars(select(Finding).where(
+        Finding.athlete_id == athlete_id, Finding.activity_id.is_(None)))
+        if SOURCE in (f.sources or [])]
+    if findings:
+        s.execute(delete(Finding).where(Finding.id.in_(findings)))
+    if ids:
+        s.execute(delete(Finding).where(Finding.activity_id.in_(ids)))
+        s.execute(delete(Activity).where(Activity.id.in_(ids)))
+    raw = s.execute(delete(RawFile).where(RawFile.athlete_id == athlete_id,
+                                          RawFile.source == SOURCE)).rowcount
+    return {"activities": len(ids), "findings": len(findings), "raw_files": raw}
