@@ -22,10 +22,10 @@ def run_worker(settings: Settings, *, burst: bool = False, simple: bool = False)
     cls = SimpleWorker if simple else Worker
     # Short TTLs so a dead worker's job is noticed in about a minute, not ten (reliability §3).
     worker = cls(queues, connection=runtime.queue.redis, worker_ttl=60,
-                 job_monitoring_interval=15)
+                 job_monitoring_interval=15, maintenance_interval=60)
     if burst:
         sweeper.sweep(runtime)
     else:
         sweeper.start_thread(runtime, settings.sweep_interval_s)
-    ok = worker.work(burst=burst, logging_level=settings.log_level, maintenance_interval=60)
+    ok = worker.work(burst=burst, logging_level=settings.log_level)
     return 0 if ok or burst else 1

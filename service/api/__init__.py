@@ -6,9 +6,10 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from service.api import activities, endpoints, health, preferences
+    from service.api import activities, endpoints, garmin, health, preferences
 
     app.register_blueprint(health.bp)
     app.register_blueprint(activities.bp)
     app.register_blueprint(endpoints.bp)
     app.register_blueprint(preferences.bp)
+    app.register_blueprint(garmin.bp)

@@ -1,9 +1,9 @@
 """Load rules: distance spikes, weekly progression, ACWR context, and descent load (DESIGN §1).
 
 Activity rules look at one run against the runs before it. Date rules (weekly_jump, acwr,
-weekly_descent) fire on the day the runner's own runs push the number over its threshold: the value
-with today's runs is above, the value without them is not. That keeps one finding per excursion
-instead of one per day, and re-evaluating a date is deterministic.
+weekly_descent) fire on a day with a run when the number is over its threshold today but was not
+on the previous day with a run: one finding per excursion instead of one per day, and
+re-evaluating a date is deterministic.
 """
 
 from __future__ import annotations
@@ -95,15 +95,19 @@ def downhill_novel(h: History, i: int, cfg: Thresholds) -> Finding | None:
 
 
 def weekly_jump(h: History, d: int, today: slice, cfg: Thresholds) -> Finding | None:
-    if len(h) == 0 or h.day[0] > d - 20:
-        return None  # the base week is not fully inside the history
-    recent, base = h.days(d - 6, d), h.days(d - 20, d - 14)
-    acute, base_m = float(h.dist[recent].sum()), float(h.dist[base].sum())
-    if base_m <= cfg.weekly_jump_min_base_m:
+    def measure(day: int) -> dict | None:
+        if h.day[0] > day - 20:
+            return None  # the base week is not fully inside the history
+        recent, base = h.days(day - 6, day), h.days(day - 20, day - 14)
+        acute, base_m = float(h.dist[recent].sum()), float(h.dist[base].sum())
+        if base_m <= cfg.weekly_jump_min_base_m:
+            return None
+        return {"value": acute / base_m, "acute": acute, "base": base_m, "sel": (recent, base)}
+
+    now = fires(h, today, measure, lambda m: m["value"] > cfg.weekly_jump_ratio)
+    if now is None:
         return None
-    r, r_before = ratio(acute, base_m), ratio(acute - h.dist[today].sum(), base_m)
-    if not crossed(r, r_before, cfg.weekly_jump_ratio):
-        return None
+    r, acute, base_m = now["value"], now["acute"], now["base"]
     message = (
         f"Your last 7 days total {km(acute)}, {(r - 1) * 100:.0f}% more than the 7 days two weeks "
         f"earlier ({km(base_m)}). Increases above {(cfg.weekly_jump_ratio - 1) * 100:.0f}% over two "
@@ -113,63 +117,70 @@ def weekly_jump(h: History, d: int, today: slice, cfg: Thresholds) -> Finding | 
     evidence = {"last_7_days_m": acute, "base_7_days_m": base_m,
                 "base_start": from_day_number(d - 20).isoformat()}
     return date_finding(h, d, "weekly_jump", "caution", r, cfg.weekly_jump_ratio, message,
-                        evidence, recent, base)
+                        evidence, *now["sel"])
 
 
 def acwr(h: History, d: int, today: slice, cfg: Thresholds) -> Finding | None:
-    if len(h) == 0 or h.day[0] > d - cfg.acwr_min_history_days + 1:
-        return None
-    recent, chronic_sel = h.days(d - 6, d), h.days(d - 27, d - 7)
-    # Coverage floor: a run in each of the 3 chronic weeks, else the ratio only measures a gap.
-    if np.unique((d - 7 - h.day[chronic_sel]) // 7).size < 3:
-        return None
-    today_m = float(h.dist[today].sum())
-    acute, chronic = float(h.dist[recent].sum()), float(h.dist[chronic_sel].sum()) / 3.0
-    ew_acute, ew_chronic, la, lc = ewma_pair(h, d, cfg)
-    uncoupled = ratio(acute, chronic)
-    ew = ratio(ew_acute, ew_chronic)
-    before = max_or_none(ratio(acute - today_m, chronic),
-                         ratio(ew_acute - la * today_m, ew_chronic - lc * today_m))
-    now = max_or_none(uncoupled, ew)
-    if not crossed(now, before, cfg.acwr_ratio):
+    def measure(day: int) -> dict | None:
+        if h.day[0] > day - cfg.acwr_min_history_days + 1:
+            return None
+        recent, chronic_sel = h.days(day - 6, day), h.days(day - 27, day - 7)
+        # Coverage floor: a run in each of the 3 chronic weeks, else the ratio measures a gap.
+        if np.unique((day - 7 - h.day[chronic_sel]) // 7).size < 3:
+            return None
+        acute, chronic = float(h.dist[recent].sum()), float(h.dist[chronic_sel].sum()) / 3.0
+        uncoupled, ew = ratio(acute, chronic), ratio(*ewma_pair(h, day, cfg))
+        value = max_or_none(uncoupled, ew)
+        return None if value is None else {"value": value, "uncoupled": uncoupled, "ewma": ew,
+                                           "acute": acute, "chronic": chronic,
+                                           "sel": (recent, chronic_sel)}
+
+    now = fires(h, today, measure, lambda m: m["value"] > cfg.acwr_ratio)
+    if now is None:
         return None
     message = (
-        f"Load is rising fast: last 7 days {km(acute)} vs a weekly average of {km(chronic)} over "
-        f"the 3 weeks before (ratio {fmt(uncoupled)}; exponentially weighted {fmt(ew)}). The "
-        "acute:chronic ratio is contested and in runners was not linked with more injuries "
-        "(Frandsen et al., BJSM 2025; Impellizzeri 2020): context, not an alarm."
+        f"Load is rising fast: last 7 days {km(now['acute'])} vs a weekly average of "
+        f"{km(now['chronic'])} over the 3 weeks before (ratio {fmt(now['uncoupled'])}; "
+        f"exponentially weighted {fmt(now['ewma'])}). The acute:chronic ratio is contested and in "
+        "runners was not linked with more injuries (Frandsen et al., BJSM 2025; Impellizzeri "
+        "2020): context, not an alarm."
     )
-    evidence = {"acute_7d_m": acute, "chronic_weekly_mean_m": chronic, "uncoupled": uncoupled,
-                "ewma": ew, "ewma_acute_days": cfg.ewma_acute_days,
-                "ewma_chronic_days": cfg.ewma_chronic_days}
-    return date_finding(h, d, "acwr", "info", now, cfg.acwr_ratio, message, evidence,
-                        recent, chronic_sel)
+    evidence = {"acute_7d_m": now["acute"], "chronic_weekly_mean_m": now["chronic"],
+                "uncoupled": now["uncoupled"], "ewma": now["ewma"],
+                "ewma_acute_days": cfg.ewma_acute_days, "ewma_chronic_days": cfg.ewma_chronic_days}
+    return date_finding(h, d, "acwr", "info", now["value"], cfg.acwr_ratio, message, evidence,
+                        *now["sel"])
 
 
-def ewma_pair(h: History, d: int, cfg: Thresholds) -> tuple[float, float, float, float]:
-    """EWMA (lambda = 2/(N+1), Williams 2017) of daily distance, started at zero on the first
-    day of history (or a year back: older days weigh less than 1e-11)."""
+def ewma_pair(h: History, d: int, cfg: Thresholds) -> tuple[float, float]:
+    """Acute and chronic EWMA (lambda = 2/(N+1), Williams 2017) of daily distance, started at zero
+    on the first day of history (or a year back: older days weigh less than 1e-11)."""
     first = max(int(h.day[0]), d - 364)
     sel = h.days(first, d)
     daily = np.bincount(h.day[sel] - first, weights=h.dist[sel], minlength=d - first + 1)
     age = np.arange(daily.size)[::-1]
     la, lc = 2.0 / (cfg.ewma_acute_days + 1), 2.0 / (cfg.ewma_chronic_days + 1)
-    acute = float(np.dot(daily, la * (1 - la) ** age))
-    chronic = float(np.dot(daily, lc * (1 - lc) ** age))
-    return acute, chronic, la, lc
+    return float(np.dot(daily, la * (1 - la) ** age)), float(np.dot(daily, lc * (1 - lc) ** age))
 
 
 def weekly_descent(h: History, d: int, today: slice, cfg: Thresholds) -> Finding | None:
-    if len(h) == 0 or h.day[0] > d - cfg.descent_min_history_days + 1:
+    def measure(day: int) -> dict | None:
+        if h.day[0] > day - cfg.descent_min_history_days + 1:
+            return None
+        recent, base = h.days(day - 6, day), h.days(day - 34, day - 7)
+        if not h.terrain[base].any():
+            return None  # no outdoor run with altitude in the base weeks: nothing to compare
+        acute, weekly = float(h.loss[recent].sum()), float(h.loss[base].sum()) / 4.0
+        value = acute / max(weekly, cfg.descent_floor_m)
+        return {"value": value, "acute": acute, "weekly": weekly, "sel": (recent, base)}
+
+    def met(m: dict) -> bool:
+        return m["value"] > cfg.weekly_descent_ratio and m["acute"] > cfg.weekly_descent_min_m
+
+    now = fires(h, today, measure, met)
+    if now is None:
         return None
-    recent, base = h.days(d - 6, d), h.days(d - 34, d - 7)
-    if not h.terrain[base].any():
-        return None  # no outdoor run with altitude in the base weeks: nothing to compare with
-    acute, weekly = float(h.loss[recent].sum()), float(h.loss[base].sum()) / 4.0
-    denominator = max(weekly, cfg.descent_floor_m)
-    r, r_before = acute / denominator, (acute - float(h.loss[today].sum())) / denominator
-    if acute <= cfg.weekly_descent_min_m or not crossed(r, r_before, cfg.weekly_descent_ratio):
-        return None
+    r, acute, weekly = now["value"], now["acute"], now["weekly"]
     compared = (f"{r:.1f}x your weekly average of {weekly:.0f} m" if weekly >= cfg.descent_floor_m
                 else f"after weeks with almost no descent ({weekly:.0f} m a week)")
     message = (
@@ -179,11 +190,20 @@ def weekly_descent(h: History, d: int, today: slice, cfg: Thresholds) -> Finding
     )
     evidence = {"loss_7d_m": acute, "weekly_mean_loss_m": weekly, "base_days": "8-35"}
     return date_finding(h, d, "weekly_descent", "caution", r, cfg.weekly_descent_ratio, message,
-                        evidence, recent, base)
+                        evidence, *now["sel"])
 
 
-def crossed(now: float | None, before: float | None, threshold: float) -> bool:
-    return now is not None and now > threshold and (before is None or before <= threshold)
+def fires(h: History, today: slice, measure, met) -> dict | None:
+    """The measurement for today's date if it meets the rule and did not on the previous day
+    with a run (one finding per excursion, also when the excursion began on a rest day)."""
+    now = measure(int(h.day[today.start]))
+    if now is None or not met(now):
+        return None
+    if today.start > 0:
+        before = measure(int(h.day[today.start - 1]))
+        if before is not None and met(before):
+            return None
+    return now
 
 
 def max_or_none(*values: float | None) -> float | None:

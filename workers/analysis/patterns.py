@@ -1,7 +1,7 @@
 """Exposure rules: route repetition, track direction, GCT balance, cadence, shoes (DESIGN §1).
 
 These rest on expert opinion or vendor zones rather than injury cohorts, and their messages say so.
-Date rules here use the same "crossed today" semantics as `load.py`.
+Date rules here use the same once-per-excursion semantics as `load.py` (`fires`).
 """
 
 from __future__ import annotations
@@ -10,20 +10,19 @@ import numpy as np
 
 from workers.analysis.config import Thresholds
 from workers.analysis.history import History, km
-from workers.analysis.load import crossed, date_finding, finding
+from workers.analysis.load import date_finding, finding, fires
 
 
 def route_repetition(h: History, d: int, today: slice, cfg: Thresholds):
-    window = h.days(d - cfg.repetition_window_days + 1, d)
-    road = window.start + np.flatnonzero(h.road[window])
-    now = repeated_share(h, d, road, cfg)
+    def measure(day: int) -> dict | None:
+        window = h.days(day - cfg.repetition_window_days + 1, day)
+        road = window.start + np.flatnonzero(h.road[window])
+        return repeated_share(h, day, road, cfg)
+
+    now = fires(h, today, measure, lambda m: m["value"] > cfg.repetition_share)
     if now is None:
         return None
-    share, total_m, weeks = now
-    without = road[(road < today.start) | (road >= today.stop)]
-    before = repeated_share(h, d, without, cfg)
-    if not crossed(share, None if before is None else before[0], cfg.repetition_share):
-        return None
+    share, total_m = now["value"], now["road_m"]
     message = (
         f"{share * 100:.0f}% of your {km(total_m)} of road running in the last "
         f"{cfg.repetition_window_days} days was on the same segments, in the same direction, in "
@@ -31,14 +30,14 @@ def route_repetition(h: History, d: int, today: slice, cfg: Thresholds):
         "the same leg to the same road camber; varying routes and direction is the usual advice "
         "for outer-knee pain (expert opinion, BMJ Best Practice)."
     )
-    evidence = {"road_m": total_m, "repeated_share": round(share, 3), "weeks_with_runs": weeks,
-                "runs": int(road.size)}
+    evidence = {"road_m": total_m, "repeated_share": round(share, 3),
+                "weeks_with_runs": now["weeks"], "runs": int(now["runs"].size)}
     return date_finding(h, d, "route_repetition", "caution", share, cfg.repetition_share, message,
-                        evidence, road)
+                        evidence, now["runs"])
 
 
-def repeated_share(h: History, d: int, idx: np.ndarray, cfg: Thresholds):
-    """(share of metres on keys seen in >= N weeks, total metres, weeks with runs) or None."""
+def repeated_share(h: History, d: int, idx: np.ndarray, cfg: Thresholds) -> dict | None:
+    """Share of road metres on keys run in >= N different weeks (counted back from day d)."""
     if idx.size == 0:
         return None
     parts = [h.keys(int(i)) for i in idx]
@@ -46,40 +45,39 @@ def repeated_share(h: History, d: int, idx: np.ndarray, cfg: Thresholds):
     metres = np.concatenate([p[1] for p in parts])
     if keys.size == 0 or metres.sum() < cfg.repetition_min_road_km * 1000:
         return None
-    weeks = np.concatenate([np.full(p[0].size, (d - h.day[i]) // 7) for p, i in zip(parts, idx, strict=True)])
+    weeks = np.concatenate([np.full(p[0].size, (d - h.day[i]) // 7)
+                            for p, i in zip(parts, idx, strict=True)])
     pairs = np.unique(keys * 8 + weeks)  # weeks 0..3 fit in the low bits
     unique_keys, week_counts = np.unique(pairs // 8, return_counts=True)
     repeated = unique_keys[week_counts >= cfg.repetition_min_weeks]
     share = float(metres[np.isin(keys, repeated)].sum() / metres.sum())
-    return share, float(metres.sum()), int(np.unique(weeks).size)
+    return {"value": share, "road_m": float(metres.sum()), "weeks": int(np.unique(weeks).size),
+            "runs": idx}
 
 
 def track_direction(h: History, d: int, today: slice, cfg: Thresholds):
-    window = h.days(d - cfg.track_window_days + 1, d)
     weeks = cfg.track_window_days / 7.0
 
-    def dominant(cw: float, ccw: float) -> tuple[float, float] | None:
-        total = cw + ccw
-        if total / weeks <= cfg.track_km_per_week:
+    def measure(day: int) -> dict | None:
+        window = h.days(day - cfg.track_window_days + 1, day)
+        cw, ccw = float(h.track_cw[window].sum()), float(h.track_ccw[window].sum())
+        if (cw + ccw) / weeks <= cfg.track_km_per_week:
             return None
-        return max(cw, ccw) / total, total
+        return {"value": max(cw, ccw) / (cw + ccw), "cw": cw, "ccw": ccw, "window": window}
 
-    cw, ccw = float(h.track_cw[window].sum()), float(h.track_ccw[window].sum())
-    now = dominant(cw, ccw)
-    before = dominant(cw - float(h.track_cw[today].sum()), ccw - float(h.track_ccw[today].sum()))
-    if now is None or not crossed(now[0], None if before is None else before[0],
-                                  cfg.track_one_direction_share):
+    now = fires(h, today, measure, lambda m: m["value"] > cfg.track_one_direction_share)
+    if now is None:
         return None
-    share, total = now
+    share, cw, ccw, window = now["value"], now["cw"], now["ccw"], now["window"]
     way = "counter-clockwise" if ccw >= cw else "clockwise"
     message = (
-        f"{share * 100:.0f}% of your {total:.1f} km on a track in the last {cfg.track_window_days} "
-        f"days ran {way}. The inside leg takes the bend every lap; alternating direction on some "
-        "days is common advice (expert opinion; track running was more common in runners with "
-        "outer-knee pain, Messier 1995)."
+        f"{share * 100:.0f}% of your {cw + ccw:.1f} km on a track in the last "
+        f"{cfg.track_window_days} days ran {way}. The inside leg takes the bend every lap; "
+        "alternating direction on some days is common advice (expert opinion; track running was "
+        "more common in runners with outer-knee pain, Messier 1995)."
     )
     evidence = {"track_km_cw": round(cw, 2), "track_km_ccw": round(ccw, 2),
-                "km_per_week": round(total / weeks, 2)}
+                "km_per_week": round((cw + ccw) / weeks, 2)}
     on_track = window.start + np.flatnonzero((h.track_cw[window] + h.track_ccw[window]) > 0)
     return date_finding(h, d, "track_direction", "caution", share, cfg.track_one_direction_share,
                         message, evidence, on_track)

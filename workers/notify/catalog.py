@@ -1,6 +1,6 @@
 """The outgoing webhook event catalog: each event type, what it means, and its JSON Schema.
 
-The schemas live in `docs/webhooks/<type>.schema.json` so integrators read the same files the
+The schemas live in `workers/notify/schemas/<type>.schema.json` so integrators read the same files the
 tests validate against. Payload envelope: `{"type", "timestamp", "data"}` (Standard Webhooks).
 """
 
@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "docs" / "webhooks"
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 
 
 @dataclass(frozen=True)

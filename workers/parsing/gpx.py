@@ -38,6 +38,8 @@ CYCLE_MIN_MPS = 6.5
 MAX_SPEED_MPS = 100.0
 STEP_SPORTS = frozenset({"running", "walking", "hiking"})
 
+# Plain substring checks (a regex would scan the whole file); "cad" also finds <cadence>.
+_EXT_HINTS = (b"hr>", b"cad", b"eartrate>")
 _FORBIDDEN = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
 _XMLNS_ATTR = re.compile(rb'\sxmlns(?::[A-Za-z_][\w.\-]{0,63})?\s*=\s*"[^"<>]{0,2048}"')
 # Strava's GPX <type> is its legacy numeric activity type.
@@ -86,15 +88,15 @@ def parse_gpx(data: bytes) -> Track:
     except Exception as exc:  # gpxpy wraps XML errors, but lets ValueError/TypeError through
         raise InvalidFile(f"invalid GPX: {exc}") from exc
     try:
-        return _track(gpx)
+        return _track(gpx, any(hint in data for hint in _EXT_HINTS))
     except InvalidFile:
         raise
     except Exception as exc:  # a value gpxpy accepted but we cannot use
         raise InvalidFile(f"invalid GPX: {exc}") from exc
 
 
-def _track(gpx: gpxpy.gpx.GPX) -> Track:
-    cols, pauses = _points(gpx)
+def _track(gpx: gpxpy.gpx.GPX, with_extensions: bool = True) -> Track:
+    cols, pauses = _points(gpx, with_extensions)
     times = cols["timestamps"]
     if not np.isfinite(times).any():
         raise InvalidFile("GPX has no timestamped track points (a route, not an activity)",
@@ -113,43 +115,55 @@ def _track(gpx: gpxpy.gpx.GPX) -> Track:
     )
 
 
-def _points(gpx: gpxpy.gpx.GPX) -> tuple[dict[str, np.ndarray], list[tuple[float, float]]]:
-    rows: list[tuple[float, float, float, float, float, float]] = []
+def _points(gpx: gpxpy.gpx.GPX, with_extensions: bool
+            ) -> tuple[dict[str, np.ndarray], list[tuple[float, float]]]:
+    points: list[gpxpy.gpx.GPXTrackPoint] = []
     seg_starts: list[int] = []
     for track in gpx.tracks:
         for segment in track.segments:
             if segment.points:
-                seg_starts.append(len(rows))
-                rows.extend(_row(p) for p in segment.points)
-    if not rows:
+                seg_starts.append(len(points))
+                points.extend(segment.points)
+    if not points:
         raise InvalidFile("GPX has no track points", "no_track")
-    arr = np.array(rows, dtype=float)
+    # One comprehension per column: far cheaper than a Python call per point.
     cols = {
-        "timestamps": arr[:, 0], "lat": arr[:, 1], "lon": arr[:, 2], "altitude": arr[:, 3],
-        "heart_rate": arr[:, 4], "cadence": arr[:, 5],
+        "timestamps": np.array([_posix(p.time) for p in points], dtype=float),
+        "lat": np.array([p.latitude for p in points], dtype=float),
+        "lon": np.array([p.longitude for p in points], dtype=float),
+        "altitude": np.array([p.elevation for p in points], dtype=float),  # None -> NaN
     }
+    cols["heart_rate"], cols["cadence"] = _extensions(points, with_extensions)
     cols["distance"] = _distance(cols["lat"], cols["lon"], seg_starts)
     return cols, _gaps(cols["timestamps"], seg_starts)
 
 
-def _row(point: gpxpy.gpx.GPXTrackPoint) -> tuple[float, float, float, float, float, float]:
-    when = point.time
+def _posix(when: datetime | None) -> float:
     if when is None:
-        ts = np.nan
-    else:  # naive times are UTC by the GPX spec; mixing naive and aware is then harmless
-        ts = (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
-    hr = cad = np.nan
-    for ext in point.extensions:
-        for el in ext.iter():
-            kind = _EXT_KIND.get(el.tag, "")
-            if kind == "":
-                kind = _EXT_KIND[el.tag] = _ext_kind(el.tag)
-            if kind == "hr":
-                hr = _float(el.text)
-            elif kind == "cad":
-                cad = _float(el.text)
-    ele = point.elevation
-    return (ts, point.latitude, point.longitude, np.nan if ele is None else ele, hr, cad)
+        return np.nan
+    # Naive times are UTC by the GPX spec; so mixing naive and aware points is harmless.
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+def _extensions(points: list[gpxpy.gpx.GPXTrackPoint], present: bool
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Heart rate and cadence from any extension schema (Garmin TrackPointExtension, cluetrust
+    gpxdata, bare <cadence>): matched by local tag name."""
+    hr = np.full(len(points), np.nan)
+    cad = np.full(len(points), np.nan)
+    if not present:  # the caller saw no such tags in the bytes: skip walking every element
+        return hr, cad
+    for index, point in enumerate(points):
+        for ext in point.extensions:
+            for el in ext.iter():
+                kind = _EXT_KIND.get(el.tag, "")
+                if kind == "":
+                    kind = _EXT_KIND[el.tag] = _ext_kind(el.tag)
+                if kind == "hr":
+                    hr[index] = _float(el.text)
+                elif kind == "cad":
+                    cad[index] = _float(el.text)
+    return hr, cad
 
 
 _EXT_KIND: dict[object, str | None] = {}  # extension tag -> "hr" / "cad" / None, memoised

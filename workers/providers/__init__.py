@@ -1,1 +1,3 @@
 """Provider event handlers (Strava, Garmin) register themselves with workers.ingest on import."""
+
+from workers.providers import garmin  # noqa: F401  (registers the handlers)

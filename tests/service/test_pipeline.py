@@ -1,0 +1,131 @@
+"""The pipeline end to end: upload → analyze → findings → deliveries, and nothing lost on a queue
+flush. Runs on the embedded queue, and on real PostgreSQL + Redis when configured."""
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+
+from service import sweeper
+from service.models import Activity, Delivery, Finding
+from tests.service.helpers import athlete_with_token
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def store_runs(runtime, athlete_id: str, km_by_day: dict[int, float]) -> list[str]:
+    """Store synthetic runs (day offset → km) through the real ingestion path."""
+    from service import activities
+    from tests.service.synthetic_runs import run_track
+
+    start = datetime(2026, 3, 1, 7, 0, tzinfo=UTC)
+    ids = []
+    with runtime.db.session() as s:
+        for day, km in sorted(km_by_day.items()):
+            result = activities.store_track(s, athlete_id, run_track(start + timedelta(days=day), km),
+                                            "upload", f"day{day}.fit")
+            ids += [c["id"] for c in result.created]
+    return ids
+
+
+def spike_history(runtime, athlete_id: str) -> list[str]:
+    """Thirty days of 10 km runs every other day, then an 18 km run: a single-run spike."""
+    days = {d: 10.0 for d in range(0, 30, 2)}
+    days[31] = 18.0
+    return store_runs(runtime, athlete_id, days)
+
+
+def count(runtime, model, *where) -> int:
+    with runtime.db.session() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def analyze_all(runtime, ids: list[str]) -> None:
+    for activity_id in ids:
+        runtime.queue.enqueue("analyze", "workers.analyze.analyze_activity", activity_id,
+                              key=activity_id)
+    runtime.queue.drain()
+
+
+def test_a_spike_in_stored_history_becomes_one_finding(runtime):
+    athlete_id, _ = athlete_with_token(runtime)
+    ids = spike_history(runtime, athlete_id)
+    analyze_all(runtime, ids)
+    with runtime.db.session() as s:
+        spikes = s.scalars(select(Finding).where(Finding.rule == "single_run_spike")).all()
+        assert [(f.activity_id, f.severity) for f in spikes] == [(ids[-1], "caution")]
+        assert spikes[0].value == pytest.approx(1.8, abs=0.01)
+        assert spikes[0].sources == ["upload"]
+
+
+def test_re_running_an_analysis_creates_no_second_finding_or_delivery(runtime):
+    athlete_id, _ = athlete_with_token(runtime)
+    ids = spike_history(runtime, athlete_id)
+    analyze_all(runtime, ids)
+    findings, deliveries = count(runtime, Finding), count(runtime, Delivery)
+    assert findings >= 1 and deliveries >= 1  # the email at least (on by default)
+    with runtime.db.session() as s:
+        s.execute(update(Activity).where(Activity.id == ids[-1]).values(status="parsed"))
+    analyze_all(runtime, [ids[-1]])
+    assert count(runtime, Finding) == findings
+    assert count(runtime, Delivery) == deliveries
+
+
+def test_flushing_redis_while_work_is_pending_loses_nothing(runtime):
+    athlete_id, _ = athlete_with_token(runtime)
+    ids = spike_history(runtime, athlete_id)
+    for activity_id in ids:
+        runtime.queue.enqueue("analyze", "workers.analyze.analyze_activity", activity_id,
+                              key=activity_id)
+    runtime.queue.redis.flushall()  # the queue forgets everything
+    assert runtime.queue.pending_count() == 0
+    assert sweeper.sweep(runtime) == len(ids)  # rows still say "parsed": re-enqueued
+    runtime.queue.drain()
+    assert count(runtime, Activity, Activity.status == "analyzed") == len(ids)
+    assert count(runtime, Finding, Finding.rule == "single_run_spike") == 1
+
+
+def test_a_sweep_does_not_enqueue_what_is_already_queued(runtime):
+    athlete_id, _ = athlete_with_token(runtime)
+    ids = store_runs(runtime, athlete_id, {0: 5.0})
+    assert sweeper.sweep(runtime) == 1
+    assert sweeper.sweep(runtime) == 0
+    assert runtime.queue.pending_count() == len(ids)
+
+
+def test_emails_land_in_the_outbox_once(runtime, settings):
+    athlete_id, _ = athlete_with_token(runtime)
+    analyze_all(runtime, spike_history(runtime, athlete_id))
+    outbox = Path(settings.email_outbox_dir)
+    with runtime.db.session() as s:
+        sent = s.scalars(select(Delivery).where(Delivery.channel == "email")).all()
+        assert [d.status for d in sent] == ["sent"]
+        mail = (outbox / f"{sent[0].id}.eml").read_text()
+    assert "longer than your longest run" in mail
+    assert "List-Unsubscribe" in mail
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs a real Redis (REDIS_URL)")
+def test_a_job_on_real_redis_is_processed_by_kneeguard_worker(runtime, settings):
+    athlete_id, _ = athlete_with_token(runtime)
+    ids = store_runs(runtime, athlete_id, {0: 5.0, 2: 6.0})
+    for activity_id in ids:
+        runtime.queue.enqueue("analyze", "workers.analyze.analyze_activity", activity_id,
+                              key=activity_id)
+    env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url,
+               KNEEGUARD_SECRET_KEY=settings.secret_key,
+               KNEEGUARD_ENCRYPTION_KEYS=",".join(settings.encryption_keys),
+               EMAIL_OUTBOX_DIR=settings.email_outbox_dir, PYTHONPATH=str(REPO))
+    cli = Path(sys.executable).with_name("kneeguard")
+    done = subprocess.run([str(cli), "worker", "--burst"], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert count(runtime, Activity, Activity.status == "analyzed") == 2
+    lines = [json.loads(x) for x in done.stderr.splitlines() if x.startswith("{")]
+    job_lines = [x for x in lines if x.get("msg") == "analysed"]
+    assert job_lines and all(x.get("job_id") for x in job_lines)
