@@ -115,6 +115,7 @@ def _load_extensions() -> None:
     # Commands that need the worker-side libraries (parsing, analysis) register themselves here,
     # so `kneeguard --help` stays fast and the web side never imports job code.
     from service import cli_data, cli_notify  # noqa: F401
+    from service import cli_strava  # noqa: F401
 
 
 _load_extensions()

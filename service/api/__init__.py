@@ -7,9 +7,11 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from service.api import activities, endpoints, garmin, health, preferences
+    from service.api import strava as strava_api
 
     app.register_blueprint(health.bp)
     app.register_blueprint(activities.bp)
     app.register_blueprint(endpoints.bp)
     app.register_blueprint(preferences.bp)
     app.register_blueprint(garmin.bp)
+    app.register_blueprint(strava_api.bp)

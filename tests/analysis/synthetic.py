@@ -61,8 +61,15 @@ def oval(laps: float, ccw: bool = True, step: float = 4.0, noise: float = 0.0, s
         x[sel], y[sel] = fx(s[sel] - lo), fy(s[sel] - lo)
     if not ccw:
         x = -x
+    return x + gps_noise(x.size, noise, seed), y + gps_noise(y.size, noise, seed + 1)
+
+
+def gps_noise(n: int, sigma: float, seed: int, every: int = 10) -> np.ndarray:
+    """Slowly wandering position error (what a watch's filtered GPS looks like), plus jitter."""
     rng = np.random.default_rng(seed)
-    return x + rng.normal(0, noise, x.size), y + rng.normal(0, noise, y.size)
+    knots = rng.normal(0, sigma, n // every + 2)
+    slow = np.interp(np.arange(n) / every, np.arange(knots.size), knots)
+    return slow + rng.normal(0, sigma / 4, n)
 
 
 def polyline(points: list[tuple[float, float]], step: float = 5.0):

@@ -54,7 +54,7 @@ def elevation_profile(
         return None
     d = np.maximum.accumulate(distance[ok])
     times = timestamps[ok] if timestamps is not None and timestamps.size == ok.size else None
-    alt = median5(remove_jumps(altitude[ok], times))
+    alt = remove_jumps(median5(altitude[ok]), times)  # median first: noise is not a jump
     moving = np.concatenate(([True], np.diff(d) > 0))  # one sample per distance value
     d, alt = d[moving], alt[moving]
     if d.size < 2 or d[-1] - d[0] < 2 * STEP_M:
@@ -149,7 +149,7 @@ def grade(alt: np.ndarray, half: int) -> np.ndarray:
 
 
 def turning_points(alt: np.ndarray) -> np.ndarray:
-    """Indices of the first sample, local extrema and the last sample (plateaus collapsed)."""
+    """Indices of the ends, local extrema and plateau edges (everything the count can use)."""
     if alt.size < 3:
         return np.arange(alt.size)
     step = np.diff(alt)
@@ -157,8 +157,10 @@ def turning_points(alt: np.ndarray) -> np.ndarray:
     if nz.size == 0:
         return np.array([0, alt.size - 1])
     signs = np.sign(step[nz])
-    flips = nz[1:][signs[1:] != signs[:-1]]  # index where the new direction starts
-    return np.unique(np.concatenate(([0], flips, [alt.size - 1])))
+    flip = np.flatnonzero(signs[1:] != signs[:-1]) + 1
+    # Both edges of the plateau at each extreme, and where the last movement stopped.
+    edges = (nz[flip - 1] + 1, nz[flip], nz[:1], nz[-1:] + 1)
+    return np.unique(np.concatenate(([0, alt.size - 1], *edges)))
 
 
 def hysteresis(alt: np.ndarray, h: float) -> tuple[float, float, float, int]:
@@ -180,13 +182,13 @@ def hysteresis(alt: np.ndarray, h: float) -> tuple[float, float, float, int]:
             elif vals[hi_i] - x > h:
                 direction, ext_i, cand_i = -1, hi_i, i
         elif direction == 1:
-            if x >= vals[cand_i]:
+            if x > vals[cand_i]:
                 cand_i = i
             elif vals[cand_i] - x > h:
                 gain += vals[cand_i] - vals[ext_i]
                 direction, ext_i, cand_i = -1, cand_i, i
         else:
-            if x <= vals[cand_i]:
+            if x < vals[cand_i]:  # strict: a descent ends where the bottom is first reached
                 cand_i = i
             elif x - vals[cand_i] > h:
                 drop = vals[ext_i] - vals[cand_i]

@@ -23,6 +23,9 @@ MIN_TRACK_M = 800.0  # at least two laps before we call it track running
 CELL_M = 100.0  # route-repetition grid cell
 KEY_EVERY = 5  # one key sample every 5 steps = 50 m
 SECTORS = 6  # heading sectors of 60 degrees: same road, same direction -> same sector
+# Sector edges sit 15 degrees off the compass points, so the common north-south and east-west
+# streets are far from an edge and GPS heading noise does not flip their key.
+SECTOR_OFFSET = np.radians(15.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +71,7 @@ def resample_path(
     if ok.sum() < 2:
         return None
     lat, lon = lat[ok], lon[ok]
-    xy = to_local(lat, lon)
+    xy = smooth_xy(to_local(lat, lon))
     dist = np.concatenate(([0.0], np.cumsum(np.hypot(*np.diff(xy, axis=0).T))))
     if dist[-1] < 3 * STEP_M:
         return None
@@ -76,6 +79,16 @@ def resample_path(
     lat_r, lon_r = np.interp(grid, dist, lat), np.interp(grid, dist, lon)
     xy_r = np.column_stack((np.interp(grid, dist, xy[:, 0]), np.interp(grid, dist, xy[:, 1])))
     return lat_r, lon_r, xy_r
+
+
+def smooth_xy(xy: np.ndarray, width: int = 5) -> np.ndarray:
+    """Light moving average: point-to-point jitter would otherwise inflate the path length."""
+    if len(xy) < 2 * width:
+        return xy
+    kernel = np.ones(width) / width
+    pad = width // 2
+    padded = np.pad(xy, ((pad, pad), (0, 0)), mode="edge")
+    return np.column_stack([np.convolve(padded[:, k], kernel, mode="valid") for k in (0, 1)])
 
 
 def to_local(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -209,7 +222,8 @@ def segment_keys(
     gy = np.floor(lat[pick] * EARTH_M_PER_DEG / CELL_M).astype(np.int64)
     gx = np.floor(lon[pick] * EARTH_M_PER_DEG * np.cos(band) / CELL_M).astype(np.int64)
     angle = np.arctan2(heading[pick, 1], heading[pick, 0])
-    sector = (np.floor((angle + np.pi) / (2 * np.pi / SECTORS)).astype(np.int64)) % SECTORS
+    width = 2 * np.pi / SECTORS
+    sector = np.floor((angle + np.pi + SECTOR_OFFSET) / width).astype(np.int64) % SECTORS
     keys = ((gy & 0x1FFFFF) << 24) | ((gx & 0x1FFFFF) << 3) | sector
     unique, counts = np.unique(keys, return_counts=True)
     return unique.tolist(), (counts * int(KEY_EVERY * STEP_M)).tolist()

@@ -128,7 +128,7 @@ def _points(gpx: gpxpy.gpx.GPX, with_extensions: bool
         raise InvalidFile("GPX has no track points", "no_track")
     # One comprehension per column: far cheaper than a Python call per point.
     cols = {
-        "timestamps": np.array([_posix(p.time) for p in points], dtype=float),
+        "timestamps": _timestamps([p.time for p in points]),
         "lat": np.array([p.latitude for p in points], dtype=float),
         "lon": np.array([p.longitude for p in points], dtype=float),
         "altitude": np.array([p.elevation for p in points], dtype=float),  # None -> NaN
@@ -138,35 +138,38 @@ def _points(gpx: gpxpy.gpx.GPX, with_extensions: bool
     return cols, _gaps(cols["timestamps"], seg_starts)
 
 
-def _posix(when: datetime | None) -> float:
-    if when is None:
-        return np.nan
-    # Naive times are UTC by the GPX spec; so mixing naive and aware points is harmless.
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+def _timestamps(times: list[datetime | None]) -> np.ndarray:
+    if all(t is not None and t.tzinfo is not None for t in times):  # the usual case: fast path
+        return np.array([t.timestamp() for t in times], dtype=float)  # type: ignore[union-attr]
+    # Naive times are UTC by the GPX spec, so mixing naive and aware points is harmless.
+    return np.array([np.nan if t is None else (t if t.tzinfo else t.replace(tzinfo=UTC))
+                     .timestamp() for t in times], dtype=float)
 
 
 def _extensions(points: list[gpxpy.gpx.GPXTrackPoint], present: bool
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Heart rate and cadence from any extension schema (Garmin TrackPointExtension, cluetrust
     gpxdata, bare <cadence>): matched by local tag name."""
-    hr = np.full(len(points), np.nan)
-    cad = np.full(len(points), np.nan)
     if not present:  # the caller saw no such tags in the bytes: skip walking every element
-        return hr, cad
+        empty = np.full(len(points), np.nan)
+        return empty, empty.copy()
+    hr: list[float] = [np.nan] * len(points)
+    cad: list[float] = [np.nan] * len(points)
+    kinds = _EXT_KIND
     for index, point in enumerate(points):
         for ext in point.extensions:
             for el in ext.iter():
-                kind = _EXT_KIND.get(el.tag, "")
-                if kind == "":
-                    kind = _EXT_KIND[el.tag] = _ext_kind(el.tag)
+                kind = kinds.get(el.tag, 0)
+                if kind == 0:
+                    kind = kinds[el.tag] = _ext_kind(el.tag)
                 if kind == "hr":
                     hr[index] = _float(el.text)
                 elif kind == "cad":
                     cad[index] = _float(el.text)
-    return hr, cad
+    return np.array(hr, dtype=float), np.array(cad, dtype=float)
 
 
-_EXT_KIND: dict[object, str | None] = {}  # extension tag -> "hr" / "cad" / None, memoised
+_EXT_KIND: dict[object, str | int | None] = {}  # extension tag -> "hr" / "cad" / None, memoised
 
 
 def _ext_kind(tag: object) -> str | None:

@@ -1,0 +1,194 @@
+"""Strava: the connect flow, the disconnect API and the push-subscription receiver.
+
+The receiver only validates, inserts one inbound-event row (dedupe key unique: a repeat adds
+nothing), commits, enqueues and answers 200 — no Strava call, no parsing: Strava gives 2 s and
+retries anything that is not a 200 (up to three attempts). Events are unsigned, so they are hints:
+the job re-fetches everything with the owner's token. Events for athletes we do not know (or for
+another subscription) are acknowledged and dropped.
+
+# Reference: ../shared/reference/apis.md §2 (webhooks), §1 (OAuth)
+# Reference: ../shared/reference/reliability.md §4
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Literal
+
+from flask import Blueprint, current_app, redirect, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from service import strava_service as svc
+from service.accounts import athlete_for_token
+from service.auth import principal, require_athlete
+from service.bodies import read_limited
+from service.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from service.models import Connection, InboundEvent, new_id, utcnow
+from service.runtime import Runtime
+
+bp = Blueprint("strava", __name__)
+MAX_ID = 2**63 - 1
+
+
+class StravaEvent(BaseModel):
+    """One push event (apis.md §2). Strava sends integers for ids and times; strings are refused
+    so a forged body cannot smuggle anything past the dedupe key."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    object_type: Literal["activity", "athlete"]
+    object_id: int = Field(ge=1, le=MAX_ID)
+    aspect_type: Literal["create", "update", "delete"]
+    owner_id: int = Field(ge=1, le=MAX_ID)
+    subscription_id: int = Field(ge=0, le=MAX_ID)
+    event_time: int = Field(ge=0, le=MAX_ID)
+    updates: dict[str, str | bool | int | float | None] = Field(default_factory=dict)
+
+    @field_validator("updates")
+    @classmethod
+    def _small(cls, v: dict) -> dict:
+        if len(v) > 20 or any(len(k) > 40 or len(str(x)) > 1000 for k, x in v.items()):
+            raise ValueError("updates too large")
+        return v
+
+    def kind(self) -> str | None:
+        if self.object_type == "activity":
+            return f"activity.{self.aspect_type}"
+        if str(self.updates.get("authorized", "")).lower() == "false":
+            return "athlete.deauthorize"
+        return None  # other athlete updates carry nothing we use
+
+    def dedupe_key(self) -> str:
+        digest = hashlib.sha1(json.dumps(self.updates, sort_keys=True).encode()).hexdigest()[:16]
+        return (f"{svc.event_prefix(self.owner_id)}{self.object_type}:{self.object_id}:"
+                f"{self.aspect_type}:{self.event_time}:{digest}")
+
+
+def _rt() -> Runtime:
+    return current_app.extensions["kneeguard"]
+
+
+def _require_enabled(rt: Runtime) -> None:
+    if not rt.settings.strava_enabled:
+        raise NotFound("Strava is not configured on this server.", code="strava_disabled")
+
+
+# ---- connect / disconnect ------------------------------------------------------------------------
+
+
+@bp.get("/connect/strava")
+def connect():
+    """302 to Strava's consent page. `?note=1` opts into the description note (it also needs
+    the activity:write scope, which the runner may untick)."""
+    rt = _rt()
+    _require_enabled(rt)
+    note = request.args.get("note", "0") in ("1", "true", "yes")
+    return redirect(svc.start_connect(rt, _connecting_athlete(rt), note), 302)
+
+
+def _connecting_athlete(rt: Runtime) -> str:
+    if request.headers.get("Authorization"):
+        return principal().athlete_id or ""
+    token = request.args.get("token", "").strip()
+    if not token:
+        raise Unauthorized("Send `Authorization: Bearer <token>` or `?token=<token>`.")
+    with rt.db.session() as s:
+        athlete = athlete_for_token(s, token)
+        if athlete is None:
+            raise Unauthorized("The token is not valid.")
+        return athlete.id
+
+
+@bp.get(svc.CALLBACK_PATH)
+def callback():
+    rt = _rt()
+    _require_enabled(rt)
+    a = request.args
+    if a.get("error"):
+        from service import oauth
+
+        with rt.db.session() as s:  # burn the state: a refused consent cannot be replayed
+            oauth.consume_state(s, rt.box, svc.PROVIDER, a.get("state"))
+        raise InvalidInput("The Strava connection was not authorised.", code="consent_denied",
+                           details={"error": a.get("error", "")[:100]})
+    done = svc.finish_connect(rt, a.get("state"), a.get("code"), a.get("scope"))
+    return {"connected": True, "provider": svc.PROVIDER, "athlete_id": done.athlete_id,
+            "connection_id": done.connection_id, "scopes": done.scopes, "note": done.note}
+
+
+@bp.post("/v1/athletes/<athlete_id>/connections/strava/disconnect")
+def disconnect(athlete_id: str):
+    require_athlete(athlete_id)
+    rt = _rt()
+    _require_enabled(rt)
+    return svc.disconnect(rt, athlete_id)
+
+
+# ---- push subscription receiver ------------------------------------------------------------------
+
+
+@bp.get(svc.WEBHOOK_PATH)
+def handshake():
+    """Subscription validation: echo hub.challenge as JSON when the verify token matches."""
+    rt = _rt()
+    expected = rt.settings.strava_verify_token or ""
+    given = request.args.get("hub.verify_token", "")
+    challenge = request.args.get("hub.challenge", "")
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Forbidden("The verify token does not match.", code="invalid_verify_token")
+    if not challenge or len(challenge) > 200 or request.args.get("hub.mode") != "subscribe":
+        raise InvalidInput("Expected hub.mode=subscribe and a hub.challenge.")
+    return {"hub.challenge": challenge}
+
+
+@bp.post(svc.WEBHOOK_PATH)
+def receive():
+    rt = _rt()
+    _require_enabled(rt)
+    body = read_limited(rt.settings.max_webhook_bytes)
+    try:
+        event = StravaEvent.model_validate_json(body)
+    except ValidationError as exc:
+        raise InvalidInput("Not a Strava push event.", code="invalid_event",
+                           details=exc.errors(include_url=False, include_input=False)) from None
+    kind = event.kind()
+    if kind is None or not _our_subscription(rt, event.subscription_id):
+        return {"status": "ignored"}, 200
+    event_id = _record(rt, event, kind)
+    if event_id is None:
+        return {"status": "ignored"}, 200
+    rt.queue.enqueue("ingest", svc.PROCESS_JOB, event_id, key=event_id)
+    return {"status": "accepted"}, 200
+
+
+def _our_subscription(rt: Runtime, subscription_id: int) -> bool:
+    """Known only once `kneeguard strava subscribe|list` ran against this Redis; else accept."""
+    try:
+        known = rt.queue.redis.get(svc.SUBSCRIPTION_KEY)
+    except Exception:
+        return True
+    return known is None or known.decode() == str(subscription_id)
+
+
+def _record(rt: Runtime, event: StravaEvent, kind: str) -> str | None:
+    """Insert the event row (ON CONFLICT DO NOTHING); the new row's id, or None for a repeat or
+    an athlete that is not connected."""
+    with rt.db.session() as s:
+        known = s.scalar(select(Connection.id).where(
+            Connection.provider == svc.PROVIDER,
+            Connection.provider_user_id == str(event.owner_id)))
+        if known is None:
+            return None
+        row_id = new_id("evt")
+        now = utcnow()
+        insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
+        stmt = insert(InboundEvent).values(
+            id=row_id, source=svc.PROVIDER, kind=kind, dedupe_key=event.dedupe_key(),
+            payload=event.model_dump(), status="received", attempts=0, received_at=now,
+            next_attempt_at=now).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        inserted = s.execute(stmt).rowcount
+    return row_id if inserted == 1 else None

@@ -1,0 +1,80 @@
+"""The `kneeguard` command as tools use it: JSON contracts and exit codes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CLI = str(Path(sys.executable).with_name("kneeguard"))
+TRACKS = ["activities/fit/msimms__20210604_track_run_coros_pace_2.fit",
+          "activities/fit/msimms__20210604_track_run_garmin_fenix_6.fit"]
+ACTIVITY_KEYS = {"id", "file", "sport", "sub_sport", "start_time", "distance_m", "moving_time_s",
+                 "indoor", "elevation", "route", "dynamics"}
+
+
+def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=600, cwd=cwd,
+                          env=env)
+
+
+@pytest.fixture(scope="module")
+def document(data_dir, tmp_path_factory):
+    bad = tmp_path_factory.mktemp("bad") / "broken.fit"
+    bad.write_bytes(b"not a fit file at all")
+    done = run("analyze", "--json", *(str(data_dir / t) for t in TRACKS), str(bad),
+               str(data_dir / "activities/gpx/msimms__run_03_garmin.gpx"),
+               cwd=tmp_path_factory.mktemp("cwd"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def test_analyze_json_follows_the_v1_contract(document):
+    assert document["schema"] == "kneeguard.analysis/v1"
+    assert set(document) >= {"schema", "activities", "weeks", "findings", "skipped"}
+    for a in document["activities"]:
+        assert set(a) >= ACTIVITY_KEYS
+        assert set(a["elevation"]) >= {"gain_m", "loss_m", "loss_m_per_km", "km_grade_le_minus5",
+                                       "km_grade_le_minus10", "altitude_source", "device_loss_m"}
+        assert set(a["route"]) >= {"has_gps", "shape", "direction", "track_laps"}
+        assert set(a["dynamics"]) >= {"cadence_spm", "gct_balance_left_pct"}
+        assert a["start_time"].endswith(("Z", "+00:00"))
+    for w in document["weeks"]:
+        assert set(w) >= {"start", "distance_m", "loss_m", "runs"}
+
+
+def test_analyze_reports_a_broken_file_as_skipped_and_still_exits_0(document):
+    assert [s["file"].endswith("broken.fit") for s in document["skipped"]] == [True]
+    assert document["skipped"][0]["reason"]
+
+
+def test_both_watches_of_one_track_session_are_ccw_track_runs(document):
+    tracks = [a for a in document["activities"] if "track_run" in a["file"]]
+    assert len(tracks) == 2
+    assert {a["route"]["shape"] for a in tracks} == {"track"}
+    assert {a["route"]["direction"] for a in tracks} == {"ccw"}
+    laps = [a["route"]["track_laps"] for a in tracks]
+    assert abs(laps[0] - laps[1]) <= 1
+
+
+def test_analyze_without_json_prints_a_readable_report(data_dir, tmp_path):
+    done = run("analyze", str(data_dir / TRACKS[0]), cwd=tmp_path)
+    assert done.returncode == 0
+    assert "Findings" in done.stdout and "km" in done.stdout
+
+
+@pytest.mark.parametrize("args", [["analyze"], ["analyze", "/no/such/file"],
+                                  ["analyze", "--as-of", "yesterday", "x"], ["frobnicate"]])
+def test_usage_errors_exit_2(args, tmp_path):
+    assert run(*args, cwd=tmp_path).returncode == 2
+
+
+def test_athletes_add_prints_an_id_and_a_token(tmp_path):
+    done = run("athletes", "add", "new@example.com", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["id"].startswith("ath_") and out["token"].startswith("kg_")
+    assert run("athletes", "add", "not-an-email", cwd=tmp_path).returncode == 2
