@@ -62,7 +62,8 @@ def deliver(delivery_id: str) -> None:
         log.exception("sender crashed", extra={"delivery": delivery_id})
         result = Outcome("retry", error=f"{type(exc).__name__}: {exc}"[:500],
                          next_delay_s=webhooks.next_attempt_delay(delivery.attempt_count))
-    _record(rt, delivery_id, result)
+    for notice_id in _record(rt, delivery_id, result):
+        rt.queue.enqueue("notify", "workers.deliver.deliver", notice_id, key=notice_id)
     JOBS.labels(f"deliver_{delivery.channel}", result.outcome).inc()
 
 
@@ -82,8 +83,10 @@ def _claim(rt, delivery_id: str) -> Delivery | None:
         return delivery
 
 
-def _record(rt, delivery_id: str, result: Outcome) -> None:
+def _record(rt, delivery_id: str, result: Outcome) -> list[str]:
+    """Store the attempt and the new state; returns deliveries it created (owner notices)."""
     now = utcnow()
+    notices: list[Delivery] = []
     with rt.db.session() as s:
         d = s.get(Delivery, delivery_id)
         s.add(DeliveryAttempt(delivery_id=d.id, outcome=result.outcome, response_code=result.code,
@@ -97,34 +100,40 @@ def _record(rt, delivery_id: str, result: Outcome) -> None:
             d.status, d.next_attempt_at = ("cancelled" if result.outcome == "cancelled"
                                            else "failed"), None
         if d.channel == "webhook":
-            _endpoint_health(s, d, result, now)
+            notices = _endpoint_health(s, d, result, now)
+        s.flush()
+        return [n.id for n in notices]
 
 
-def _endpoint_health(s, d: Delivery, result: Outcome, now) -> None:
+def _endpoint_health(s, d: Delivery, result: Outcome, now) -> list[Delivery]:
     ep = s.get(Endpoint, d.target)
     if ep is None:
-        return
+        return []
     if result.outcome == "ok":
         ep.failing_since = None
     elif result.outcome == "disabled":
-        _disable(s, ep, f"the endpoint answered 410 Gone ({now.isoformat()})")
+        return _disable(s, ep, f"the endpoint answered 410 Gone ({now.isoformat()})")
     elif result.outcome in ("retry", "failed"):
         ep.failing_since = ep.failing_since or now
         if now - ep.failing_since >= DISABLE_AFTER:
-            _disable(s, ep, "every delivery failed for 5 days")
+            return _disable(s, ep, "every delivery failed for 5 days")
+    return []
 
 
-def _disable(s, ep: Endpoint, reason: str) -> None:
+def _disable(s, ep: Endpoint, reason: str) -> list[Delivery]:
     if ep.status == "disabled":
-        return
+        return []
     ep.status, ep.disabled_reason = "disabled", reason
     s.execute(update(Delivery).where(Delivery.target == ep.id, Delivery.status == "pending")
               .values(status="cancelled", next_attempt_at=None))
-    if ep.owner_email:
-        s.add(Delivery(channel="email", dedupe_key=f"endpoint-disabled:{ep.id}:{utcnow().date()}",
-                       target=ep.owner_email, event_type="endpoint.disabled",
-                       payload={"endpoint_id": ep.id, "url": ep.url, "reason": reason}))
     log.warning("endpoint disabled", extra={"endpoint": ep.id, "reason": reason})
+    if not ep.owner_email:
+        return []
+    notice = Delivery(channel="email", dedupe_key=f"endpoint-disabled:{ep.id}:{utcnow().date()}",
+                      target=ep.owner_email, event_type="endpoint.disabled",
+                      payload={"endpoint_id": ep.id, "url": ep.url, "reason": reason})
+    s.add(notice)
+    return [notice]
 
 
 @sender("webhook")

@@ -203,15 +203,16 @@ def _drop_reason(kind: str, conn: Connection | None) -> str | None:
 
 
 def _insert(s: Session, kind: str, key: str, payload: dict, drop: str | None) -> str | None:
-    event_id = new_id("evt")
     now = utcnow()
-    values = dict(id=event_id, source="garmin", kind=kind, dedupe_key=key, payload=payload,
+    values = dict(id=new_id("evt"), source="garmin", kind=kind, dedupe_key=key, payload=payload,
                   status="dropped" if drop else "received", attempts=0, last_error=drop,
                   received_at=now, next_attempt_at=now, processed_at=now if drop else None)
     insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(InboundEvent.__table__).values(**values).on_conflict_do_nothing(
-        index_elements=["dedupe_key"])
-    return event_id if s.execute(stmt).rowcount == 1 else None
+    table = InboundEvent.__table__
+    # RETURNING, not rowcount: psycopg reports -1 for this statement. A conflict returns no row.
+    stmt = insert(table).values(**values).on_conflict_do_nothing(
+        index_elements=["dedupe_key"]).returning(table.c.id)
+    return s.execute(stmt).scalar_one_or_none()
 
 
 def _dump(model) -> dict:

@@ -154,7 +154,8 @@ def receive():
         event = StravaEvent.model_validate_json(body)
     except ValidationError as exc:
         raise InvalidInput("Not a Strava push event.", code="invalid_event",
-                           details=exc.errors(include_url=False, include_input=False)) from None
+                           details=exc.errors(include_url=False, include_input=False,
+                                             include_context=False)) from None
     kind = event.kind()
     if kind is None or not _our_subscription(rt, event.subscription_id):
         return {"status": "ignored"}, 200

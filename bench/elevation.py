@@ -1,0 +1,96 @@
+"""Elevation loss: ours vs the device's session.total_descent vs gpxpy on the same points.
+
+For every running FIT in ../shared/data whose device reports total_descent. Targets on barometric
+devices (issue 4): median error <= 5%, each within max(25%, 15 m), and better than gpxpy.
+
+    python bench/elevation.py [--quick] [--data PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import gpxpy.gpx
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from workers.analysis import compute_metrics  # noqa: E402
+from workers.parsing import InvalidFile, parse_bytes  # noqa: E402
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def gpxpy_loss(track) -> float:
+    """gpxpy's get_uphill_downhill() on the same (lat, lon, altitude) records."""
+    segment = gpxpy.gpx.GPXTrackSegment()
+    ok = np.isfinite(track.altitude)
+    lat = np.nan_to_num(track.lat, nan=0.0) if track.lat.size == ok.size else np.zeros(ok.size)
+    lon = np.nan_to_num(track.lon, nan=0.0) if track.lon.size == ok.size else np.zeros(ok.size)
+    for la, lo, alt in zip(lat[ok], lon[ok], track.altitude[ok], strict=True):
+        segment.points.append(gpxpy.gpx.GPXTrackPoint(float(la), float(lo), elevation=float(alt)))
+    return float(segment.get_uphill_downhill().downhill or 0.0)
+
+
+def rows(data: Path, quick: bool) -> list[dict]:
+    out = []
+    for path in sorted((data / "activities" / "fit").glob("*.fit")):
+        if quick and path.stat().st_size > 300_000:
+            continue
+        try:
+            tracks = parse_bytes(path.read_bytes(), path.name).tracks
+        except InvalidFile:
+            continue
+        for track in tracks:
+            if not track.is_run or track.totals.descent_m is None or track.altitude_source == "none":
+                continue
+            m = compute_metrics(track)
+            out.append({"file": path.name, "device": track.device or "?",
+                        "source": track.altitude_source, "device_m": float(track.totals.descent_m),
+                        "ours_m": m.elevation.loss_m, "gpxpy_m": gpxpy_loss(track)})
+    return out
+
+
+def error(value: float, device: float) -> tuple[float, float]:
+    """(absolute metres, relative to the device's figure; 1 m floor so 0 m is comparable)."""
+    gap = abs(value - device)
+    return gap, gap / max(device, 1.0)
+
+
+def summary(label: str, group: list[dict]) -> None:
+    if not group:
+        return
+    ours = np.array([error(r["ours_m"], r["device_m"]) for r in group])
+    theirs = np.array([error(r["gpxpy_m"], r["device_m"]) for r in group])
+    within = sum(1 for r, (gap, _) in zip(group, ours, strict=True)
+                 if gap <= max(0.25 * r["device_m"], 15.0))
+    print(f"\n{label}: {len(group)} files")
+    for name, errs in (("ours ", ours), ("gpxpy", theirs)):
+        worst = int(errs[:, 0].argmax())
+        print(f"  {name} median {np.median(errs[:, 1]) * 100:5.1f}% ({np.median(errs[:, 0]):5.1f} m)"
+              f"   worst {errs[:, 1].max() * 100:6.1f}% / {errs[:, 0].max():6.1f} m"
+              f" ({group[worst]['file']})")
+    print(f"  ours within max(25%, 15 m): {within}/{len(group)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small files only (CI)")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    args = parser.parse_args(argv)
+    table = rows(args.data, args.quick)
+    print(f"{'file':<48} {'device':<16} {'alt':<10} {'device':>7} {'ours':>7} {'err':>6}"
+          f" {'gpxpy':>7} {'err':>6}")
+    for r in table:
+        print(f"{r['file'][:48]:<48} {r['device'][:16]:<16} {r['source']:<10} {r['device_m']:7.0f}"
+              f" {r['ours_m']:7.1f} {r['ours_m'] - r['device_m']:+6.1f}"
+              f" {r['gpxpy_m']:7.1f} {r['gpxpy_m'] - r['device_m']:+6.1f}")
+    summary("barometric", [r for r in table if r["source"] == "barometric"])
+    summary("gps altitude", [r for r in table if r["source"] == "gps"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
