@@ -195,7 +195,7 @@ def _finding_mail(rt, d: Delivery) -> EmailMessage | None:
 
 
 def _endpoint_notice(settings, d: Delivery) -> EmailMessage:
-    msg = EmailMessage()
+    msg = EmailMessage(policy=mail.MAIL_POLICY)
     msg["Subject"] = "kneeguard: your webhook endpoint was disabled"
     msg["From"], msg["To"] = settings.mail_from, d.target
     msg["Message-ID"] = mail.message_id(d.id, settings.mail_from)

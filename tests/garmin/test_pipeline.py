@@ -169,3 +169,37 @@ def test_an_activities_ping_pulls_summaries_and_stores_manual_runs(fake, live, r
     assert activity.provider_activity_id == str(manual.activity_id)
     assert (activity.sub_sport, activity.manual, activity.status) == ("treadmill", True,
                                                                       "analyzed")
+
+
+def test_an_expiring_token_is_refreshed_once_and_the_rotated_one_stored(fake, live, runtime,
+                                                                        garmin_user):
+    from datetime import timedelta
+
+    from service.models import Connection, utcnow
+
+    with runtime.db.session() as s:
+        conn = s.scalar(select(Connection).where(Connection.provider_user_id == garmin_user))
+        old_refresh = runtime.box.decrypt(conn.refresh_token_enc)
+        conn.expires_at = utcnow() + timedelta(seconds=30)  # inside the refresh margin
+    fake.expire_access_tokens(garmin_user)
+    fake.send_activity_files_ping(garmin_user, [fake.add_activity(garmin_user, ROAD_RUN)])
+    runtime.queue.drain()
+    assert len(_activities(runtime)) == 1
+    refreshes = [c for c in fake.calls_to("/di-oauth2-service/oauth/token") if c.status == 200]
+    assert len(refreshes) == 2  # the code exchange at connect, then exactly one refresh
+    stored = connection(runtime, garmin_user)
+    assert runtime.box.decrypt(stored.refresh_token_enc) != old_refresh
+    assert stored.expires_at > utcnow() + timedelta(hours=23)
+
+
+def test_a_manual_activity_updated_in_garmin_is_updated_not_duplicated(fake, live, runtime,
+                                                                       garmin_user):
+    manual = fake.add_activity(garmin_user, summary={
+        "startTimeInSeconds": 1620000000, "distanceInMeters": 5000.0, "durationInSeconds": 1800})
+    fake.send_activities_push(garmin_user, [manual])
+    runtime.queue.drain()
+    manual.summary["distanceInMeters"] = 6000.0
+    fake.send_activities_push(garmin_user, [manual])
+    runtime.queue.drain()
+    [activity] = _activities(runtime)
+    assert activity.distance_m == 6000.0 and activity.status == "analyzed"

@@ -1,7 +1,9 @@
 """Elevation gain/loss from a noisy altitude stream (science.md §2.3).
 
-Pipeline: drop invalid samples, median-filter spikes, resample by distance (so standing still adds
-nothing and sampling rate does not matter), smooth, then count climbs and descents with a hysteresis
+Pipeline: drop invalid samples, median-filter spikes, remove implausibly fast jumps, resample by
+distance (so standing still adds nothing and sampling rate does not matter), smooth (GPS only:
+barometric data matched the devices best unsmoothed, see bench/elevation.py), then count climbs
+and descents with a hysteresis
 ("zig-zag") threshold: an extreme only counts once the altitude has moved back from it by more than
 `h`. Runalyze and GoldenCheetah use 3 m for barometric data; GPS altitude is far noisier and gets a
 larger threshold and a lower confidence.
@@ -28,7 +30,7 @@ class NoiseModel:
 
 
 NOISE = {
-    "barometric": NoiseModel(hysteresis_m=3.0, smooth_m=30.0, grade_window_m=100.0),
+    "barometric": NoiseModel(hysteresis_m=3.0, smooth_m=0.0, grade_window_m=100.0),
     "gps": NoiseModel(hysteresis_m=15.0, smooth_m=200.0, grade_window_m=200.0),
 }
 

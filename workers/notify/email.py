@@ -16,6 +16,7 @@ write-once .eml files (reference/reliability.md §5.10).
 
 from __future__ import annotations
 
+import email.policy
 import hashlib
 import ipaddress
 import os
@@ -47,6 +48,10 @@ _env = Environment(
     undefined=StrictUndefined,
     keep_trailing_newline=True,
 )
+
+# Long URLs (List-Unsubscribe) must stay plain: the default 78-column policy would fold them into
+# RFC 2047 encoded-words that mail clients do not read as a URL. 998 is RFC 5322's hard limit.
+MAIL_POLICY = email.policy.default.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,7 @@ def render_finding_email(
     items = [_view(f) for f in sorted(findings, key=_severity_rank)]
     context = {"findings": items, "athlete_email": athlete_email, "subject": _subject(items),
                "unsubscribe_url": unsubscribe_url, "public_url": public_url}
-    msg = EmailMessage()
+    msg = EmailMessage(policy=MAIL_POLICY)
     msg["Subject"] = context["subject"]
     msg["From"] = mail_from
     msg["To"] = athlete_email

@@ -40,6 +40,7 @@ from service.providers.garmin_notifications import (
     SummaryPing,
 )
 from service.runtime import Runtime
+from workers.analysis import compute_metrics
 from workers.ingest import handler
 from workers.parsing import InvalidFile, SessionTotals, Track, parse_bytes
 from workers.parsing.formats import MAX_SINGLE_BYTES
@@ -196,8 +197,6 @@ def store_summary(s: Session, athlete_id: str, summary: ActivitySummary) -> list
                                                Activity.provider_activity_id ==
                                                summary.provider_id))
     if existing is not None:  # a manually updated activity: refresh it and analyse again
-        from workers.analysis import compute_metrics
-
         existing.start_time, existing.name = track.start_time, track.name
         existing.distance_m, existing.moving_time_s = track.distance_m, track.moving_time_s
         existing.metrics, existing.status = compute_metrics(track).to_dict(), "parsed"

@@ -87,7 +87,7 @@ def on_activity(s: Session, event: InboundEvent) -> list[str]:
     rt = runtime_mod.current()
     owner, oid = event.payload["owner_id"], event.payload["object_id"]
     ctx = _context(rt, owner)
-    if ctx is None:
+    if ctx is None or _tombstoned(rt, owner, oid):
         return []
     svc.check_budget(rt, "live")
     token = _token(rt, ctx)
