@@ -114,8 +114,12 @@ def _redact(url: str) -> str:
 def _load_extensions() -> None:
     # Commands that need the worker-side libraries (parsing, analysis) register themselves here,
     # so `kneeguard --help` stays fast and the web side never imports job code.
-    from service import cli_data, cli_notify  # noqa: F401
-    from service import cli_strava  # noqa: F401
+    from service import (  # noqa: F401
+        cli_clubs,  # noqa: F401
+        cli_data,
+        cli_notify,
+        cli_strava,  # noqa: F401
+    )
 
 
 _load_extensions()

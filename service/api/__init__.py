@@ -15,3 +15,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(preferences.bp)
     app.register_blueprint(garmin.bp)
     app.register_blueprint(strava_api.bp)
+    from service import openapi, ratelimit, web
+    from service.api import account, clubs, keys
+
+    app.register_blueprint(ratelimit.bp)
+    app.register_blueprint(clubs.bp)
+    app.register_blueprint(keys.bp)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(openapi.bp)
+    app.register_blueprint(web.bp)

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, current_app, request
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from service import endpoints
-from service.auth import principal
+from service.auth import Principal, principal, require_scope
 from service.errors import InvalidInput, NotFound, ValidationFailed
 from service.models import Delivery, DeliveryAttempt, Endpoint
 
@@ -50,32 +50,56 @@ def _runtime():
     return current_app.extensions["kneeguard"]
 
 
-def _owned(s, endpoint_id: str) -> Endpoint:
+def _scope(p: Principal):
+    """The endpoints this principal owns: a runner's own, a club key's club's, an integrator key's
+    own (operator-wide) ones. Another tenant's endpoint is indistinguishable from a missing one."""
+    if p.kind == "athlete":
+        return Endpoint.athlete_id == p.athlete_id
+    if p.kind == "club":
+        return Endpoint.club_id == p.club_id
+    return and_(Endpoint.owner_key_id == p.key_id, Endpoint.athlete_id.is_(None),
+                Endpoint.club_id.is_(None))
+
+
+def _caller(need: str | None = "read") -> Principal:
     p = principal()
-    ep = s.scalar(select(Endpoint).where(Endpoint.id == endpoint_id,
-                                         Endpoint.athlete_id == p.athlete_id))
+    if p.kind not in ("athlete", "club", "integrator"):
+        raise NotFound("Endpoint not found.")
+    if need:
+        require_scope(p, need)
+    return p
+
+
+def _owned(s, endpoint_id: str, need: str = "admin") -> Endpoint:
+    # Tenancy before scope: another tenant's endpoint is a 404 whatever the key may do.
+    p = _caller(None)
+    ep = s.scalar(select(Endpoint).where(Endpoint.id == endpoint_id, _scope(p)))
     if ep is None:
         raise NotFound("Endpoint not found.")
+    require_scope(p, need)
     return ep
 
 
 @bp.post("")
 def create():
-    p = principal()
+    p = _caller("admin")
     body = parse(CreateEndpoint)
     rt = _runtime()
     with rt.db.session() as s:
         ep, secret = endpoints.create(
             s, rt.box, url=str(body.url), events=body.events, description=body.description,
-            allow_loopback=rt.settings.webhook_allow_loopback, athlete_id=p.athlete_id)
+            allow_loopback=rt.settings.webhook_allow_loopback,
+            athlete_id=p.athlete_id if p.kind == "athlete" else None,
+            club_id=p.club_id if p.kind == "club" else None)
+        ep.owner_key_id = p.key_id
         return dict(endpoints.view(ep), secret=secret), 201
 
 
 @bp.get("")
 def list_endpoints():
-    p = principal()
+    p = _caller("read")
     with _runtime().db.session() as s:
-        rows = s.scalars(select(Endpoint).where(Endpoint.athlete_id == p.athlete_id)
+        rows = s.scalars(select(Endpoint).where(_scope(p))
                          .order_by(Endpoint.created_at)).all()
         return {"endpoints": [endpoints.view(e) for e in rows]}
 
@@ -83,7 +107,7 @@ def list_endpoints():
 @bp.get("/<endpoint_id>")
 def get_endpoint(endpoint_id: str):
     with _runtime().db.session() as s:
-        return endpoints.view(_owned(s, endpoint_id))
+        return endpoints.view(_owned(s, endpoint_id, need="read"))
 
 
 @bp.delete("/<endpoint_id>")
@@ -139,7 +163,7 @@ def replay(endpoint_id: str):
 @bp.get("/<endpoint_id>/messages")
 def messages(endpoint_id: str):
     with _runtime().db.session() as s:
-        ep = _owned(s, endpoint_id)
+        ep = _owned(s, endpoint_id, need="read")
         rows = s.scalars(select(Delivery).where(Delivery.target == ep.id)
                          .order_by(Delivery.created_at.desc()).limit(100)).all()
         return {"messages": [endpoints.message_view(d) for d in rows]}
@@ -148,7 +172,7 @@ def messages(endpoint_id: str):
 @bp.get("/<endpoint_id>/messages/<message_id>")
 def message(endpoint_id: str, message_id: str):
     with _runtime().db.session() as s:
-        ep = _owned(s, endpoint_id)
+        ep = _owned(s, endpoint_id, need="read")
         d = s.scalar(select(Delivery).where(Delivery.id == message_id, Delivery.target == ep.id))
         if d is None:
             raise NotFound("Message not found.")

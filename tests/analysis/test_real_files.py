@@ -4,7 +4,7 @@ totals and against each other (the same session recorded on two watches)."""
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -35,12 +35,12 @@ FLAT_OUTLIERS = ("msimms__20210507_run_coros_pace_2.fit", "fitparse__garmin-feni
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"test data not found at {DATA}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def parsed(path: Path):
     return parse_bytes(path.read_bytes(), path.name).tracks
 
 
-@lru_cache(maxsize=None)
+@cache
 def metrics(name: str) -> ActivityMetrics:
     folder = GPX if name.endswith(".gpx") else FIT
     runs = [t for t in parsed(folder / name) if t.is_run]

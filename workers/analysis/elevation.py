@@ -3,10 +3,9 @@
 Pipeline: drop invalid samples, median-filter spikes, remove implausibly fast jumps, resample by
 distance (so standing still adds nothing and sampling rate does not matter), smooth (GPS only:
 barometric data matched the devices best unsmoothed, see bench/elevation.py), then count climbs
-and descents with a hysteresis
-("zig-zag") threshold: an extreme only counts once the altitude has moved back from it by more than
-`h`. Runalyze and GoldenCheetah use 3 m for barometric data; GPS altitude is far noisier and gets a
-larger threshold and a lower confidence.
+and descents with a hysteresis ("zig-zag") threshold: an extreme only counts once the altitude has
+moved back from it by more than `h`. Runalyze and GoldenCheetah use 3 m for barometric data; GPS
+altitude is far noisier and gets a larger threshold and a lower confidence.
 """
 
 from __future__ import annotations
@@ -123,7 +122,7 @@ def median5(values: np.ndarray) -> np.ndarray:
         return values.astype(float)
     padded = np.pad(values, 2, mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, 5)
-    return np.median(windows, axis=1)
+    return np.partition(windows, 2, axis=1)[:, 2]  # median of 5; NaNs were dropped before
 
 
 def moving_average(values: np.ndarray, width: int) -> np.ndarray:

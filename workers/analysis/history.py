@@ -8,6 +8,7 @@ runs count for distance but not for terrain; route rules only see outdoor GPS ru
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
@@ -83,6 +84,7 @@ class History:
     sources: np.ndarray  # object array of str
     gear: np.ndarray  # object array of str | None
     _keys: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    _memo: dict[tuple, Any] = field(default_factory=dict)
 
     @classmethod
     def build(cls, items: list[HistoryItem]) -> History:
@@ -95,7 +97,7 @@ class History:
             items=runs,
             t=t,
             day=np.floor(t / DAY_S).astype(np.int64),
-            dist=np.array([max(0.0, x.distance_m or 0.0) for x in m], dtype=float),
+            dist=np.array([meaningful(x.distance_m) for x in m], dtype=float),
             loss=np.where(terrain, [x.elevation.loss_m for x in m], 0.0).astype(float),
             steep10=np.where(terrain, [x.elevation.km_grade_le_minus10 for x in m], 0.0),
             terrain=terrain,
@@ -127,6 +129,14 @@ class History:
             found.update([picked] if isinstance(picked, str) else picked.tolist())
         return sorted(found)
 
+    def memo(self, key: tuple, day: int, compute: Callable[[int], Any]) -> Any:
+        """compute(day), remembered per (key, day): a day's measurement never changes because
+        windows end on that day and the history is fixed once built."""
+        slot = (*key, day)
+        if slot not in self._memo:
+            self._memo[slot] = compute(day)
+        return self._memo[slot]
+
     def keys(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """Route segment keys and metres of one item, as arrays (cached)."""
         if index not in self._keys:
@@ -136,6 +146,12 @@ class History:
                 np.asarray(route.segment_m, dtype=float),
             )
         return self._keys[index]
+
+
+def meaningful(metres: float | None) -> float:
+    """Distances under a metre are no distance (keeps every ratio's denominator sane)."""
+    value = float(metres or 0.0)
+    return value if np.isfinite(value) and value >= 1.0 else 0.0
 
 
 def is_road(m: ActivityMetrics) -> bool:

@@ -104,7 +104,8 @@ def weekly_jump(h: History, d: int, today: slice, cfg: Thresholds) -> Finding | 
             return None
         return {"value": acute / base_m, "acute": acute, "base": base_m, "sel": (recent, base)}
 
-    now = fires(h, today, measure, lambda m: m["value"] > cfg.weekly_jump_ratio)
+    now = fires(h, today, measure, lambda m: m["value"] > cfg.weekly_jump_ratio,
+                ("weekly_jump", cfg))
     if now is None:
         return None
     r, acute, base_m = now["value"], now["acute"], now["base"]
@@ -135,7 +136,7 @@ def acwr(h: History, d: int, today: slice, cfg: Thresholds) -> Finding | None:
                                            "acute": acute, "chronic": chronic,
                                            "sel": (recent, chronic_sel)}
 
-    now = fires(h, today, measure, lambda m: m["value"] > cfg.acwr_ratio)
+    now = fires(h, today, measure, lambda m: m["value"] > cfg.acwr_ratio, ("acwr", cfg))
     if now is None:
         return None
     message = (
@@ -160,7 +161,7 @@ def ewma_pair(h: History, d: int, cfg: Thresholds) -> tuple[float, float]:
     daily = np.bincount(h.day[sel] - first, weights=h.dist[sel], minlength=d - first + 1)
     age = np.arange(daily.size)[::-1]
     la, lc = 2.0 / (cfg.ewma_acute_days + 1), 2.0 / (cfg.ewma_chronic_days + 1)
-    return float(np.dot(daily, la * (1 - la) ** age)), float(np.dot(daily, lc * (1 - lc) ** age))
+    return float((daily * la * (1 - la) ** age).sum()), float((daily * lc * (1 - lc) ** age).sum())
 
 
 def weekly_descent(h: History, d: int, today: slice, cfg: Thresholds) -> Finding | None:
@@ -177,7 +178,7 @@ def weekly_descent(h: History, d: int, today: slice, cfg: Thresholds) -> Finding
     def met(m: dict) -> bool:
         return m["value"] > cfg.weekly_descent_ratio and m["acute"] > cfg.weekly_descent_min_m
 
-    now = fires(h, today, measure, met)
+    now = fires(h, today, measure, met, ("weekly_descent", cfg))
     if now is None:
         return None
     r, acute, weekly = now["value"], now["acute"], now["weekly"]
@@ -193,14 +194,16 @@ def weekly_descent(h: History, d: int, today: slice, cfg: Thresholds) -> Finding
                         evidence, *now["sel"])
 
 
-def fires(h: History, today: slice, measure, met) -> dict | None:
+def fires(h: History, today: slice, measure, met, key: tuple) -> dict | None:
     """The measurement for today's date if it meets the rule and did not on the previous day
-    with a run (one finding per excursion, also when the excursion began on a rest day)."""
-    now = measure(int(h.day[today.start]))
+    with a run (one finding per excursion, also when the excursion began on a rest day).
+    Measurements are memoised on the History under `key` + day: evaluating every date of a
+    history then measures each day once."""
+    now = h.memo(key, int(h.day[today.start]), measure)
     if now is None or not met(now):
         return None
     if today.start > 0:
-        before = measure(int(h.day[today.start - 1]))
+        before = h.memo(key, int(h.day[today.start - 1]), measure)
         if before is not None and met(before):
             return None
     return now
@@ -217,12 +220,12 @@ def fmt(value: float | None) -> str:
 
 def finding(h, i, rule, severity, value, threshold, message, evidence, *windows) -> Finding:
     item = h.items[i]
-    return Finding(rule, severity, item.id, from_day_number(int(h.day[i])), round(float(value), 3),
+    return Finding(rule, severity, item.id, from_day_number(int(h.day[i])), plain(float(value)),
                    float(threshold), message, plain(evidence), h.source_set(i, *windows))
 
 
 def date_finding(h, d, rule, severity, value, threshold, message, evidence, *windows) -> Finding:
-    return Finding(rule, severity, None, from_day_number(d), round(float(value), 3),
+    return Finding(rule, severity, None, from_day_number(d), plain(float(value)),
                    float(threshold), message, plain(evidence), h.source_set(*windows))
 
 

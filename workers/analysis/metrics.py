@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from workers.analysis.dynamics import DynamicsResult, compute_dynamics
-from workers.analysis.elevation import elevation_with_grades
+from workers.analysis.elevation import ElevationResult, elevation_with_grades
 from workers.analysis.routes import EARTH_M_PER_DEG, RouteResult, compute_route
 from workers.parsing.track import Track
 
@@ -145,7 +145,9 @@ def record_distance(track: Track) -> np.ndarray:
     return np.full(n, np.nan)
 
 
-def elevation_metrics(track: Track, result, source: str, shape: str, km: float) -> ElevationMetrics:
+def elevation_metrics(
+    track: Track, result: ElevationResult | None, source: str, shape: str, km: float
+) -> ElevationMetrics:
     device_loss = track.totals.descent_m
     device_gain = track.totals.ascent_m
     base = ElevationMetrics(
@@ -167,7 +169,7 @@ def elevation_metrics(track: Track, result, source: str, shape: str, km: float) 
     return base
 
 
-def confidence(source: str, result, shape: str) -> str:
+def confidence(source: str, result: ElevationResult, shape: str) -> str:
     """Barometric is trusted, GPS altitude is not; poor coverage or an unclosed loop lowers it."""
     levels = ["low", "medium", "high"]
     level = 2 if source == "barometric" else 0

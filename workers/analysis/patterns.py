@@ -19,7 +19,8 @@ def route_repetition(h: History, d: int, today: slice, cfg: Thresholds):
         road = window.start + np.flatnonzero(h.road[window])
         return repeated_share(h, day, road, cfg)
 
-    now = fires(h, today, measure, lambda m: m["value"] > cfg.repetition_share)
+    now = fires(h, today, measure, lambda m: m["value"] > cfg.repetition_share,
+                ("route_repetition", cfg))
     if now is None:
         return None
     share, total_m = now["value"], now["road_m"]
@@ -47,12 +48,23 @@ def repeated_share(h: History, d: int, idx: np.ndarray, cfg: Thresholds) -> dict
         return None
     weeks = np.concatenate([np.full(p[0].size, (d - h.day[i]) // 7)
                             for p, i in zip(parts, idx, strict=True)])
-    pairs = np.unique(keys * 8 + weeks)  # weeks 0..3 fit in the low bits
-    unique_keys, week_counts = np.unique(pairs // 8, return_counts=True)
-    repeated = unique_keys[week_counts >= cfg.repetition_min_weeks]
-    share = float(metres[np.isin(keys, repeated)].sum() / metres.sum())
-    return {"value": share, "road_m": float(metres.sum()), "weeks": int(np.unique(weeks).size),
+    # Sort-based set operations: a few thousand int64 keys, faster than np.unique's hashing.
+    pairs = sorted_unique(keys * 8 + weeks)  # weeks 0..3 fit in the low bits
+    owners = pairs // 8
+    starts = np.flatnonzero(np.concatenate(([True], owners[1:] != owners[:-1])))
+    week_counts = np.diff(np.append(starts, owners.size))
+    repeated = owners[starts][week_counts >= cfg.repetition_min_weeks]
+    pos = np.minimum(np.searchsorted(repeated, keys), max(repeated.size - 1, 0))
+    on_repeated = repeated[pos] == keys if repeated.size else np.zeros(keys.size, dtype=bool)
+    share = float(metres[on_repeated].sum() / metres.sum())
+    weeks = np.unique(weeks)
+    return {"value": share, "road_m": float(metres.sum()), "weeks": int(weeks.size),
             "runs": idx}
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    ordered = np.sort(values)
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
 
 
 def track_direction(h: History, d: int, today: slice, cfg: Thresholds):
@@ -65,7 +77,8 @@ def track_direction(h: History, d: int, today: slice, cfg: Thresholds):
             return None
         return {"value": max(cw, ccw) / (cw + ccw), "cw": cw, "ccw": ccw, "window": window}
 
-    now = fires(h, today, measure, lambda m: m["value"] > cfg.track_one_direction_share)
+    now = fires(h, today, measure, lambda m: m["value"] > cfg.track_one_direction_share,
+                ("track_direction", cfg))
     if now is None:
         return None
     share, cw, ccw, window = now["value"], now["cw"], now["ccw"], now["window"]

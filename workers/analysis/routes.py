@@ -104,7 +104,7 @@ def signed_area(xy: np.ndarray) -> float:
     if len(xy) < 3:
         return 0.0
     x, y = xy[:, 0] - xy[:, 0].mean(), xy[:, 1] - xy[:, 1].mean()
-    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
+    return 0.5 * float((x * np.roll(y, -1)).sum() - (np.roll(x, -1) * y).sum())
 
 
 def loop_direction(xy: np.ndarray, strict: bool = True) -> str | None:
@@ -127,7 +127,7 @@ def classify_shape(xy: np.ndarray) -> str:
 
 def is_out_and_back(xy: np.ndarray, near_m: float = 50.0, share: float = 0.6) -> bool:
     """Does the second half retrace the first half in the opposite direction?"""
-    stride = -(-len(xy) // 400)  # cap the pairwise comparison at 200 x 200 points
+    stride = -(-len(xy) // 300)  # cap the pairwise comparison at 150 x 150 points
     pts = xy[::stride].astype(np.float32)
     heading = np.gradient(pts, axis=0)
     half = len(pts) // 2

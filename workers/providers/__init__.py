@@ -1,4 +1,3 @@
 """Provider event handlers (Strava, Garmin) register themselves with workers.ingest on import."""
 
-from workers.providers import garmin  # noqa: F401  (registers the handlers)
-from workers.providers import strava  # noqa: F401  (registers the handlers and sender)
+from workers.providers import garmin, strava  # noqa: F401  (each registers its handlers/sender)

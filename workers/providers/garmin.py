@@ -79,6 +79,12 @@ def fetch_file(rt: Runtime, notice: ActivityFileNotice) -> tuple[str, str] | Non
             return athlete_id, stored
         if _activity_exists(s, notice.provider_id):
             return None
+    return athlete_id, _download(rt, notice, conn_id, athlete_id, name)
+
+
+def _download(rt: Runtime, notice: ActivityFileNotice, conn_id: str, athlete_id: str,
+              name: str) -> str:
+    """Fetch the file once and commit it at once; the raw file's id."""
     # Checked before any token is fetched or request made: the body is unsigned.
     if not is_allowed_callback(notice.callback_url, rt.settings.garmin_api_url):
         raise CallbackRefused(notice.callback_url)
@@ -89,12 +95,12 @@ def fetch_file(rt: Runtime, notice: ActivityFileNotice) -> tuple[str, str] | Non
         with rt.db.session() as s:  # a concurrent run may have stored it meanwhile
             stored = _stored_raw(s, athlete_id, name)
         if stored is not None:
-            return athlete_id, stored
+            return stored
         raise ProviderError("Garmin already served this file once (HTTP 410) and no copy is "
                             "stored; resend the activity from Garmin to import it",
                             permanent=True, status=410) from None
     with rt.db.session() as s:
-        return athlete_id, _store_raw(s, athlete_id, name, data)
+        return _store_raw(s, athlete_id, name, data)
 
 
 def raw_filename(notice: ActivityFileNotice) -> str:

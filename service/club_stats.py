@@ -1,0 +1,181 @@
+"""What a club sees of its consenting members: risk, latest finding, weekly series.
+
+Only what the policy lets clubs see (service/policy.py): activities from club-visible sources that
+are not private, findings whose every source is club-visible — by default nothing derived from
+Strava data. Each member's consent scope narrows it further.
+
+The dashboard must stay fast for a club of 1,000 members with years of history, so weekly sums are
+aggregated in SQL (one GROUP BY over the index on (athlete_id, start_time)); only a member's detail
+page loads per-run metrics.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Integer, and_, case, cast, func, or_, select
+from sqlalchemy.orm import Session
+
+from service import policy
+from service.clubs import display_name
+from service.models import Activity, Athlete, ClubMember, Finding
+
+SEVERITY_RANK = {"info": 1, "caution": 2, "high": 3}
+RISK_WINDOW_DAYS = 28
+EPOCH = date(1970, 1, 1)
+CLUB_POLICY_NOTE = ("Clubs see only what members consented to share, computed from club-visible "
+                    "sources: by default nothing derived from Strava data, and no private "
+                    "activities, emails, tokens or GPS tracks.")
+
+
+def club_sources() -> list[str]:
+    return [src for src, audiences in policy.VISIBLE_TO.items() if "club" in audiences]
+
+
+def _active(club_id: str):
+    return and_(ClubMember.club_id == club_id, ClubMember.withdrawn_at.is_(None),
+                ClubMember.consented_at.is_not(None))
+
+
+def sharing_members(s: Session, club_id: str) -> list[tuple[ClubMember, Athlete]]:
+    rows = s.execute(select(ClubMember, Athlete).join(Athlete, Athlete.id == ClubMember.athlete_id)
+                     .where(_active(club_id))).all()
+    return [(m, a) for m, a in rows]
+
+
+def sharing_member(s: Session, club_id: str, athlete_id: str) -> tuple[ClubMember, Athlete] | None:
+    row = s.execute(select(ClubMember, Athlete).join(Athlete, Athlete.id == ClubMember.athlete_id)
+                    .where(_active(club_id), ClubMember.athlete_id == athlete_id)).first()
+    return (row[0], row[1]) if row else None
+
+
+# ---- weekly sums in SQL --------------------------------------------------------------------------
+
+
+def _week_index(dialect: str):
+    """Monday-based week number since the epoch week (1970-01-01 was a Thursday)."""
+    if dialect == "postgresql":
+        days = func.extract("epoch", Activity.start_time) / 86400.0
+        return cast(func.floor((days + 3) / 7), Integer)
+    days = func.julianday(Activity.start_time) - 2440587.5
+    return cast((days + 3) / 7, Integer)  # positive, so truncation is floor
+
+
+def week_start(index: int) -> date:
+    return EPOCH + timedelta(days=index * 7 - 3)
+
+
+def week_of(day: date) -> int:
+    return ((day - EPOCH).days + 3) // 7
+
+
+def visible_runs():
+    return and_(Activity.sport == "running", Activity.private.is_(False),
+                Activity.source.in_(club_sources()))
+
+
+def weekly_sums(s: Session, as_of: date, weeks: int, *, club_id: str | None = None,
+                athlete_id: str | None = None) -> dict[str, list[dict]]:
+    """{athlete_id: [{"start", "distance_m", "loss_m", "runs"}] × weeks}, oldest first, zeros kept."""
+    last = week_of(as_of)
+    first = last - weeks + 1
+    since = datetime.combine(week_start(first), time(0), tzinfo=UTC)
+    until = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=UTC)
+    week = _week_index(s.bind.dialect.name).label("week")
+    # Indoor and manual runs count for distance, not terrain (DESIGN §1).
+    loss = case((or_(Activity.indoor, Activity.manual), 0.0),
+                else_=func.coalesce(Activity.metrics["elevation"]["loss_m"].as_float(), 0.0))
+    q = (select(Activity.athlete_id, week, func.sum(Activity.distance_m), func.sum(loss),
+                func.count())
+         .where(visible_runs(), Activity.start_time >= since, Activity.start_time < until)
+         .group_by(Activity.athlete_id, week))
+    if club_id is not None:
+        q = q.join(ClubMember, and_(ClubMember.athlete_id == Activity.athlete_id, _active(club_id)))
+    if athlete_id is not None:
+        q = q.where(Activity.athlete_id == athlete_id)
+    found: dict[str, dict[int, tuple]] = defaultdict(dict)
+    for aid, w, dist, lo, n in s.execute(q):
+        found[aid][int(w)] = (float(dist or 0), float(lo or 0), int(n))
+    return {aid: [_week_row(i, by_week.get(i)) for i in range(first, last + 1)]
+            for aid, by_week in found.items()}
+
+
+def empty_weeks(as_of: date, weeks: int) -> list[dict]:
+    last = week_of(as_of)
+    return [_week_row(i, None) for i in range(last - weeks + 1, last + 1)]
+
+
+def _week_row(index: int, sums: tuple | None) -> dict:
+    dist, loss, runs = sums or (0.0, 0.0, 0)
+    return {"start": week_start(index).isoformat(), "distance_m": round(dist, 1),
+            "loss_m": round(loss, 1), "runs": runs}
+
+
+def shared_weeks(rows: list[dict], scope: list[str]) -> list[dict]:
+    """Drop the series a member did not consent to share (None, not zero: unknown ≠ nothing)."""
+    return [{"start": r["start"], "runs": r["runs"] if "distance" in scope else None,
+             "distance_m": r["distance_m"] if "distance" in scope else None,
+             "loss_m": r["loss_m"] if "descent" in scope else None} for r in rows]
+
+
+# ---- findings ------------------------------------------------------------------------------------
+
+
+def visible_findings(s: Session, since: date, until: date, *, club_id: str | None = None,
+                     athlete_id: str | None = None) -> dict[str, list[dict]]:
+    """Club-visible findings per athlete, newest first."""
+    q = (select(Finding).outerjoin(Activity, Activity.id == Finding.activity_id)
+         .where(Finding.date >= since, Finding.date <= until,
+                or_(Finding.activity_id.is_(None), Activity.private.is_(False)))
+         .order_by(Finding.date.desc(), Finding.updated_at.desc()))
+    if club_id is not None:
+        q = q.join(ClubMember, and_(ClubMember.athlete_id == Finding.athlete_id, _active(club_id)))
+    if athlete_id is not None:
+        q = q.where(Finding.athlete_id == athlete_id)
+    out: dict[str, list[dict]] = defaultdict(list)
+    for f in s.scalars(q):
+        if policy.visible(f.sources or [], "club"):
+            out[f.athlete_id].append(finding_view(f))
+    return out
+
+
+def finding_view(f: Finding) -> dict:
+    # An allowlist: evidence may name other activities, so it is not part of the club view.
+    return {"id": f.id, "rule": f.rule, "severity": f.severity, "date": f.date.isoformat(),
+            "value": f.value, "threshold": f.threshold, "message": f.message,
+            "activity_id": f.activity_id, "sources": list(f.sources or [])}
+
+
+def risk(findings: list[dict]) -> dict:
+    top = max((SEVERITY_RANK.get(f["severity"], 0) for f in findings), default=0)
+    level = {3: "high", 2: "caution", 1: "info", 0: "none"}[top]
+    return {"level": level, "score": top, "findings": len(findings)}
+
+
+# ---- the dashboard -------------------------------------------------------------------------------
+
+
+def dashboard(s: Session, club_id: str, as_of: date, weeks: int = 12) -> list[dict]:
+    """One row per consenting member, riskiest first."""
+    members = sharing_members(s, club_id)
+    sums = weekly_sums(s, as_of, weeks, club_id=club_id)
+    since = as_of - timedelta(days=RISK_WINDOW_DAYS - 1)
+    found = visible_findings(s, since, as_of, club_id=club_id)
+    empty = empty_weeks(as_of, weeks)
+    rows = []
+    for m, a in members:
+        scope = list(m.consent_scope or [])
+        fs = found.get(a.id, []) if "findings" in scope else []
+        rows.append({
+            "athlete_id": a.id, "name": display_name(a), "role": m.role, "sharing": scope,
+            "consented_at": m.consented_at.isoformat() if m.consented_at else None,
+            "risk": risk(fs), "latest_finding": fs[0] if fs else None,
+            "weeks": shared_weeks(sums.get(a.id, empty), scope),
+        })
+    rows.sort(key=lambda r: (-r["risk"]["score"], -r["risk"]["findings"], r["name"].lower()))
+    return rows
+
+
+def today() -> date:
+    return datetime.now(UTC).date()

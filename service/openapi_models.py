@@ -1,0 +1,297 @@
+"""Response models for the OpenAPI document (the request models live beside their views).
+
+These describe what the views return; schemathesis checks every response against them, so a view
+that drifts from its documented shape fails CI.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["not_found"])
+    message: str
+    details: Any = None
+
+
+class Error(BaseModel):
+    """Every error, on every route."""
+
+    error: ErrorBody
+
+
+# ---- identity and keys ---------------------------------------------------------------------------
+
+
+class WhoAmI(BaseModel):
+    kind: Literal["anonymous", "athlete", "club", "integrator"]
+    athlete_id: str | None
+    club_id: str | None
+    key_id: str | None
+    scopes: list[str]
+    via: Literal["none", "token", "key", "session"]
+
+
+class KeyView(BaseModel):
+    id: str
+    kind: Literal["club", "integrator"]
+    club_id: str | None
+    name: str | None
+    prefix: str
+    scopes: list[str]
+    created_at: str | None
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+class NewKey(KeyView):
+    key: str = Field(description="The key itself: shown once, stored only as a hash.")
+
+
+class KeyList(BaseModel):
+    keys: list[KeyView]
+
+
+# ---- clubs ---------------------------------------------------------------------------------------
+
+
+class ClubView(BaseModel):
+    id: str
+    name: str
+    created_at: str | None
+    role: Literal["member", "admin"] | None
+    sharing: list[str] | None
+
+
+class ClubDetail(ClubView):
+    members_sharing: int
+    policy: str
+
+
+class ClubList(BaseModel):
+    clubs: list[ClubView]
+
+
+class ClubFinding(BaseModel):
+    id: str
+    rule: str
+    severity: Literal["info", "caution", "high"]
+    date: str
+    value: float | None
+    threshold: float | None
+    message: str
+    activity_id: str | None
+    sources: list[str]
+
+
+class Risk(BaseModel):
+    level: Literal["none", "info", "caution", "high"]
+    score: int
+    findings: int
+
+
+class Week(BaseModel):
+    start: str
+    distance_m: float | None = Field(description="null when the member does not share distance")
+    loss_m: float | None = Field(description="null when the member does not share descent")
+    runs: int | None
+
+
+class MemberRow(BaseModel):
+    athlete_id: str
+    name: str
+    role: Literal["member", "admin"]
+    sharing: list[str]
+    consented_at: str | None
+    risk: Risk
+    latest_finding: ClubFinding | None
+    weeks: list[Week]
+
+
+class MemberList(BaseModel):
+    club_id: str
+    as_of: str
+    policy: str
+    members: list[MemberRow]
+
+
+class MemberDetail(BaseModel):
+    athlete_id: str
+    name: str
+    role: Literal["member", "admin"]
+    sharing: list[str]
+    consented_at: str
+    risk: Risk
+    findings: list[ClubFinding]
+    policy: str
+
+
+class RunPoint(BaseModel):
+    date: str
+    activity_id: str
+    distance_m: float
+    longest_30d_m: float | None
+    ratio: float | None
+
+
+class RepetitionPoint(BaseModel):
+    week_ending: str
+    share: float | None
+
+
+class MemberSeries(BaseModel):
+    athlete_id: str
+    as_of: str
+    weeks: list[Week]
+    runs: list[RunPoint] | None
+    route_repetition: list[RepetitionPoint] | None
+    policy: str
+
+
+class RoleView(BaseModel):
+    athlete_id: str
+    role: Literal["member", "admin"]
+
+
+class Withdrawn(BaseModel):
+    club_id: str
+    withdrawn_at: str
+
+
+class InviteView(BaseModel):
+    id: str
+    club_id: str
+    expires_at: str | None
+    created_at: str | None
+
+
+class NewInvite(InviteView):
+    token: str
+    url: str = Field(description="The link to send to runners: a consent page.")
+
+
+class InviteList(BaseModel):
+    invites: list[InviteView]
+
+
+class ClubRef(BaseModel):
+    id: str
+    name: str
+
+
+class InvitePublic(BaseModel):
+    club: ClubRef
+    expires_at: str
+    scopes: dict[str, str]
+    policy: str
+
+
+class Joined(BaseModel):
+    club_id: str
+    athlete_id: str
+    role: Literal["member", "admin"]
+    sharing: list[str]
+    consented_at: str
+
+
+class Deleted(BaseModel):
+    deleted: bool
+    athlete_id: str
+    providers: dict[str, str]
+
+
+# ---- athletes' own resources (activities, preferences, connections, endpoints) -------------------
+
+
+class ActivitySummary(Open):
+    id: str
+    file: str | None = None
+    source: str
+    sport: str | None
+    sub_sport: str | None
+    start_time: str
+    distance_m: float
+    status: str
+
+
+class ActivityDetail(ActivitySummary):
+    metrics: dict[str, Any] | None
+    error: str | None
+
+
+class ActivityList(BaseModel):
+    activities: list[ActivitySummary]
+
+
+class IngestReport(BaseModel):
+    activities: list[ActivitySummary]
+    duplicates: list[dict[str, Any]]
+    skipped: list[dict[str, Any]]
+
+
+class PreferencesView(Open):
+    email: bool
+    strava_note: bool
+    min_severity: Literal["info", "caution", "high"]
+
+
+class Disconnected(Open):
+    disconnected: bool
+
+
+class EndpointView(BaseModel):
+    id: str
+    url: str
+    events: list[str]
+    athlete_id: str | None
+    club_id: str | None
+    status: str
+    disabled_reason: str | None
+    description: str | None
+    created_at: str
+    rotation_overlap_until: str | None
+
+
+class EndpointWithSecret(EndpointView):
+    secret: str = Field(description="The `whsec_` signing secret: shown once.")
+
+
+class EndpointList(BaseModel):
+    endpoints: list[EndpointView]
+
+
+class Attempt(BaseModel):
+    at: str
+    outcome: str
+    code: int | None
+    duration_ms: int | float | None
+    error: str | None
+
+
+class Message(BaseModel):
+    id: str
+    event_type: str
+    status: str
+    attempts: int
+    created_at: str
+    next_attempt_at: str | None
+    attempt_log: list[Attempt] | None = None
+
+
+class MessageList(BaseModel):
+    messages: list[Message]
+
+
+class MessageQueued(BaseModel):
+    message_id: str
+
+
+class Replayed(BaseModel):
+    replayed: list[str]

@@ -1,0 +1,96 @@
+"""Server-rendered pages: sign-in, the runner's own page, joining a club, the club dashboard.
+
+Jinja2 with autoescape; charts are inline SVG built on the server (service/web/charts.py); the one
+small script (static/site.js) sorts tables and sends the page's buttons to the JSON API with the
+CSRF token. Everything is served from here: no CDN, no front-end build.
+
+How people sign in to pages:
+- runners: the provider OAuth callbacks call `service.auth.login_runner`; runners without a provider
+  use `/login?token=<personal token>` (or paste the token into the `/login` form);
+- club admins: a runner who is admin of a club (ClubMember.role == "admin") opens `/clubs/<id>`
+  from `/me`; an admin without a runner account pastes a club API key into the `/login` form, which
+  binds the browser session to that key (revoking the key ends the session). Keys are never accepted
+  in a URL, where logs and browser history would keep them.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+
+from service import auth, club_stats
+from service.errors import ApiError
+
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/web-static")
+
+
+def _rt():
+    return current_app.extensions["kneeguard"]
+
+
+@bp.app_context_processor
+def _globals() -> dict:
+    return {"csrf_token": auth.csrf_token, "policy_note": club_stats.CLUB_POLICY_NOTE}
+
+
+@bp.errorhandler(ApiError)
+def _page_error(exc: ApiError):
+    return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+
+def _next_url(default: str) -> str:
+    target = request.values.get("next", "")
+    # Only same-site paths: never an open redirect.
+    return target if target.startswith("/") and not target.startswith("//") else default
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    token = request.args.get("token", "").strip()
+    if request.method == "POST":
+        token = request.form.get("credential", "").strip()
+    if not token:
+        return render_template("login.html", next=request.args.get("next", ""))
+    with _rt().db.session() as s:
+        found = _credential(s, token)
+    if found is None:
+        return render_template("login.html", error="That token or key is not valid.",
+                               next=request.values.get("next", "")), 401
+    kind, ident, club_id = found
+    if kind == "athlete":
+        auth.login_runner(ident)
+        return redirect(_next_url(url_for("web.me")), 303)
+    auth.login_key(ident)
+    return redirect(_next_url(url_for("web.club_page", club_id=club_id)), 303)
+
+
+def _credential(s, token: str) -> tuple[str, str, str | None] | None:
+    from sqlalchemy import select
+
+    from service.accounts import athlete_for_token, hash_token
+    from service.models import ApiKey
+
+    if token.startswith(auth.KEY_PREFIX):
+        key = s.scalar(select(ApiKey).where(ApiKey.key_hash == hash_token(token)))
+        if key is None or key.revoked_at is not None or key.kind != "club":
+            return None  # integrator keys are for the API, not for pages
+        return "club", key.id, key.club_id
+    athlete = athlete_for_token(s, token)
+    return ("athlete", athlete.id, None) if athlete else None
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    auth.logout()
+    return redirect(url_for("web.login"), 303)
+
+
+def _signed_in(kinds: tuple[str, ...] = ("athlete",)):
+    """The page's principal, or a redirect to sign in."""
+    p = auth.current_principal()
+    if p.kind == "anonymous" or p.kind not in kinds:
+        return None, redirect(url_for("web.login", next=request.full_path.rstrip("?")), 303)
+    return p, None
+
+
+from service.web import pages  # noqa: E402,F401  (registers the page views on bp)

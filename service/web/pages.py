@@ -1,0 +1,128 @@
+"""The page views: /me, /join/<token>, /clubs/<id>, /clubs/<id>/members/<athlete_id>."""
+
+from __future__ import annotations
+
+from flask import redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from service import auth, club_stats, clubs
+from service.deliveries import preferences
+from service.errors import Forbidden, NotFound
+from service.member_series import member_series
+from service.models import Activity, Athlete, Connection, Finding
+from service.web import _rt, _signed_in, bp
+from service.web.charts import bar_chart, pair_chart, sparkline
+
+SOURCE_LABELS = {"strava": "Strava", "garmin": "Garmin", "upload": "Uploaded files",
+                 "strava_export": "Strava export", "garmin_export": "Garmin export"}
+
+
+@bp.get("/me")
+def me():
+    p, go = _signed_in()
+    if go:
+        return go
+    rt = _rt()
+    with rt.db.session() as s:
+        athlete = s.get(Athlete, p.athlete_id)
+        sources = s.execute(select(Activity.source, func.count(), func.max(Activity.start_time))
+                            .where(Activity.athlete_id == p.athlete_id)
+                            .group_by(Activity.source)).all()
+        conns = s.scalars(select(Connection).where(Connection.athlete_id == p.athlete_id)).all()
+        findings = s.scalars(select(Finding).where(Finding.athlete_id == p.athlete_id)
+                             .order_by(Finding.date.desc()).limit(10)).all()
+        return render_template(
+            "me.html", athlete=athlete, labels=SOURCE_LABELS,
+            sources=[{"source": src, "count": n, "last": last} for src, n, last in sources],
+            connections={c.provider: c for c in conns}, findings=findings,
+            prefs=preferences(athlete), memberships=clubs.clubs_of(s, p),
+            providers={"strava": rt.settings.strava_enabled, "garmin": rt.settings.garmin_enabled})
+
+
+@bp.route("/join/<token>", methods=["GET", "POST"])
+def join(token: str):
+    with _rt().db.session() as s:
+        invite = clubs.invite_for_token(s, token)
+        club = s.get(clubs.Club, invite.club_id)
+        p = auth.current_principal()
+        if request.method == "POST":
+            if p.kind != "athlete":
+                raise Forbidden("Sign in as a runner to join a club.")
+            scope = request.form.getlist("scope")
+            clubs.accept_invite(s, invite, p.athlete_id, scope)
+            return redirect(url_for("web.me"), 303)
+        return render_template("join.html", club=club, invite=invite, token=token, principal=p,
+                               scopes=clubs.CONSENT_SCOPES)
+
+
+@bp.get("/clubs/<club_id>")
+def club_page(club_id: str):
+    p, go = _signed_in(("athlete", "club"))
+    if go:
+        return go
+    as_of = club_stats.today()
+    with _rt().db.session() as s:
+        club = clubs.club_for(s, p, club_id, need="read")
+        rows = club_stats.dashboard(s, club_id, as_of, weeks=12)
+        for r in rows:
+            r["spark_km"] = sparkline([_km(w["distance_m"]) for w in r["weeks"]],
+                                      label=f"weekly km, last {len(r['weeks'])} weeks")
+            r["spark_loss"] = sparkline([w["loss_m"] for w in r["weeks"]], css="spark loss",
+                                        label="weekly descent (m)")
+            r["km_4w"] = _sum_last(r["weeks"], "distance_m", 4, 0.001)
+        return render_template("club.html", club=club, rows=rows, as_of=as_of, principal=p)
+
+
+@bp.get("/clubs/<club_id>/members/<athlete_id>")
+def member_page(club_id: str, athlete_id: str):
+    p, go = _signed_in(("athlete", "club"))
+    if go:
+        return go
+    as_of = club_stats.today()
+    with _rt().db.session() as s:
+        club = clubs.club_for(s, p, club_id, need="read")
+        found = club_stats.sharing_member(s, club_id, athlete_id)
+        if found is None:
+            raise NotFound("Member not found.")
+        m, a = found
+        scope = list(m.consent_scope or [])
+        series = member_series(s, athlete_id, scope, as_of, weeks=26)
+        fs = (club_stats.visible_findings(s, as_of.replace(year=as_of.year - 1), as_of,
+                                          athlete_id=athlete_id).get(athlete_id, [])
+              if "findings" in scope else [])
+        return render_template("member.html", club=club, member=m, name=clubs.display_name(a),
+                               scope=scope, findings=fs[:20], charts=_member_charts(series),
+                               as_of=as_of)
+
+
+def _member_charts(series: dict) -> dict:
+    weeks = series["weeks"]
+    labels = [w["start"] for w in weeks]
+    charts = {
+        "distance": bar_chart(labels, [w["distance_m"] for w in weeks], unit="km", scale=0.001,
+                              title="Weekly distance (km)"),
+        "descent": bar_chart(labels, [w["loss_m"] for w in weeks], unit="m",
+                             title="Weekly descent (m)", css="chart loss"),
+    }
+    runs = (series.get("runs") or [])[-40:]
+    charts["runs"] = pair_chart([r["date"] for r in runs], [r["distance_m"] for r in runs],
+                                [r["longest_30d_m"] for r in runs], unit="km", scale=0.001,
+                                title="Each run vs the longest run of the previous 30 days",
+                                names=("run", "30-day longest"))
+    rep = series.get("route_repetition") or []
+    charts["routes"] = bar_chart([r["week_ending"] for r in rep],
+                                 [None if r["share"] is None else r["share"] * 100 for r in rep],
+                                 unit="%", title="Route repetition (share of 28-day road km)",
+                                 css="chart routes")
+    return charts
+
+
+def _km(metres: float | None) -> float | None:
+    return None if metres is None else metres / 1000.0
+
+
+def _sum_last(weeks: list[dict], field: str, n: int, scale: float) -> float | None:
+    values = [w[field] for w in weeks[-n:]]
+    if any(v is None for v in values):
+        return None
+    return round(sum(values) * scale, 1)
