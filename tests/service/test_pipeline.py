@@ -104,10 +104,10 @@ def test_emails_land_in_the_outbox_once(runtime, settings):
     outbox = Path(settings.email_outbox_dir)
     with runtime.db.session() as s:
         sent = s.scalars(select(Delivery).where(Delivery.channel == "email")).all()
-        assert [d.status for d in sent] == ["sent"]
-        mail = (outbox / f"{sent[0].id}.eml").read_text()
-    assert "longer than your longest run" in mail
-    assert "List-Unsubscribe" in mail
+        assert sent and {d.status for d in sent} == {"sent"}
+        mails = [(outbox / f"{d.id}.eml").read_text() for d in sent]
+    spikes = [m for m in mails if "longer than your longest run" in m]
+    assert len(spikes) == 1 and "List-Unsubscribe" in spikes[0]
 
 
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs a real Redis (REDIS_URL)")
