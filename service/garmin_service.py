@@ -58,8 +58,7 @@ def redirect_uri(settings: Settings) -> str:
 
 
 def backfill_days(settings: Settings) -> int:
-    # `garmin_backfill_days` is asked of the lead (settings.py is not ours); default until then.
-    return int(getattr(settings, "garmin_backfill_days", DEFAULT_BACKFILL_DAYS))
+    return settings.garmin_backfill_days
 
 
 def connection_for(s: Session, provider_user_id: str) -> Connection | None:

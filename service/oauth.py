@@ -18,7 +18,7 @@ from service.models import Connection, OAuthState, utcnow
 from service.providers.base import TokenSet
 
 STATE_TTL = timedelta(minutes=10)
-REFRESH_AHEAD = timedelta(minutes=5)
+REFRESH_AHEAD = timedelta(minutes=10)  # Garmin asks for ≥600 s; Strava for an hour's slack
 _local_locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 

@@ -44,6 +44,7 @@ class Settings:
     garmin_api_url: str = "https://apis.garmin.com"
     garmin_auth_url: str = "https://connect.garmin.com/oauth2Confirm"
     garmin_token_url: str = "https://diauth.garmin.com/di-oauth2-service/oauth/token"
+    garmin_backfill_days: int = 90
     smtp_url: str | None = None
     mail_from: str = "kneeguard <kneeguard@localhost>"
     email_outbox_dir: str = "outbox"
@@ -97,6 +98,7 @@ class Settings:
             garmin_api_url=r.url("GARMIN_API_URL", cls.garmin_api_url).rstrip("/"),
             garmin_auth_url=r.url("GARMIN_AUTH_URL", cls.garmin_auth_url),
             garmin_token_url=r.url("GARMIN_TOKEN_URL", cls.garmin_token_url),
+            garmin_backfill_days=r.int("GARMIN_BACKFILL_DAYS", 90, minimum=1),
             smtp_url=r.url("SMTP_URL", None, schemes=("smtp", "smtps")),
             mail_from=r.str("MAIL_FROM", cls.mail_from),
             email_outbox_dir=r.str("EMAIL_OUTBOX_DIR", cls.email_outbox_dir),

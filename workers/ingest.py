@@ -23,6 +23,10 @@ Handler = Callable[[Session, InboundEvent], list[str]]
 HANDLERS: dict[tuple[str, str], Handler] = {}
 
 
+class Dropped(Exception):
+    """Raised by a handler when the event is not for us any more (e.g. connection revoked)."""
+
+
 def handler(source: str, kind: str):
     def register(fn: Handler) -> Handler:
         HANDLERS[(source, kind)] = fn
@@ -46,6 +50,8 @@ def process_event(event_id: str) -> None:
             with s.begin_nested():
                 created = fn(s, event)
             event.status, event.processed_at = "done", utcnow()
+        except Dropped as exc:
+            event.status, event.last_error, event.processed_at = "dropped", str(exc)[:1000], utcnow()
         except ProviderError as exc:
             _failed(event, exc, permanent=exc.permanent, retry_after=exc.retry_after)
         except Exception as exc:  # a bug or bad data: record it and back off, never loop hot

@@ -114,7 +114,7 @@ def _tombstoned(rt: Runtime, owner: object, oid: object) -> bool:
 def _refresh(row: Activity, remote: RemoteActivity, *, created: bool) -> list[str]:
     """Title, type and privacy can change (the only update events Strava sends)."""
     row.name = (remote.name or row.name or "")[:300] or None
-    pass
+    row.private = remote.private
     row.gear_id = remote.gear_id
     changed = (row.sport, row.sub_sport) != (remote.sport, remote.sub_sport)
     if changed:

@@ -1,0 +1,188 @@
+"""Server time to render a club dashboard: 1,000 consenting members with 2 years of history.
+
+    python bench/dashboard.py            # 1,000 members × 104 weeks × 4 runs (≈416k activities)
+    python bench/dashboard.py --quick    # 200 members × 26 weeks (CI smoke)
+
+Seeds by direct bulk inserts (activities with compact metrics, findings with mixed sources, some
+private and Strava runs that the club must not see) into a fresh SQLite file, or into DATABASE_URL
+when set (its tables are emptied first: point it at a scratch database). Then times, through the
+WSGI app in-process: GET /clubs/<id> (HTML with 2,000 sparklines) and GET /v1/clubs/<id>/members.
+Target: ≤ 300 ms for the page. Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+from sqlalchemy import insert, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from service import clubs, create_app, migrate  # noqa: E402
+from service.models import Activity, Athlete, Base, ClubMember, Finding, new_id  # noqa: E402
+from service.settings import Settings  # noqa: E402
+
+RULES = ("single_run_spike", "weekly_jump", "downhill_novel", "weekly_descent", "route_repetition")
+SEVERITIES = ("info", "caution", "caution", "high")
+
+
+def _settings(tmp: Path) -> Settings:
+    url = os.environ.get("DATABASE_URL")
+    url = (Settings.from_env({"DATABASE_URL": url, "KNEEGUARD_SECRET_KEY": "x",
+                              "KNEEGUARD_ENCRYPTION_KEYS": Fernet.generate_key().decode()})
+           .database_url if url else f"sqlite:///{tmp / 'bench.db'}")
+    migrate.upgrade(url)
+    return Settings(database_url=url, secret_key="bench",
+                    encryption_keys=(Fernet.generate_key().decode(),))
+
+
+def _empty(rt) -> None:
+    with rt.db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} CASCADE"))
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+def _metrics(start: datetime, km: float, loss: float) -> dict:
+    # Compact: the dashboard reads distance and elevation loss only (no route segment keys).
+    return {"start_time": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "sport": "running",
+            "distance_m": km * 1000, "elevation": {"loss_m": loss, "gain_m": loss,
+                                                    "altitude_source": "barometric"}}
+
+
+def seed(rt, members: int, weeks: int, rng: random.Random) -> tuple[str, int, int]:
+    now = datetime.now(UTC).replace(hour=7, minute=0, second=0, microsecond=0)
+    with rt.db.session() as s:
+        club = clubs.create_club(s, "Bench Harriers")
+        club_id = club.id
+    athletes, memberships, acts, finds = [], [], [], []
+    for i in range(members):
+        aid = new_id("ath")
+        athletes.append({"id": aid, "email": f"m{i}@bench.invalid", "name": f"Member {i:04d}",
+                         "preferences": {}, "thresholds": {}, "note_writeback": False,
+                         "created_at": now})
+        memberships.append({"id": new_id("mem"), "club_id": club_id, "athlete_id": aid,
+                            "role": "member", "consent_scope": list(clubs.CONSENT_SCOPES),
+                            "consented_at": now, "created_at": now})
+        for day in range(weeks * 7, 0, -1):
+            if rng.random() > 4 / 7:
+                continue
+            start = now - timedelta(days=day)
+            km, loss = rng.uniform(4, 22), rng.uniform(0, 600)
+            source = "strava" if rng.random() < 0.15 else "garmin"
+            acts.append({"id": new_id("act"), "athlete_id": aid, "source": source,
+                         "start_time": start, "sport": "running", "distance_m": km * 1000,
+                         "moving_time_s": km * 330, "indoor": False, "manual": False,
+                         "private": rng.random() < 0.05, "status": "analyzed", "leg": 0,
+                         "metrics": _metrics(start, km, loss), "created_at": now,
+                         "updated_at": now})
+            if rng.random() < 0.12:
+                finds.append(_finding(aid, acts[-1], rng, now))
+    with rt.db.engine.begin() as conn:
+        conn.execute(insert(Athlete), athletes)
+        conn.execute(insert(ClubMember), memberships)
+        for chunk in range(0, len(acts), 20_000):
+            conn.execute(insert(Activity), acts[chunk:chunk + 20_000])
+        conn.execute(insert(Finding), finds)
+        conn.execute(text("ANALYZE"))
+    return club_id, len(acts), len(finds)
+
+
+def _finding(aid: str, act: dict, rng: random.Random, now: datetime) -> dict:
+    sev = rng.choice(SEVERITIES)
+    return {"id": new_id("fnd"), "athlete_id": aid, "activity_id": act["id"],
+            "subject": act["id"], "rule": rng.choice(RULES), "date": act["start_time"].date(),
+            "severity": sev, "value": 1.4, "threshold": 1.3, "message": "bench finding",
+            "evidence": {}, "sources": [act["source"]], "created_at": now, "updated_at": now}
+
+
+def timed(client, path: str, headers: dict, repeat: int) -> dict:
+    times, size = [], 0
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        r = client.get(path, headers=headers)
+        times.append((time.perf_counter() - t0) * 1000)
+        assert r.status_code == 200, r.get_data()[:300]
+        size = len(r.get_data())
+    return {"median_ms": round(statistics.median(times), 1), "min_ms": round(min(times), 1),
+            "max_ms": round(max(times), 1), "bytes": size}
+
+
+def breakdown(rt, club_id: str) -> dict:
+    """Where the time goes: each query of the dashboard alone (median of 5)."""
+    from service import club_stats
+
+    as_of = club_stats.today()
+    parts = {
+        "members": lambda s: club_stats.sharing_members(s, club_id),
+        "weekly_sums": lambda s: club_stats.weekly_sums(s, as_of, 12, club_id=club_id),
+        "findings": lambda s: club_stats.visible_findings(
+            s, as_of - timedelta(days=27), as_of, club_id=club_id),
+        "dashboard": lambda s: club_stats.dashboard(s, club_id, as_of),
+    }
+    out = {}
+    for name, fn in parts.items():
+        times = []
+        for _ in range(5):
+            with rt.db.session() as s:
+                t0 = time.perf_counter()
+                fn(s)
+                times.append((time.perf_counter() - t0) * 1000)
+        out[name] = round(statistics.median(times), 1)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="200 members × 26 weeks")
+    ap.add_argument("--members", type=int, default=None)
+    ap.add_argument("--weeks", type=int, default=None)
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--profile", action="store_true", help="cProfile one page render")
+    args = ap.parse_args()
+    members = args.members or (200 if args.quick else 1000)
+    weeks = args.weeks or (26 if args.quick else 104)
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(_settings(Path(tmp)))
+        app.config["RATE_LIMITS"] = {"key": 10**9, "address": 10**9}
+        rt = app.extensions["kneeguard"]
+        _empty(rt)
+        t0 = time.perf_counter()
+        club_id, n_acts, n_finds = seed(rt, members, weeks, random.Random(7))
+        seeded_s = time.perf_counter() - t0
+        with rt.db.session() as s:
+            _, key = clubs.issue_key(s, "club", "bench", ["read"], club_id=club_id)
+        headers = {"Authorization": f"Bearer {key}"}
+        client = app.test_client()
+        client.get(f"/clubs/{club_id}", headers=headers)  # warm caches, templates
+        out = {"database": rt.db.engine.dialect.name, "members": members, "weeks": weeks,
+               "activities": n_acts, "findings": n_finds, "seed_s": round(seeded_s, 1),
+               "page": timed(client, f"/clubs/{club_id}", headers, args.repeat),
+               "api": timed(client, f"/v1/clubs/{club_id}/members", headers, args.repeat),
+               "breakdown_ms": breakdown(rt, club_id), "target_ms": 300}
+        if args.profile:
+            import cProfile
+            import pstats
+
+            with cProfile.Profile() as prof:
+                client.get(f"/clubs/{club_id}", headers=headers)
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+        rt.close()
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
