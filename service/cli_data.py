@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from service.cli import emit, load_settings, main
+from service.cli import emit, main
 
 
 def _progress(paths: list[str]):
@@ -21,12 +21,17 @@ def _progress(paths: list[str]):
                 and len(files) < 50, leave=False)
 
 
+ACTIVITY_SUFFIXES = {".fit", ".gpx", ".tcx", ".gz", ".zip", ".json"}
+
+
 def _expand(paths: list[str]) -> list[str]:
+    """Files named on the command line, plus activity-looking files inside folders."""
     out: list[str] = []
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            out += sorted(str(f) for f in path.rglob("*") if f.is_file())
+            out += sorted(str(f) for f in path.rglob("*")
+                          if f.is_file() and f.suffix.lower() in ACTIVITY_SUFFIXES)
         else:
             out.append(str(path))
     return out
@@ -54,10 +59,19 @@ def analyze(paths: tuple[str, ...], as_json: bool, as_of) -> None:
 
 
 def _thresholds():
+    """Deployment thresholds from KNEEGUARD_THRESHOLDS only: `analyze` is stateless and must not
+    need (or create) the service's database or secrets."""
+    import os
+
     from workers.analysis import Thresholds
 
-    settings = load_settings()
-    return Thresholds.from_mapping(dict(settings.thresholds)) if settings.thresholds else None
+    raw = os.environ.get("KNEEGUARD_THRESHOLDS", "").strip()
+    if not raw:
+        return None
+    try:
+        return Thresholds.from_mapping(raw)
+    except ValueError as exc:
+        raise click.UsageError(f"KNEEGUARD_THRESHOLDS: {exc}") from None
 
 
 @main.command("import")
