@@ -7,6 +7,8 @@ parsing and analysis libraries (no Flask/DB inside them); it never imports job m
 from __future__ import annotations
 
 import hashlib
+import io
+import zipfile
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -118,6 +120,22 @@ def summary(activity: Activity, file: str | None = None) -> dict:
         "sub_sport": activity.sub_sport, "start_time": activity.start_time.isoformat(),
         "distance_m": round(activity.distance_m, 1), "status": activity.status,
     }
+
+
+def guess_source(data: bytes) -> str:
+    """An archive's origin from its layout: Strava's bulk export has activities.csv, Garmin's
+    holds nested zips (DI_CONNECT/…); anything else is a plain upload."""
+    if not data.startswith(b"PK"):
+        return "upload"
+    try:
+        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    except (zipfile.BadZipFile, ValueError):
+        return "upload"
+    if any(n.rsplit("/", 1)[-1] == "activities.csv" for n in names):
+        return "strava_export"
+    if any(n.lower().endswith(".zip") or "DI_CONNECT" in n for n in names):
+        return "garmin_export"
+    return "upload"
 
 
 def _same_bytes(s: Session, raw: RawFile, filename: str) -> IngestResult:

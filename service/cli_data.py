@@ -95,26 +95,9 @@ def import_(paths: tuple[str, ...], email: str, source: str | None) -> None:
         data = Path(path).read_bytes()
         with runtime.db.session() as s:
             result = activities.ingest_bytes(s, athlete_id, path, data,
-                                             source or _guess_source(path, data))
+                                             source or activities.guess_source(data))
         activities.enqueue_analysis(runtime, result)
         total.extend(result)
     if runtime.queue.embedded:
         runtime.queue.drain()  # no worker process on the embedded default: run the jobs now
     emit(dict(total.as_dict(), athlete_id=athlete_id))
-
-
-def _guess_source(path: str, data: bytes) -> str:
-    if not data.startswith(b"PK"):
-        return "upload"
-    import io
-    import zipfile
-
-    try:
-        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
-    except zipfile.BadZipFile:
-        return "upload"
-    if any(n.endswith("activities.csv") for n in names):
-        return "strava_export"
-    if any(n.lower().endswith(".zip") or "DI_CONNECT" in n for n in names):
-        return "garmin_export"
-    return "upload"

@@ -122,10 +122,15 @@ def shared_weeks(rows: list[dict], scope: list[str]) -> list[dict]:
 # ---- findings ------------------------------------------------------------------------------------
 
 
+FINDING_COLUMNS = (Finding.id, Finding.athlete_id, Finding.rule, Finding.severity, Finding.date,
+                   Finding.value, Finding.threshold, Finding.message, Finding.activity_id,
+                   Finding.sources)
+
+
 def visible_findings(s: Session, since: date, until: date, *, club_id: str | None = None,
                      athlete_id: str | None = None) -> dict[str, list[dict]]:
-    """Club-visible findings per athlete, newest first."""
-    q = (select(Finding).outerjoin(Activity, Activity.id == Finding.activity_id)
+    """Club-visible findings per athlete, newest first (columns only: evidence is never read)."""
+    q = (select(*FINDING_COLUMNS).outerjoin(Activity, Activity.id == Finding.activity_id)
          .where(Finding.date >= since, Finding.date <= until,
                 or_(Finding.activity_id.is_(None), Activity.private.is_(False)))
          .order_by(Finding.date.desc(), Finding.updated_at.desc()))
@@ -134,13 +139,13 @@ def visible_findings(s: Session, since: date, until: date, *, club_id: str | Non
     if athlete_id is not None:
         q = q.where(Finding.athlete_id == athlete_id)
     out: dict[str, list[dict]] = defaultdict(list)
-    for f in s.scalars(q):
-        if policy.visible(f.sources or [], "club"):
-            out[f.athlete_id].append(finding_view(f))
+    for row in s.execute(q):
+        if policy.visible(row.sources or [], "club"):
+            out[row.athlete_id].append(finding_view(row))
     return out
 
 
-def finding_view(f: Finding) -> dict:
+def finding_view(f) -> dict:
     # An allowlist: evidence may name other activities, so it is not part of the club view.
     return {"id": f.id, "rule": f.rule, "severity": f.severity, "date": f.date.isoformat(),
             "value": f.value, "threshold": f.threshold, "message": f.message,

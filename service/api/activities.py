@@ -24,7 +24,8 @@ def upload(athlete_id: str):
     result = activities.IngestResult()
     with runtime.db.session() as s:
         for name, data in files:
-            result.extend(activities.ingest_bytes(s, athlete_id, name, data, source="upload"))
+            source = activities.guess_source(data)
+            result.extend(activities.ingest_bytes(s, athlete_id, name, data, source=source))
     activities.enqueue_analysis(runtime, result)
     if not result.created and not result.duplicates:
         raise ValidationFailed("No activity could be read from the upload.",

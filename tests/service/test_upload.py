@@ -109,3 +109,22 @@ def test_an_empty_body_is_a_400(client, runtime):
     athlete_id, auth = athlete_with_token(runtime)
     r = client.post(f"/v1/athletes/{athlete_id}/activities", data=b"", headers=auth)
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_input"
+
+
+def test_a_strava_export_archive_is_stored_with_its_source_and_a_tcx_skip(client, runtime):
+    from tests.parsing.test_archives import CSV_HEADER, CSV_ROWS, RUN_FIT, UNTYPED_GPX, _zip
+
+    athlete_id, auth = athlete_with_token(runtime)
+    archive = _zip({
+        "export/activities.csv": "\n".join([CSV_HEADER, *CSV_ROWS[:2], CSV_ROWS[3]]).encode(),
+        "export/activities/1.fit.gz": gzip.compress(RUN_FIT.read_bytes()),
+        "export/activities/2.gpx": UNTYPED_GPX.read_bytes(),
+        "export/activities/4.tcx.gz": gzip.compress(b"<TrainingCenterDatabase/>"),
+    })
+    r = client.post(f"/v1/athletes/{athlete_id}/activities?filename=export.zip", data=archive,
+                    headers=auth)
+    assert r.status_code == 202, r.get_json()
+    body = r.get_json()
+    assert {a["source"] for a in body["activities"]} == {"strava_export"}
+    assert len(body["activities"]) == 2
+    assert any("tcx" in s["file"].lower() for s in body["skipped"])
