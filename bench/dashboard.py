@@ -36,8 +36,8 @@ RULES = ("single_run_spike", "weekly_jump", "downhill_novel", "weekly_descent", 
 SEVERITIES = ("info", "caution", "caution", "high")
 
 
-def _settings(tmp: Path) -> Settings:
-    url = os.environ.get("DATABASE_URL")
+def _settings(tmp: Path, db_file: str | None) -> Settings:
+    url = os.environ.get("DATABASE_URL") or (f"sqlite:///{db_file}" if db_file else None)
     url = (Settings.from_env({"DATABASE_URL": url, "KNEEGUARD_SECRET_KEY": "x",
                               "KNEEGUARD_ENCRYPTION_KEYS": Fernet.generate_key().decode()})
            .database_url if url else f"sqlite:///{tmp / 'bench.db'}")
@@ -109,6 +109,17 @@ def _finding(aid: str, act: dict, rng: random.Random, now: datetime) -> dict:
             "evidence": {}, "sources": [act["source"]], "created_at": now, "updated_at": now}
 
 
+def _existing(rt) -> tuple[str, int, int]:
+    from sqlalchemy import func, select
+
+    from service.models import Club
+
+    with rt.db.session() as s:
+        return (s.scalar(select(Club.id).where(Club.name == "Bench Harriers")),
+                s.scalar(select(func.count()).select_from(Activity)),
+                s.scalar(select(func.count()).select_from(Finding)))
+
+
 def timed(client, path: str, headers: dict, repeat: int) -> dict:
     times, size = [], 0
     for _ in range(repeat):
@@ -152,16 +163,21 @@ def main() -> None:
     ap.add_argument("--weeks", type=int, default=None)
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--profile", action="store_true", help="cProfile one page render")
+    ap.add_argument("--db-file", help="SQLite file to keep and reuse (seeded only once)")
     args = ap.parse_args()
     members = args.members or (200 if args.quick else 1000)
     weeks = args.weeks or (26 if args.quick else 104)
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(_settings(Path(tmp)))
+        reuse = bool(args.db_file and Path(args.db_file).exists())
+        app = create_app(_settings(Path(tmp), args.db_file))
         app.config["RATE_LIMITS"] = {"key": 10**9, "address": 10**9}
         rt = app.extensions["kneeguard"]
-        _empty(rt)
         t0 = time.perf_counter()
-        club_id, n_acts, n_finds = seed(rt, members, weeks, random.Random(7))
+        if reuse:
+            club_id, n_acts, n_finds = _existing(rt)
+        else:
+            _empty(rt)
+            club_id, n_acts, n_finds = seed(rt, members, weeks, random.Random(7))
         seeded_s = time.perf_counter() - t0
         with rt.db.session() as s:
             _, key = clubs.issue_key(s, "club", "bench", ["read"], club_id=club_id)

@@ -38,10 +38,13 @@ def _active(club_id: str):
                 ClubMember.consented_at.is_not(None))
 
 
-def sharing_members(s: Session, club_id: str) -> list[tuple[ClubMember, Athlete]]:
-    rows = s.execute(select(ClubMember, Athlete).join(Athlete, Athlete.id == ClubMember.athlete_id)
+def sharing_members(s: Session, club_id: str) -> list:
+    """Rows of (athlete_id, name, role, consent_scope, consented_at): columns, not ORM objects,
+    because a club may have thousands of members."""
+    return s.execute(select(ClubMember.athlete_id, Athlete.name, ClubMember.role,
+                            ClubMember.consent_scope, ClubMember.consented_at)
+                     .join(Athlete, Athlete.id == ClubMember.athlete_id)
                      .where(_active(club_id))).all()
-    return [(m, a) for m, a in rows]
 
 
 def sharing_member(s: Session, club_id: str, athlete_id: str) -> tuple[ClubMember, Athlete] | None:
@@ -91,7 +94,10 @@ def weekly_sums(s: Session, as_of: date, weeks: int, *, club_id: str | None = No
          .where(visible_runs(), Activity.start_time >= since, Activity.start_time < until)
          .group_by(Activity.athlete_id, week))
     if club_id is not None:
-        q = q.join(ClubMember, and_(ClubMember.athlete_id == Activity.athlete_id, _active(club_id)))
+        # IN (members) rather than a join: the planner then walks the (athlete_id, start_time)
+        # index once per member instead of scanning every activity in the table.
+        members = select(ClubMember.athlete_id).where(_active(club_id))
+        q = q.where(Activity.athlete_id.in_(members))
     if athlete_id is not None:
         q = q.where(Activity.athlete_id == athlete_id)
     found: dict[str, dict[int, tuple]] = defaultdict(dict)
@@ -169,14 +175,14 @@ def dashboard(s: Session, club_id: str, as_of: date, weeks: int = 12) -> list[di
     found = visible_findings(s, since, as_of, club_id=club_id)
     empty = empty_weeks(as_of, weeks)
     rows = []
-    for m, a in members:
+    for m in members:
         scope = list(m.consent_scope or [])
-        fs = found.get(a.id, []) if "findings" in scope else []
+        fs = found.get(m.athlete_id, []) if "findings" in scope else []
         rows.append({
-            "athlete_id": a.id, "name": display_name(a), "role": m.role, "sharing": scope,
+            "athlete_id": m.athlete_id, "name": display_name(m), "role": m.role, "sharing": scope,
             "consented_at": m.consented_at.isoformat() if m.consented_at else None,
             "risk": risk(fs), "latest_finding": fs[0] if fs else None,
-            "weeks": shared_weeks(sums.get(a.id, empty), scope),
+            "weeks": shared_weeks(sums.get(m.athlete_id, empty), scope),
         })
     rows.sort(key=lambda r: (-r["risk"]["score"], -r["risk"]["findings"], r["name"].lower()))
     return rows

@@ -214,9 +214,11 @@ def remove_member(s: Session, club_id: str, athlete_id: str) -> None:
     m.withdrawn_at, m.consent_scope = utcnow(), []
 
 
-def display_name(a: Athlete) -> str:
-    # Clubs never see emails: a name, or a stable pseudonym.
-    return a.name or f"Runner {a.id[-6:]}"
+def display_name(a) -> str:
+    """An Athlete or a row with `name` and `athlete_id`/`id`. Clubs never see emails: a name, or a
+    stable pseudonym."""
+    ident = getattr(a, "athlete_id", None) or a.id
+    return a.name or f"Runner {ident[-6:]}"
 
 
 def _admin_count(s: Session, club_id: str) -> int:

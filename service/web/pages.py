@@ -70,7 +70,8 @@ def club_page(club_id: str):
             r["spark_loss"] = sparkline([w["loss_m"] for w in r["weeks"]], css="spark loss",
                                         label="weekly descent (m)")
             r["km_4w"] = _sum_last(r["weeks"], "distance_m", 4, 0.001)
-        return render_template("club.html", club=club, rows=rows, as_of=as_of, principal=p)
+        return render_template("club.html", club=club, rows=rows, as_of=as_of, principal=p,
+                               base=url_for("web.club_page", club_id=club_id))
 
 
 @bp.get("/clubs/<club_id>/members/<athlete_id>")
