@@ -2,8 +2,8 @@
 
 Principals:
 - `anonymous`: nothing presented;
-- `athlete` (a runner): `Authorization: Bearer kg_…` personal token, or the signed session cookie set
-  by `login_runner` (provider OAuth callbacks, `/login?token=`);
+- `athlete` (a runner): `Authorization: Bearer kg_…` personal token, or the signed session
+  cookie set by `login_runner` (provider OAuth callbacks, `/login?token=`);
 - `club`: `Authorization: Bearer kgk_…` club API key (scopes `read`, `admin`), or a browser session
   made from such a key on the `/login` form;
 - `integrator`: `Authorization: Bearer kgk_…` integrator API key.

@@ -24,7 +24,7 @@ def clubs() -> None:
 
 @clubs.command("add")
 @click.argument("name")
-@click.option("--admin", "admin_email", default=None, help="Email of the runner who administers it.")
+@click.option("--admin", "admin_email", default=None, help="The administering runner's email.")
 def clubs_add(name: str, admin_email: str | None) -> None:
     """Create a club and an admin API key; prints {"id", "key"} (the key is shown only once)."""
     from service import accounts
@@ -45,9 +45,23 @@ def clubs_add(name: str, admin_email: str | None) -> None:
     emit(out)
 
 
-@main.group()
-def keys() -> None:
-    """API keys for club admins and integrators."""
+def _keys_group() -> click.Group:
+    """`keys` is shared with `keys rotate` (encryption keys, service/cli_strava.py): whichever
+    module loads first creates the group, the other adds its commands to it."""
+    from service import cli_strava  # noqa: F401  (registers its `keys` group first)
+
+    group = main.commands.get("keys")
+    if isinstance(group, click.Group):
+        return group
+
+    @main.group("keys")
+    def _keys() -> None:
+        """Encryption keys, and API keys for club admins and integrators."""
+
+    return _keys
+
+
+keys = _keys_group()
 
 
 @keys.command("add")

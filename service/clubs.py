@@ -1,8 +1,8 @@
 """Clubs: creation, API keys, invites, consent, roles — and who may see which club.
 
-No Flask here: views pass the caller's `Principal`, and every lookup is scoped by it (the tenant comes
-from the principal, never from the path). A club id that is not the caller's answers 404, exactly
-like a missing one, so ids cannot be probed.
+No Flask here: views pass the caller's `Principal`, and every lookup is scoped by it (the tenant
+comes from the principal, never from the path). A club id that is not the caller's answers 404,
+exactly like a missing one, so ids cannot be probed.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from service.accounts import hash_token
 from service.auth import KEY_PREFIX, Principal
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
-from service.models import ApiKey, Athlete, Club, ClubInvite, ClubMember, utcnow
+from service.models import ApiKey, Club, ClubInvite, ClubMember, utcnow
 
 # What a member may share with a club; the consent page lists exactly these.
 CONSENT_SCOPES: dict[str, str] = {
@@ -56,7 +56,8 @@ def issue_key(s: Session, kind: str, name: str | None, scopes: list[str],
         raise InvalidInput("A club key needs a club; an integrator key has none.")
     unknown = set(scopes) - set(KEY_SCOPES)
     if not scopes or unknown:
-        raise InvalidInput("Scopes are `read` and/or `admin`.", details={"unknown": sorted(unknown)})
+        raise InvalidInput("Scopes are `read` and/or `admin`.",
+                           details={"unknown": sorted(unknown)})
     prefix = secrets.token_hex(4)
     key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     row = ApiKey(kind=kind, club_id=club_id, name=(name or "")[:200] or None, prefix=prefix,

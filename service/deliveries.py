@@ -93,6 +93,13 @@ def plan_event(s: Session, athlete_id: str, event_type: str, data: dict, key: st
     return [d for d in planned if d is not None]
 
 
+def enqueue(rt, delivery_ids) -> None:
+    """After the commit that created them: hand deliveries to the notify queue (the sweeper
+    backs this up if the process dies in between)."""
+    for delivery_id in delivery_ids:
+        rt.queue.enqueue("notify", "workers.deliver.deliver", delivery_id, key=delivery_id)
+
+
 def _plan_email(s: Session, athlete: Athlete, findings: list[Finding]) -> Delivery | None:
     prefs = preferences(athlete)
     floor = SEVERITY_RANK.get(prefs.get("min_severity", "caution"), 1)

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service import oauth
+from service import deliveries, oauth
 from service.errors import ApiError, Conflict, InvalidInput
 from service.models import Activity, Athlete, Connection, Finding, RawFile, utcnow
 from service.providers.base import AuthRevoked, ProviderError, TokenSet
@@ -45,6 +45,7 @@ class Connected:
     athlete_id: str
     provider_user_id: str
     status: str  # active, or disabled when the user did not share activities
+    delivery_ids: tuple[str, ...] = ()  # athlete.connected webhooks to send
 
 
 def client(settings: Settings) -> GarminClient:
@@ -104,10 +105,12 @@ def finish_connect(rt: Runtime, code: str | None, state: str | None) -> Connecte
         raise UpstreamError(f"Garmin refused the connection: {exc}") from exc
     try:
         with rt.db.session() as s:
-            return _upsert(s, rt, athlete_id, user_id, tokens, permissions)
+            connected = _upsert(s, rt, athlete_id, user_id, tokens, permissions)
     except IntegrityError as exc:  # a concurrent callback for the same Garmin user won
         raise Conflict("This Garmin account is already connected.",
                        code="already_connected") from exc
+    deliveries.enqueue(rt, connected.delivery_ids)
+    return connected
 
 
 def _permissions(api: GarminClient, access_token: str) -> frozenset[str] | None:
@@ -134,7 +137,11 @@ def _upsert(s: Session, rt: Runtime, athlete_id: str, user_id: str, tokens: Toke
                     "permissions": sorted(permissions) if permissions is not None else None,
                     "backfill": {"status": "pending"}}
     s.flush()
-    return Connected(conn.id, athlete_id, user_id, conn.status)
+    planned = deliveries.plan_event(s, athlete_id, "athlete.connected",
+                                    {"athlete_id": athlete_id, "provider": PROVIDER},
+                                    key=f"{conn.id}:{conn.details['connected_at']}")
+    s.flush()
+    return Connected(conn.id, athlete_id, user_id, conn.status, tuple(d.id for d in planned))
 
 
 def _claimable(s: Session, athlete_id: str, user_id: str) -> Connection | None:
@@ -215,6 +222,12 @@ def disconnect(rt: Runtime, athlete_id: str) -> dict:
             revoke(conn)
             conn.details = {**(conn.details or {}), "disconnected_at": utcnow().isoformat()}
         deleted = purge(s, athlete_id)
+        planned = deliveries.plan_event(s, athlete_id, "athlete.disconnected",
+                                        {"athlete_id": athlete_id, "provider": PROVIDER},
+                                        key=f"garmin:{conn_id}:{utcnow().timestamp()}")
+        s.flush()
+        ids = [d.id for d in planned]
+    deliveries.enqueue(rt, ids)
     return {"disconnected": True, "upstream": upstream, "deleted": deleted}
 
 

@@ -111,7 +111,8 @@ OPERATIONS: list[Op] = [
        "webhooks", m.Message),
 ]
 
-DESCRIPTION = """kneeguard warns runners about the training patterns behind outer-knee and kneecap pain.
+DESCRIPTION = """kneeguard warns runners about the training patterns behind outer-knee and kneecap
+pain.
 
 **Credentials** — `Authorization: Bearer <credential>`:
 - a runner's personal token (`kg_…`, from `kneeguard athletes add`);

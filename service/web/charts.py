@@ -34,7 +34,8 @@ def sparkline(values: Sequence[float | None], *, width: int = 120, height: int =
 
 
 def bar_chart(labels: Sequence[str], values: Sequence[float | None], *, unit: str, title: str,
-              width: int = 640, height: int = 180, scale: float = 1.0, css: str = "chart") -> Markup:
+              width: int = 640, height: int = 180, scale: float = 1.0,
+              css: str = "chart") -> Markup:
     """Vertical bars with a max label; `scale` converts stored units (e.g. m → km)."""
     vals = [None if v is None else v * scale for v in values]
     if not vals or all(v is None for v in vals):
@@ -48,7 +49,8 @@ def bar_chart(labels: Sequence[str], values: Sequence[float | None], *, unit: st
             continue
         h = max(height - 16 - y, 0.5)
         parts.append(f'<rect x="{i * bar + 1:.1f}" y="{y:.1f}" width="{max(bar - 2, 1):.1f}" '
-                     f'height="{h:.1f}"><title>{escape(lab)}: {v:.1f} {escape(unit)}</title></rect>')
+                     f'height="{h:.1f}"><title>{escape(lab)}: {v:.1f} {escape(unit)}'
+                     '</title></rect>')
     parts.append(_axis(labels, width, height, top, unit))
     return Markup("".join(parts) + "</svg>")
 

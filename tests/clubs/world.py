@@ -12,8 +12,8 @@ may reach a club.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from service import accounts, clubs
 from service.models import Activity, Delivery, Endpoint, Finding

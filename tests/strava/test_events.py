@@ -200,3 +200,14 @@ def test_live_work_waits_when_the_budget_is_spent(runtime, fake, connected):
     fake.send_event("activity", _new_run(fake, strava_athlete, km=3), "create", strava_athlete)
     runtime.queue.drain()
     assert fake.count(None, "/api/v3/") == calls
+
+
+def test_a_delete_is_respected_even_while_strava_still_serves_the_activity(runtime, fake,
+                                                                           connected):
+    _athlete_id, strava_athlete = connected
+    run = _new_run(fake, strava_athlete)  # still answered by the API: deletion not propagated
+    fake.send_event("activity", run, "delete", strava_athlete)
+    fake.send_event("activity", run, "create", strava_athlete, event_time=1)
+    fake.send_event("activity", run, "update", strava_athlete, {"title": "late"})
+    runtime.queue.drain()
+    assert _rows(runtime, run) == []

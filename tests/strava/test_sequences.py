@@ -75,6 +75,8 @@ class Runner:
 def test_any_order_with_duplicates_keeps_the_invariants(runtime, fake, live, ops, data):
     _clean(runtime)
     fake.subscription = None
+    fake.set_usage("read", 0, 0)  # one fake serves every example: its budgets must not run out
+    fake.set_usage("overall", 0, 0)
     token = _reissue(runtime)
     strava_athlete = fake.add_athlete()
     fake.subscribe_directly(f"{live.url}/webhooks/strava")

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service import deliveries, policy
 from service import garmin_service as gs
-from service import policy
 from service import runtime as runtime_mod
 from service.activities import store_track
 from service.models import Activity, Connection, InboundEvent, RawFile, utcnow
@@ -240,6 +240,10 @@ def on_deregistration(s: Session, event: InboundEvent) -> list[str]:
     conn.details = {**(conn.details or {}), "deregistered_at": utcnow().isoformat()}
     deleted = gs.purge(s, conn.athlete_id)
     log.info("garmin deregistration", extra={"connection": conn.id, **deleted})
+    # Sent by the sweeper once this event's transaction commits.
+    deliveries.plan_event(s, conn.athlete_id, "athlete.disconnected",
+                          {"athlete_id": conn.athlete_id, "provider": "garmin"},
+                          key=f"garmin:{conn.id}:{event.id}")
     return []
 
 
