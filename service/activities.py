@@ -89,6 +89,7 @@ def store_track(s: Session, athlete_id: str, track: Track, source: str, filename
         sport=track.sport, sub_sport=track.sub_sport, distance_m=track.distance_m,
         moving_time_s=track.moving_time_s, indoor=track.indoor, manual=track.manual,
         gear_id=track.gear_id, status="parsed", metrics=metrics.to_dict(),
+        loss_m=metrics.elevation.loss_m,
         expires_at=policy.derived_expiry(source, utcnow()),
     )
     s.add(activity)

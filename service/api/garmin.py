@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from service import garmin_service, oauth
 from service.accounts import athlete_for_token
-from service.auth import principal, require_athlete
+from service.auth import login_runner, principal, require_athlete
 from service.bodies import read_limited
 from service.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from service.models import Connection, InboundEvent, new_id, utcnow
@@ -91,6 +91,7 @@ def callback():
     done = garmin_service.finish_connect(rt, request.args.get("code"), request.args.get("state"))
     if done.status == "active":
         garmin_service.enqueue_backfill(rt, done.connection_id)
+    login_runner(done.athlete_id)  # connecting once is how a runner signs in on this browser
     return {"connected": True, "provider": "garmin", "athlete_id": done.athlete_id,
             "connection_id": done.connection_id, "status": done.status,
             "backfill_days": garmin_service.backfill_days(rt.settings)

@@ -15,11 +15,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from typing import Literal
 
 from flask import Blueprint, current_app, redirect, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import select
+from sqlalchemy import exists, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -166,30 +167,40 @@ def receive():
     return {"status": "accepted"}, 200
 
 
+_subscription_cache: list = [None, 0.0, None]  # [runtime, fetched at, subscription id or None]
+SUBSCRIPTION_CACHE_S = 10.0
+
+
 def _our_subscription(rt: Runtime, subscription_id: int) -> bool:
-    """Known only once `kneeguard strava subscribe|list` ran against this Redis; else accept."""
-    try:
-        known = rt.queue.redis.get(svc.SUBSCRIPTION_KEY)
-    except Exception:
-        return True
-    return known is None or known.decode() == str(subscription_id)
+    """Known only once `kneeguard strava subscribe|list` ran against this Redis; else accept.
+    Cached for a few seconds per process: it changes about never, and this is the hot path."""
+    now = time.monotonic()
+    cache = _subscription_cache
+    if cache[0] is not rt or now - cache[1] > SUBSCRIPTION_CACHE_S:
+        try:
+            raw = rt.queue.redis.get(svc.SUBSCRIPTION_KEY)
+        except Exception:
+            raw = None
+        cache[:] = [rt, now, raw.decode() if raw else None]
+    return cache[2] is None or cache[2] == str(subscription_id)
 
 
 def _record(rt: Runtime, event: StravaEvent, kind: str) -> str | None:
-    """Insert the event row (ON CONFLICT DO NOTHING); the new row's id, or None for a repeat or
-    an athlete that is not connected."""
-    with rt.db.session() as s:
-        known = s.scalar(select(Connection.id).where(
-            Connection.provider == svc.PROVIDER,
-            Connection.provider_user_id == str(event.owner_id)))
-        if known is None:
-            return None
-        row_id = new_id("evt")
-        now = utcnow()
-        insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
-        stmt = insert(InboundEvent).values(
-            id=row_id, source=svc.PROVIDER, kind=kind, dedupe_key=event.dedupe_key(),
-            payload=event.model_dump(), status="received", attempts=0, received_at=now,
-            next_attempt_at=now).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        inserted = s.execute(stmt).rowcount
-    return row_id if inserted == 1 else None
+    """One statement, one round trip: INSERT … SELECT … WHERE the owner is connected, ON CONFLICT
+    (dedupe key) DO NOTHING, RETURNING the id. None for a repeat or an unknown athlete."""
+    now = utcnow()
+    columns = {"id": new_id("evt"), "source": svc.PROVIDER, "kind": kind,
+               "dedupe_key": event.dedupe_key(), "payload": event.model_dump(),
+               "status": "received", "attempts": 0, "received_at": now, "next_attempt_at": now}
+    table = InboundEvent.__table__
+    values = [literal(v, type_=table.c[k].type).label(k) for k, v in columns.items()]
+    source = select(*values).where(exists().where(
+        Connection.provider == svc.PROVIDER,
+        Connection.provider_user_id == str(event.owner_id)))
+    with rt.db.engine.begin() as conn:
+        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        stmt = (insert(table).from_select(list(columns), source)
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(table.c.id))
+        # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT DO NOTHING
+        return conn.execute(stmt).scalar()

@@ -52,6 +52,8 @@ class Activity(Base):
     sport: Mapped[str | None] = mapped_column(String(40))
     sub_sport: Mapped[str | None] = mapped_column(String(40))
     distance_m: Mapped[float] = mapped_column(Float, default=0.0)
+    # Elevation loss copied out of `metrics`, so weekly descent sums are plain SQL aggregates.
+    loss_m: Mapped[float | None] = mapped_column(Float)
     moving_time_s: Mapped[float] = mapped_column(Float, default=0.0)
     indoor: Mapped[bool] = mapped_column(Boolean, default=False)
     manual: Mapped[bool] = mapped_column(Boolean, default=False)
