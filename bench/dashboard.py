@@ -87,7 +87,7 @@ def seed(rt, members: int, weeks: int, rng: random.Random) -> tuple[str, int, in
                          "start_time": start, "sport": "running", "distance_m": km * 1000,
                          "moving_time_s": km * 330, "indoor": False, "manual": False,
                          "private": rng.random() < 0.05, "status": "analyzed", "leg": 0,
-                         "metrics": _metrics(start, km, loss), "created_at": now,
+                         "metrics": _metrics(start, km, loss), "loss_m": loss, "created_at": now,
                          "updated_at": now})
             if rng.random() < 0.12:
                 finds.append(_finding(aid, acts[-1], rng, now))

@@ -68,12 +68,10 @@ def _week_index(dialect: str):
 def _loss_expr():
     """Elevation loss of terrain runs (indoor and manual runs count for distance only, DESIGN §1).
 
-    Read from a plain `loss_m` column when the schema has one; extracting it from the metrics JSON
-    of every run costs most of the dashboard's time (and grows with the route keys stored there).
-    """
-    column = getattr(Activity, "loss_m", None)
-    value = column if column is not None else Activity.metrics["elevation"]["loss_m"].as_float()
-    return case((or_(Activity.indoor, Activity.manual), 0.0), else_=func.coalesce(value, 0.0))
+    Read from the plain `loss_m` column: extracting it from every run's metrics JSON cost most of
+    the dashboard's time (and grows with the route keys stored there)."""
+    return case((or_(Activity.indoor, Activity.manual), 0.0),
+                else_=func.coalesce(Activity.loss_m, 0.0))
 
 
 def week_start(index: int) -> date:
