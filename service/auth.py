@@ -92,6 +92,20 @@ def require_runner() -> Principal:
     return p
 
 
+def connecting_runner() -> str:
+    """The runner starting a provider connection: a signed-in runner (session or Bearer token),
+    or `?token=<personal token>` on a plain browser link. API keys cannot connect accounts."""
+    token = request.args.get("token", "").strip()
+    p = current_principal()
+    if p.kind == "anonymous" and token:
+        with current_app.extensions["kneeguard"].db.session() as s:
+            athlete = athlete_for_token(s, token)
+            if athlete is None:
+                raise Unauthorized("The token is not valid.")
+            return athlete.id
+    return require_runner().athlete_id
+
+
 def require_scope(p: Principal, scope: str) -> None:
     if p.is_key and not p.can(scope):
         raise Forbidden(f"This API key lacks the `{scope}` scope.", code="insufficient_scope")

@@ -40,9 +40,40 @@ STAGES = (
 )
 
 
+@dataclass(frozen=True)
+class Periodic:
+    func: str
+    every: str  # strftime pattern naming the period: one run per distinct value
+    enabled: object = lambda settings: True
+
+
+PERIODIC = (
+    # Strava data past its 7-day retention goes within the hour it expires.
+    Periodic("workers.providers.strava.purge", "%Y%m%d%H"),
+    # The lost-events backstop: re-sync every connected Strava runner once a day.
+    Periodic("workers.providers.strava.reconcile", "%Y%m%d", lambda st: st.strava_enabled),
+)
+
+
+def periodic(runtime: Runtime, now: datetime) -> int:
+    """Enqueue each periodic job once per period, across all sweeping processes (a Redis SET NX
+    marker; after a Redis flush a job may run twice in one period, which is harmless)."""
+    count = 0
+    for job in PERIODIC:
+        if not job.enabled(runtime.settings):
+            continue
+        period = now.strftime(job.every)
+        marker = f"kneeguard:periodic:{job.func}:{period}"
+        if runtime.queue.redis.set(marker, "1", nx=True, ex=2 * 86400):
+            count += runtime.queue.enqueue("maintenance", job.func, key=period)
+    return count
+
+
 def sweep(runtime: Runtime, now: datetime | None = None) -> int:
-    """Enqueue every pending row's job; returns how many jobs were newly enqueued."""
+    """Enqueue every pending row's job (and the periodic jobs that are due); returns how many
+    row jobs were newly enqueued."""
     now = now or utcnow()
+    periodic(runtime, now)
     count = 0
     with runtime.db.session() as s:
         for stage in STAGES:

@@ -22,10 +22,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from service import garmin_service, oauth
-from service.accounts import athlete_for_token
-from service.auth import login_runner, principal, require_athlete
+from service.auth import connecting_runner, login_runner, require_athlete
 from service.bodies import read_limited
-from service.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from service.errors import Forbidden, InvalidInput, NotFound
 from service.models import Connection, InboundEvent, new_id, utcnow
 from service.providers import garmin_notifications as gn
 from service.runtime import Runtime
@@ -63,20 +62,7 @@ def connect():
     for a plain browser link, `?token=` with the personal API token."""
     rt = _rt()
     _require_enabled(rt)
-    return redirect(garmin_service.start_connect(rt, _connecting_athlete(rt)), 302)
-
-
-def _connecting_athlete(rt: Runtime) -> str:
-    if request.headers.get("Authorization"):
-        return principal().athlete_id or ""
-    token = request.args.get("token", "").strip()
-    if not token:
-        raise Unauthorized("Send `Authorization: Bearer <token>` or `?token=<token>`.")
-    with rt.db.session() as s:
-        athlete = athlete_for_token(s, token)
-        if athlete is None:
-            raise Unauthorized("The token is not valid.")
-        return athlete.id
+    return redirect(garmin_service.start_connect(rt, connecting_runner()), 302)
 
 
 @bp.get(garmin_service.CALLBACK_PATH)

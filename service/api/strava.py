@@ -25,10 +25,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from service import strava_service as svc
-from service.accounts import athlete_for_token
-from service.auth import principal, require_athlete
+from service.auth import connecting_runner, login_runner, require_athlete
 from service.bodies import read_limited
-from service.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from service.errors import Forbidden, InvalidInput, NotFound
 from service.models import Connection, InboundEvent, new_id, utcnow
 from service.runtime import Runtime
 
@@ -88,20 +87,7 @@ def connect():
     rt = _rt()
     _require_enabled(rt)
     note = request.args.get("note", "0") in ("1", "true", "yes")
-    return redirect(svc.start_connect(rt, _connecting_athlete(rt), note), 302)
-
-
-def _connecting_athlete(rt: Runtime) -> str:
-    if request.headers.get("Authorization"):
-        return principal().athlete_id or ""
-    token = request.args.get("token", "").strip()
-    if not token:
-        raise Unauthorized("Send `Authorization: Bearer <token>` or `?token=<token>`.")
-    with rt.db.session() as s:
-        athlete = athlete_for_token(s, token)
-        if athlete is None:
-            raise Unauthorized("The token is not valid.")
-        return athlete.id
+    return redirect(svc.start_connect(rt, connecting_runner(), note), 302)
 
 
 @bp.get(svc.CALLBACK_PATH)
@@ -117,6 +103,7 @@ def callback():
         raise InvalidInput("The Strava connection was not authorised.", code="consent_denied",
                            details={"error": a.get("error", "")[:100]})
     done = svc.finish_connect(rt, a.get("state"), a.get("code"), a.get("scope"))
+    login_runner(done.athlete_id)  # connecting once is how a runner signs in on this browser
     return {"connected": True, "provider": svc.PROVIDER, "athlete_id": done.athlete_id,
             "connection_id": done.connection_id, "scopes": done.scopes, "note": done.note}
 

@@ -129,3 +129,12 @@ def test_a_job_on_real_redis_is_processed_by_kneeguard_worker(runtime, settings)
     lines = [json.loads(x) for x in done.stderr.splitlines() if x.startswith("{")]
     job_lines = [x for x in lines if x.get("msg") == "analysed"]
     assert job_lines and all(x.get("job_id") for x in job_lines)
+
+
+def test_periodic_jobs_are_enqueued_once_per_period(runtime):
+    t = datetime(2026, 11, 21, 10, 5, tzinfo=UTC)
+    assert sweeper.periodic(runtime, t) == 1  # the hourly purge (Strava is not configured)
+    assert sweeper.periodic(runtime, t + timedelta(minutes=30)) == 0
+    runtime.queue.drain()
+    assert sweeper.periodic(runtime, t + timedelta(hours=1)) == 1
+    runtime.queue.drain()  # and the purge job itself runs cleanly
