@@ -95,7 +95,7 @@ def test_a_sweep_does_not_enqueue_what_is_already_queued(runtime):
     ids = store_runs(runtime, athlete_id, {0: 5.0})
     assert sweeper.sweep(runtime) == 1
     assert sweeper.sweep(runtime) == 0
-    assert runtime.queue.pending_count() == len(ids)
+    assert runtime.queue.queues["analyze"].count == len(ids)
 
 
 def test_emails_land_in_the_outbox_once(runtime, settings):
