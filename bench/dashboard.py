@@ -29,7 +29,7 @@ from sqlalchemy import insert, text
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service import clubs, create_app, migrate  # noqa: E402
-from service.models import Activity, Athlete, Base, ClubMember, Finding, new_id  # noqa: E402
+from service.models import Activity, Athlete, ClubMember, Finding, new_id  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
 RULES = ("single_run_spike", "weekly_jump", "downhill_novel", "weekly_descent", "route_repetition")
@@ -44,16 +44,6 @@ def _settings(tmp: Path, db_file: str | None) -> Settings:
     migrate.upgrade(url)
     return Settings(database_url=url, secret_key="bench",
                     encryption_keys=(Fernet.generate_key().decode(),))
-
-
-def _empty(rt) -> None:
-    with rt.db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} CASCADE"))
-        else:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(table.delete())
 
 
 def _metrics(start: datetime, km: float, loss: float) -> dict:
@@ -176,7 +166,7 @@ def main() -> None:
         if reuse:
             club_id, n_acts, n_finds = _existing(rt)
         else:
-            _empty(rt)
+            rt.db.empty_all_tables()
             club_id, n_acts, n_finds = seed(rt, members, weeks, random.Random(7))
         seeded_s = time.perf_counter() - t0
         with rt.db.session() as s:

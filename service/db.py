@@ -32,6 +32,18 @@ class Database:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
+    def empty_all_tables(self) -> None:
+        """Delete every row (tests and benchmarks start from nothing; never called by the service)."""
+        from service.models import Base
+
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+                conn.execute(text(f"TRUNCATE {names} CASCADE"))
+            else:
+                for table in reversed(Base.metadata.sorted_tables):
+                    conn.execute(table.delete())
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import text
 
 from service import create_app, migrate
-from service.models import Base
 from service.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,11 +73,5 @@ def client(app):
 
 def _clean(runtime) -> None:
     """Empty every table and the queue, so each test starts from nothing."""
-    with runtime.db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} CASCADE"))
-        else:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(table.delete())
+    runtime.db.empty_all_tables()
     runtime.queue.redis.flushdb()

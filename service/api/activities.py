@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, request
 from sqlalchemy import select
 
 from service import activities
+from service.api.params import int_arg
 from service.auth import require_athlete
 from service.bodies import read_limited
 from service.errors import InvalidInput, NotFound, ValidationFailed
@@ -36,7 +37,7 @@ def upload(athlete_id: str):
 @bp.get("")
 def list_activities(athlete_id: str):
     require_athlete(athlete_id)
-    limit = _int_arg("limit", 50, 1, 500)
+    limit = int_arg("limit", 50, 1, 500)
     runtime = current_app.extensions["kneeguard"]
     with runtime.db.session() as s:
         rows = s.scalars(select(Activity).where(Activity.athlete_id == athlete_id)
@@ -79,12 +80,3 @@ def _disposition_name() -> str | None:
         if key.lower() == "filename" and value:
             return value.strip('"')
     return None
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise InvalidInput(f"`{name}` must be a whole number from {low} to {high}.")
-    return int(raw)

@@ -9,14 +9,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Literal
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from service import club_stats, clubs
 from service.api.endpoints import parse
+from service.api.params import int_arg
 from service.auth import principal, require_runner
-from service.errors import Forbidden, InvalidInput, NotFound
+from service.errors import Forbidden, NotFound
 from service.member_series import member_series
 from service.models import Club, ClubInvite
 
@@ -82,7 +83,7 @@ def get_club(club_id: str):
 
 @bp.get("/clubs/<club_id>/members")
 def list_members(club_id: str):
-    weeks = _int_arg("weeks", 12, 1, 104)
+    weeks = int_arg("weeks", 12, 1, 104)
     with _rt().db.session() as s:
         clubs.club_for(s, principal(), club_id, need="read")
         rows = club_stats.dashboard(s, club_id, _as_of(), weeks)
@@ -108,7 +109,7 @@ def get_member(club_id: str, athlete_id: str):
 
 @bp.get("/clubs/<club_id>/members/<athlete_id>/series")
 def get_series(club_id: str, athlete_id: str):
-    weeks = _int_arg("weeks", 26, 1, 104)
+    weeks = int_arg("weeks", 26, 1, 104)
     with _rt().db.session() as s:
         clubs.club_for(s, principal(), club_id, need="read")
         m, _ = _sharing(s, club_id, athlete_id)
@@ -211,12 +212,3 @@ def _as_of() -> date:
 
 def _recent(as_of: date) -> str:
     return (as_of - timedelta(days=club_stats.RISK_WINDOW_DAYS - 1)).isoformat()
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise InvalidInput(f"`{name}` must be a whole number from {low} to {high}.")
-    return int(raw)

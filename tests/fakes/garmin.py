@@ -37,7 +37,7 @@ from werkzeug.wrappers import Request, Response
 
 from service.providers.garmin import pkce_challenge
 
-from .server import LiveServer
+from .server import LiveServer, Served
 
 DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 FIT_DIR = DATA_DIR / "activities" / "fit"
@@ -172,7 +172,7 @@ def _garmin_type(sport: str, sub_sport: str) -> str:
     return sport.upper()
 
 
-class FakeGarmin:
+class FakeGarmin(Served):
     def __init__(self, client_id: str = "kg-garmin-client",
                  client_secret: str = "kg-garmin-secret", *, access_ttl: int = 86400) -> None:
         self.client_id, self.client_secret, self.access_ttl = client_id, client_secret, access_ttl
@@ -195,26 +195,11 @@ class FakeGarmin:
         self._lock = threading.RLock()
         self._server = LiveServer(self.wsgi)
 
-    # -- lifecycle and URLs ----------------------------------------------------------------------
-
-    def start(self) -> FakeGarmin:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> FakeGarmin:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    # -- URLs (start/stop/url come from Served) ---------------------------------------------------
 
     @property
-    def url(self) -> str:
-        return self._server.url
-
-    api_url = url
+    def api_url(self) -> str:
+        return self.url
 
     @property
     def auth_url(self) -> str:

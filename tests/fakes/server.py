@@ -62,3 +62,26 @@ class LiveServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class Served:
+    """Lifecycle for a fake provider that serves itself through `self._server` (a LiveServer)."""
+
+    _server: LiveServer
+
+    def start(self):
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return self._server.url

@@ -49,7 +49,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
-from .server import LiveServer
+from .server import LiveServer, Served
 from .strava_app import build_app
 from .strava_data import (
     RUN_SPORTS,
@@ -69,7 +69,7 @@ LEGACY_TYPES = {"TrailRun": "Run", "MountainBikeRide": "Ride", "GravelRide": "Ri
 Streams = dict[str, list[Any]]
 
 
-class FakeStrava:
+class FakeStrava(Served):
     def __init__(self, *, client_id: int = 4242, client_secret: str = "fake-secret",
                  clock: Callable[[], datetime] | None = None) -> None:
         self.client_id = str(client_id)
@@ -100,24 +100,7 @@ class FakeStrava:
         self.app = build_app(self)
         self._server = LiveServer(self.app)
 
-    # ---- server lifecycle ---------------------------------------------------------------------
-
-    def start(self) -> FakeStrava:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> FakeStrava:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return self._server.url
+    # ---- URLs (start/stop/url come from Served) ------------------------------------------------
 
     @property
     def api_url(self) -> str:
