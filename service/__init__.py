@@ -18,7 +18,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+        RATE_LIMITS=dict(settings.rate_limits),
     )
+    if settings.trust_proxy:
+        # Behind one reverse proxy: take the client address and scheme from X-Forwarded-*.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     runtime = runtime_mod.build(settings)
     app.extensions["kneeguard"] = runtime
     _register(app)

@@ -4,10 +4,11 @@ Never on provider receivers (`/webhooks/*`: a 429 there loses events after Strav
 health probes. A breach is a 429 in the one error shape with `Retry-After`. If Redis is down the
 request goes through: the limiter protects capacity, it must not take the API down with it.
 
-Limits come from `app.config["RATE_LIMITS"]` (requests per window), e.g. in tests
-`app.config["RATE_LIMITS"] = {"key": 5, "address": 10, "login": 2, "window_s": 60}`.
+Limits come from `KNEEGUARD_RATE_LIMITS` (Settings → `app.config["RATE_LIMITS"]`, requests per
+window), e.g. `{"key": 5, "address": 10, "login": 2, "window_s": 60}`.
 
-Behind a reverse proxy, wrap the app in werkzeug's ProxyFix so `remote_addr` is the client's.
+Behind a reverse proxy set `KNEEGUARD_TRUST_PROXY=true` (werkzeug's ProxyFix), so `remote_addr` is
+the client's.
 """
 
 from __future__ import annotations

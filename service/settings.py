@@ -57,6 +57,8 @@ class Settings:
     # Seconds a received/pending row may wait before the sweeper assumes its job was lost.
     stale_after_s: int = 120
     thresholds: Mapping[str, object] = field(default_factory=dict)
+    rate_limits: Mapping[str, object] = field(default_factory=dict)
+    trust_proxy: bool = False
 
     @property
     def embedded_queue(self) -> bool:
@@ -108,6 +110,8 @@ class Settings:
             log_json=r.bool("LOG_JSON", True),
             sweep_interval_s=r.int("KNEEGUARD_SWEEP_INTERVAL", 60, minimum=1),
             thresholds=r.json_object("KNEEGUARD_THRESHOLDS"),
+            rate_limits=r.rate_limits("KNEEGUARD_RATE_LIMITS"),
+            trust_proxy=r.bool("KNEEGUARD_TRUST_PROXY", False),
         )
         return settings.with_local_secrets() if settings.is_sqlite else settings.require_secrets()
 
@@ -199,6 +203,15 @@ class _Reader:
             except (ValueError, TypeError):
                 raise SettingsError(f"{name} holds a value that is not a Fernet key") from None
         return keys
+
+    def rate_limits(self, name: str) -> dict:
+        limits = self.json_object(name)
+        allowed = {"key", "address", "login", "window_s"}
+        for key, value in limits.items():
+            if key not in allowed or not isinstance(value, int) or value < 1:
+                raise SettingsError(f"{name}: {key!r} must be one of {sorted(allowed)} with a "
+                                    "whole number ≥ 1")
+        return limits
 
     def json_object(self, name: str) -> dict:
         value = self.str(name, None)

@@ -42,6 +42,9 @@ def test_postgres_urls_use_psycopg3():
         ("KNEEGUARD_THRESHOLDS", "[1,2]"),
         ("LOG_LEVEL", "LOUD"),
         ("SMTP_URL", "https://mail"),
+        ("KNEEGUARD_RATE_LIMITS", '{"key": 0}'),
+        ("KNEEGUARD_RATE_LIMITS", '{"bogus": 5}'),
+        ("GARMIN_BACKFILL_DAYS", "0"),
     ],
 )
 def test_a_bad_value_is_refused_with_the_variable_named(name, value):
