@@ -141,3 +141,20 @@ def test_analyze_document_from_real_files_is_strict_json_with_every_contract_key
     by_file = {a["file"]: a for a in doc["activities"]}
     assert by_file[TRACK_FILES[1]]["duplicate_of"] == by_file[TRACK_FILES[0]]["id"]
     assert by_file["sportslib__garmin.fit"]["start_time"] == "2012-08-18T05:15:44Z"
+
+
+def test_walks_and_hikes_are_context_with_their_descent_not_runs_or_skips():
+    from workers.analysis import analyze_tracks, render_text
+    from workers.parsing import parse_bytes
+
+    pairs = []
+    for path in (FIT / "fitparse__garmin-fenix-5-walk.fit", GPX / "gpxpy__Mojstrovka.gpx",
+                 FIT / "msimms__20210507_run_garmin_fenix_6.fit"):
+        pairs += [(path.name, t) for t in parse_bytes(path.read_bytes(), path.name).tracks]
+    doc = analyze_tracks(pairs)
+    assert [a["file"] for a in doc["activities"]] == ["msimms__20210507_run_garmin_fenix_6.fit"]
+    context = {c["file"]: c for c in doc["context"]}
+    assert "fitparse__garmin-fenix-5-walk.fit" in context
+    assert not any(s["file"] in context for s in doc["skipped"])
+    assert all(c["sport"] in ("walking", "hiking") and c["loss_m"] >= 0 for c in context.values())
+    assert "Walking and hiking" in render_text(doc)

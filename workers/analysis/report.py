@@ -34,8 +34,12 @@ def analyze_tracks(
 ) -> dict[str, Any]:
     skips = [skip_dict(s) for s in skipped]
     items: list[tuple[str, str, ActivityMetrics, str]] = []
+    context: list[dict[str, Any]] = []
     used_ids: set[str] = set()
     for file, track in tracks_with_files:
+        if track.sport in CONTEXT_SPORTS:
+            context.append(context_entry(file, track))
+            continue
         if not track.is_run:
             skips.append({"file": file, "reason": f"not a run ({track.sport or 'unknown sport'})"})
             continue
@@ -51,7 +55,21 @@ def analyze_tracks(
         history = [h for h in history if h.metrics.start_time < end]
         findings = evaluate(history, as_of, thresholds)
     weeks = weekly_table(history, as_of)
-    return build_document(items, findings, weeks, skips, duplicates)
+    document = build_document(items, findings, weeks, skips, duplicates)
+    document["context"] = sorted(context, key=lambda c: c["start_time"])
+    return document
+
+
+# DESIGN §1: walking and hiking count for no rule, but their descent is reported as context.
+CONTEXT_SPORTS = frozenset({"walking", "hiking"})
+
+
+def context_entry(file: str, track: Track) -> dict[str, Any]:
+    e = compute_metrics(track).elevation
+    return {"file": file, "sport": track.sport,
+            "start_time": track.start_time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "distance_m": round(track.distance_m, 1), "loss_m": round(e.loss_m, 1),
+            "altitude_source": e.altitude_source}
 
 
 def unique_id(file: str, track: Track, used: set[str]) -> str:
@@ -142,6 +160,10 @@ def render_text(document: dict[str, Any]) -> str:
     out += runs_table(document["activities"]) + [""]
     out += weeks_table(document["weeks"]) + [""]
     out += findings_text(document["findings"])
+    if document.get("context"):
+        out += ["", "Walking and hiking (context only, no rules):"]
+        out += [f"  {c['start_time'][:10]}  {c['sport']:<8} {c['distance_m'] / 1000:6.2f} km  "
+                f"descent {c['loss_m']:.0f} m  {c['file']}" for c in document["context"]]
     if document["skipped"]:
         out += ["", "Skipped:"] + [f"  {s['file']}: {s['reason']}" for s in document["skipped"]]
     return "\n".join(out).rstrip() + "\n"
