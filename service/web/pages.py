@@ -1,4 +1,4 @@
-"""The page views: /me, /join/<token>, /clubs/<id>, /clubs/<id>/members/<athlete_id>."""
+"""The page views: /, /me, /join/<token>, /clubs/<id>, /clubs/<id>/members/<athlete_id>."""
 
 from __future__ import annotations
 
@@ -15,6 +15,12 @@ from service.web.charts import bar_chart, pair_chart, sparkline
 
 SOURCE_LABELS = {"strava": "Strava", "garmin": "Garmin", "upload": "Uploaded files",
                  "strava_export": "Strava export", "garmin_export": "Garmin export"}
+
+
+@bp.get("/")
+def home():
+    """The service's front door: the runner's page (which sends strangers to /login)."""
+    return redirect(url_for("web.me"), 303)
 
 
 @bp.get("/me")

@@ -133,6 +133,7 @@ ROWS: list[Row] = [
     same("GET", "/join/<token>", "200", {"token": "invite token {o}"}),
     Row("POST", "/join/<token>", {"token": "invite token {o}"}, "403 303 303 403 403 403 403",
         "403 303 303 403 403 403 403", form={"scope": "findings"}),
+    same("GET", "/", "303"),
     same("GET", "/login", "200"),
     same("POST", "/login", "200", form={}),
     same("GET", "/logout", "303"),
