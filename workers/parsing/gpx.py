@@ -21,7 +21,7 @@ Decisions:
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import gpxpy
 import gpxpy.gpx
@@ -142,14 +142,8 @@ def _points(gpx: gpxpy.gpx.GPX, with_extensions: bool
 
 
 def _timestamps(times: list[datetime | None]) -> np.ndarray:
-    first = times[0]
-    zone = first.tzinfo if first is not None else None
-    if zone is not None and zone.utcoffset(first) == timedelta(0) and all(
-            t is not None and t.tzinfo is zone for t in times):
-        # The usual case (every point "…Z", one shared tzinfo): numpy converts naive datetimes
-        # about twice as fast as a Python timestamp() call per point.
-        naive = [t.replace(tzinfo=None) for t in times]  # type: ignore[union-attr]
-        return np.array(naive, dtype="datetime64[us]").astype(np.int64) / 1e6
+    if all(t is not None and t.tzinfo is not None for t in times):  # the usual case: fast path
+        return np.array([t.timestamp() for t in times], dtype=float)  # type: ignore[union-attr]
     # Naive times are UTC by the GPX spec, so mixing naive and aware points is harmless.
     return np.array([np.nan if t is None else (t if t.tzinfo else t.replace(tzinfo=UTC))
                      .timestamp() for t in times], dtype=float)
