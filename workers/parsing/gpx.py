@@ -40,7 +40,6 @@ STEP_SPORTS = frozenset({"running", "walking", "hiking"})
 
 # Plain substring checks (a regex would scan the whole file); "cad" also finds <cadence>.
 _EXT_HINTS = (b"hr>", b"cad", b"eartrate>")
-_DECLARATIONS = (b"DOCTYPE", b"ENTITY", b"ELEMENT", b"ATTLIST")
 _FORBIDDEN = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
 _XMLNS_ATTR = re.compile(rb'\sxmlns(?::[A-Za-z_][\w.\-]{0,63})?\s*=\s*"[^"<>]{0,2048}"')
 # Strava's GPX <type> is its legacy numeric activity type.
@@ -59,9 +58,7 @@ def check_xml(data: bytes, limit: int = MAX_GPX_BYTES) -> str:
     """Refuse hostile or oversized XML; return the text to hand to an XML library."""
     if len(data) > limit:
         raise InvalidFile(f"GPX file larger than {limit // 2**20} MiB", "too_large")
-    # Plain substring finds first (a regex over megabytes of '<' is slow); XML only knows
-    # upper-case DOCTYPE/ENTITY/ELEMENT/ATTLIST, so any declaration contains one of these.
-    if any(word in data for word in _DECLARATIONS) and _FORBIDDEN.search(data):
+    if _has_declaration(data):
         raise InvalidFile("GPX with a DTD or entity declarations is refused", "xml_dtd")
     if not _namespaces_ok(data):
         raise InvalidFile("GPX with too many or malformed xmlns attributes", "xml_namespaces")
@@ -71,13 +68,24 @@ def check_xml(data: bytes, limit: int = MAX_GPX_BYTES) -> str:
         raise InvalidFile("GPX is not valid UTF-8") from exc
 
 
+def _has_declaration(data: bytes) -> bool:
+    """Any `<!DOCTYPE`/`<!ENTITY`/`<!ELEMENT`/`<!ATTLIST`. One pass for "<!" (rare in GPX: only
+    comments and CDATA use it), then a look at each hit, instead of a scan per keyword."""
+    pos = data.find(b"<!")
+    while pos != -1:
+        if _FORBIDDEN.match(data, pos):
+            return True
+        pos = data.find(b"<!", pos + 2)
+    return False
+
+
 def _namespaces_ok(data: bytes) -> bool:
     """Few xmlns, each a short well-formed attribute: keeps gpxpy's namespace regex linear."""
-    if data.count(b"xmlns") > MAX_XMLNS:
-        return False
+    seen = 0
     pos = data.find(b"xmlns")
     while pos != -1:
-        if pos == 0 or not _XMLNS_ATTR.match(data, pos - 1):
+        seen += 1
+        if seen > MAX_XMLNS or pos == 0 or not _XMLNS_ATTR.match(data, pos - 1):
             return False
         pos = data.find(b"xmlns", pos + 5)
     return True
