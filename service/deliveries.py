@@ -19,7 +19,11 @@ from service import policy
 from service.models import Activity, Athlete, ClubMember, Delivery, Endpoint, Finding, utcnow
 
 SEVERITY_RANK = {"info": 0, "caution": 1, "high": 2}
-DEFAULT_PREFERENCES = {"email": True, "strava_note": False, "min_severity": "caution"}
+# `integrators`: share findings with third-party integrators' webhooks (API-key endpoints). Off until
+# the runner says so (DESIGN §2: integrator webhooks only with consent). The operator's own
+# endpoints (`kneeguard endpoints add`) are the service itself and need no extra consent.
+DEFAULT_PREFERENCES = {"email": True, "strava_note": False, "min_severity": "caution",
+                       "integrators": False}
 
 
 def preferences(athlete: Athlete) -> dict:
@@ -58,10 +62,18 @@ def endpoints_for(s: Session, athlete_id: str, event_type: str) -> list[tuple[En
         Endpoint.athlete_id == athlete_id, Endpoint.club_id.in_(clubs),
         (Endpoint.athlete_id.is_(None) & Endpoint.club_id.is_(None))))).all()
     out = []
+    consented: bool | None = None
     for ep in rows:
-        if event_type in (ep.event_types or []):
-            audience = "athlete" if ep.athlete_id else "club" if ep.club_id else "integrator"
-            out.append((ep, audience))
+        if event_type not in (ep.event_types or []):
+            continue
+        audience = "athlete" if ep.athlete_id else "club" if ep.club_id else "integrator"
+        if audience == "integrator" and ep.owner_key_id:
+            if consented is None:
+                athlete = s.get(Athlete, athlete_id)
+                consented = bool(athlete and preferences(athlete).get("integrators"))
+            if not consented:
+                continue
+        out.append((ep, audience))
     return out
 
 

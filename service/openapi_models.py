@@ -240,6 +240,7 @@ class PreferencesView(Open):
     email: bool
     strava_note: bool
     min_severity: Literal["info", "caution", "high"]
+    integrators: bool = Field(description="Findings may go to third-party integrators' webhooks.")
 
 
 class Disconnected(Open):

@@ -172,3 +172,22 @@ def test_an_endpoint_failing_for_five_days_is_disabled_and_its_owner_told(runtim
         assert notice is not None and notice.target == "ops@example.com"
         assert s.scalar(select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == notice.id)
                         ).outcome == "ok"
+
+
+def test_integrator_endpoints_get_only_runners_who_consented(runtime, client):
+    """An integrator's endpoint (created with its API key) needs the runner's consent; the
+    operator's own endpoint does not."""
+    with Receiver() as rx:
+        with runtime.db.session() as s:
+            ep, secret = svc.create(s, runtime.box, url=rx.url, events=["finding.created"],
+                                    allow_loopback=True)
+            ep.owner_key_id = "key_integrator"
+        rx.secrets.append(secret)
+        quiet_id, _ = athlete_with_token(runtime, "quiet@example.com")
+        sharing_id, auth = athlete_with_token(runtime, "sharing@example.com")
+        r = client.put(f"/v1/athletes/{sharing_id}/preferences", json={"integrators": True},
+                       headers=auth)
+        assert r.status_code == 200 and r.get_json()["integrators"] is True
+        analyze_all(runtime, spike_history(runtime, quiet_id) + spike_history(runtime, sharing_id))
+    assert rx.received
+    assert {m["payload"]["data"]["athlete_id"] for m in rx.received} == {sharing_id}
