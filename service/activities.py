@@ -12,7 +12,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service import policy
@@ -113,6 +113,24 @@ def find_duplicate(s: Session, athlete_id: str, track: Track) -> Activity | None
                 and d_rel <= DUPLICATE_DISTANCE_WITH_DURATION):
             return other
     return None
+
+
+# The longest look-back of any rule (weekly_descent: days 8–35), so removing a run can change the
+# findings of any later day up to this far.
+RULE_WINDOW = timedelta(days=35)
+
+
+def reanalyze_after_removal(s: Session, athlete_id: str, removed_starts: list) -> int:
+    """Activities removed from a history change the verdicts of later days: mark the remaining
+    analysed runs in the affected window for re-analysis (the sweeper picks them up; findings are
+    upserted, so only genuinely new ones are delivered and stale ones are dropped)."""
+    if not removed_starts:
+        return 0
+    first, last = min(removed_starts), max(removed_starts)
+    return s.execute(update(Activity).where(
+        Activity.athlete_id == athlete_id, Activity.status == "analyzed",
+        Activity.start_time >= first, Activity.start_time <= last + RULE_WINDOW,
+    ).values(status="parsed")).rowcount
 
 
 def summary(activity: Activity, file: str | None = None) -> dict:

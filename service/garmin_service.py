@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service import deliveries, oauth
+from service import activities, deliveries, oauth
 from service.errors import ApiError, Conflict, InvalidInput
 from service.models import Activity, Athlete, Connection, Finding, RawFile, utcnow
 from service.providers.base import AuthRevoked, ProviderError, TokenSet
@@ -259,9 +259,12 @@ def purge(s: Session, athlete_id: str) -> dict[str, int]:
         if SOURCE in (f.sources or [])]
     if findings:
         s.execute(delete(Finding).where(Finding.id.in_(findings)))
+    starts = list(s.scalars(select(Activity.start_time).where(Activity.id.in_(ids)))) if ids else []
     if ids:
         s.execute(delete(Finding).where(Finding.activity_id.in_(ids)))
         s.execute(delete(Activity).where(Activity.id.in_(ids)))
     raw = s.execute(delete(RawFile).where(RawFile.athlete_id == athlete_id,
                                           RawFile.source == SOURCE)).rowcount
-    return {"activities": len(ids), "findings": len(findings), "raw_files": raw}
+    again = activities.reanalyze_after_removal(s, athlete_id, starts)
+    return {"activities": len(ids), "findings": len(findings), "raw_files": raw,
+            "reanalysed": again}

@@ -23,7 +23,7 @@ from typing import Literal
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from service import deliveries, oauth
+from service import activities, deliveries, oauth
 from service.errors import ApiError
 from service.models import (
     Activity,
@@ -303,9 +303,13 @@ def purge_athlete(s: Session, conn: Connection, keep_event_id: str | None = None
     return counts
 
 
-def forget_activities(s: Session, athlete_id: str, activity_ids: list[str]) -> dict:
+def forget_activities(s: Session, athlete_id: str, activity_ids: list[str], *,
+                      reanalyze: bool = True) -> dict:
     """Delete these activities, their findings (cascade), the day-level findings of their days
-    that rested on Strava data, and cancel pending deliveries that would carry any of it."""
+    that rested on Strava data, and cancel pending deliveries that would carry any of it.
+
+    `reanalyze`: the runs are gone from the runner's history (deleted, deauthorized), so later days
+    are re-analysed. Not for retention purges: evicting cached data does not change the history."""
     counts = {"activities": 0, "findings": 0, "deliveries_cancelled": 0}
     if not activity_ids:
         return counts
@@ -319,6 +323,8 @@ def forget_activities(s: Session, athlete_id: str, activity_ids: list[str]) -> d
                                              finding_ids=set(doomed))
     counts["activities"] = s.execute(delete(Activity).where(
         Activity.id.in_(activity_ids))).rowcount
+    if reanalyze:
+        counts["reanalysed"] = activities.reanalyze_after_removal(s, athlete_id, list(days))
     return counts
 
 
@@ -362,7 +368,7 @@ def purge_expired(s: Session, now: datetime | None = None) -> dict:
     for row in expired:
         by_athlete.setdefault(row.athlete_id, []).append(row.id)
     for athlete_id, ids in by_athlete.items():
-        for k, v in forget_activities(s, athlete_id, ids).items():
+        for k, v in forget_activities(s, athlete_id, ids, reanalyze=False).items():
             counts[k] += v
     counts["raw_files"] = s.execute(delete(RawFile).where(
         RawFile.source == PROVIDER, RawFile.expires_at.is_not(None),

@@ -138,3 +138,30 @@ def test_periodic_jobs_are_enqueued_once_per_period(runtime):
     runtime.queue.drain()
     assert sweeper.periodic(runtime, t + timedelta(hours=1)) == 1
     runtime.queue.drain()  # and the purge job itself runs cleanly
+
+
+def test_removing_a_provider_run_re_analyses_the_days_that_leaned_on_it(runtime):
+    """A 20 km Garmin run hid the spike of a later 14 km run; once the Garmin data is gone
+    (deregistration), the later day is re-analysed and the spike is found."""
+    from service import activities, garmin_service
+    from tests.service.synthetic_runs import run_track
+
+    athlete_id, _ = athlete_with_token(runtime)
+    store_runs(runtime, athlete_id, {d: 10.0 for d in range(0, 20, 2)})
+    start = datetime(2026, 3, 1, 7, 0, tzinfo=UTC)
+    with runtime.db.session() as s:
+        activities.store_track(s, athlete_id, run_track(start + timedelta(days=21), 20.0),
+                               "garmin", "long.fit")
+        later = activities.store_track(s, athlete_id, run_track(start + timedelta(days=25), 14.0),
+                                       "upload", "later.fit").created[0]["id"]
+    sweeper.sweep(runtime)
+    runtime.queue.drain()
+    assert count(runtime, Finding, Finding.activity_id == later) == 0
+    with runtime.db.session() as s:
+        assert garmin_service.purge(s, athlete_id)["reanalysed"] >= 1
+    sweeper.sweep(runtime)
+    runtime.queue.drain()
+    with runtime.db.session() as s:
+        spike = s.scalar(select(Finding).where(Finding.activity_id == later,
+                                               Finding.rule == "single_run_spike"))
+    assert spike is not None and spike.value == pytest.approx(1.4, abs=0.01)
