@@ -76,5 +76,6 @@ def test_text_report_has_runs_weeks_and_explained_findings():
 
 def test_empty_input_gives_an_empty_but_complete_document():
     doc = analyze_tracks([])
-    assert doc == {"schema": SCHEMA, "activities": [], "weeks": [], "findings": [], "skipped": []}
+    assert doc == {"schema": SCHEMA, "activities": [], "weeks": [], "findings": [], "skipped": [],
+                   "context": []}
     assert "No runs found." in render_text(doc)
