@@ -111,8 +111,16 @@ def weekly_sums(s: Session, as_of: date, weeks: int, *, club_id: str | None = No
     found: dict[str, dict[int, tuple]] = defaultdict(dict)
     for aid, w, dist, lo, n in s.execute(q):
         found[aid][int(w)] = (float(dist or 0), float(lo or 0), int(n))
-    return {aid: [_week_row(i, by_week.get(i)) for i in range(first, last + 1)]
+    # Week labels once, not once per member: this loop builds members × weeks rows.
+    starts = [(i, week_start(i).isoformat()) for i in range(first, last + 1)]
+    zero = (0.0, 0.0, 0)
+    return {aid: [_row(start, by_week.get(i, zero)) for i, start in starts]
             for aid, by_week in found.items()}
+
+
+def _row(start: str, sums: tuple) -> dict:
+    return {"start": start, "distance_m": round(sums[0], 1), "loss_m": round(sums[1], 1),
+            "runs": sums[2]}
 
 
 def empty_weeks(as_of: date, weeks: int) -> list[dict]:
@@ -121,9 +129,7 @@ def empty_weeks(as_of: date, weeks: int) -> list[dict]:
 
 
 def _week_row(index: int, sums: tuple | None) -> dict:
-    dist, loss, runs = sums or (0.0, 0.0, 0)
-    return {"start": week_start(index).isoformat(), "distance_m": round(dist, 1),
-            "loss_m": round(loss, 1), "runs": runs}
+    return _row(week_start(index).isoformat(), sums or (0.0, 0.0, 0))
 
 
 def shared_weeks(rows: list[dict], scope: list[str]) -> list[dict]:

@@ -20,7 +20,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('activities', schema=None) as batch_op:
-        batch_op.create_index('ix_activities_weekly', ['athlete_id', 'start_time', 'sport', 'private', 'source', 'indoor', 'manual', 'distance_m', 'loss_m'], unique=False)
+        batch_op.create_index('ix_activities_weekly', ['start_time', 'athlete_id', 'sport', 'private', 'source', 'indoor', 'manual', 'distance_m', 'loss_m'], unique=False)
 
 
 

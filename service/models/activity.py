@@ -39,8 +39,9 @@ class Activity(Base):
     __table_args__ = (
         UniqueConstraint("source", "provider_activity_id"),
         Index("ix_activities_athlete_start", "athlete_id", "start_time"),
-        # Covers the club dashboard's weekly sums, so they are read from the index alone.
-        Index("ix_activities_weekly", "athlete_id", "start_time", "sport", "private", "source",
+        # Covers the club dashboard's weekly sums (a date range over many members), so they are
+        # read from the index alone; small clubs use ix_activities_athlete_start instead.
+        Index("ix_activities_weekly", "start_time", "athlete_id", "sport", "private", "source",
               "indoor", "manual", "distance_m", "loss_m"),
     )
 
