@@ -106,6 +106,11 @@ def connecting_runner() -> str:
     return require_runner().athlete_id
 
 
+def wants_html() -> bool:
+    """A browser (Accept prefers text/html) rather than an API client or a test."""
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+
+
 def require_scope(p: Principal, scope: str) -> None:
     if p.is_key and not p.can(scope):
         raise Forbidden(f"This API key lacks the `{scope}` scope.", code="insufficient_scope")

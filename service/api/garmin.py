@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from service import garmin_service, oauth
-from service.auth import connecting_runner, login_runner, require_athlete
+from service.auth import connecting_runner, login_runner, require_athlete, wants_html
 from service.bodies import read_limited
 from service.errors import Forbidden, InvalidInput, NotFound
 from service.models import Connection, InboundEvent, new_id, utcnow
@@ -78,6 +78,8 @@ def callback():
     if done.status == "active":
         garmin_service.enqueue_backfill(rt, done.connection_id)
     login_runner(done.athlete_id)  # connecting once is how a runner signs in on this browser
+    if wants_html():
+        return redirect("/me?connected=garmin", 303)
     return {"connected": True, "provider": "garmin", "athlete_id": done.athlete_id,
             "connection_id": done.connection_id, "status": done.status,
             "backfill_days": garmin_service.backfill_days(rt.settings)

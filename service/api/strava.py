@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from service import strava_service as svc
-from service.auth import connecting_runner, login_runner, require_athlete
+from service.auth import connecting_runner, login_runner, require_athlete, wants_html
 from service.bodies import read_limited
 from service.errors import Forbidden, InvalidInput, NotFound
 from service.models import Connection, InboundEvent, new_id, utcnow
@@ -104,6 +104,8 @@ def callback():
                            details={"error": a.get("error", "")[:100]})
     done = svc.finish_connect(rt, a.get("state"), a.get("code"), a.get("scope"))
     login_runner(done.athlete_id)  # connecting once is how a runner signs in on this browser
+    if wants_html():
+        return redirect("/me?connected=strava", 303)
     return {"connected": True, "provider": svc.PROVIDER, "athlete_id": done.athlete_id,
             "connection_id": done.connection_id, "scopes": done.scopes, "note": done.note}
 

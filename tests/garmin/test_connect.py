@@ -148,3 +148,19 @@ def test_disconnect_of_another_athlete_is_not_found(client, runtime, athlete, ga
                        headers={"Authorization": f"Bearer {other_token}"})
     assert resp.status_code == 404
     assert connection(runtime, garmin_user).status == "active"
+
+
+def test_a_browser_lands_on_its_own_page_signed_in_after_connecting(client, fake, athlete):
+    from urllib.parse import urlsplit
+
+    import requests
+
+    fake.login_user = fake.add_user()
+    start = client.get(f"/connect/garmin?token={athlete[1]}")
+    consent = requests.get(start.headers["Location"], allow_redirects=False, timeout=5)
+    back = urlsplit(consent.headers["Location"])
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    done = client.get(f"{back.path}?{back.query}", headers=browser)
+    assert done.status_code == 303 and done.headers["Location"].endswith("/me?connected=garmin")
+    page = client.get("/me", headers=browser)  # the session cookie signs the runner in
+    assert page.status_code == 200
