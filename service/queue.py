@@ -15,12 +15,27 @@ import redis
 from rq import Queue, SimpleWorker
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.timeouts import TimerDeathPenalty
 
 log = logging.getLogger(__name__)
 
 QUEUE_NAMES = ("ingest", "analyze", "notify", "maintenance")
 JOB_TIMEOUT = 600  # seconds; a parse of the largest allowed archive fits well inside
 _FINAL = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
+
+
+class ThreadWorker(SimpleWorker):
+    """A SimpleWorker that can run outside the main thread (the embedded worker, tests).
+
+    RQ installs SIGINT/SIGTERM handlers and enforces job timeouts with SIGALRM; Python allows
+    neither outside the main thread. So: no signal handlers (the web server owns the process's
+    signals) and timer-thread job timeouts."""
+
+    death_penalty_class = TimerDeathPenalty
+
+    def _install_signal_handlers(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            super()._install_signal_handlers()
 
 
 class JobQueue:
@@ -70,8 +85,8 @@ class JobQueue:
     def pending_count(self) -> int:
         return sum(q.count for q in self.queues.values())
 
-    def worker(self) -> SimpleWorker:
-        return SimpleWorker(list(self.queues.values()), connection=self.redis)
+    def worker(self) -> ThreadWorker:
+        return ThreadWorker(list(self.queues.values()), connection=self.redis)
 
     def drain(self, max_rounds: int = 50) -> None:
         """Run queued jobs in this thread until none are left (tests, CLI import, embedded loop)."""

@@ -165,3 +165,24 @@ def test_removing_a_provider_run_re_analyses_the_days_that_leaned_on_it(runtime)
         spike = s.scalar(select(Finding).where(Finding.activity_id == later,
                                                Finding.rule == "single_run_spike"))
     assert spike is not None and spike.value == pytest.approx(1.4, abs=0.01)
+
+
+def test_the_embedded_worker_thread_runs_jobs_by_itself(runtime):
+    """`kneeguard serve` runs jobs in a background thread, where Python forbids signal handlers:
+    the worker must cope (a regression once left every job pending)."""
+    import time
+
+    athlete_id, _ = athlete_with_token(runtime)
+    ids = store_runs(runtime, athlete_id, {0: 5.0, 2: 6.0})
+    runtime.queue.start_embedded_worker(interval=0.05)
+    try:
+        for activity_id in ids:
+            runtime.queue.enqueue("analyze", "workers.analyze.analyze_activity", activity_id,
+                                  key=activity_id)
+        deadline = time.monotonic() + 60
+        while (count(runtime, Activity, Activity.status == "analyzed") < len(ids)
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+    finally:
+        runtime.queue.stop_embedded_worker()
+    assert count(runtime, Activity, Activity.status == "analyzed") == len(ids)
