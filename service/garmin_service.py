@@ -135,7 +135,7 @@ def _upsert(s: Session, rt: Runtime, athlete_id: str, user_id: str, tokens: Toke
     conn.status = "active" if exporting else "disabled"
     conn.details = {**(conn.details or {}), "connected_at": utcnow().isoformat(),
                     "permissions": sorted(permissions) if permissions is not None else None,
-                    "backfill": {"status": "pending"}}
+                    "backfill": {"status": "pending", "next_at": utcnow().isoformat()}}
     s.flush()
     planned = deliveries.plan_event(s, athlete_id, "athlete.connected",
                                     {"athlete_id": athlete_id, "provider": PROVIDER},

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from service.models import Activity, Delivery, InboundEvent, utcnow
+from service.models import Activity, Connection, Delivery, InboundEvent, utcnow
 from service.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,17 @@ def periodic(runtime: Runtime, now: datetime) -> int:
     return count
 
 
+def due_backfills(s, now: datetime) -> list[str]:
+    """Garmin connections whose history backfill is pending (its job may have been lost) or
+    failed and due for another try (`workers.providers.garmin.retry_plan` sets `next_at`)."""
+    status = Connection.details["backfill"]["status"].as_string()
+    rows = s.execute(select(Connection.id, Connection.details).where(
+        Connection.provider == "garmin", Connection.status == "active",
+        status.in_(("pending", "failed")))).all()
+    return [cid for cid, details in rows
+            if (details["backfill"].get("next_at") or "") <= now.isoformat()]
+
+
 def sweep(runtime: Runtime, now: datetime | None = None) -> int:
     """Enqueue every pending row's job (and the periodic jobs that are due); returns how many
     row jobs were newly enqueued."""
@@ -80,6 +91,9 @@ def sweep(runtime: Runtime, now: datetime | None = None) -> int:
             ids = s.scalars(stage.query(now).limit(BATCH)).all()
             for row_id in ids:
                 count += runtime.queue.enqueue(stage.queue, stage.func, row_id, key=row_id)
+        for conn_id in due_backfills(s, now):
+            count += runtime.queue.enqueue("ingest", "workers.providers.garmin.backfill", conn_id,
+                                           key=conn_id)
     if count:
         log.info("sweeper re-enqueued jobs", extra={"count": count})
     return count

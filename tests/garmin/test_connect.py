@@ -164,3 +164,23 @@ def test_a_browser_lands_on_its_own_page_signed_in_after_connecting(client, fake
     assert done.status_code == 303 and done.headers["Location"].endswith("/me?connected=garmin")
     page = client.get("/me", headers=browser)  # the session cookie signs the runner in
     assert page.status_code == 200
+
+
+def test_a_failed_backfill_is_retried_by_the_sweeper_when_due(client, fake, runtime, athlete):
+    from datetime import datetime, timedelta
+
+    from service import sweeper
+
+    fake.fail_next("/wellness-api/rest/backfill/activities", 503)
+    user = fake.add_user()
+    assert connect(client, fake, athlete[1], user).status_code == 200
+    runtime.queue.drain()
+    failed = connection(runtime, user).details["backfill"]
+    assert failed["status"] == "failed" and failed["attempts"] == 1
+    due = datetime.fromisoformat(failed["next_at"])
+    sweeper.sweep(runtime, now=due - timedelta(seconds=1))  # not yet
+    runtime.queue.drain()
+    assert connection(runtime, user).details["backfill"]["status"] == "failed"
+    sweeper.sweep(runtime, now=due + timedelta(seconds=1))
+    runtime.queue.drain()
+    assert connection(runtime, user).details["backfill"]["status"] == "requested"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -279,6 +279,7 @@ def backfill(connection_id: str) -> None:
             return
     start, end = gs.backfill_range(rt.settings)
     outcome: dict = {"start": start.isoformat(), "end": end.isoformat()}
+    retry_after: float | None = None
     try:
         results = gs.client(rt.settings).request_backfill(gs.access_token(rt, connection_id),
                                                           start, end)
@@ -289,8 +290,28 @@ def backfill(connection_id: str) -> None:
     except ProviderError as exc:
         log.warning("garmin backfill failed", extra={"connection": connection_id})
         outcome.update(status="failed", error=str(exc)[:300])
-    outcome["at"] = datetime.now(UTC).isoformat()
+        retry_after = exc.retry_after
+        if exc.permanent:
+            outcome["status"] = "failed_permanently"
+    now = datetime.now(UTC)
+    outcome["at"] = now.isoformat()
     with rt.db.session() as s:
         conn = s.get(Connection, connection_id)
         if conn is not None:
+            previous = (conn.details or {}).get("backfill") or {}
+            if outcome["status"] == "failed":
+                outcome.update(retry_plan(previous, now, retry_after))
             conn.details = {**(conn.details or {}), "backfill": outcome}
+
+
+BACKFILL_RETRIES = 6
+
+
+def retry_plan(previous: dict, now: datetime, retry_after: float | None) -> dict:
+    """When the sweeper should ask again: 5 min doubling to 6 h (or Garmin's Retry-After), then
+    give up after BACKFILL_RETRIES attempts (the status says so; a reconnect starts over)."""
+    attempts = int(previous.get("attempts", 0)) + 1
+    if attempts > BACKFILL_RETRIES:
+        return {"attempts": attempts, "status": "failed_permanently"}
+    delay = max(retry_after or 0.0, min(300.0 * 2 ** (attempts - 1), 6 * 3600.0))
+    return {"attempts": attempts, "next_at": (now + timedelta(seconds=delay)).isoformat()}
