@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import or_, select
@@ -77,8 +77,13 @@ def endpoints_for(s: Session, athlete_id: str, event_type: str) -> list[tuple[En
     return out
 
 
-def plan_findings(s: Session, athlete: Athlete, findings: list[Finding]) -> list[Delivery]:
-    """Deliveries for newly created findings: webhooks, one email, a Strava note per activity."""
+def plan_findings(s: Session, athlete: Athlete, findings: list[Finding], *,
+                  notify_max_age_days: int | None = None) -> list[Delivery]:
+    """Deliveries for newly created findings: webhooks, one email, a Strava note per activity.
+
+    Webhooks carry every finding (integrators keep the record). Emails and notes only speak of
+    the last `notify_max_age_days` days: importing ten years of history must not send the runner
+    a warning for every spike of 2016."""
     if not findings:
         return []
     planned: list[Delivery | None] = []
@@ -90,8 +95,10 @@ def plan_findings(s: Session, athlete: Athlete, findings: list[Finding]) -> list
                     s, channel="webhook", dedupe_key=f"webhook:{ep.id}:finding.created:{f.id}",
                     athlete_id=athlete.id, target=ep.id, event_type="finding.created",
                     payload=envelope("finding.created", finding_data(f), now)))
-    planned.append(_plan_email(s, athlete, findings))
-    planned += _plan_notes(s, athlete, findings)
+    recent = [f for f in findings if notify_max_age_days is None
+              or f.date >= now.date() - timedelta(days=notify_max_age_days)]
+    planned.append(_plan_email(s, athlete, recent))
+    planned += _plan_notes(s, athlete, recent)
     return [d for d in planned if d is not None]
 
 
@@ -136,6 +143,25 @@ def _plan_notes(s: Session, athlete: Athlete, findings: list[Finding]) -> list[D
                                 athlete_id=athlete.id, target=a.id, event_type="finding.created",
                                 payload={"activity_id": a.id}))
     return planned
+
+
+def plan_note_refresh(s: Session, athlete: Athlete, activity_ids: set[str]) -> list[Delivery]:
+    """Rewrite (or remove) our note on Strava activities whose findings were dropped by a
+    re-analysis, when a note was written there before. The sender renders the current findings;
+    with none left it removes our block."""
+    if not activity_ids:
+        return []
+    noted = set(s.scalars(select(Delivery.target).where(
+        Delivery.channel == "strava_note", Delivery.status == "sent",
+        Delivery.target.in_(activity_ids))))
+    planned = []
+    for activity_id in sorted(noted):
+        current = sorted(s.scalars(select(Finding.id).where(Finding.activity_id == activity_id)))
+        planned.append(add_once(
+            s, channel="strava_note", dedupe_key=f"strava_note:{activity_id}:now:{_digest(current)}",
+            athlete_id=athlete.id, target=activity_id, event_type="finding.updated",
+            payload={"activity_id": activity_id}))
+    return [d for d in planned if d is not None]
 
 
 def _digest(ids: Iterable[str]) -> str:

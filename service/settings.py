@@ -58,6 +58,8 @@ class Settings:
     stale_after_s: int = 120
     thresholds: Mapping[str, object] = field(default_factory=dict)
     rate_limits: Mapping[str, object] = field(default_factory=dict)
+    # Emails and Strava notes only for findings this recent (imports of old history stay quiet).
+    notify_max_age_days: int = 7
     trust_proxy: bool = False
 
     @property
@@ -111,6 +113,7 @@ class Settings:
             sweep_interval_s=r.int("KNEEGUARD_SWEEP_INTERVAL", 60, minimum=1),
             thresholds=r.json_object("KNEEGUARD_THRESHOLDS"),
             rate_limits=r.rate_limits("KNEEGUARD_RATE_LIMITS"),
+            notify_max_age_days=r.int("KNEEGUARD_NOTIFY_MAX_AGE_DAYS", 7, minimum=0),
             trust_proxy=r.bool("KNEEGUARD_TRUST_PROXY", False),
         )
         return settings.with_local_secrets() if settings.is_sqlite else settings.require_secrets()

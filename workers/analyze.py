@@ -43,10 +43,13 @@ def _analyze(rt, activity_id: str) -> None:
             return
         # One analysis per athlete at a time (PostgreSQL row lock; SQLite serialises writers).
         athlete = s.get(Athlete, activity.athlete_id, with_for_update=True)
-        findings = analyze_day(s, athlete, activity.start_time.date(), rt.settings.thresholds)
+        findings, lost = analyze_day(s, athlete, activity.start_time.date(),
+                                     rt.settings.thresholds)
         activity.status = "analyzed"
         activity.error = None
-        planned = deliveries.plan_findings(s, athlete, findings)
+        planned = deliveries.plan_findings(
+            s, athlete, findings, notify_max_age_days=rt.settings.notify_max_age_days)
+        planned += deliveries.plan_note_refresh(s, athlete, lost)
         planned += deliveries.plan_event(
             s, athlete.id, "activity.analyzed",
             {"activity_id": activity.id, "athlete_id": athlete.id,
@@ -60,7 +63,8 @@ def _analyze(rt, activity_id: str) -> None:
     JOBS.labels("analyze", "ok").inc()
 
 
-def analyze_day(s: Session, athlete: Athlete, day: date, deployment: dict) -> list[Finding]:
+def analyze_day(s: Session, athlete: Athlete, day: date,
+                deployment: dict) -> tuple[list[Finding], set[str]]:
     history = load_history(s, athlete.id)
     thresholds = Thresholds.from_mapping(dict(deployment)).merged(athlete.thresholds or {})
     results = evaluate(history, day, thresholds)
@@ -76,10 +80,11 @@ def load_history(s: Session, athlete_id: str) -> list[HistoryItem]:
     return [HistoryItem(r.id, r.source, ActivityMetrics.from_dict(r.metrics)) for r in rows]
 
 
-def upsert_findings(s: Session, athlete_id: str, day: date, results) -> list[Finding]:
+def upsert_findings(s: Session, athlete_id: str, day: date,
+                    results) -> tuple[list[Finding], set[str]]:
     """Insert new findings, update changed ones, drop the day's findings that no longer hold.
 
-    Returns the findings that are new (the ones to deliver)."""
+    Returns the findings that are new (the ones to deliver) and the activities that lost one."""
     existing = {(f.rule, f.subject): f for f in s.scalars(
         select(Finding).where(Finding.athlete_id == athlete_id, Finding.date == day))}
     created: list[Finding] = []
@@ -95,9 +100,10 @@ def upsert_findings(s: Session, athlete_id: str, day: date, results) -> list[Fin
             created.append(row)
         row.severity, row.value, row.threshold = r.severity, r.value, r.threshold
         row.message, row.evidence, row.sources = r.message, r.evidence, list(r.sources)
-    stale = [f.id for k, f in existing.items() if k not in seen]
+    stale = [f for k, f in existing.items() if k not in seen]
     if stale:
-        s.execute(delete(Finding).where(Finding.id.in_(stale)))
+        s.execute(delete(Finding).where(Finding.id.in_([f.id for f in stale])))
     s.flush()
-    return created
+    # Activities that lost a finding: a note already on Strava may now say too much.
+    return created, {f.activity_id for f in stale if f.activity_id}
 

@@ -16,6 +16,8 @@ from service.models import Activity, Delivery, Finding
 from tests.service.helpers import athlete_with_token
 
 REPO = Path(__file__).resolve().parents[2]
+# Histories end near today: emails and notes only speak of recent findings.
+START = (datetime.now(UTC) - timedelta(days=33)).replace(hour=7, minute=0, second=0, microsecond=0)
 
 
 def store_runs(runtime, athlete_id: str, km_by_day: dict[int, float]) -> list[str]:
@@ -23,7 +25,7 @@ def store_runs(runtime, athlete_id: str, km_by_day: dict[int, float]) -> list[st
     from service import activities
     from tests.service.synthetic_runs import run_track
 
-    start = datetime(2026, 3, 1, 7, 0, tzinfo=UTC)
+    start = START
     ids = []
     with runtime.db.session() as s:
         for day, km in sorted(km_by_day.items()):
@@ -148,7 +150,7 @@ def test_removing_a_provider_run_re_analyses_the_days_that_leaned_on_it(runtime)
 
     athlete_id, _ = athlete_with_token(runtime)
     store_runs(runtime, athlete_id, {d: 10.0 for d in range(0, 20, 2)})
-    start = datetime(2026, 3, 1, 7, 0, tzinfo=UTC)
+    start = START
     with runtime.db.session() as s:
         activities.store_track(s, athlete_id, run_track(start + timedelta(days=21), 20.0),
                                "garmin", "long.fit")
@@ -186,3 +188,22 @@ def test_the_embedded_worker_thread_runs_jobs_by_itself(runtime):
     finally:
         runtime.queue.stop_embedded_worker()
     assert count(runtime, Activity, Activity.status == "analyzed") == len(ids)
+
+
+def test_an_old_history_gets_findings_but_no_emails(runtime):
+    """Importing years-old runs records their findings (and tells integrators) but does not email
+    the runner about a spike from long ago."""
+    from service import activities
+    from tests.service.synthetic_runs import run_track
+
+    athlete_id, _ = athlete_with_token(runtime)
+    start = datetime(2020, 3, 1, 7, 0, tzinfo=UTC)
+    with runtime.db.session() as s:
+        ids = []
+        for day, km in [*((d, 10.0) for d in range(0, 30, 2)), (31, 18.0)]:
+            ids += [c["id"] for c in activities.store_track(
+                s, athlete_id, run_track(start + timedelta(days=day), km), "upload",
+                f"{day}.fit").created]
+    analyze_all(runtime, ids)
+    assert count(runtime, Finding, Finding.rule == "single_run_spike") == 1
+    assert count(runtime, Delivery, Delivery.channel == "email") == 0

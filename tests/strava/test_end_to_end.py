@@ -134,3 +134,31 @@ def test_events_for_unknown_athletes_are_acknowledged_and_dropped(runtime, fake,
     assert resp.status_code == 200 and resp.json() == {"status": "ignored"}
     assert _count(runtime, InboundEvent) == 0
     assert fake.count(None, "/api/v3/") == 0
+
+
+def test_a_note_whose_warning_no_longer_holds_is_taken_back_off(runtime, fake, live, runner):
+    """A longer run from another source arrives for an earlier day: the spike no longer holds,
+    so the re-analysis removes our block from the description (and keeps the runner's text)."""
+    from service import activities, sweeper
+    from tests.service.synthetic_runs import run_track
+
+    athlete_id, token = runner
+    strava_athlete = fake.add_athlete()
+    add_history(fake, strava_athlete, runs=8, km=10.0)
+    fake.subscribe_directly(f"{live.url}/webhooks/strava")
+    assert connect(live, fake, token, strava_athlete).status_code == 200
+    runtime.queue.drain()
+    long_run = fake.add_activity(strava_athlete, datetime.now(UTC) - timedelta(hours=2),
+                                 20_000.0, description="Felt strong today", climb_m=30.0)
+    fake.send_event("activity", long_run, "create", strava_athlete)
+    runtime.queue.drain()
+    assert BEGIN in fake.activities[long_run]["description"]
+
+    with runtime.db.session() as s:  # a 25 km run uploaded from a watch file, 5 days earlier
+        activities.store_track(s, athlete_id, run_track(datetime.now(UTC) - timedelta(days=5),
+                                                        25.0), "upload", "watch.fit")
+        act = s.scalar(select(Activity).where(Activity.provider_activity_id == str(long_run)))
+        act.status = "parsed"  # what reanalysis marks; the sweeper picks it up
+    sweeper.sweep(runtime)
+    runtime.queue.drain()
+    assert fake.activities[long_run]["description"] == "Felt strong today"
