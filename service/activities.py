@@ -94,6 +94,7 @@ def store_track(s: Session, athlete_id: str, track: Track, source: str, filename
     )
     s.add(activity)
     s.flush()
+    reanalyze_later(s, athlete_id, [activity.start_time])
     return IngestResult(created=[summary(activity, label)])
 
 
@@ -120,13 +121,14 @@ def find_duplicate(s: Session, athlete_id: str, track: Track) -> Activity | None
 RULE_WINDOW = timedelta(days=35)
 
 
-def reanalyze_after_removal(s: Session, athlete_id: str, removed_starts: list) -> int:
-    """Activities removed from a history change the verdicts of later days: mark the remaining
-    analysed runs in the affected window for re-analysis (the sweeper picks them up; findings are
-    upserted, so only genuinely new ones are delivered and stale ones are dropped)."""
-    if not removed_starts:
+def reanalyze_later(s: Session, athlete_id: str, changed_starts: list) -> int:
+    """Runs added to or removed from a history change the verdicts of later days (a backfill can
+    deliver the newest run first): mark the analysed runs in the affected window for re-analysis
+    (the sweeper picks them up; findings are upserted, so only genuinely new ones are delivered
+    and stale ones are dropped)."""
+    if not changed_starts:
         return 0
-    first, last = min(removed_starts), max(removed_starts)
+    first, last = min(changed_starts), max(changed_starts)
     return s.execute(update(Activity).where(
         Activity.athlete_id == athlete_id, Activity.status == "analyzed",
         Activity.start_time >= first, Activity.start_time <= last + RULE_WINDOW,

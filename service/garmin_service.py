@@ -265,6 +265,6 @@ def purge(s: Session, athlete_id: str) -> dict[str, int]:
         s.execute(delete(Activity).where(Activity.id.in_(ids)))
     raw = s.execute(delete(RawFile).where(RawFile.athlete_id == athlete_id,
                                           RawFile.source == SOURCE)).rowcount
-    again = activities.reanalyze_after_removal(s, athlete_id, starts)
+    again = activities.reanalyze_later(s, athlete_id, starts)
     return {"activities": len(ids), "findings": len(findings), "raw_files": raw,
             "reanalysed": again}

@@ -324,7 +324,7 @@ def forget_activities(s: Session, athlete_id: str, activity_ids: list[str], *,
     counts["activities"] = s.execute(delete(Activity).where(
         Activity.id.in_(activity_ids))).rowcount
     if reanalyze:
-        counts["reanalysed"] = activities.reanalyze_after_removal(s, athlete_id, list(days))
+        counts["reanalysed"] = activities.reanalyze_later(s, athlete_id, list(days))
     return counts
 
 

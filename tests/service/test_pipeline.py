@@ -207,3 +207,18 @@ def test_an_old_history_gets_findings_but_no_emails(runtime):
     analyze_all(runtime, ids)
     assert count(runtime, Finding, Finding.rule == "single_run_spike") == 1
     assert count(runtime, Delivery, Delivery.channel == "email") == 0
+
+
+def test_an_older_run_arriving_late_re_analyses_the_later_days(runtime):
+    """Backfills deliver in any order: the newest run analysed alone has no history to compare
+    with; once the older runs arrive, its day is re-analysed and the spike is found."""
+    athlete_id, _ = athlete_with_token(runtime)
+    newest = store_runs(runtime, athlete_id, {31: 18.0})
+    analyze_all(runtime, newest)
+    assert count(runtime, Finding, Finding.activity_id == newest[0]) == 0
+    older = store_runs(runtime, athlete_id, {d: 10.0 for d in range(0, 30, 2)})
+    sweeper.sweep(runtime)
+    runtime.queue.drain()
+    assert count(runtime, Activity, Activity.status == "analyzed") == len(older) + 1
+    assert count(runtime, Finding, Finding.activity_id == newest[0],
+                 Finding.rule == "single_run_spike") == 1
