@@ -7,7 +7,7 @@ never creates a second finding (nor, downstream, a second delivery).
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -16,7 +16,7 @@ from service import deliveries
 from service import runtime as runtime_mod
 from service.metrics import JOBS
 from service.models import Activity, Athlete, Finding
-from workers.analysis import ActivityMetrics, HistoryItem, Thresholds, evaluate
+from workers.analysis import ActivityMetrics, ElevationMetrics, HistoryItem, Thresholds, evaluate
 
 log = logging.getLogger(__name__)
 
@@ -65,19 +65,43 @@ def _analyze(rt, activity_id: str) -> None:
 
 def analyze_day(s: Session, athlete: Athlete, day: date,
                 deployment: dict) -> tuple[list[Finding], set[str]]:
-    history = load_history(s, athlete.id)
+    history = load_history(s, athlete.id, day)
     thresholds = Thresholds.from_mapping(dict(deployment)).merged(athlete.thresholds or {})
     results = evaluate(history, day, thresholds)
     return upsert_findings(s, athlete.id, day, results)
 
 
-def load_history(s: Session, athlete_id: str) -> list[HistoryItem]:
-    rows = s.execute(
-        select(Activity.id, Activity.source, Activity.metrics)
-        .where(Activity.athlete_id == athlete_id, Activity.metrics.is_not(None))
-        .order_by(Activity.start_time)
-    ).all()
-    return [HistoryItem(r.id, r.source, ActivityMetrics.from_dict(r.metrics)) for r in rows]
+# The longest look-back that needs more than distance (gct/cadence baselines: 8 weeks), with a
+# margin. Older runs only feed distance-based rules (ACWR's EWMA, shoe mileage, return to
+# running), so they are read from plain columns instead of decoding every stored metrics blob —
+# for a 10-year history that JSON decoding alone took ~160 ms per analysis.
+FULL_METRICS_DAYS = 70
+
+
+def load_history(s: Session, athlete_id: str, day: date | None = None) -> list[HistoryItem]:
+    cutoff = (datetime.combine(day, time(0), tzinfo=UTC) - timedelta(days=FULL_METRICS_DAYS)
+              if day else None)
+    old = [] if cutoff is None else s.execute(
+        select(Activity.id, Activity.source, Activity.start_time, Activity.sport,
+               Activity.sub_sport, Activity.indoor, Activity.manual, Activity.distance_m,
+               Activity.moving_time_s, Activity.gear_id, Activity.loss_m)
+        .where(Activity.athlete_id == athlete_id, Activity.metrics.is_not(None),
+               Activity.start_time < cutoff)
+        .order_by(Activity.start_time)).all()
+    recent = select(Activity.id, Activity.source, Activity.metrics).where(
+        Activity.athlete_id == athlete_id, Activity.metrics.is_not(None))
+    if cutoff is not None:
+        recent = recent.where(Activity.start_time >= cutoff)
+    rows = s.execute(recent.order_by(Activity.start_time)).all()
+    return [HistoryItem(r.id, r.source, light_metrics(r)) for r in old] + [
+        HistoryItem(r.id, r.source, ActivityMetrics.from_dict(r.metrics)) for r in rows]
+
+
+def light_metrics(r) -> ActivityMetrics:
+    return ActivityMetrics(
+        start_time=r.start_time, sport=r.sport, sub_sport=r.sub_sport, indoor=r.indoor,
+        manual=r.manual, distance_m=r.distance_m, moving_time_s=r.moving_time_s,
+        gear_id=r.gear_id, elevation=ElevationMetrics(loss_m=r.loss_m or 0.0))
 
 
 def upsert_findings(s: Session, athlete_id: str, day: date,

@@ -222,3 +222,22 @@ def test_an_older_run_arriving_late_re_analyses_the_later_days(runtime):
     assert count(runtime, Activity, Activity.status == "analyzed") == len(older) + 1
     assert count(runtime, Finding, Finding.activity_id == newest[0],
                  Finding.rule == "single_run_spike") == 1
+
+
+def test_reading_old_runs_from_columns_gives_the_same_findings_as_full_metrics(runtime):
+    """load_history decodes full metrics only for the last 70 days; older runs come from plain
+    columns. Over a long, varied history every day's findings must be identical."""
+    from workers.analysis import evaluate
+    from workers.analyze import load_history
+
+    athlete_id, _ = athlete_with_token(runtime)
+    days = {d: 6.0 + (d * 7 % 11) for d in range(0, 200, 2)}
+    days.update({150: 30.0, 171: 35.0, 199: 21.0})
+    store_runs(runtime, athlete_id, days)
+    with runtime.db.session() as s:
+        full = load_history(s, athlete_id)
+        for offset in (120, 150, 171, 199):
+            day = (START + timedelta(days=offset)).date()
+            light = load_history(s, athlete_id, day)
+            assert [f.to_dict() for f in evaluate(light, day)] == \
+                [f.to_dict() for f in evaluate(full, day)]
