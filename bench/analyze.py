@@ -45,8 +45,9 @@ def best_ms(fn, repeat: int) -> float:
     return min(times) * 1000.0
 
 
-def real_runs(data: Path, quick: bool):
-    folders = [data / "activities" / "fit", data / "activities" / "gpx"]
+def real_runs(data: Path, quick: bool, kinds: tuple[str, ...] = ("fit", "gpx")):
+    """(file name, Track) for every running track in shared/data (big files skipped with quick)."""
+    folders = [data / "activities" / kind for kind in kinds]
     for path in sorted(p for folder in folders for p in folder.glob("*")):
         if quick and path.stat().st_size > 300_000:
             continue

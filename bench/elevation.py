@@ -17,8 +17,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.analyze import real_runs  # noqa: E402
 from workers.analysis import compute_metrics  # noqa: E402
-from workers.parsing import InvalidFile, parse_bytes  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -36,20 +36,13 @@ def gpxpy_loss(track) -> float:
 
 def rows(data: Path, quick: bool) -> list[dict]:
     out = []
-    for path in sorted((data / "activities" / "fit").glob("*.fit")):
-        if quick and path.stat().st_size > 300_000:
+    for name, track in real_runs(data, quick, kinds=("fit",)):
+        if track.totals.descent_m is None or track.altitude_source == "none":
             continue
-        try:
-            tracks = parse_bytes(path.read_bytes(), path.name).tracks
-        except InvalidFile:
-            continue
-        for track in tracks:
-            if not track.is_run or track.totals.descent_m is None or track.altitude_source == "none":
-                continue
-            m = compute_metrics(track)
-            out.append({"file": path.name, "device": track.device or "?",
-                        "source": track.altitude_source, "device_m": float(track.totals.descent_m),
-                        "ours_m": m.elevation.loss_m, "gpxpy_m": gpxpy_loss(track)})
+        m = compute_metrics(track)
+        out.append({"file": name, "device": track.device or "?",
+                    "source": track.altitude_source, "device_m": float(track.totals.descent_m),
+                    "ours_m": m.elevation.loss_m, "gpxpy_m": gpxpy_loss(track)})
     return out
 
 

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import gzip
-import io
 import zipfile
 
 import pytest
 
+from bench.hostile import zip_of
 from tests.parsing.conftest import ACTIVITIES
 from workers.parsing import iter_paths, parse_bytes
 
@@ -32,12 +32,7 @@ CSV_ROWS = [
 ]
 
 
-def _zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression) as archive:
-        for name, payload in members.items():
-            archive.writestr(name, payload)
-    return buffer.getvalue()
+_zip = zip_of  # one zip builder, shared with the hostile-input builders
 
 
 @pytest.fixture(scope="module")

@@ -70,3 +70,15 @@ def add_history(fake, athlete: int, runs: int = 8, km: float = 10.0, every_days:
     end = end or datetime.now(UTC) - timedelta(days=1)
     return [fake.add_activity(athlete, end - timedelta(days=every_days * i, hours=i % 3),
                               km * 1000.0, climb_m=30.0) for i in range(runs)]
+
+
+@pytest.fixture
+def connected(runtime, fake, live, runner):
+    """A connected runner with a month of 10 km runs; returns (athlete id, strava athlete id)."""
+    athlete_id, token = runner
+    strava_athlete = fake.add_athlete()
+    add_history(fake, strava_athlete, runs=8, km=10.0)
+    fake.subscribe_directly(f"{live.url}/webhooks/strava")
+    assert connect(live, fake, token, strava_athlete).status_code == 200
+    runtime.queue.drain()
+    return athlete_id, strava_athlete

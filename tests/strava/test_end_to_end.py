@@ -45,13 +45,8 @@ def test_connect_stores_encrypted_tokens_and_backfills_history(runtime, fake, li
     assert streams == 8  # the 8 recent runs' streams, not the 45-day-old one
 
 
-def test_a_new_long_run_gets_a_warning_note_in_its_description(runtime, fake, live, runner):
-    athlete_id, token = runner
-    strava_athlete = fake.add_athlete()
-    add_history(fake, strava_athlete, runs=8, km=10.0)
-    fake.subscribe_directly(f"{live.url}/webhooks/strava")
-    assert connect(live, fake, token, strava_athlete).status_code == 200
-    runtime.queue.drain()
+def test_a_new_long_run_gets_a_warning_note_in_its_description(runtime, fake, connected):
+    _athlete_id, strava_athlete = connected
     long_run = fake.add_activity(strava_athlete, datetime.now(UTC) - timedelta(hours=2),
                                  20_000.0, description="Felt strong today", climb_m=30.0)
     fake.reset_calls()
@@ -136,18 +131,13 @@ def test_events_for_unknown_athletes_are_acknowledged_and_dropped(runtime, fake,
     assert fake.count(None, "/api/v3/") == 0
 
 
-def test_a_note_whose_warning_no_longer_holds_is_taken_back_off(runtime, fake, live, runner):
+def test_a_note_whose_warning_no_longer_holds_is_taken_back_off(runtime, fake, connected):
     """A longer run from another source arrives for an earlier day: the spike no longer holds,
     so the re-analysis removes our block from the description (and keeps the runner's text)."""
     from service import activities, sweeper
     from tests.service.synthetic_runs import run_track
 
-    athlete_id, token = runner
-    strava_athlete = fake.add_athlete()
-    add_history(fake, strava_athlete, runs=8, km=10.0)
-    fake.subscribe_directly(f"{live.url}/webhooks/strava")
-    assert connect(live, fake, token, strava_athlete).status_code == 200
-    runtime.queue.drain()
+    athlete_id, strava_athlete = connected
     long_run = fake.add_activity(strava_athlete, datetime.now(UTC) - timedelta(hours=2),
                                  20_000.0, description="Felt strong today", climb_m=30.0)
     fake.send_event("activity", long_run, "create", strava_athlete)

@@ -4,25 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import requests
 from sqlalchemy import func, select
 
 from service.models import Activity, Connection, Delivery, Finding, InboundEvent
-
-from .conftest import add_history, connect
-
-
-@pytest.fixture
-def connected(runtime, fake, live, runner):
-    """A connected runner with a month of 10 km runs; returns (athlete id, strava athlete id)."""
-    athlete_id, token = runner
-    strava_athlete = fake.add_athlete()
-    add_history(fake, strava_athlete, runs=8, km=10.0)
-    fake.subscribe_directly(f"{live.url}/webhooks/strava")
-    assert connect(live, fake, token, strava_athlete).status_code == 200
-    runtime.queue.drain()
-    return athlete_id, strava_athlete
 
 
 def _rows(runtime, provider_id) -> list[Activity]:
