@@ -19,8 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service import activities, deliveries, oauth
+from service import garmin_status as gst
 from service.errors import ApiError, Conflict, InvalidInput
-from service.models import Activity, Athlete, Connection, Finding, RawFile, utcnow
+from service.models import Activity, Athlete, Connection, Finding, InboundEvent, RawFile, utcnow
 from service.providers.base import AuthRevoked, ProviderError, TokenSet
 from service.providers.garmin import ACTIVITY_EXPORT, GarminClient, new_pkce_pair
 from service.runtime import Runtime
@@ -132,10 +133,17 @@ def _upsert(s: Session, rt: Runtime, athlete_id: str, user_id: str, tokens: Toke
         s.add(conn)
     oauth.store_tokens(conn, rt.box, tokens)
     exporting = permissions is None or ACTIVITY_EXPORT in permissions
-    conn.status = "active" if exporting else "disabled"
+    if exporting:
+        gst.resume(conn)
+        resume_paused(s, user_id)
+    else:
+        conn.status, conn.status_reason = "disabled", gst.PAUSED_PERMISSION
+    start, end = backfill_range(rt.settings)
     conn.details = {**(conn.details or {}), "connected_at": utcnow().isoformat(),
                     "permissions": sorted(permissions) if permissions is not None else None,
-                    "backfill": {"status": "pending", "next_at": utcnow().isoformat()}}
+                    "backfill": {"status": "pending", "next_at": utcnow().isoformat(),
+                                 "start": int(start.timestamp()), "end": int(end.timestamp()),
+                                 "accepted": [], "refused": []}}
     s.flush()
     planned = deliveries.plan_event(s, athlete_id, "athlete.connected",
                                     {"athlete_id": athlete_id, "provider": PROVIDER},
@@ -169,10 +177,11 @@ def enqueue_backfill(rt: Runtime, connection_id: str) -> None:
 
 
 def backfill_range(settings: Settings, now: datetime | None = None) -> tuple[datetime, datetime]:
-    """The last N days, on whole hours: a retried job asks for the very same 30-day chunks, which
-    Garmin answers with 409 (fine) instead of a second round of notifications."""
-    now = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
-    end = now + timedelta(hours=1)
+    """The last N days up to this second, fixed once per connect (stored on the connection):
+    Garmin answers 409 to "requests for already requested time period" (GARMIN-ACT §8), so a
+    reconnect must not repeat an earlier connect's ranges, and a retried job must not repeat
+    the chunks Garmin already accepted (the job records them)."""
+    end = (now or datetime.now(UTC)).replace(microsecond=0)
     return end - timedelta(days=backfill_days(settings)), end
 
 
@@ -187,19 +196,29 @@ def access_token(rt: Runtime, connection_id: str) -> str:
         return oauth.access_token(rt.db, rt.box, connection_id, api.refresh)
     except LookupError as exc:
         raise ProviderError(str(exc), permanent=True) from exc
-    except AuthRevoked:
-        with rt.db.session() as s:
-            conn = s.get(Connection, connection_id)
-            if conn is not None:
-                revoke(conn)
+    except AuthRevoked as exc:
+        mark_revoked(rt, connection_id, gst.reason_for(exc))
         raise
 
 
-def revoke(conn: Connection) -> None:
-    conn.status = "revoked"
-    conn.access_token_enc = None
-    conn.refresh_token_enc = None
-    conn.expires_at = None
+def revoke(conn: Connection, reason: str | None = None) -> None:
+    gst.revoke(conn, reason)
+
+
+def mark_revoked(rt: Runtime, connection_id: str, reason: str) -> None:
+    """Garmin refused the token (401/403/invalid_grant): revoke in a session of our own (the
+    caller's may roll back) and tell the runner once."""
+    with rt.db.session() as s:
+        conn = s.get(Connection, connection_id)
+        ids = gst.revoke_and_tell(s, conn, reason) if conn is not None else []
+    deliveries.enqueue(rt, ids)
+
+
+def mark_paused(rt: Runtime, connection_id: str, reason: str) -> None:
+    with rt.db.session() as s:
+        conn = s.get(Connection, connection_id)
+        if conn is not None:
+            gst.pause(conn, reason)
 
 
 # -- disconnect and purge --------------------------------------------------------------------------
@@ -219,7 +238,7 @@ def disconnect(rt: Runtime, athlete_id: str) -> dict:
     with rt.db.session() as s:
         conn = s.get(Connection, conn_id)
         if conn is not None:
-            revoke(conn)
+            revoke(conn, gst.DISCONNECTED)
             conn.details = {**(conn.details or {}), "disconnected_at": utcnow().isoformat()}
         deleted = purge(s, athlete_id)
         planned = deliveries.plan_event(s, athlete_id, "athlete.disconnected",
@@ -267,4 +286,31 @@ def purge(s: Session, athlete_id: str) -> dict[str, int]:
                                           RawFile.source == SOURCE)).rowcount
     again = activities.reanalyze_later(s, athlete_id, starts)
     return {"activities": len(ids), "findings": len(findings), "raw_files": raw,
-            "reanalysed": again}
+            "reanalysed": again, "events": forget_events(s, athlete_id)}
+
+
+ACTIVITY_EVENT_KINDS = ("activity_file", "activity_summary", "activity_ping")
+
+
+def resume_paused(s: Session, user_id: str) -> int:
+    """Sharing is back: the notifications that waited are due now (the sweeper enqueues them).
+    Garmin answered 200 to them once and will not send them again."""
+    rows = s.scalars(select(InboundEvent).where(
+        InboundEvent.source == SOURCE, InboundEvent.status == "paused",
+        InboundEvent.payload["userId"].as_string() == user_id)).all()
+    for event in rows:
+        event.status, event.next_attempt_at = "received", utcnow()
+        event.last_error = f"resumed after: {event.last_error or 'pause'}"[:1000]
+    return len(rows)
+
+
+def forget_events(s: Session, athlete_id: str) -> int:
+    """Delete the user's activity notifications with the data: their dedupe keys (summaryIds)
+    must not outlive the purge, or Garmin re-sending that history after a reconnect would be
+    taken for a repeat. Their payloads (activity names, devices) are Garmin data too."""
+    conn = athlete_connection(s, athlete_id)
+    if conn is None:
+        return 0
+    return s.execute(delete(InboundEvent).where(
+        InboundEvent.source == SOURCE, InboundEvent.kind.in_(ACTIVITY_EVENT_KINDS),
+        InboundEvent.payload["userId"].as_string() == conn.provider_user_id)).rowcount

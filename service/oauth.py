@@ -57,6 +57,8 @@ def store_tokens(conn: Connection, box: TokenBox, tokens: TokenSet) -> None:
     conn.access_token_enc = box.encrypt(tokens.access_token)
     conn.refresh_token_enc = box.encrypt(tokens.refresh_token)
     conn.expires_at = tokens.expires_at
+    if tokens.refresh_expires_at is not None:
+        conn.refresh_expires_at = tokens.refresh_expires_at
     if tokens.scopes:
         conn.scopes = sorted(tokens.scopes)
 
@@ -85,3 +87,17 @@ def access_token(db, box: TokenBox, connection_id: str,
         tokens = refresh(box.decrypt(conn.refresh_token_enc))
         store_tokens(conn, box, tokens)
         return tokens.access_token
+
+
+def refresh_if_due(db, box: TokenBox, connection_id: str, refresh: Callable[[str], TokenSet],
+                   due: Callable[[Connection], bool]) -> bool:
+    """Refresh now when `due(conn)` still holds once the row is locked (a periodic job renewing
+    a refresh token before it dies of age). True when a refresh happened. Same lock as
+    `access_token`, so a concurrent ingest never spends the rotated-away refresh token."""
+    with _process_lock(connection_id), db.session() as s:
+        conn = s.scalar(select(Connection).where(Connection.id == connection_id)
+                        .with_for_update())
+        if conn is None or not conn.refresh_token_enc or not due(conn):
+            return False
+        store_tokens(conn, box, refresh(box.decrypt(conn.refresh_token_enc)))
+        return True

@@ -247,6 +247,13 @@ class Disconnected(Open):
     disconnected: bool
 
 
+class GarminConnection(Open):
+    provider: str
+    status: str = Field(examples=["active", "disabled", "revoked"])
+    status_reason: str | None = None
+    history: dict | None = None  # the last history request; `text` says what was recovered
+
+
 class EndpointView(BaseModel):
     id: str
     url: str

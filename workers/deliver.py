@@ -19,8 +19,8 @@ from service import runtime as runtime_mod
 from service.deliveries import finding_data, unsubscribe_token
 from service.metrics import JOBS
 from service.models import Athlete, Delivery, DeliveryAttempt, Endpoint, Finding, utcnow
+from workers.notify import connection_notice, webhooks
 from workers.notify import email as mail
-from workers.notify import webhooks
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=3)
@@ -168,7 +168,10 @@ def _timestamp(d: Delivery):
 @sender("email")
 def send_mail(rt, d: Delivery) -> Outcome:
     settings = rt.settings
-    msg = _endpoint_notice(settings, d) if d.event_type == "endpoint.disabled" else _finding_mail(rt, d)
+    if d.event_type == connection_notice.EVENT:
+        msg = connection_notice.render(settings, d)
+    else:
+        msg = _endpoint_notice(settings, d) if d.event_type == "endpoint.disabled" else _finding_mail(rt, d)
     if msg is None:
         return Outcome("cancelled", error="nothing left to send (findings deleted)")
     try:

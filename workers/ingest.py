@@ -27,6 +27,11 @@ class Dropped(Exception):
     """Raised by a handler when the event is not for us any more (e.g. connection revoked)."""
 
 
+class Paused(Exception):
+    """Raised by a handler when the event must wait (e.g. the runner paused sharing): the row is
+    parked as `paused` until whatever ends the pause sets it back to `received`."""
+
+
 def handler(source: str, kind: str):
     def register(fn: Handler) -> Handler:
         HANDLERS[(source, kind)] = fn
@@ -52,6 +57,8 @@ def process_event(event_id: str) -> None:
             event.status, event.processed_at = "done", utcnow()
         except Dropped as exc:
             event.status, event.last_error, event.processed_at = "dropped", str(exc)[:1000], utcnow()
+        except Paused as exc:
+            event.status, event.last_error = "paused", str(exc)[:1000]
         except ProviderError as exc:
             _failed(event, exc, permanent=exc.permanent, retry_after=exc.retry_after)
         except Exception as exc:  # a bug or bad data: record it and back off, never loop hot

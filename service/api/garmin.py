@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from service import garmin_service, oauth
+from service import garmin_service, garmin_status, oauth
 from service.auth import connecting_runner, login_runner, require_athlete, wants_html
 from service.bodies import read_limited
 from service.errors import Forbidden, InvalidInput, NotFound
@@ -33,7 +33,6 @@ bp = Blueprint("garmin", __name__)
 # apis.md §9: a production key requires accepting notification payloads of at least 10 MB.
 MAX_NOTIFICATION_BYTES = 10 * 1024 * 1024
 PROCESS_JOB = "workers.ingest.process_event"
-ACTIVITY_KINDS = frozenset({"activity_file", "activity_summary", "activity_ping"})
 
 
 @dataclass(frozen=True)
@@ -92,6 +91,19 @@ def disconnect(athlete_id: str):
     rt = _rt()
     _require_enabled(rt)
     return garmin_service.disconnect(rt, athlete_id)
+
+
+@bp.get("/v1/athletes/<athlete_id>/connections/garmin")
+def connection_status(athlete_id: str):
+    """Status, the reason when revoked or paused, and what history was (not) recovered."""
+    require_athlete(athlete_id)
+    rt = _rt()
+    _require_enabled(rt)
+    with rt.db.session() as s:
+        conn = garmin_service.athlete_connection(s, athlete_id)
+        if conn is None:
+            raise NotFound("No Garmin connection.", code="not_connected")
+        return garmin_status.view(s, conn)
 
 
 # -- receivers ---------------------------------------------------------------------------------
@@ -161,16 +173,17 @@ def _receive(parse: Callable[[bytes], list[Incoming]]):
 
 
 def record(s: Session, items: list[Incoming]) -> list[str]:
-    """Insert one row per item (ON CONFLICT DO NOTHING on the dedupe key); returns the ids of
-    rows to process. Items for unknown users, or activity items for a connection that is not
-    active, are stored as `dropped` and acknowledged like the rest."""
+    """Insert one row per item (the dedupe key is unique); returns the ids of rows to process.
+    Items for unknown users are stored as `dropped` and acknowledged like the rest. Whether an
+    activity is kept is decided by the job when it runs, from the connection's state then: a
+    ping that arrives just before a permission change is judged after it."""
     users = {i.user_id for i in items}
     conns = {c.provider_user_id: c for c in s.scalars(select(Connection).where(
         Connection.provider == "garmin", Connection.provider_user_id.in_(users)))} if users else {}
     queued = []
     for item in items:
         conn = conns.get(item.user_id)
-        reason = _drop_reason(item.kind, conn)
+        reason = None if conn is not None else "unknown garmin user"
         key = item.key
         if item.kind == "deregistration":
             # Deregistration has no id of its own: one per connection state, so a reconnect and
@@ -183,24 +196,22 @@ def record(s: Session, items: list[Incoming]) -> list[str]:
     return queued
 
 
-def _drop_reason(kind: str, conn: Connection | None) -> str | None:
-    if conn is None:
-        return "unknown garmin user"
-    if kind in ACTIVITY_KINDS and conn.status != "active":
-        return f"connection {conn.status}"
-    return None
-
-
 def _insert(s: Session, kind: str, key: str, payload: dict, drop: str | None) -> str | None:
+    """New row, or None for a repeat. A `dropped` row does not hold its key: the same
+    notification arriving again (Garmin's retry, a backfill after a reconnect) replaces it, so a
+    run we dropped can never be swallowed by its own dedupe row."""
     now = utcnow()
     values = dict(id=new_id("evt"), source="garmin", kind=kind, dedupe_key=key, payload=payload,
                   status="dropped" if drop else "received", attempts=0, last_error=drop,
                   received_at=now, next_attempt_at=now, processed_at=now if drop else None)
     insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = InboundEvent.__table__
-    # RETURNING, not rowcount: psycopg reports -1 for this statement. A conflict returns no row.
-    stmt = insert(table).values(**values).on_conflict_do_nothing(
-        index_elements=["dedupe_key"]).returning(table.c.id)
+    stmt = insert(table).values(**values)
+    revive = {k: stmt.excluded[k] for k in ("payload", "status", "attempts", "last_error",
+                                              "received_at", "next_attempt_at", "processed_at")}
+    # RETURNING, not rowcount: psycopg reports -1 for this statement. A kept row returns none.
+    stmt = stmt.on_conflict_do_update(index_elements=["dedupe_key"], set_=revive,
+                                      where=table.c.status == "dropped").returning(table.c.id)
     return s.execute(stmt).scalar_one_or_none()
 
 

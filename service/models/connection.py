@@ -24,8 +24,12 @@ class Connection(Base):
     access_token_enc: Mapped[str | None] = mapped_column(Text)
     refresh_token_enc: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the refresh token itself dies (Garmin: refresh_token_expires_in, ~90 days); None when
+    # the provider does not say. A periodic job refreshes ahead of it.
+    refresh_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     scopes: Mapped[list] = mapped_column(JSONType, default=list)
     status: Mapped[str] = mapped_column(String(20), default="active")  # active|revoked|disabled
+    status_reason: Mapped[str | None] = mapped_column(Text)  # why revoked/disabled, for the runner
     details: Mapped[dict] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -52,6 +52,7 @@ class TokenSet:
     expires_at: datetime  # timezone-aware UTC
     scopes: frozenset[str] = frozenset()
     provider_user_id: str | None = None  # Strava athlete id / Garmin user id, when the exchange says
+    refresh_expires_at: datetime | None = None  # when the refresh token dies, if the provider says
 
 
 @dataclass(slots=True)

@@ -57,13 +57,13 @@ if TYPE_CHECKING:
     import requests
 
 __all__ = [
-    "ACTIVITY_EXPORT", "ActivitiesNotification", "ActivityFileNotice", "ActivitySummary",
+    "ACTIVITY_EXPORT", "AccessRevoked", "ActivitiesNotification", "ActivityFileNotice", "ActivitySummary",
     "AuthRevoked", "BackfillResult", "CallbackRefused", "Deregistration", "FileGone",
     "FileTooLarge", "GarminClient", "NotificationError", "PermissionChange", "ProviderError",
     "RateLimited", "RemoteActivity", "SummaryPing", "TokenSet", "backfill_chunks", "garmin_sport",
     "is_allowed_callback", "is_from_our_app", "needs_refresh", "new_pkce_pair",
     "parse_activities", "parse_activity_details", "parse_activity_files", "parse_deregistrations",
-    "parse_permission_changes", "pkce_challenge", "summary_to_remote_activity",
+    "parse_permission_changes", "PermissionMissing", "pkce_challenge", "summary_to_remote_activity",
 ]
 
 # Reference: apis.md §7 "OAuth2 flow" and "Users" (documented production endpoints).
@@ -80,6 +80,25 @@ _USER_ID_PATH = "/wellness-api/rest/user/id"
 _PERMISSIONS_PATH = "/wellness-api/rest/user/permissions"
 _REGISTRATION_PATH = "/wellness-api/rest/user/registration"
 _BACKFILL_PATH = "/wellness-api/rest/backfill/activities"
+
+
+class AccessRevoked(AuthRevoked):
+    """HTTP 403. GARMIN-ACT v1.2.3 Appendix B: "The User Access Token in the request header is
+    unknown. This could be the result of a malformed token or a token that has been invalidated
+    by the user removing their consent from the Garmin Connect account page." """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.status = 403
+
+
+class PermissionMissing(ProviderError):
+    """HTTP 412. GARMIN-ACT v1.2.3 Appendix B: "The User Access Token is valid, but the user has
+    not given his permission for the summary-type on the Garmin Connect account page." The
+    connection stays; ingestion pauses until the permission returns."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=True, status=412)
 
 
 class FileGone(ProviderError):
@@ -110,7 +129,8 @@ class CallbackRefused(ProviderError):
 class BackfillResult:
     start: datetime
     end: datetime
-    duplicate: bool  # Garmin answered 409: this exact range was already requested
+    duplicate: bool  # Garmin answered 409: "Request for this timeframe was already made."
+    message: str | None = None  # Garmin's errorMessage on a 409 (names the earlier request)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,18 +233,35 @@ def _retry_after(resp: requests.Response) -> float:
 
 
 def _raise_for_status(resp: requests.Response, what: str) -> None:
-    """401 → AuthRevoked, 429 → RateLimited, 5xx → transient, any other non-2xx → permanent."""
+    """401 → AuthRevoked, 403 → AccessRevoked, 412 → PermissionMissing, 429 → RateLimited,
+    5xx → transient, any other non-2xx → permanent (GARMIN-ACT v1.2.3 Appendix B)."""
     status = resp.status_code
     if 200 <= status < 300:
         return
     if status == 401:
         raise AuthRevoked(f"garmin {what}: 401 unauthorized")
+    if status == 403:
+        raise AccessRevoked(f"garmin {what}: 403 token unknown or consent removed")
+    if status == 412:
+        raise PermissionMissing(f"garmin {what}: 412 permission not given for this data")
     if status == 429:
         raise RateLimited(f"garmin {what}: rate limited", retry_after=_retry_after(resp))
     if status == 410:
         raise FileGone(f"garmin {what}: 410 gone")
     permanent = status < 500  # 3xx included: we never follow redirects from a provider
-    raise ProviderError(f"garmin {what}: HTTP {status}", permanent=permanent, status=status)
+    said = _error_message(resp)
+    raise ProviderError(f"garmin {what}: HTTP {status}" + (f": {said}" if said else ""),
+                        permanent=permanent, status=status)
+
+
+def _error_message(resp: requests.Response) -> str | None:
+    """Appendix B: error bodies are `{"errorMessage": "..."}`; kept short, never trusted."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return None
+    said = body.get("errorMessage") if isinstance(body, dict) else None
+    return str(said)[:200] if said else None
 
 
 def _send(method: str, url: str, what: str, **kwargs: Any) -> requests.Response:
@@ -301,12 +338,17 @@ class GarminClient:
 
     def _token_set(self, body: Any, what: str) -> TokenSet:
         try:
+            now = self._now()
             expires_in = float(body.get("expires_in", 86400))
+            # OAuth2 PKCE spec example: "refresh_token_expires_in": 7775998 (~90 days).
+            refresh_in = body.get("refresh_token_expires_in")
             return TokenSet(
                 access_token=str(body["access_token"]),
                 refresh_token=str(body["refresh_token"]),
-                expires_at=self._now() + timedelta(seconds=expires_in),
+                expires_at=now + timedelta(seconds=expires_in),
                 scopes=frozenset(str(body.get("scope") or "").split()),
+                refresh_expires_at=None if refresh_in is None
+                else now + timedelta(seconds=float(refresh_in)),
             )
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise ProviderError(f"garmin {what}: malformed token response") from exc
@@ -347,22 +389,24 @@ class GarminClient:
                          end: datetime) -> list[BackfillResult]:
         """Ask Garmin to re-send activity notifications for [start, end), in 30-day chunks.
 
-        Results arrive later as ordinary notifications. A 409 (range already requested) counts as
-        done, so after a RateLimited/transient error the whole call can simply be retried.
+        Results arrive later as ordinary notifications. A 409 means Garmin will NOT send that
+        range again (it was requested before): the caller decides what that means.
         """
-        results = []
-        for chunk_start, chunk_end in backfill_chunks(start, end):
-            params = {"summaryStartTimeInSeconds": int(chunk_start.timestamp()),
-                      "summaryEndTimeInSeconds": int(chunk_end.timestamp())}
-            try:
-                self._api("GET", _BACKFILL_PATH, access_token, "backfill", params=params)
-                duplicate = False
-            except ProviderError as exc:
-                if exc.status != 409:
-                    raise
-                duplicate = True
-            results.append(BackfillResult(chunk_start, chunk_end, duplicate))
-        return results
+        return [self.request_backfill_chunk(access_token, chunk_start, chunk_end)
+                for chunk_start, chunk_end in backfill_chunks(start, end)]
+
+    def request_backfill_chunk(self, access_token: str, start: datetime,
+                               end: datetime) -> BackfillResult:
+        """One backfill request (at most 30 days): 202 → accepted, 409 → duplicate."""
+        params = {"summaryStartTimeInSeconds": int(start.timestamp()),
+                  "summaryEndTimeInSeconds": int(end.timestamp())}
+        try:
+            self._api("GET", _BACKFILL_PATH, access_token, "backfill", params=params)
+        except ProviderError as exc:
+            if exc.status != 409:
+                raise
+            return BackfillResult(start, end, True, str(exc))
+        return BackfillResult(start, end, False)
 
     # -- callback downloads ----------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from service import auth, club_stats, clubs
+from service import auth, club_stats, clubs, garmin_status
 from service.deliveries import preferences
 from service.errors import Forbidden, NotFound
 from service.member_series import member_series
@@ -41,6 +41,7 @@ def me():
             "me.html", athlete=athlete, labels=SOURCE_LABELS,
             sources=[{"source": src, "count": n, "last": last} for src, n, last in sources],
             connections={c.provider: c for c in conns}, findings=findings,
+            garmin=next((garmin_status.view(s, c) for c in conns if c.provider == "garmin"), None),
             prefs=preferences(athlete), memberships=clubs.clubs_of(s, p),
             providers={"strava": rt.settings.strava_enabled, "garmin": rt.settings.garmin_enabled})
 

@@ -86,6 +86,7 @@ ROWS: list[Row] = [
     # Strava and Garmin are not configured here: even the owner gets 404 (after the owner check).
     athlete("POST", "/v1/athletes/<athlete_id>/connections/strava/disconnect", 404),
     athlete("POST", "/v1/athletes/<athlete_id>/connections/garmin/disconnect", 404),
+    athlete("GET", "/v1/athletes/<athlete_id>/connections/garmin", 404),
     # clubs
     same("GET", "/v1/invites/<token>", "200", {"token": "invite token {o}"}),
     Row("GET", "/v1/clubs", {}, "401 200 200 200 200 200 403", "401 200 200 200 200 200 403"),

@@ -86,13 +86,15 @@ def test_connect_requests_a_90_day_backfill_in_30_day_chunks(fake, runtime, garm
     assert connection(runtime, garmin_user).details["backfill"]["status"] == "requested"
 
 
-def test_a_repeated_backfill_counts_garmin_409s_as_done(fake, runtime, garmin_user):
+def test_a_rerun_backfill_job_does_not_ask_again_for_chunks_garmin_accepted(fake, runtime,
+                                                                          garmin_user):
     from workers.providers.garmin import backfill
 
     backfill(connection(runtime, garmin_user).id)
     details = connection(runtime, garmin_user).details["backfill"]
-    assert details["status"] == "requested" and details["duplicates"] == 3
-    assert sum(c.status == 409 for c in fake.calls) == 3
+    assert details["status"] == "requested" and len(details["accepted"]) == 3
+    assert details["refused"] == []
+    assert [c.status for c in fake.calls_to("/wellness-api/rest/backfill/activities")] == [202] * 3
 
 
 def test_backfilled_notifications_import_the_recent_file(client, fake, live, runtime, athlete):

@@ -141,8 +141,10 @@ def test_deregistration_deletes_tokens_and_garmin_data_but_keeps_uploads(
         assert all("garmin" not in f.sources for f in s.scalars(select(Finding)))
 
 
-def test_removing_activity_export_stops_ingestion_until_it_returns(fake, live, runtime,
-                                                                   garmin_user):
+def test_removing_activity_export_pauses_ingestion_and_the_run_comes_in_when_it_returns(
+        fake, live, runtime, garmin_user):
+    from service import sweeper
+
     fake.send_permissions_change(garmin_user, {"HEALTH_EXPORT"})
     runtime.queue.drain()
     assert connection(runtime, garmin_user).status == "disabled"
@@ -150,10 +152,14 @@ def test_removing_activity_export_stops_ingestion_until_it_returns(fake, live, r
     assert fake.send_activity_files_ping(garmin_user, [run]).status == 200
     runtime.queue.drain()
     [event] = _file_events(runtime)
-    assert event.status == "dropped" and _downloads(fake) == []
+    assert event.status == "paused" and _downloads(fake) == []  # waits; nothing fetched
     fake.send_permissions_change(garmin_user, set(ALL_PERMISSIONS))
     runtime.queue.drain()
     assert connection(runtime, garmin_user).status == "active"
+    sweeper.sweep(runtime)  # the resumed notification is due again
+    runtime.queue.drain()
+    assert [a.provider_activity_id for a in _activities(runtime)] == [str(run.activity_id)]
+    assert _downloads(fake) == [200]
 
 
 def test_an_activities_ping_pulls_summaries_and_stores_manual_runs(fake, live, runtime,

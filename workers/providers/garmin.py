@@ -15,13 +15,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import deliveries, policy
 from service import garmin_service as gs
+from service import garmin_status as gst
 from service import runtime as runtime_mod
 from service.activities import store_track
 from service.models import Activity, Connection, InboundEvent, RawFile, utcnow
@@ -29,6 +31,7 @@ from service.providers.base import AuthRevoked, ProviderError
 from service.providers.garmin import (
     CallbackRefused,
     FileGone,
+    PermissionMissing,
     is_allowed_callback,
     summary_to_remote_activity,
 )
@@ -41,13 +44,52 @@ from service.providers.garmin_notifications import (
 )
 from service.runtime import Runtime
 from workers.analysis import compute_metrics
-from workers.ingest import handler
+from workers.ingest import Dropped, Paused, handler
 from workers.parsing import InvalidFile, SessionTotals, Track, parse_bytes
 from workers.parsing.formats import MAX_SINGLE_BYTES
+
+# Jobs that are not event handlers; importable under this module's dotted name (the sweeper and
+# the connect flow enqueue "workers.providers.garmin.backfill").
+from workers.providers.garmin_jobs import (  # noqa: F401
+    BACKFILL_RETRIES,
+    backfill,
+    refresh_tokens,
+    retry_plan,
+)
 
 log = logging.getLogger(__name__)
 SOURCE = gs.SOURCE
 _FILE_TYPES = {"fit", "gpx", "tcx"}
+
+
+# -- drop, pause or keep: decided when the job runs, from the connection's state then ------------
+
+
+def judge(conn: Connection | None) -> Connection:
+    """The connection if its activities are to be ingested now. Revoked or unknown: Dropped (the
+    row then frees its dedupe key, so a later re-send is processed). Sharing paused: Paused (the
+    row waits and is resumed when sharing returns; Garmin will not send it again)."""
+    if conn is None:
+        raise Dropped("unknown garmin user")
+    if conn.status == "revoked":
+        raise Dropped(f"connection revoked: {conn.status_reason or 'disconnected'}")
+    if conn.status != "active":
+        raise Paused(conn.status_reason or gst.PAUSED_PERMISSION)
+    return conn
+
+
+@contextmanager
+def upstream(rt: Runtime, conn_id: str) -> Iterator[None]:
+    """Garmin's answer about the user, applied to the connection: 401/403 revoke it (the runner
+    is told), 412 pauses it (GARMIN-ACT v1.2.3 Appendix B)."""
+    try:
+        yield
+    except AuthRevoked as exc:
+        gs.mark_revoked(rt, conn_id, gst.reason_for(exc))  # a no-op when already revoked
+        raise Dropped(f"connection revoked: {exc}") from exc
+    except PermissionMissing as exc:
+        gs.mark_paused(rt, conn_id, gst.PAUSED_412)
+        raise Paused(gst.PAUSED_412) from exc
 
 
 # -- activity files ----------------------------------------------------------------------------
@@ -59,7 +101,7 @@ def on_activity_file(s: Session, event: InboundEvent) -> list[str]:
     rt = runtime_mod.current()
     fetched = fetch_file(rt, notice)
     if fetched is None:
-        event.last_error = "skipped: connection not active or activity already stored"
+        event.last_error = "skipped: activity already stored"
         return []
     athlete_id, raw_id = fetched
     return ingest_raw(s, athlete_id, s.get(RawFile, raw_id), notice)
@@ -67,12 +109,10 @@ def on_activity_file(s: Session, event: InboundEvent) -> list[str]:
 
 def fetch_file(rt: Runtime, notice: ActivityFileNotice) -> tuple[str, str] | None:
     """(athlete id, raw file id) of the stored file, downloading it only when no copy is stored.
-    None when there is nothing to do (connection not active, activity already ingested)."""
+    None when the activity is already ingested; Dropped/Paused when the connection says so now."""
     name = raw_filename(notice)
     with rt.db.session() as s:
-        conn = gs.connection_for(s, notice.user_id)
-        if conn is None or conn.status != "active":
-            return None
+        conn = judge(gs.connection_for(s, notice.user_id))
         athlete_id, conn_id = conn.athlete_id, conn.id
         stored = _stored_raw(s, athlete_id, name)
         if stored is not None:
@@ -89,8 +129,9 @@ def _download(rt: Runtime, notice: ActivityFileNotice, conn_id: str, athlete_id:
     if not is_allowed_callback(notice.callback_url, rt.settings.garmin_api_url):
         raise CallbackRefused(notice.callback_url)
     try:
-        data = gs.client(rt.settings).download_file(gs.access_token(rt, conn_id),
-                                                     notice.callback_url, MAX_SINGLE_BYTES)
+        with upstream(rt, conn_id):
+            data = gs.client(rt.settings).download_file(gs.access_token(rt, conn_id),
+                                                         notice.callback_url, MAX_SINGLE_BYTES)
     except FileGone:
         with rt.db.session() as s:  # a concurrent run may have stored it meanwhile
             stored = _stored_raw(s, athlete_id, name)
@@ -165,10 +206,7 @@ def ingest_raw(s: Session, athlete_id: str, raw: RawFile,
 @handler("garmin", "activity_summary")
 def on_activity_summary(s: Session, event: InboundEvent) -> list[str]:
     summary = ActivitySummary.model_validate(event.payload)
-    conn = gs.connection_for(s, summary.user_id or "")
-    if conn is None or conn.status != "active":
-        event.last_error = "skipped: connection not active"
-        return []
+    conn = judge(gs.connection_for(s, summary.user_id or ""))
     return store_summary(s, conn.athlete_id, summary)
 
 
@@ -177,15 +215,13 @@ def on_activity_ping(s: Session, event: InboundEvent) -> list[str]:
     ping = SummaryPing.model_validate(event.payload)
     rt = runtime_mod.current()
     with rt.db.session() as own:
-        conn = gs.connection_for(own, ping.user_id)
-        if conn is None or conn.status != "active":
-            event.last_error = "skipped: connection not active"
-            return []
+        conn = judge(gs.connection_for(own, ping.user_id))
         athlete_id, conn_id = conn.athlete_id, conn.id
     if not is_allowed_callback(ping.callback_url, rt.settings.garmin_api_url):
         raise CallbackRefused(ping.callback_url)
-    summaries = gs.client(rt.settings).fetch_summaries(gs.access_token(rt, conn_id),
-                                                       ping.callback_url)
+    with upstream(rt, conn_id):
+        summaries = gs.client(rt.settings).fetch_summaries(gs.access_token(rt, conn_id),
+                                                           ping.callback_url)
     created: list[str] = []
     for summary in summaries:
         if summary.user_id in (None, ping.user_id):
@@ -236,7 +272,7 @@ def on_deregistration(s: Session, event: InboundEvent) -> list[str]:
     conn = gs.connection_for(s, dereg.user_id)
     if conn is None:
         return []
-    gs.revoke(conn)
+    gs.revoke(conn, gst.DEREGISTERED)
     conn.details = {**(conn.details or {}), "deregistered_at": utcnow().isoformat()}
     deleted = gs.purge(s, conn.athlete_id)
     log.info("garmin deregistration", extra={"connection": conn.id, **deleted})
@@ -260,58 +296,11 @@ def on_permissions(s: Session, event: InboundEvent) -> list[str]:
     if when < int(details.get("permissions_changed_at") or 0):
         event.last_error = "skipped: older than the last permission change"
         return []
-    conn.status = "active" if change.allows_activity_export else "disabled"
+    if change.allows_activity_export:
+        gst.resume(conn)
+        gs.resume_paused(s, change.user_id)
+    else:
+        gst.pause(conn, gst.PAUSED_PERMISSION)
     details.update(permissions=sorted(change.permissions), permissions_changed_at=when)
     conn.details = details
     return []
-
-
-# -- backfill ----------------------------------------------------------------------------------
-
-
-def backfill(connection_id: str) -> None:
-    """Job: ask Garmin to re-send the last N days of activities in 30-day chunks (a 409 for a
-    range already requested counts as done). Results arrive later as ordinary notifications."""
-    rt = runtime_mod.current()
-    with rt.db.session() as s:
-        conn = s.get(Connection, connection_id)
-        if conn is None or conn.status != "active":
-            return
-    start, end = gs.backfill_range(rt.settings)
-    outcome: dict = {"start": start.isoformat(), "end": end.isoformat()}
-    retry_after: float | None = None
-    try:
-        results = gs.client(rt.settings).request_backfill(gs.access_token(rt, connection_id),
-                                                          start, end)
-        outcome.update(status="requested", chunks=len(results),
-                       duplicates=sum(r.duplicate for r in results))
-    except AuthRevoked:
-        return  # access_token() already marked the connection revoked
-    except ProviderError as exc:
-        log.warning("garmin backfill failed", extra={"connection": connection_id})
-        outcome.update(status="failed", error=str(exc)[:300])
-        retry_after = exc.retry_after
-        if exc.permanent:
-            outcome["status"] = "failed_permanently"
-    now = datetime.now(UTC)
-    outcome["at"] = now.isoformat()
-    with rt.db.session() as s:
-        conn = s.get(Connection, connection_id)
-        if conn is not None:
-            previous = (conn.details or {}).get("backfill") or {}
-            if outcome["status"] == "failed":
-                outcome.update(retry_plan(previous, now, retry_after))
-            conn.details = {**(conn.details or {}), "backfill": outcome}
-
-
-BACKFILL_RETRIES = 6
-
-
-def retry_plan(previous: dict, now: datetime, retry_after: float | None) -> dict:
-    """When the sweeper should ask again: 5 min doubling to 6 h (or Garmin's Retry-After), then
-    give up after BACKFILL_RETRIES attempts (the status says so; a reconnect starts over)."""
-    attempts = int(previous.get("attempts", 0)) + 1
-    if attempts > BACKFILL_RETRIES:
-        return {"attempts": attempts, "status": "failed_permanently"}
-    delay = max(retry_after or 0.0, min(300.0 * 2 ** (attempts - 1), 6 * 3600.0))
-    return {"attempts": attempts, "next_at": (now + timedelta(seconds=delay)).isoformat()}
