@@ -1,5 +1,6 @@
-"""A fake Garmin Connect Developer Program: real HTTP on 127.0.0.1, answering like the documented
-API.
+"""A fake Garmin Connect Developer Program: real HTTP on 127.0.0.1, answering as Garmin's own
+documents say (quoted in `tests/fakes/garmin_documents.py`, checked by
+`tests/fakes/test_garmin_fake_documents.py`).
 
     with FakeGarmin() as garmin:
         client = GarminClient(garmin.api_url, garmin.auth_url, garmin.token_url,
@@ -9,14 +10,41 @@ API.
         garmin.configure_receivers("http://127.0.0.1:8000")
         garmin.send_activity_files_ping(user, [run])
 
-What it does: OAuth 2.0 + PKCE (S256) with rotating refresh tokens; the user id, permissions and
-registration endpoints; backfill (202, 409 on a repeated range) that queues notifications; one-time
-callback downloads of real FIT files (410 on a repeat); ping/push notifications POSTed to configured
-receivers; a call log and failure injection. Notifications that Garmin would send on its own
-(after a backfill or a deregistration) wait in `pending` until `deliver_pending()`, so tests decide
-when they arrive.
+Documents (see garmin_documents.py for the quotes):
+- "Garmin Developer Program – Activity API" v1.2.3 (09/09/2025) [ACT]: ping (§4.2), push (§5.1),
+  summary fields (§7.1), activityFiles ping and "Duplicate downloads will be rejected with HTTP
+  410" (§7.4), backfill "maximum date range (inclusive) ... 30 days", 202, "Duplicate Backfill
+  requests are rejected with HTTP 409 status (duplicate requests – requests for already
+  requested time period)" (§8), Appendix B errors: `{"errorMessage": ...}`; 401 "The
+  authorization for the request failed"; 403 "a token that has been invalidated by the user
+  removing their consent from the Garmin Connect account page"; 409 "Backfill Duplicate
+  request"; 412 "The User Access Token is valid, but the user has not given his permission for
+  the summary-type".
+- "Garmin Connect Developer Program – Start Guide" v1.1.0 (06/30/2025) [START]: deregistration
+  notification (§2.6.2), userPermissionsChange notification and GET user/permissions (§2.6.3:
+  when sharing is off "the user's access token will still be valid, but no data will be
+  shared"), DELETE user/registration → 204 then "a final User Deregistration notification" and
+  requests "rejected as unauthorized" (§3.1), GET user/id (§3.2).
+- Garmin "OAuth2.0 PKCE Specification" [PKCE, quoted via public copies, not read directly]:
+  token response with `expires_in: 86400` and `refresh_token_expires_in: 7775998`; a new
+  refresh token on every refresh.
 
-# Reference: ../shared/reference/apis.md §7 (endpoints, payload shapes, 410, 409, 30-day backfill)
+Assumptions (no Garmin document found; each is a knob or a plain choice here):
+- A refresh token past `refresh_token_expires_in`, or of a user who removed consent, gets
+  `400 {"error": "invalid_grant"}` (RFC 6749 §5.2, not Garmin's text).
+- An access token past `expires_in`, or never issued, gets 401; a token of a user who removed
+  consent in Garmin Connect gets 403 (Appendix B); after our DELETE user/registration, 401
+  ("rejected as unauthorized", START §3.1).
+- Appendix B's 403/412 also apply to the activityFile callback (the doc lists them for "the
+  service" as a whole).
+- Whether a backfill 409 is for the *exact* range requested before or for *any overlap* with
+  an earlier request is not said ("requests for already requested time period"):
+  `backfill_duplicates` = "exact" (default) or "overlap" lets tests cover both.
+- Garmin keeps its record of requested ranges across a deregistration and reconnect (the
+  userId persists, START §3.2); a backfill for a user without ACTIVITY_EXPORT gets 412.
+
+What it does besides: a call log, failure injection, and `pending` notifications that Garmin
+would send on its own (after a backfill or a deregistration), delivered when a test says so.
 """
 
 from __future__ import annotations
@@ -26,7 +54,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -78,6 +106,7 @@ class FakeUser:
     user_id: str
     permissions: set[str] = field(default_factory=lambda: set(ALL_PERMISSIONS))
     registered: bool = True
+    consent_removed: bool = False  # removed in Garmin Connect (not by our DELETE)
 
 
 @dataclass
@@ -174,8 +203,11 @@ def _garmin_type(sport: str, sub_sport: str) -> str:
 
 class FakeGarmin(Served):
     def __init__(self, client_id: str = "kg-garmin-client",
-                 client_secret: str = "kg-garmin-secret", *, access_ttl: int = 86400) -> None:
+                 client_secret: str = "kg-garmin-secret", *, access_ttl: int = 86400,
+                 refresh_ttl: int = 7775998) -> None:
         self.client_id, self.client_secret, self.access_ttl = client_id, client_secret, access_ttl
+        self.refresh_ttl = refresh_ttl  # PKCE spec example: "refresh_token_expires_in": 7775998
+        self.backfill_duplicates = "exact"  # or "overlap": see the module docstring
         self.users: dict[str, FakeUser] = {}
         self.activities: dict[int, FakeActivity] = {}
         self.receivers: dict[str, str] = {}
@@ -188,7 +220,8 @@ class FakeGarmin(Served):
         self.backfills: list[tuple[str, int, int]] = []
         self._codes: dict[str, dict[str, str]] = {}
         self._access: dict[str, tuple[str, float]] = {}
-        self._refresh: dict[str, str] = {}
+        self._refresh: dict[str, tuple[str, float]] = {}
+        self._consent_removed: dict[str, str] = {}  # access token -> user: answers 403
         self._callbacks: dict[str, _Callback] = {}
         self._failures: list[_Failure] = []
         self._next_id = 10010727180
@@ -249,10 +282,15 @@ class FakeGarmin(Served):
             self._failures.append(_Failure(path, status, headers or {}, times))
 
     def revoke_user(self, user_id: str) -> None:
-        """The user disconnected us in Garmin Connect: every token stops working (401 /
-        invalid_grant) and a deregistration notification is queued in `pending`."""
+        """The user removed us in Garmin Connect: their access tokens now answer 403 (Appendix
+        B), refresh answers invalid_grant, and a deregistration notification is queued in
+        `pending` (tests decide whether it ever arrives)."""
         with self._lock:
-            self.users[user_id].registered = False
+            user = self.users[user_id]
+            user.registered, user.consent_removed = False, True
+            for token, (uid, _) in self._access.items():
+                if uid == user_id:
+                    self._consent_removed[token] = uid
             self._drop_tokens(user_id)
             self.pending.append(("deregistrations", {"deregistrations": [{"userId": user_id}]}))
 
@@ -261,6 +299,19 @@ class FakeGarmin(Served):
             for token, (uid, _) in list(self._access.items()):
                 if uid == user_id:
                     self._access[token] = (uid, 0.0)
+
+    def age_tokens(self, user_id: str, seconds: float) -> None:
+        """As if `seconds` had passed for this user's tokens (access and refresh)."""
+        with self._lock:
+            for table in (self._access, self._refresh):
+                for token, (uid, expires) in list(table.items()):
+                    if uid == user_id:
+                        table[token] = (uid, expires - seconds)
+
+    def refresh_expiry(self, user_id: str) -> list[float]:
+        """Expiry times (epoch s) of the user's live refresh tokens."""
+        with self._lock:
+            return [exp for uid, exp in self._refresh.values() if uid == user_id]
 
     def calls_to(self, path: str) -> list[Call]:
         return [c for c in self.calls if c.path == path]
@@ -342,14 +393,18 @@ class FakeGarmin(Served):
 
     def wsgi(self, environ: dict, start_response: Any) -> Any:
         request = Request(environ)
-        user_id = self._bearer_user(request)
-        response = self._injected_failure(request.path) or self._dispatch(request, user_id)
+        user_id, denied = self._bearer_user(request)
+        response = self._injected_failure(request.path) or self._dispatch(request, user_id,
+                                                                          denied)
         with self._lock:
             self.calls.append(Call(request.method, request.path, dict(request.args),
                                    response.status_code, user_id))
         return response(environ, start_response)
 
-    def _dispatch(self, request: Request, user_id: str | None) -> Response:
+    _OPEN = frozenset({"/oauth2Confirm", "/di-oauth2-service/oauth/token",
+                       "/wellness-api/rest/activityFile"})  # not bearer-checked here
+
+    def _dispatch(self, request: Request, user_id: str | None, denied: int) -> Response:
         routes = {
             ("GET", "/oauth2Confirm"): self._authorize,
             ("POST", "/di-oauth2-service/oauth/token"): self._token,
@@ -363,6 +418,8 @@ class FakeGarmin(Served):
         handler = routes.get((request.method, request.path))
         if handler is None:
             return _json({"errorMessage": "not found"}, 404)
+        if user_id is None and request.path not in self._OPEN:
+            return _denied(denied)
         with self._lock:
             return handler(request, user_id)
 
@@ -374,13 +431,16 @@ class FakeGarmin(Served):
                     return Response("injected failure", failure.status, headers=failure.headers)
         return None
 
-    def _bearer_user(self, request: Request) -> str | None:
+    def _bearer_user(self, request: Request) -> tuple[str | None, int]:
+        """(user id, None) for a live token, else (None, 401 or 403)."""
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer "):
-            return None
+            return None, 401
         with self._lock:
+            if auth[7:] in self._consent_removed:
+                return None, 403  # Appendix B: "invalidated by the user removing their consent"
             uid, expires = self._access.get(auth[7:], ("", 0.0))
-        return uid if uid and expires > time.time() else None
+        return (uid, 0) if uid and expires > time.time() else (None, 401)
 
     # OAuth 2.0 + PKCE ---------------------------------------------------------------------------
 
@@ -408,7 +468,8 @@ class FakeGarmin(Served):
         if form.get("grant_type") == "authorization_code":
             user_id = self._redeem_code(form)
         elif form.get("grant_type") == "refresh_token":
-            user_id = self._refresh.pop(form.get("refresh_token", ""), None)  # rotation
+            uid, expires = self._refresh.pop(form.get("refresh_token", ""), (None, 0.0))  # rotation
+            user_id = uid if expires > time.time() else None
         else:
             return _json({"error": "unsupported_grant_type"}, 400)
         if user_id is None or not self.users[user_id].registered:
@@ -426,38 +487,41 @@ class FakeGarmin(Served):
 
     def _issue_tokens(self, user_id: str) -> dict[str, Any]:
         access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        self._access[access] = (user_id, time.time() + self.access_ttl)
-        self._refresh[refresh] = user_id
+        now = time.time()
+        self._access[access] = (user_id, now + self.access_ttl)
+        self._refresh[refresh] = (user_id, now + self.refresh_ttl)
         return {"access_token": access, "expires_in": self.access_ttl, "token_type": "bearer",
                 "refresh_token": refresh, "scope": SCOPE, "jti": secrets.token_hex(16),
-                "refresh_token_expires_in": 7775998}
+                "refresh_token_expires_in": self.refresh_ttl}
 
     def _drop_tokens(self, user_id: str) -> None:
         self._access = {t: v for t, v in self._access.items() if v[0] != user_id}
-        self._refresh = {t: u for t, u in self._refresh.items() if u != user_id}
+        self._refresh = {t: v for t, v in self._refresh.items() if v[0] != user_id}
 
     # wellness API -------------------------------------------------------------------------------
 
-    def _user_id(self, _: Request, user_id: str | None) -> Response:
-        return _unauthorized() if user_id is None else _json({"userId": user_id}, 200)
+    def _user_id(self, _: Request, user_id: str) -> Response:
+        return _json({"userId": user_id}, 200)
 
-    def _permissions(self, _: Request, user_id: str | None) -> Response:
-        if user_id is None:
-            return _unauthorized()
+    def _permissions(self, _: Request, user_id: str) -> Response:
         return _json(sorted(self.users[user_id].permissions), 200)
 
-    def _deregister(self, _: Request, user_id: str | None) -> Response:
-        if user_id is None:
-            return _unauthorized()
+    def _no_activity_export(self, user_id: str) -> Response | None:
+        """Appendix B 412: sharing is off for this summary type (the token stays valid)."""
+        if "ACTIVITY_EXPORT" in self.users[user_id].permissions:
+            return None
+        return _json({"errorMessage": "User has not given permission for ACTIVITY_EXPORT"}, 412)
+
+    def _deregister(self, _: Request, user_id: str) -> Response:
         self.users[user_id].registered = False
         self._drop_tokens(user_id)
         # apis.md §7: "a final User Deregistration notification will be sent"
         self.pending.append(("deregistrations", {"deregistrations": [{"userId": user_id}]}))
         return Response(status=204)
 
-    def _backfill(self, request: Request, user_id: str | None) -> Response:
-        if user_id is None:
-            return _unauthorized()
+    def _backfill(self, request: Request, user_id: str) -> Response:
+        if (refused := self._no_activity_export(user_id)) is not None:
+            return refused
         try:
             start = int(request.args["summaryStartTimeInSeconds"])
             end = int(request.args["summaryEndTimeInSeconds"])
@@ -465,8 +529,10 @@ class FakeGarmin(Served):
             return _json({"errorMessage": "summary start and end times required"}, 400)
         if not 0 < end - start <= BACKFILL_MAX_S:
             return _json({"errorMessage": "range must be 1 s to 30 days"}, 400)
-        if (user_id, start, end) in self.backfills:
-            return _json({"errorMessage": "duplicate backfill request"}, 409)
+        if (earlier := self._earlier_backfill(user_id, start, end)) is not None:
+            return _json({"errorMessage": f"[{secrets.token_hex(4)}]duplicate backfill processed "
+                                          f"at {_iso(earlier[2])} [{_iso(earlier[1])} to "
+                                          f"{_iso(earlier[2])}]"}, 409)
         self.backfills.append((user_id, start, end))
         found = [a for a in self.activities.values()
                  if a.user_id == user_id and start <= a.start < end]
@@ -477,10 +543,25 @@ class FakeGarmin(Served):
                 self.pending.append(("activityFiles", files))
         return Response(status=202)
 
+    def _earlier_backfill(self, user_id: str, start: int, end: int) -> tuple | None:
+        for earlier in self.backfills:
+            if earlier[0] != user_id:
+                continue
+            if self.backfill_duplicates == "exact" and earlier[1:] == (start, end):
+                return earlier
+            if self.backfill_duplicates == "overlap" and earlier[1] < end and start < earlier[2]:
+                return earlier
+        return None
+
     def _activity_file(self, request: Request, _: str | None) -> Response:
         cb = self._callbacks.get(request.args.get("id", ""))
         if cb is None or not secrets.compare_digest(cb.token, request.args.get("token", "")):
             return _json({"errorMessage": "unknown callback"}, 404)
+        owner = self.users[self.activities[cb.activity_id].user_id]
+        if owner.consent_removed:
+            return _denied(403)
+        if (refused := self._no_activity_export(owner.user_id)) is not None:
+            return refused
         if cb.downloaded:
             return _json({"errorMessage": "file already downloaded"}, 410)
         cb.downloaded = True
@@ -490,9 +571,9 @@ class FakeGarmin(Served):
             return Response(iter(chunks), 200, mimetype="application/octet-stream")
         return Response(data, 200, mimetype="application/octet-stream")
 
-    def _pull_activities(self, request: Request, user_id: str | None) -> Response:
-        if user_id is None:
-            return _unauthorized()
+    def _pull_activities(self, request: Request, user_id: str) -> Response:
+        if (refused := self._no_activity_export(user_id)) is not None:
+            return refused
         try:
             start = int(request.args["uploadStartTimeInSeconds"])
             end = int(request.args["uploadEndTimeInSeconds"])
@@ -509,8 +590,13 @@ def _json(body: Any, status: int) -> Response:
     return Response(json.dumps(body), status, mimetype="application/json")
 
 
-def _unauthorized() -> Response:
-    return _json({"errorMessage": "Unauthorized"}, 401)
+def _denied(status: int) -> Response:
+    message = {401: "Unauthorized", 403: "User Access Token is unknown or consent was removed"}
+    return _json({"errorMessage": message.get(status, "Unauthorized")}, status or 401)
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _redirect(uri: str, params: dict[str, str]) -> Response:
