@@ -39,8 +39,9 @@ NOTICE_EVENT = "connection.revoked"
 
 
 def reason_for(exc: Exception) -> str:
-    status = getattr(exc, "status", None)
-    return REVOKED_403 if status == 403 else REVOKED_401 if status == 401 else REVOKED_REFRESH
+    if "invalid_grant" in str(exc):
+        return REVOKED_REFRESH
+    return REVOKED_403 if getattr(exc, "status", None) == 403 else REVOKED_401
 
 
 def revoke(conn: Connection, reason: str | None = None) -> None:

@@ -330,10 +330,11 @@ class FakeGarmin(Served):
     # -- notification bodies (documented shapes) and sending -------------------------------------
 
     def activity_files_body(self, activities: list[FakeActivity], *,
-                            callback_url: str | None = None) -> dict[str, Any]:
+                            callback_url: str | None = None,
+                            fresh: bool = False) -> dict[str, Any]:
         items = [{
             "userId": a.user_id, "summaryId": f"{a.activity_id}-file", "fileType": "FIT",
-            "callbackURL": callback_url or self.callback_url(a),
+            "callbackURL": callback_url or self.callback_url(a, fresh=fresh),
             "startTimeInSeconds": a.start, "activityId": a.activity_id,
             "activityName": a.summary.get("activityName"),
             "activityType": a.summary.get("activityType"),
@@ -454,7 +455,8 @@ class FakeGarmin(Served):
         if self.deny_consent:
             return _redirect(redirect, {"error": "access_denied", "state": state})
         user_id = self.login_user or self.add_user()
-        self.users.setdefault(user_id, FakeUser(user_id)).registered = True
+        user = self.users.setdefault(user_id, FakeUser(user_id))
+        user.registered, user.consent_removed = True, False  # consent given again
         code = secrets.token_urlsafe(24)
         self._codes[code] = {"user": user_id, "challenge": q["code_challenge"],
                              "redirect_uri": redirect}
@@ -538,7 +540,7 @@ class FakeGarmin(Served):
                  if a.user_id == user_id and start <= a.start < end]
         if found:
             self.pending.append(("activities", {"activities": [dict(a.summary) for a in found]}))
-            files = self.activity_files_body(found)
+            files = self.activity_files_body(found, fresh=True)  # a new notification
             if files["activityFiles"]:
                 self.pending.append(("activityFiles", files))
         return Response(status=202)
