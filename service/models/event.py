@@ -19,7 +19,7 @@ class InboundEvent(Base):
     kind: Mapped[str] = mapped_column(String(40))
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     payload: Mapped[dict] = mapped_column(JSONType, default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="received")  # received|done|failed|dropped
+    status: Mapped[str] = mapped_column(String(20), default="received")  # received|done|failed|dropped|paused
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
