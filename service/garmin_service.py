@@ -23,7 +23,12 @@ from service import garmin_status as gst
 from service.errors import ApiError, Conflict, InvalidInput
 from service.models import Activity, Athlete, Connection, Finding, InboundEvent, RawFile, utcnow
 from service.providers.base import AuthRevoked, ProviderError, TokenSet
-from service.providers.garmin import ACTIVITY_EXPORT, GarminClient, new_pkce_pair
+from service.providers.garmin import (
+    ACTIVITY_EXPORT,
+    GarminClient,
+    PermissionMissing,
+    new_pkce_pair,
+)
 from service.runtime import Runtime
 from service.settings import Settings
 
@@ -195,10 +200,22 @@ def access_token(rt: Runtime, connection_id: str) -> str:
     try:
         return oauth.access_token(rt.db, rt.box, connection_id, api.refresh)
     except LookupError as exc:
-        raise ProviderError(str(exc), permanent=True) from exc
+        raise _not_active(rt, connection_id) from exc
     except AuthRevoked as exc:
         mark_revoked(rt, connection_id, gst.reason_for(exc))
         raise
+
+
+def _not_active(rt: Runtime, connection_id: str) -> ProviderError:
+    """The connection changed after the caller looked: say how, so the caller pauses or drops."""
+    with rt.db.session() as s:
+        conn = s.get(Connection, connection_id)
+        status = conn.status if conn is not None else "gone"
+    if status == "disabled":
+        return PermissionMissing(f"connection {connection_id} is paused")
+    if status in ("revoked", "gone"):
+        return AuthRevoked(f"connection {connection_id} is {status}")
+    return ProviderError(f"connection {connection_id} is {status}", permanent=True)
 
 
 def revoke(conn: Connection, reason: str | None = None) -> None:
@@ -215,9 +232,10 @@ def mark_revoked(rt: Runtime, connection_id: str, reason: str) -> None:
 
 
 def mark_paused(rt: Runtime, connection_id: str, reason: str) -> None:
+    """Pause an active connection (a paused one keeps the reason it already shows)."""
     with rt.db.session() as s:
         conn = s.get(Connection, connection_id)
-        if conn is not None:
+        if conn is not None and conn.status == "active":
             gst.pause(conn, reason)
 
 
@@ -253,14 +271,18 @@ def disconnect(rt: Runtime, athlete_id: str) -> dict:
 def _deregister(rt: Runtime, conn_id: str, status: str, token: str | None) -> str:
     api = client(rt.settings)
     try:
-        # A disabled connection's token is still valid (Garmin only stops sharing data).
-        bearer = access_token(rt, conn_id) if status == "active" else token
+        # A disabled connection's token is still valid (Garmin only stops sharing data). No
+        # "connection stopped" email here: the runner is the one disconnecting.
+        bearer = (oauth.access_token(rt.db, rt.box, conn_id, api.refresh)
+                  if status == "active" else token)
         if bearer is None:
             return "no_token"
         api.deregister(bearer)
         return "deregistered"
     except AuthRevoked:
         return "already_revoked"  # the user already removed us in Garmin Connect
+    except LookupError:
+        return "no_token"  # revoked meanwhile by a concurrent job
     except ProviderError as exc:
         # Local deletion still happens: the user asked for it. Garmin's later pings for this
         # user are dropped (connection revoked).

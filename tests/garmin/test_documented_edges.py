@@ -240,3 +240,16 @@ def test_a_refresh_token_garmin_no_longer_accepts_revokes_with_a_reason(fake, ru
     runtime.queue.drain()
     conn = connection(runtime, garmin_user)
     assert conn.status == "revoked" and conn.status_reason == gst.REVOKED_REFRESH
+
+
+def test_disconnecting_after_revoking_at_garmin_sends_no_stopped_email(client, fake, runtime,
+                                                                       athlete, garmin_user):
+    fake.revoke_user(garmin_user)
+    resp = client.post(f"/v1/athletes/{athlete[0]}/connections/garmin/disconnect",
+                       headers={"Authorization": f"Bearer {athlete[1]}"})
+    assert resp.get_json()["upstream"] == "already_revoked"  # Garmin answered 403
+    conn = connection(runtime, garmin_user)
+    assert (conn.status, conn.status_reason) == ("revoked", gst.DISCONNECTED)
+    with runtime.db.session() as s:
+        assert s.scalars(select(Delivery).where(
+            Delivery.event_type == "connection.revoked")).all() == []
