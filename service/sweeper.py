@@ -52,8 +52,9 @@ PERIODIC = (
     Periodic("workers.providers.strava.purge", "%Y%m%d%H"),
     # The lost-events backstop: re-sync every connected Strava runner once a day.
     Periodic("workers.providers.strava.reconcile", "%Y%m%d", lambda st: st.strava_enabled),
-    # Garmin refresh tokens die after ~90 days (refresh_token_expires_in): renew them ahead.
-    Periodic("workers.providers.garmin.refresh_tokens", "%Y%m%d", lambda st: st.garmin_enabled),
+    # Garmin refresh tokens die after ~90 days (refresh_token_expires_in): renew them ahead;
+    # and ask Garmin whether paused connections may resume (a lost notification).
+    Periodic("workers.providers.garmin.daily_upkeep", "%Y%m%d", lambda st: st.garmin_enabled),
 )
 
 

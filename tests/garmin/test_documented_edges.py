@@ -253,3 +253,19 @@ def test_disconnecting_after_revoking_at_garmin_sends_no_stopped_email(client, f
     with runtime.db.session() as s:
         assert s.scalars(select(Delivery).where(
             Delivery.event_type == "connection.revoked")).all() == []
+
+
+def test_a_paused_connection_resumes_when_garmin_says_sharing_is_back(fake, live, runtime,
+                                                                      garmin_user):
+    run = fake.add_activity(garmin_user, ROAD_RUN)
+    fake.users[garmin_user].permissions = {"HEALTH_EXPORT"}
+    fake.send_activity_files_ping(garmin_user, [run])
+    runtime.queue.drain()
+    assert connection(runtime, garmin_user).status == "disabled"  # 412
+    fake.users[garmin_user].permissions = set(ALL_PERMISSIONS)  # its notification is lost
+    sweeper.sweep(runtime)  # the daily upkeep asks Garmin
+    runtime.queue.drain()
+    assert connection(runtime, garmin_user).status == "active"
+    sweeper.sweep(runtime)
+    runtime.queue.drain()
+    assert [r.provider_activity_id for r in _runs(runtime)] == [str(run.activity_id)]

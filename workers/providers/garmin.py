@@ -53,6 +53,8 @@ from workers.parsing.formats import MAX_SINGLE_BYTES
 from workers.providers.garmin_jobs import (  # noqa: F401
     BACKFILL_RETRIES,
     backfill,
+    daily_upkeep,
+    recheck_paused,
     refresh_tokens,
     retry_plan,
 )

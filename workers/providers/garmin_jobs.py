@@ -9,6 +9,9 @@ range (to the second) and every range ever requested for the user is remembered 
 connection, so a reconnect never repeats an earlier request exactly; chunks Garmin accepted are
 not asked again when the job is retried.
 
+Daily upkeep (`daily_upkeep`, scheduled by the sweeper like the other periodic jobs) renews
+refresh tokens and re-checks paused connections.
+
 Refresh tokens (Garmin OAuth2 PKCE spec, token response: `"refresh_token_expires_in": 7775998`,
 about 90 days; each refresh returns a new refresh token): a runner who records nothing for three
 months must not lose the connection, so a daily job renews tokens that are within
@@ -28,7 +31,7 @@ from service import oauth
 from service import runtime as runtime_mod
 from service.models import Connection, utcnow
 from service.providers.base import AuthRevoked, ProviderError
-from service.providers.garmin import PermissionMissing, backfill_chunks
+from service.providers.garmin import ACTIVITY_EXPORT, PermissionMissing, backfill_chunks
 
 log = logging.getLogger(__name__)
 BACKFILL_RETRIES = 6
@@ -158,3 +161,46 @@ def refresh_tokens() -> int:
             log.warning("garmin token renewal failed",
                         extra={"connection": conn_id, "error": str(exc)[:200]})
     return renewed
+
+
+# -- paused connections ------------------------------------------------------------------------------
+
+
+def recheck_paused() -> int:
+    """Ask Garmin (GET user/permissions, Start Guide v1.1.0 §2.6.3) whether sharing is back for
+    each paused connection, in case the permission notification that would resume it was lost.
+    Returns how many resumed."""
+    rt = runtime_mod.current()
+    with rt.db.session() as s:
+        ids = s.scalars(select(Connection.id).where(Connection.provider == gs.PROVIDER,
+                                                    Connection.status == "disabled")).all()
+    api, resumed = gs.client(rt.settings), 0
+    for conn_id in ids:
+        try:
+            with rt.db.session() as s:
+                conn = s.get(Connection, conn_id)
+                token = rt.box.decrypt(conn.access_token_enc) if conn.access_token_enc else None
+            if token is None or ACTIVITY_EXPORT not in api.get_permissions(token):
+                continue
+        except AuthRevoked as exc:
+            gs.mark_revoked(rt, conn_id, gst.reason_for(exc))
+            continue
+        except ProviderError:  # an expired access token or a hiccup: tomorrow again
+            continue
+        resumed += _resume(rt, conn_id)
+    return resumed
+
+
+def _resume(rt, conn_id: str) -> int:
+    with rt.db.session() as s:
+        conn = s.get(Connection, conn_id)
+        if conn is None or conn.status != "disabled":
+            return 0
+        gst.resume(conn)
+        gs.resume_paused(s, conn.provider_user_id)
+    return 1
+
+
+def daily_upkeep() -> dict:
+    """Periodic job: renew refresh tokens ahead of expiry, then re-check paused connections."""
+    return {"renewed": refresh_tokens(), "resumed": recheck_paused()}
