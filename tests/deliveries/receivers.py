@@ -22,7 +22,9 @@ class VerifyingReceiver:
     def __init__(self, host: str, port: int, ssl_context: ssl.SSLContext | None = None) -> None:
         self.host, self.port, self.ssl_context = host, port, ssl_context
         self.secret: str = "whsec_" + "A" * 43  # replaced by the endpoint's secret
+        self.secrets: dict[str, str] = {}  # path → secret, when several endpoints share a server
         self.verified: list[dict] = []
+        self.by_path: dict[str, list[dict]] = {}
         self.requests: list[dict] = []
         self._lock = threading.Lock()
         self._server = None
@@ -35,7 +37,9 @@ class VerifyingReceiver:
         with self._lock:
             self.requests.append({"host": headers.get("host"), "path": request.path})
             try:
-                self.verified.append(Webhook(self.secret).verify(body, headers))
+                payload = Webhook(self.secrets.get(request.path, self.secret)).verify(body, headers)
+                self.verified.append(payload)
+                self.by_path.setdefault(request.path, []).append(payload)
             except (WebhookVerificationError, ValueError, TypeError, RuntimeError):
                 return Response("bad signature", status=400)(environ, start_response)
         return Response("", status=204)(environ, start_response)
