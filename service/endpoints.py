@@ -116,6 +116,12 @@ def last_error(s: Session, ep: Endpoint) -> str | None:
     return row.error or (f"HTTP {row.response_code}" if row.response_code else None)
 
 
+def delete(s: Session, ep: Endpoint) -> None:
+    """The endpoint and its message log (attempts go with their messages)."""
+    s.query(Delivery).filter(Delivery.target == ep.id, Delivery.channel == "webhook").delete()
+    s.delete(ep)
+
+
 def enable(ep: Endpoint) -> None:
     ep.status, ep.disabled_reason, ep.failing_since = "active", None, None
 

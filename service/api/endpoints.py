@@ -114,9 +114,7 @@ def get_endpoint(endpoint_id: str):
 @bp.delete("/<endpoint_id>")
 def delete_endpoint(endpoint_id: str):
     with _runtime().db.session() as s:
-        ep = _owned(s, endpoint_id)
-        s.query(Delivery).filter(Delivery.target == ep.id, Delivery.channel == "webhook").delete()
-        s.delete(ep)
+        endpoints.delete(s, _owned(s, endpoint_id))
     return "", 204
 
 
