@@ -196,6 +196,8 @@ def on_deauthorize(s: Session, event: InboundEvent) -> list[str]:
     conn = svc.connection_for(s, event.payload["owner_id"])
     if conn is None:
         return []
+    # The athlete's own endpoints hear of it once per connection lifetime (sent by the sweeper).
+    deliveries.plan_connection_event(s, conn, "athlete.disconnected", reason="deauthorized")
     counts = svc.purge_athlete(s, conn, keep_event_id=event.id)
     log.info("strava deauthorization purged", extra={"athlete": conn.athlete_id, **counts})
     return []
