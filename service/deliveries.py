@@ -161,8 +161,8 @@ def _announced_to(s: Session, finding_id: str) -> set[str]:
     for d in rows:
         if d.status == "pending" and d.attempt_count == 0:
             d.status, d.next_attempt_at = "cancelled", None  # never left: nothing to retract
-        elif d.status != "cancelled" or d.attempt_count > 0:
-            reached.add(d.target)
+        elif d.status == "sent" or (d.status in ("pending", "failed") and d.attempt_count > 0):
+            reached.add(d.target)  # delivered, or an attempt may have arrived unacknowledged
     return reached
 
 
