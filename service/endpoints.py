@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from service import netguard
+from service import delivery_auth, netguard
 from service.deliveries import add_once, envelope
-from service.errors import InvalidInput, NotFound
+from service.errors import Conflict, InvalidInput, NotFound
 from service.models import Delivery, DeliveryAttempt, Endpoint, utcnow
 from workers.notify import catalog
 from workers.notify.webhooks import new_secret
@@ -67,31 +67,70 @@ def send_test(s: Session, ep: Endpoint) -> Delivery:
 
 
 def replay(s: Session, ep: Endpoint, *, message_id: str | None = None,
-           since: datetime | None = None, until: datetime | None = None) -> list[str]:
-    """Send messages again with their original `webhook-id` (the delivery id)."""
-    q = select(Delivery.id).where(Delivery.channel == "webhook", Delivery.target == ep.id)
+           since: datetime | None = None, until: datetime | None = None) -> dict:
+    """Send messages again with their original `webhook-id` (the delivery id), but only those the
+    endpoint may receive *now*: a member who withdrew, or an athlete who took back consent, is
+    not sent again (delivery_auth). Returns `{"replayed": [...], "withheld": n}`."""
+    if ep.status != "active":
+        raise Conflict("Enable the endpoint before replaying to it.", code="endpoint_disabled")
+    q = select(Delivery).where(Delivery.channel == "webhook", Delivery.target == ep.id)
     if message_id:
         q = q.where(Delivery.id == message_id)
     else:
         if since is None:
             raise InvalidInput("Give `message_id`, or `since` (and optionally `until`).")
         q = q.where(Delivery.created_at >= since, Delivery.created_at <= (until or utcnow()))
-    ids = list(s.scalars(q).all())
-    if message_id and not ids:
+    rows = list(s.scalars(q.order_by(Delivery.created_at)).all())
+    if message_id and not rows:
         raise NotFound("Message not found.")
-    if ids:
-        s.execute(update(Delivery).where(Delivery.id.in_(ids)).values(
+    allowed = [d.id for d in rows if _authorized_now(s, ep, d)]
+    if allowed:
+        s.execute(update(Delivery).where(Delivery.id.in_(allowed)).values(
             status="pending", attempt_count=0, next_attempt_at=utcnow()))
-    return ids
+    return {"replayed": allowed, "withheld": len(rows) - len(allowed)}
+
+
+def _authorized_now(s: Session, ep: Endpoint, d: Delivery) -> bool:
+    data = (d.payload or {}).get("data") or {}
+    return bool(delivery_auth.may_receive(s, ep, d.event_type, d.athlete_id,
+                                          delivery_auth.event_sources(d.event_type, data)))
+
+
+def disable(s: Session, ep: Endpoint, reason: str = "disabled by its owner") -> None:
+    """Stop sending; pending messages are cancelled (after `enable`, a replay sends them)."""
+    ep.status, ep.disabled_reason = "disabled", reason
+    s.execute(update(Delivery).where(Delivery.target == ep.id, Delivery.channel == "webhook",
+                                     Delivery.status == "pending")
+              .values(status="cancelled", next_attempt_at=None))
+
+
+def last_error(s: Session, ep: Endpoint) -> str | None:
+    """The newest failed attempt's error, for integrators who get no email."""
+    row = s.execute(select(DeliveryAttempt.error, DeliveryAttempt.response_code).join(
+        Delivery, Delivery.id == DeliveryAttempt.delivery_id).where(
+        Delivery.target == ep.id, Delivery.channel == "webhook",
+        DeliveryAttempt.outcome.in_(("retry", "failed", "disabled")))
+        .order_by(DeliveryAttempt.attempted_at.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return row.error or (f"HTTP {row.response_code}" if row.response_code else None)
+
+
+def delete(s: Session, ep: Endpoint) -> None:
+    """The endpoint and its message log (attempts go with their messages)."""
+    s.query(Delivery).filter(Delivery.target == ep.id, Delivery.channel == "webhook").delete()
+    s.delete(ep)
 
 
 def enable(ep: Endpoint) -> None:
     ep.status, ep.disabled_reason, ep.failing_since = "active", None, None
 
 
-def view(ep: Endpoint) -> dict:
+def view(ep: Endpoint, error: str | None = None) -> dict:
     return {"id": ep.id, "url": ep.url, "events": ep.event_types, "athlete_id": ep.athlete_id,
             "club_id": ep.club_id, "status": ep.status, "disabled_reason": ep.disabled_reason,
+            "last_error": error, "failing_since": ep.failing_since.isoformat()
+            if ep.failing_since else None,
             "description": ep.description, "created_at": ep.created_at.isoformat(),
             "rotation_overlap_until": ep.previous_expires_at.isoformat()
             if ep.previous_expires_at and ep.previous_expires_at > utcnow() else None}

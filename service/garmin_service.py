@@ -150,9 +150,7 @@ def _upsert(s: Session, rt: Runtime, athlete_id: str, user_id: str, tokens: Toke
                                  "start": int(start.timestamp()), "end": int(end.timestamp()),
                                  "accepted": [], "refused": []}}
     s.flush()
-    planned = deliveries.plan_event(s, athlete_id, "athlete.connected",
-                                    {"athlete_id": athlete_id, "provider": PROVIDER},
-                                    key=f"{conn.id}:{conn.details['connected_at']}")
+    planned = deliveries.plan_connection_event(s, conn, "athlete.connected")
     s.flush()
     return Connected(conn.id, athlete_id, user_id, conn.status, tuple(d.id for d in planned))
 
@@ -255,13 +253,14 @@ def disconnect(rt: Runtime, athlete_id: str) -> dict:
     upstream = _deregister(rt, conn_id, status, token)
     with rt.db.session() as s:
         conn = s.get(Connection, conn_id)
+        planned = []
         if conn is not None:
             revoke(conn, gst.DISCONNECTED)
             conn.details = {**(conn.details or {}), "disconnected_at": utcnow().isoformat()}
+            # One per connection lifetime: Garmin's follow-up deregistration plans nothing more.
+            planned = deliveries.plan_connection_event(s, conn, "athlete.disconnected",
+                                                       reason="user_request")
         deleted = purge(s, athlete_id)
-        planned = deliveries.plan_event(s, athlete_id, "athlete.disconnected",
-                                        {"athlete_id": athlete_id, "provider": PROVIDER},
-                                        key=f"garmin:{conn_id}:{utcnow().timestamp()}")
         s.flush()
         ids = [d.id for d in planned]
     deliveries.enqueue(rt, ids)

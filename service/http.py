@@ -16,6 +16,7 @@ from requests.adapters import HTTPAdapter
 USER_AGENT = "kneeguard/0.1 (+https://github.com/kneeguard)"
 PROVIDER_TIMEOUT = (5.0, 10.0)  # (connect, read) seconds
 WEBHOOK_TIMEOUT = (5.0, 15.0)
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _session: requests.Session | None = None
 
@@ -60,13 +61,17 @@ class PinnedAdapter(HTTPAdapter):
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(
             request, verify, cert
         )
-        host, port = (host_params["host"] or "").lower().strip("[]"), host_params["port"]
+        host = (host_params["host"] or "").lower().strip("[]")
+        # requests leaves the port None when the URL has none (as nearly every real integrator
+        # URL): that is the scheme's default port, not a different target.
+        port = host_params["port"] or DEFAULT_PORTS.get(host_params["scheme"])
         if host != self._host.strip("[]") or port != self._port:
             raise requests.exceptions.InvalidURL(f"pinned session for {self._host}:{self._port}")
         if host_params["scheme"] == "https":
             pool_kwargs["assert_hostname"] = host
             pool_kwargs["server_hostname"] = host
         host_params["host"] = f"[{self._ip}]" if ":" in self._ip else self._ip
+        host_params["port"] = port
         return host_params, pool_kwargs
 
     def send(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]

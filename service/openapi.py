@@ -1,5 +1,5 @@
 """OpenAPI 3.1 for every /v1 route, built from the pydantic models; served at /openapi.json with
-self-hosted interactive docs at /docs (Swagger UI from the `swagger-ui-bundle` package, no CDN).
+self-hosted interactive docs at /docs (Swagger UI 5 from the `flask-swagger-ui` package, no CDN).
 
 `OPERATIONS` is the one table of documented routes. A test compares it with `app.url_map`, so a new
 /v1 route without an entry fails CI, and schemathesis checks every response against it.
@@ -104,6 +104,8 @@ OPERATIONS: list[Op] = [
        m.EndpointWithSecret, body=Rotate),
     Op("post", "/v1/endpoints/{endpoint_id}/enable", "Re-enable an endpoint", "webhooks",
        m.EndpointView),
+    Op("post", "/v1/endpoints/{endpoint_id}/disable", "Stop sending (pending messages cancelled)",
+       "webhooks", m.EndpointView),
     Op("post", "/v1/endpoints/{endpoint_id}/test", "Send a test event", "webhooks",
        m.MessageQueued, status=202),
     Op("post", "/v1/endpoints/{endpoint_id}/replay", "Send messages again", "webhooks",
@@ -192,6 +194,7 @@ def build_spec(public_url: str) -> dict:
         "info": {"title": "kneeguard", "version": "1", "description": DESCRIPTION},
         "servers": [{"url": public_url}],
         "paths": paths,
+        "webhooks": webhooks_section(),
         "components": {"schemas": _components(), "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer",
                        "description": "Personal token `kg_…` or API key `kgk_…`."},
@@ -200,17 +203,41 @@ def build_spec(public_url: str) -> dict:
     }
 
 
+def webhooks_section() -> dict:
+    """Every event type of the catalog with its payload schema (the packaged JSON Schema file,
+    the same one the tests validate sent messages against)."""
+    from workers.notify import catalog
+
+    out = {}
+    for name in catalog.event_types():
+        event = catalog.CATALOG[name]
+        schema = {k: v for k, v in catalog.schema(name).items() if k not in ("$schema", "$id")}
+        out[name] = {"post": {
+            "summary": event.description, "tags": ["webhook events"],
+            "description": f"**When:** {event.when}.\n\n**Who can receive it:** {event.who}.\n\n"
+                           "Signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, "
+                           "`webhook-signature`); verify with the `standardwebhooks` package.",
+            "requestBody": {"required": True,
+                            "content": {"application/json": {"schema": schema}}},
+            "responses": {"2XX": {"description": "Received (any 2xx)."},
+                          "410": {"description": "Gone: the endpoint is disabled."}}}}
+    return out
+
+
 @bp.get("/openapi.json")
 def openapi_json():
     return jsonify(build_spec(current_app.extensions["kneeguard"].settings.public_url))
 
 
 def _swagger_dir() -> Path | None:
+    """Swagger UI 5 (reads OpenAPI 3.1, webhooks included) from the flask-swagger-ui package's
+    bundled dist folder; we serve the files ourselves, so no CDN and no blueprint of theirs."""
     try:
-        import swagger_ui_bundle
+        import flask_swagger_ui
     except ImportError:
         return None
-    return Path(swagger_ui_bundle.swagger_ui_path)
+    folder = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
+    return folder if (folder / "swagger-ui-bundle.js").is_file() else None
 
 
 DOCS_HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -222,7 +249,7 @@ DOCS_INIT = """window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swag
 FALLBACK_HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>kneeguard API</title></head><body><h1>kneeguard API</h1>
 <p>The OpenAPI 3.1 document is at <a href="/openapi.json">/openapi.json</a>.
-Install <code>swagger-ui-bundle</code> for interactive docs.</p></body></html>"""
+Install <code>flask-swagger-ui</code> for interactive docs.</p></body></html>"""
 
 
 @bp.get("/docs")

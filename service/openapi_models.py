@@ -260,8 +260,12 @@ class EndpointView(BaseModel):
     events: list[str]
     athlete_id: str | None
     club_id: str | None
-    status: str
+    status: str = Field(description="`active`, or `disabled` (by a 410 Gone, 5 days of failed "
+                        "deliveries, or its owner); enable it, then replay what it missed.")
     disabled_reason: str | None
+    last_error: str | None = Field(
+        default=None, description="The newest failed attempt's error, e.g. `HTTP 410`.")
+    failing_since: str | None = None
     description: str | None
     created_at: str
     rotation_overlap_until: str | None
@@ -302,4 +306,6 @@ class MessageQueued(BaseModel):
 
 
 class Replayed(BaseModel):
-    replayed: list[str]
+    replayed: list[str] = Field(description="Message ids queued again (same `webhook-id`).")
+    withheld: int = Field(description="Messages in the range this endpoint may no longer receive "
+                                      "(consent withdrawn, member left the club).")

@@ -49,6 +49,7 @@ class Settings:
     mail_from: str = "kneeguard <kneeguard@localhost>"
     email_outbox_dir: str = "outbox"
     webhook_allow_loopback: bool = False
+    webhook_ca_bundle: str | None = None  # PEM CAs trusted for webhook TLS instead of certifi's
     max_upload_bytes: int = 64 * 1024 * 1024
     max_webhook_bytes: int = 64 * 1024
     log_level: str = "INFO"
@@ -107,6 +108,7 @@ class Settings:
             mail_from=r.str("MAIL_FROM", cls.mail_from),
             email_outbox_dir=r.str("EMAIL_OUTBOX_DIR", cls.email_outbox_dir),
             webhook_allow_loopback=r.bool("WEBHOOK_ALLOW_LOOPBACK", False),
+            webhook_ca_bundle=r.file("WEBHOOK_CA_BUNDLE"),
             max_upload_bytes=r.int("KNEEGUARD_MAX_UPLOAD_BYTES", cls.max_upload_bytes, minimum=1024),
             log_level=r.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
             log_json=r.bool("LOG_JSON", True),
@@ -157,6 +159,12 @@ class _Reader:
     def str(self, name: str, default: str | None) -> str | None:
         value = self.env.get(name)
         return default if value is None or value.strip() == "" else value.strip()
+
+    def file(self, name: str) -> str | None:
+        value = self.str(name, None)
+        if value is not None and not os.path.isfile(value):
+            raise SettingsError(f"{name} must name a readable file, got {value!r}")
+        return value
 
     def url(self, name: str, default: str | None, schemes: tuple[str, ...] = ("http", "https")):
         value = self.str(name, default)

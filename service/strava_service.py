@@ -213,9 +213,7 @@ def _save_connection(rt: Runtime, athlete_id: str, tokens: TokenSet, note: bool)
         conn.details = {**(conn.details or {}), "connected_at": utcnow().isoformat()}
         set_note(s.get(Athlete, athlete_id), note)
         s.flush()
-        planned = deliveries.plan_event(
-            s, athlete_id, "athlete.connected",
-            {"athlete_id": athlete_id, "provider": PROVIDER}, key=f"{conn.id}:{utcnow().timestamp()}")
+        planned = deliveries.plan_connection_event(s, conn, "athlete.connected")
         sync = add_sync_event(s, conn, "connect")
         result = Connected(athlete_id, conn.id, owner, sorted(tokens.scopes), note,
                            [d.id for d in planned], sync)
@@ -271,10 +269,10 @@ def disconnect(rt: Runtime, athlete_id: str) -> dict:
             log.warning("strava revoke failed", extra={"athlete": athlete_id, "error": str(exc)})
     with rt.db.session() as s:
         conn = athlete_connection(s, athlete_id)
+        # Planned before the purge deletes the connection; keyed by its lifetime, so it is one.
+        planned = deliveries.plan_connection_event(s, conn, "athlete.disconnected",
+                                                   reason="user_request") if conn else []
         deleted = purge_athlete(s, conn) if conn else {}
-        planned = deliveries.plan_event(s, athlete_id, "athlete.disconnected",
-                                        {"athlete_id": athlete_id, "provider": PROVIDER},
-                                        key=f"strava:{utcnow().timestamp()}")
         ids = [d.id for d in planned]
     _enqueue(rt, ids, [])
     return {"disconnected": True, "revoked": revoked, "deleted": deleted}

@@ -6,6 +6,7 @@ never creates a second finding (nor, downstream, a second delivery).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -19,6 +20,7 @@ from service.models import Activity, Athlete, Finding
 from workers.analysis import ActivityMetrics, ElevationMetrics, HistoryItem, Thresholds, evaluate
 
 log = logging.getLogger(__name__)
+WITHDRAWN = "kneeguard.withdrawn_deliveries"  # session.info key: finding.withdrawn rows planned
 
 
 def analyze_activity(activity_id: str) -> None:
@@ -50,10 +52,9 @@ def _analyze(rt, activity_id: str) -> None:
         planned = deliveries.plan_findings(
             s, athlete, findings, notify_max_age_days=rt.settings.notify_max_age_days)
         planned += deliveries.plan_note_refresh(s, athlete, lost)
-        planned += deliveries.plan_event(
-            s, athlete.id, "activity.analyzed",
-            {"activity_id": activity.id, "athlete_id": athlete.id,
-             "finding_ids": [f.id for f in findings]}, key=activity.id)
+        planned += s.info.pop(WITHDRAWN, [])
+        planned += deliveries.plan_event(s, athlete.id, "activity.analyzed",
+                                         analyzed_data(activity, findings), key=activity.id)
         s.flush()
         delivery_ids = [d.id for d in planned]
     # Committed: now hand the messages to the notify queue (the sweeper backs this up).
@@ -61,6 +62,27 @@ def _analyze(rt, activity_id: str) -> None:
         rt.queue.enqueue("notify", "workers.deliver.deliver", delivery_id, key=delivery_id)
     log.info("analysed", extra={"activity": activity_id, "deliveries": len(delivery_ids)})
     JOBS.labels("analyze", "ok").inc()
+
+
+def analyzed_data(activity: Activity, findings: list[Finding]) -> dict:
+    """The activity.analyzed payload (schema: workers/notify/schemas); `sources` lets the one
+    authorization check keep Strava-derived runs from clubs and integrators."""
+    sources = {activity.source} | {src for f in findings for src in (f.sources or [])}
+    return {"activity_id": activity.id, "athlete_id": activity.athlete_id,
+            "source": activity.source, "sport": activity.sport or "unknown",
+            "sub_sport": activity.sub_sport,
+            "start_time": activity.start_time.isoformat().replace("+00:00", "Z"),
+            "distance_m": max(activity.distance_m or 0.0, 0.0),
+            "moving_time_s": activity.moving_time_s, "indoor": bool(activity.indoor),
+            "elevation_loss_m": None if activity.loss_m is None else max(activity.loss_m, 0.0),
+            "finding_ids": [f.id for f in findings], "sources": sorted(sources)}
+
+
+def finding_id(athlete_id: str, rule: str, day: date, subject: str) -> str:
+    """The same (athlete, rule, date, subject) always gets the same id, so a finding that a
+    re-analysis drops and a later one finds again is still the finding integrators were sent."""
+    key = f"{athlete_id}|{rule}|{day.isoformat()}|{subject}".encode()
+    return "fnd_" + hashlib.sha256(key).hexdigest()[:32]
 
 
 def analyze_day(s: Session, athlete: Athlete, day: date,
@@ -118,14 +140,17 @@ def upsert_findings(s: Session, athlete_id: str, day: date,
         seen.add(key)
         row = existing.get(key)
         if row is None:
-            row = Finding(athlete_id=athlete_id, activity_id=r.activity, subject=key[1],
-                          rule=r.rule, date=day)
+            row = Finding(id=finding_id(athlete_id, r.rule, day, key[1]), athlete_id=athlete_id,
+                          activity_id=r.activity, subject=key[1], rule=r.rule, date=day)
             s.add(row)
             created.append(row)
         row.severity, row.value, row.threshold = r.severity, r.value, r.threshold
         row.message, row.evidence, row.sources = r.message, r.evidence, list(r.sources)
     stale = [f for k, f in existing.items() if k not in seen]
     if stale:
+        # Integrators were told about these: tell them they no longer hold (same ids), before
+        # the rows go. The caller enqueues the planned rows (s.info keeps this signature stable).
+        s.info.setdefault(WITHDRAWN, []).extend(deliveries.plan_withdrawn(s, stale))
         s.execute(delete(Finding).where(Finding.id.in_([f.id for f in stale])))
     s.flush()
     # Activities that lost a finding: a note already on Strava may now say too much.

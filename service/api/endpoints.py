@@ -101,21 +101,20 @@ def list_endpoints():
     with _runtime().db.session() as s:
         rows = s.scalars(select(Endpoint).where(_scope(p))
                          .order_by(Endpoint.created_at)).all()
-        return {"endpoints": [endpoints.view(e) for e in rows]}
+        return {"endpoints": [endpoints.view(e, endpoints.last_error(s, e)) for e in rows]}
 
 
 @bp.get("/<endpoint_id>")
 def get_endpoint(endpoint_id: str):
     with _runtime().db.session() as s:
-        return endpoints.view(_owned(s, endpoint_id, need="read"))
+        ep = _owned(s, endpoint_id, need="read")
+        return endpoints.view(ep, endpoints.last_error(s, ep))
 
 
 @bp.delete("/<endpoint_id>")
 def delete_endpoint(endpoint_id: str):
     with _runtime().db.session() as s:
-        ep = _owned(s, endpoint_id)
-        s.query(Delivery).filter(Delivery.target == ep.id, Delivery.channel == "webhook").delete()
-        s.delete(ep)
+        endpoints.delete(s, _owned(s, endpoint_id))
     return "", 204
 
 
@@ -138,6 +137,14 @@ def enable(endpoint_id: str):
         return endpoints.view(ep)
 
 
+@bp.post("/<endpoint_id>/disable")
+def disable(endpoint_id: str):
+    with _runtime().db.session() as s:
+        ep = _owned(s, endpoint_id)
+        endpoints.disable(s, ep)
+        return endpoints.view(ep, endpoints.last_error(s, ep))
+
+
 @bp.post("/<endpoint_id>/test")
 def send_test(endpoint_id: str):
     rt = _runtime()
@@ -153,11 +160,11 @@ def replay(endpoint_id: str):
     body = parse(Replay)
     rt = _runtime()
     with rt.db.session() as s:
-        ids = endpoints.replay(s, _owned(s, endpoint_id), message_id=body.message_id,
-                               since=body.since, until=body.until)
-    for message_id in ids:
+        result = endpoints.replay(s, _owned(s, endpoint_id), message_id=body.message_id,
+                                  since=body.since, until=body.until)
+    for message_id in result["replayed"]:
         rt.queue.enqueue("notify", "workers.deliver.deliver", message_id, key=message_id)
-    return {"replayed": ids}, 202
+    return result, 202
 
 
 @bp.get("/<endpoint_id>/messages")

@@ -125,6 +125,7 @@ ROWS: list[Row] = [
     *own_endpoint("GET", "/v1/endpoints/<endpoint_id>/messages", 200, need="read"),
     *own_endpoint("GET", "/v1/endpoints/<endpoint_id>/messages/<message_id>", 200, need="read",
                   extra={"message_id": "message {o}"}),
+    *own_endpoint("POST", "/v1/endpoints/<endpoint_id>/disable", 200),
     # pages (the Authorization header counts there too; 303 = off to /login)
     Row("GET", "/me", {}, "303 200 200 303 303 303 303", "303 200 200 303 303 303 303"),
     Row("GET", "/clubs/<club_id>", CLUB, "303 200 404 200 404 200 303",

@@ -30,10 +30,14 @@ SAMPLES = {
                           "scopes": ["activity:read_all", "activity:write"]},
     "athlete.disconnected": {"athlete_id": "ath_01", "provider": "garmin",
                              "disconnected_at": "2026-05-02T06:00:00Z", "reason": "deauthorized"},
+    "finding.withdrawn": {"id": "fnd_01", "athlete_id": "ath_01", "activity_id": None,
+                          "rule": "weekly_jump", "date": "2026-05-01", "reason": "no_longer_holds",
+                          "withdrawn_at": "2026-05-03T06:00:00Z", "sources": ["upload"]},
+    "endpoint.test": {"endpoint_id": "ep_01", "message": "This is a test event from kneeguard."},
 }
 
 
-def test_the_catalog_lists_the_four_documented_event_types():
+def test_the_catalog_lists_the_documented_event_types():
     assert catalog.event_types() == sorted(SAMPLES)
 
 

@@ -116,7 +116,7 @@ def test_retry_after_never_extends_past_the_last_attempt():
 
 @pytest.mark.parametrize("outcome,expected", [
     (200, "ok"), (204, "ok"), (299, "ok"), (301, "retry"), (302, "retry"), (400, "retry"),
-    (404, "retry"), (429, "retry"), (500, "retry"), (503, "retry"), (410, "disable"),
+    (404, "retry"), (429, "retry"), (500, "retry"), (503, "retry"), (410, "disabled"),
     (TimeoutError("slow"), "retry"),
 ])
 def test_only_2xx_succeeds_and_only_410_disables(outcome, expected):
@@ -154,7 +154,7 @@ def test_410_disables_the_endpoint(receiver):
     receiver.secrets = [secret]
     receiver.status = "410 Gone"
     result = wh.send_attempt(receiver.url, [secret], "msg_2", _body(), allow_loopback=True)
-    assert (result.status, result.code, result.next_delay_s) == ("disable", 410, None)
+    assert (result.status, result.code, result.next_delay_s) == ("disabled", 410, None)
 
 
 def test_retry_after_from_the_receiver_sets_the_next_delay(receiver):
@@ -164,7 +164,7 @@ def test_retry_after_from_the_receiver_sets_the_next_delay(receiver):
     receiver.extra_headers = [("Retry-After", "120")]
     result = wh.send_attempt(receiver.url, [secret], "msg_3", _body(), allow_loopback=True)
     assert (result.status, result.next_delay_s) == ("retry", 120)
-    assert result.response_snippet.startswith("429")
+    assert result.snippet.startswith("429")
 
 
 def test_the_last_failed_attempt_is_exhausted(receiver):
@@ -196,4 +196,4 @@ def test_the_response_snippet_is_capped(big_responder):
     result = wh.send_attempt(big_responder.url + "/10mb", [wh.new_secret()], "msg_7", _body(),
                              allow_loopback=True)
     assert result.status == "ok"
-    assert len(result.response_snippet) == wh.SNIPPET_CAP
+    assert len(result.snippet) == wh.SNIPPET_CAP

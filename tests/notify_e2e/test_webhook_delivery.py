@@ -148,7 +148,7 @@ def test_replay_sends_the_same_message_id_again(runtime):
         analyze_all(runtime, spike_history(runtime, athlete_id))
         first = rx.received[0]["id"]
         with runtime.db.session() as s:
-            ids = svc.replay(s, s.get(Endpoint, ep_id), message_id=first)
+            ids = svc.replay(s, s.get(Endpoint, ep_id), message_id=first)["replayed"]
         runtime.queue.enqueue("notify", "workers.deliver.deliver", ids[0], key=ids[0])
         runtime.queue.drain()
     assert [m["id"] for m in rx.received].count(first) == 2

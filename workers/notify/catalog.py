@@ -18,23 +18,42 @@ SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 @dataclass(frozen=True)
 class EventType:
     name: str
-    description: str
+    description: str  # what it means
+    when: str = ""  # when it is sent
+    who: str = ""  # who can receive it (delivery_auth decides)
 
     @property
     def schema_path(self) -> Path:
         return SCHEMA_DIR / f"{self.name}.schema.json"
 
 
+_FINDINGS_WHO = ("the athlete's own endpoints; clubs whose member shares `findings`; integrators "
+                 "the athlete consented to; never clubs or integrators for Strava-derived data")
+_CONNECTION_WHO = ("the athlete's own endpoints; clubs with any consenting membership; integrators "
+                   "the athlete consented to; a Strava connection only to the athlete's own")
 CATALOG: dict[str, EventType] = {
     e.name: e
     for e in (
         EventType("finding.created", "A new finding about an athlete's training (rule, severity, "
-                  "value vs threshold, message, evidence, sources). Sent once per finding."),
+                  "value vs threshold, message, evidence, sources). Sent once per finding.",
+                  "after an analysis finds something new", _FINDINGS_WHO),
+        EventType("finding.withdrawn", "A finding delivered earlier no longer holds after a "
+                  "re-analysis; carries the same `id` as its finding.created.",
+                  "after a re-analysis drops a finding that was sent; endpoints subscribed to "
+                  "finding.created receive it too", _FINDINGS_WHO),
         EventType("activity.analyzed", "An activity was parsed and the athlete's history "
-                  "re-analysed; lists the ids of the findings it created."),
-        EventType("athlete.connected", "An athlete connected a Strava or Garmin account."),
+                  "re-analysed; lists the ids of the findings it created.",
+                  "after every analysis of an activity",
+                  "the athlete's own endpoints; clubs whose member shares `findings`, `distance` "
+                  "and `descent`; consented integrators; never for Strava-derived data"),
+        EventType("athlete.connected", "An athlete connected a Strava or Garmin account.",
+                  "once per connection", _CONNECTION_WHO),
         EventType("athlete.disconnected", "An athlete's provider connection ended "
-                  "(deauthorized, user request, operator)."),
+                  "(deauthorized, user request, operator).",
+                  "once per connection, whatever the provider sends afterwards", _CONNECTION_WHO),
+        EventType("endpoint.test", "A test message for checking a receiver and its secret.",
+                  "when the endpoint's owner asks (POST /v1/endpoints/<id>/test)",
+                  "only the endpoint it was asked for"),
     )
 }
 

@@ -279,9 +279,8 @@ def on_deregistration(s: Session, event: InboundEvent) -> list[str]:
     deleted = gs.purge(s, conn.athlete_id)
     log.info("garmin deregistration", extra={"connection": conn.id, **deleted})
     # Sent by the sweeper once this event's transaction commits.
-    deliveries.plan_event(s, conn.athlete_id, "athlete.disconnected",
-                          {"athlete_id": conn.athlete_id, "provider": "garmin"},
-                          key=f"garmin:{conn.id}:{event.id}")
+    # Once per connection lifetime: after our own disconnect this plans nothing.
+    deliveries.plan_connection_event(s, conn, "athlete.disconnected", reason="deauthorized")
     return []
 
 

@@ -31,9 +31,8 @@ from service.models import Activity, Athlete, Connection, Delivery, Finding, Inb
 from service.providers.base import AuthRevoked, ProviderError, RateLimited, RemoteActivity
 from service.providers.strava import StravaClient
 from service.runtime import Runtime
-from workers.deliver import Outcome, sender
 from workers.ingest import handler
-from workers.notify import webhooks
+from workers.notify.outcome import Outcome, after_failure
 from workers.notify.strava_note import merge_note, render_note
 from workers.parsing.strava_streams import parse_strava_streams
 from workers.parsing.track import INDOOR_SUB_SPORTS, InvalidFile, Track
@@ -197,6 +196,8 @@ def on_deauthorize(s: Session, event: InboundEvent) -> list[str]:
     conn = svc.connection_for(s, event.payload["owner_id"])
     if conn is None:
         return []
+    # The athlete's own endpoints hear of it once per connection lifetime (sent by the sweeper).
+    deliveries.plan_connection_event(s, conn, "athlete.disconnected", reason="deauthorized")
     counts = svc.purge_athlete(s, conn, keep_event_id=event.id)
     log.info("strava deauthorization purged", extra={"athlete": conn.athlete_id, **counts})
     return []
@@ -292,7 +293,6 @@ def purge() -> dict:
 # ---- description note ------------------------------------------------------------------------
 
 
-@sender("strava_note")
 def send_note(rt: Runtime, d: Delivery) -> Outcome:
     """GET the description, replace only our block, PUT it back (JSON). Idempotent: an unchanged
     description is not written again."""
@@ -322,8 +322,7 @@ def _note_failure(exc: ProviderError, d: Delivery) -> Outcome:
         return Outcome("cancelled", code=404, error="the activity is gone on Strava")
     if exc.permanent:
         return Outcome("failed", code=exc.status, error=str(exc)[:500])
-    return Outcome("retry", code=exc.status, error=str(exc)[:500],
-                   next_delay_s=webhooks.next_attempt_delay(d.attempt_count))
+    return after_failure(d.attempt_count, code=exc.status, error=str(exc)[:500])
 
 
 def _note_plan(rt: Runtime, d: Delivery) -> tuple[str, str, str] | Outcome:
