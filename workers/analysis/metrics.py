@@ -33,6 +33,7 @@ class ElevationMetrics:
     altitude_source: str = "none"  # barometric | gps | none (none also for indoor/manual)
     device_loss_m: float | None = None
     device_gain_m: float | None = None
+    engine_loss_m: float | None = None  # our own figure (loss_m may be the device's, see below)
     confidence: str | None = None  # high | medium | low; None without altitude
 
 
@@ -70,6 +71,8 @@ class ActivityMetrics:
     dynamics: DynamicsMetrics = field(default_factory=DynamicsMetrics)
     gear_id: str | None = None
     device: str | None = None
+    utc_offset_s: int | None = None  # local time - UTC at the start, when the source said
+    race: bool = False  # provider workout type "race" or a race-like name
 
     @property
     def terrain(self) -> bool:
@@ -128,6 +131,8 @@ def compute_metrics(track: Track) -> ActivityMetrics:
         dynamics=dynamics_metrics(dynamics),
         gear_id=track.gear_id,
         device=track.device,
+        utc_offset_s=track.utc_offset_s,
+        race=track.race,
     )
 
 

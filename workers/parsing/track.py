@@ -61,6 +61,10 @@ class Track:
     gear_id: str | None = None
     name: str | None = None
     source_file: str | None = None  # the input file, "archive.zip!member" for archive members
+    # Local time minus UTC at the start (seconds), when the source says: FIT local_timestamp,
+    # Strava start_date_local, Garmin startTimeOffsetInSeconds. None: use the athlete's setting.
+    utc_offset_s: int | None = None
+    race: bool = False  # FIT/Strava workout type "race", or a race-like activity name
     # Summary values for tracks without records (manual entries, Strava/Garmin summaries).
     summary_distance_m: float | None = None
     summary_moving_time_s: float | None = None
