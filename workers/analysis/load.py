@@ -86,8 +86,8 @@ def first_run_back(h: History, i: int, prev: int, gap_days: float,
     today = float(h.dist[i])
     if before is not None and today > cfg.spike_small * before[0]:
         return spike_finding(h, i, today, before[0], "before_break", before[1], cfg)
-    plan = (f"build back up over a few weeks, keeping each run within about 10% of the longest "
-            f"run since you came back" if before is None else
+    plan = ("build back up over a few weeks, keeping each run within about 10% of the longest "
+            "run since you came back" if before is None else
             f"build back towards your {km(before[0])} longest over a few weeks, keeping each run "
             f"within about 10% of the longest since you came back")
     message = (
