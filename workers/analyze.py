@@ -17,6 +17,7 @@ from service import runtime as runtime_mod
 from service.metrics import JOBS
 from service.models import Activity, Athlete, Finding
 from workers.analysis import ActivityMetrics, ElevationMetrics, HistoryItem, Thresholds, evaluate
+from workers.analysis.history import local_offset
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,7 @@ def _analyze(rt, activity_id: str) -> None:
             return
         # One analysis per athlete at a time (PostgreSQL row lock; SQLite serialises writers).
         athlete = s.get(Athlete, activity.athlete_id, with_for_update=True)
-        findings, lost = analyze_day(s, athlete, activity.start_time.date(),
-                                     rt.settings.thresholds)
+        findings, lost = analyze_day(s, athlete, local_date(activity), rt.settings.thresholds)
         activity.status = "analyzed"
         activity.error = None
         planned = deliveries.plan_findings(
@@ -61,6 +61,14 @@ def _analyze(rt, activity_id: str) -> None:
         rt.queue.enqueue("notify", "workers.deliver.deliver", delivery_id, key=delivery_id)
     log.info("analysed", extra={"activity": activity_id, "deliveries": len(delivery_ids)})
     JOBS.labels("analyze", "ok").inc()
+
+
+def local_date(activity: Activity) -> date:
+    """The run's local calendar day (the rules' days are local: FIT/Strava/Garmin offset)."""
+    offset = (activity.metrics or {}).get("utc_offset_s")
+    start = activity.start_time if activity.start_time.tzinfo else activity.start_time.replace(
+        tzinfo=UTC)
+    return (start.astimezone(UTC) + timedelta(seconds=local_offset(offset))).date()
 
 
 def analyze_day(s: Session, athlete: Athlete, day: date,
