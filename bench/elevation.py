@@ -82,7 +82,59 @@ def main(argv: list[str] | None = None) -> int:
               f" {r['gpxpy_m']:7.1f} {r['gpxpy_m'] - r['device_m']:+6.1f}")
     summary("barometric", [r for r in table if r["source"] == "barometric"])
     summary("gps altitude", [r for r in table if r["source"] == "gps"])
+    per_source(args.data, table)
     return 0
+
+
+
+
+# Paired recordings: the same run as a FIT with the device's total and as GPX / Strava streams.
+PAIRS = (
+    ("gpx", "activities/gpx/sportslib__6782987395.gpx", "activities/fit/sportslib__6782987395.fit"),
+    ("streams", "strava-api/sportslib__streams_run_2451375851.json",
+     "activities/fit/sportslib__6782987395.fit"),
+    ("streams", "strava-api/sportslib__streams_run_3156040843.json",
+     "activities/fit/sportslib__6909950168.fit"),
+    ("streams", "strava-api/sportslib__streams_run_3182900697.json",
+     "activities/fit/sportslib__6909950168.fit"),
+    ("streams", "strava-api/sportslib__streams_run_3183490558.json",
+     "activities/fit/sportslib__6916728382.fit"),
+)
+
+
+def paired_rows(data: Path) -> list[dict]:
+    """Engine loss on the GPX / streams copy vs the device total of the FIT of the same run."""
+    import json
+
+    from workers.parsing import parse_bytes, parse_strava_streams
+
+    out = []
+    for kind, copy, fit in PAIRS:
+        device = parse_bytes((data / fit).read_bytes(), fit).tracks[0].totals.descent_m
+        raw = (data / copy).read_bytes()
+        track = (parse_bytes(raw, copy).tracks[0] if kind == "gpx"
+                 else parse_strava_streams(json.loads(raw), {"type": "Run"}))
+        if device is None:
+            continue
+        out.append({"file": Path(copy).name, "source": kind, "device_m": float(device),
+                    "ours_m": compute_metrics(track).elevation.loss_m})
+    return out
+
+
+def per_source(data: Path, table: list[dict]) -> None:
+    """Median and worst error per source (barometric FIT, GPS FIT, GPX, Strava streams)."""
+    groups = {"barometric FIT": [r for r in table if r["source"] == "barometric"],
+              "GPS FIT": [r for r in table if r["source"] == "gps"]}
+    paired = paired_rows(data)
+    groups["GPX (paired)"] = [r for r in paired if r["source"] == "gpx"]
+    groups["Strava streams (paired)"] = [r for r in paired if r["source"] == "streams"]
+    print(f"\n{'source':<24} {'n':>3} {'median':>8} {'worst':>8}")
+    for label, rows_ in groups.items():
+        if not rows_:
+            print(f"{label:<24} {0:>3}")
+            continue
+        errs = np.array([error(r["ours_m"], r["device_m"])[1] for r in rows_]) * 100
+        print(f"{label:<24} {len(rows_):>3} {np.median(errs):7.1f}% {errs.max():7.1f}%")
 
 
 if __name__ == "__main__":
