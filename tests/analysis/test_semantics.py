@@ -177,3 +177,24 @@ def test_one_bad_week_is_one_digest():
     digests = weekly_digests(found)
     assert len(digests) == 1 and digests[0]["severity"] == "high"
     assert digests[0]["findings"] == len(found)
+
+
+# -- --as-of D: as if today were D -------------------------------------------------------------
+
+
+def test_as_of_ignores_later_files_and_reports_the_last_7_days():
+    from workers.analysis import analyze_tracks
+
+    x, y = polyline([(0, 0), (1000, 0), (1000, 1000), (0, 1000), (0, 0)], step=10.0)
+
+    def track(d: int, laps: int):
+        xs, ys = np.tile(x, laps), np.tile(y, laps)
+        return (f"d{d}.fit", make_track(xs, ys, day=d))
+
+    files = [track(d, 2) for d in range(0, 35, 2)] + [track(36, 3), track(40, 2)]
+    doc = analyze_tracks(files, as_of=day(37))  # the 12 km run was yesterday
+    assert "d40.fit" not in {a["file"] for a in doc["activities"]}
+    spikes = [f for f in doc["findings"] if f["rule"] == "single_run_spike"]
+    assert [f["date"] for f in spikes] == [day(36).isoformat()]
+    later = analyze_tracks(files, as_of=day(44))  # 8 days on: no longer current
+    assert [f for f in later["findings"] if f["rule"] == "single_run_spike"] == []

@@ -144,7 +144,8 @@ def history_note(history: list[HistoryItem] | History, as_of: date | None,
         return None
     span = last - int(h.day[0]) + 1
     runs = h.days(int(h.day[0]), last).stop
-    return (f"Only {span} days and {runs} runs of history so far: the distance spike, weekly "
+    have = (f"{span} days" if span < cfg.min_history_days else f"{runs} run{'s' * (runs != 1)}")
+    return (f"Only {have} of history so far: the distance spike, weekly "
             f"load, load ratio and weekly descent rules stay silent until there are "
             f"{cfg.min_history_days} days and {cfg.min_history_runs} runs, because your recent "
             "longest run and usual week cannot be known before that.")
