@@ -41,8 +41,11 @@ def _expand(paths: list[str]) -> list[str]:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--json", "as_json", is_flag=True, help="Print the kneeguard.analysis/v1 document.")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Evaluate the rules for this day only (default: every day with a run).")
-def analyze(paths: tuple[str, ...], as_json: bool, as_of) -> None:
+              help="As if today were this day: later files ignored, findings of the 7 days up "
+                   "to it reported (default: every day with a run).")
+@click.option("--utc-offset", "utc_offset", type=click.FloatRange(-12, 14), default=0.0,
+              help="Your UTC offset in hours, for files that carry no local time (default 0).")
+def analyze(paths: tuple[str, ...], as_json: bool, as_of, utc_offset: float) -> None:
     """Analyse files, folders and archives as one runner's history (nothing is stored)."""
     from workers.analysis import analyze_tracks, render_text
     from workers.parsing import iter_paths
@@ -54,7 +57,7 @@ def analyze(paths: tuple[str, ...], as_json: bool, as_of) -> None:
             skipped += [{"file": k.file, "reason": k.reason} for k in parsed.skipped]
     day: date | None = as_of.date() if as_of else None
     document = analyze_tracks(tracks, day, source="upload", skipped=skipped,
-                              thresholds=_thresholds())
+                              thresholds=_thresholds(), utc_offset_s=int(utc_offset * 3600))
     click.echo(json.dumps(document, indent=2) if as_json else render_text(document))
 
 

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from service import policy
 from service.clubs import display_name
 from service.models import Activity, Athlete, ClubMember, Finding
+from workers.analysis.severity import rank, strongest
 
-SEVERITY_RANK = {"info": 1, "caution": 2, "high": 3}
 RISK_WINDOW_DAYS = 28
 EPOCH = date(1970, 1, 1)
 CLUB_POLICY_NOTE = ("Clubs see only what members consented to share, computed from club-visible "
@@ -173,9 +173,8 @@ def finding_view(f) -> dict:
 
 
 def risk(findings: list[dict]) -> dict:
-    top = max((SEVERITY_RANK.get(f["severity"], 0) for f in findings), default=0)
-    level = {3: "high", 2: "caution", 1: "info", 0: "none"}[top]
-    return {"level": level, "score": top, "findings": len(findings)}
+    level = strongest(f["severity"] for f in findings) or "none"  # the one order: severity.py
+    return {"level": level, "score": rank(level) + 1, "findings": len(findings)}  # none 0 .. high 3
 
 
 # ---- the dashboard -------------------------------------------------------------------------------

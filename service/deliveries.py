@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from service import delivery_auth
 from service.models import Activity, Athlete, ClubMember, Delivery, Endpoint, Finding, utcnow
+from workers.analysis.severity import rank
 from workers.notify import webhooks
 
-SEVERITY_RANK = {"info": 0, "caution": 1, "high": 2}
 # `integrators`: share findings with third-party integrators' webhooks (API-key endpoints). Off until
 # the runner says so (DESIGN §2: integrator webhooks only with consent). The operator's own
 # endpoints (`kneeguard endpoints add`) are the service itself and need no extra consent.
@@ -208,8 +208,8 @@ def enqueue(rt, delivery_ids) -> None:
 
 def _plan_email(s: Session, athlete: Athlete, findings: list[Finding]) -> Delivery | None:
     prefs = preferences(athlete)
-    floor = SEVERITY_RANK.get(prefs.get("min_severity", "caution"), 1)
-    chosen = sorted(f.id for f in findings if SEVERITY_RANK.get(f.severity, 0) >= floor)
+    floor = rank(prefs.get("min_severity", "caution"), 1)
+    chosen = sorted(f.id for f in findings if rank(f.severity, 0) >= floor)
     if not (prefs.get("email") and athlete.email and chosen):
         return None
     return add_once(s, channel="email", dedupe_key=f"email:{_digest(chosen)}",

@@ -72,6 +72,8 @@ def client(app):
 
 
 def _clean(runtime) -> None:
-    """Empty every table and the queue, so each test starts from nothing."""
+    """Empty every table, the queue and the email outbox, so each test starts from nothing."""
     runtime.db.empty_all_tables()
     runtime.queue.redis.flushdb()
+    for mail in Path(runtime.settings.email_outbox_dir).glob("*.eml"):
+        mail.unlink()

@@ -18,6 +18,7 @@ from service import runtime as runtime_mod
 from service.metrics import JOBS
 from service.models import Activity, Athlete, Finding
 from workers.analysis import ActivityMetrics, ElevationMetrics, HistoryItem, Thresholds, evaluate
+from workers.analysis.history import local_offset
 
 log = logging.getLogger(__name__)
 WITHDRAWN = "kneeguard.withdrawn_deliveries"  # session.info key: finding.withdrawn rows planned
@@ -45,8 +46,7 @@ def _analyze(rt, activity_id: str) -> None:
             return
         # One analysis per athlete at a time (PostgreSQL row lock; SQLite serialises writers).
         athlete = s.get(Athlete, activity.athlete_id, with_for_update=True)
-        findings, lost = analyze_day(s, athlete, activity.start_time.date(),
-                                     rt.settings.thresholds)
+        findings, lost = analyze_day(s, athlete, local_date(activity), rt.settings.thresholds)
         activity.status = "analyzed"
         activity.error = None
         planned = deliveries.plan_findings(
@@ -83,6 +83,14 @@ def finding_id(athlete_id: str, rule: str, day: date, subject: str) -> str:
     re-analysis drops and a later one finds again is still the finding integrators were sent."""
     key = f"{athlete_id}|{rule}|{day.isoformat()}|{subject}".encode()
     return "fnd_" + hashlib.sha256(key).hexdigest()[:32]
+
+
+def local_date(activity: Activity) -> date:
+    """The run's local calendar day (the rules' days are local: FIT/Strava/Garmin offset)."""
+    offset = (activity.metrics or {}).get("utc_offset_s")
+    start = activity.start_time if activity.start_time.tzinfo else activity.start_time.replace(
+        tzinfo=UTC)
+    return (start.astimezone(UTC) + timedelta(seconds=local_offset(offset))).date()
 
 
 def analyze_day(s: Session, athlete: Athlete, day: date,

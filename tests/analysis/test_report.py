@@ -70,12 +70,13 @@ def test_text_report_has_runs_weeks_and_explained_findings():
     tracks = history_with_a_spike() + [("track.fit", make_track(x, y, day=32))]
     text = render_text(analyze_tracks(tracks))
     assert "Runs (17)" in text and "track ccw 10L" in text
-    assert "Weeks (Monday, UTC)" in text
+    assert "Weeks (Monday, local time)" in text
     assert "CAUTION single_run_spike" in text and "Frandsen" in text
 
 
 def test_empty_input_gives_an_empty_but_complete_document():
     doc = analyze_tracks([])
     assert doc == {"schema": SCHEMA, "activities": [], "weeks": [], "findings": [], "skipped": [],
+                   "digests": [], "notes": [],
                    "context": []}
     assert "No runs found." in render_text(doc)

@@ -36,14 +36,18 @@ def _downloads(fake) -> list[int]:
 def test_a_file_ping_is_downloaded_analysed_and_a_spike_is_found(fake, live, runtime,
                                                                  athlete, garmin_user):
     run = fake.add_activity(garmin_user, ROAD_RUN)
+    # The spike rule needs 28 days and 3 runs of history (issue 11): an older easy run first.
+    older = fake.add_activity(garmin_user, summary={
+        "startTimeInSeconds": run.start - 29 * 86400, "distanceInMeters": 3000.0,
+        "durationInSeconds": 1100})
     manual = fake.add_activity(garmin_user, summary={
         "startTimeInSeconds": run.start - 6 * 86400, "distanceInMeters": 4000.0,
         "durationInSeconds": 1500, "totalElevationLossInMeters": 35.0})
-    assert fake.send_activities_push(garmin_user, [manual, run]).status == 200
+    assert fake.send_activities_push(garmin_user, [older, manual, run]).status == 200
     runtime.queue.drain()
     assert fake.send_activity_files_ping(garmin_user, [run]).status == 200
     runtime.queue.drain()
-    first, second = _activities(runtime)
+    _, first, second = _activities(runtime)
     assert first.manual and first.distance_m == 4000.0
     assert first.metrics["elevation"]["device_loss_m"] == 35.0  # the summary's elevation loss
     assert (second.source, second.provider_activity_id) == ("garmin", str(run.activity_id))

@@ -25,7 +25,9 @@ def test_api_list_form_with_its_activity_parses_as_a_ride():
     assert track.distance_m == pytest.approx(20739.7, abs=0.1)
     assert track.start_time.isoformat() == "2010-08-15T18:04:29+00:00"
     assert track.has_gps
-    assert track.altitude_source == "gps"
+    # Strava corrects a non-barometric device's altitude against its own elevation data.
+    assert track.altitude_source == "strava"
+    assert track.utc_offset_s == -7 * 3600  # start_date_local - start_date (California, August)
     assert 50 < np.nanmedian(track.cadence) < 110  # rides keep revolutions per minute
 
 

@@ -152,9 +152,9 @@ def test_removing_a_provider_run_re_analyses_the_days_that_leaned_on_it(runtime)
     store_runs(runtime, athlete_id, {d: 10.0 for d in range(0, 20, 2)})
     start = START
     with runtime.db.session() as s:
-        activities.store_track(s, athlete_id, run_track(start + timedelta(days=21), 20.0),
+        activities.store_track(s, athlete_id, run_track(start + timedelta(days=27), 20.0),
                                "garmin", "long.fit")
-        later = activities.store_track(s, athlete_id, run_track(start + timedelta(days=25), 14.0),
+        later = activities.store_track(s, athlete_id, run_track(start + timedelta(days=29), 14.0),
                                        "upload", "later.fit").created[0]["id"]
     sweeper.sweep(runtime)
     runtime.queue.drain()

@@ -64,9 +64,10 @@ def connect(live, fake, token: str, strava_athlete: int, *, note: bool = True,
     return requests.get(f"{live.url}/connect/strava/callback", params=params, timeout=10)
 
 
-def add_history(fake, athlete: int, runs: int = 8, km: float = 10.0, every_days: int = 3,
+def add_history(fake, athlete: int, runs: int = 8, km: float = 10.0, every_days: int = 4,
                 end: datetime | None = None) -> list[int]:
-    """Easy runs of `km` every few days before `end` (default: a day ago)."""
+    """Easy runs of `km` every few days before `end` (default: a day ago). The default spans 29
+    days: the spike and ratio rules need 28 days of history before they speak (issue 11)."""
     end = end or datetime.now(UTC) - timedelta(days=1)
     return [fake.add_activity(athlete, end - timedelta(days=every_days * i, hours=i % 3),
                               km * 1000.0, climb_m=30.0) for i in range(runs)]

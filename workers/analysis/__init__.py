@@ -19,10 +19,19 @@ from workers.analysis.metrics import (
     compute_metrics,
 )
 from workers.analysis.report import SCHEMA, analyze_tracks, build_document, render_text
-from workers.analysis.rules import RULE_IDS, evaluate, evaluate_dates, weekly_table
+from workers.analysis.rules import (
+    RULE_IDS,
+    evaluate,
+    evaluate_dates,
+    history_note,
+    lookback_days,
+    weekly_table,
+)
+from workers.analysis.severity import SEVERITIES, rank
 
 __all__ = [
     "SCHEMA", "RULE_IDS", "ActivityMetrics", "DynamicsMetrics", "ElevationMetrics", "Finding",
     "History", "HistoryItem", "RouteMetrics", "Thresholds", "analyze_tracks", "build_document",
-    "compute_metrics", "evaluate", "evaluate_dates", "render_text", "weekly_table",
+    "SEVERITIES", "compute_metrics", "evaluate", "evaluate_dates", "history_note", "lookback_days",
+    "rank", "render_text", "weekly_table",
 ]

@@ -21,9 +21,30 @@ class Thresholds:
     spike_small: float = 1.10
     spike_moderate: float = 1.30
     spike_large: float = 2.00
-    # weekly_jump: rolling 7-day distance vs the 7 days two weeks earlier (Nielsen 2014).
-    weekly_jump_ratio: float = 1.30
+    # A gap this long makes the next run a comeback: `return_to_running` (info) instead of spike
+    # ratios against an almost empty window, and for `spike_window_days` after the return the
+    # reference is the longer of the recent longest and the longest before the break. The same
+    # rule applies to a 29- and a 31-day break, so there is no cliff at the 30-day window's edge.
+    break_min_days: int = 14
+    break_lookback_days: int = 120  # a break longer than this is a fresh start: no reference
+    comeback_days: int = 56  # how long after the return the pre-break longest/usual week count
+    # Ratio rules (weekly_jump, acwr, weekly_descent) stay silent until the history is this long
+    # and has this many runs: before that the "usual week" is a guess (the report says so).
+    min_history_days: int = 28
+    min_history_runs: int = 3
+    # weekly_jump: rolling 7-day distance vs the runner's chronic base: the mean of the most
+    # recent `weekly_base_recent` training weeks among the `weekly_base_weeks` 7-day blocks before,
+    # where a block under `weekly_base_floor` x the biggest block (recovery week, taper, holiday,
+    # weeks off) is not a base (Nielsen 2014 measured against one week; see docs/decisions.md).
+    weekly_jump_ratio: float = 1.30  # info: context
+    weekly_jump_caution_ratio: float = 1.50  # caution: separated real jumps in bench/cohort.py
     weekly_jump_min_base_m: float = 0.0  # base week must exceed this for a ratio to exist
+    weekly_base_weeks: int = 8
+    weekly_base_recent: int = 4
+    weekly_base_floor: float = 0.6
+    # ACWR (rolling): once it fired it stays quiet for this many days unless it escalates. Weekly
+    # rules speak at most once per calendar week and level.
+    load_refractory_days: int = 7
     # acwr: context only (info), needs enough history.
     acwr_ratio: float = 1.5
     acwr_min_history_days: int = 28
@@ -34,9 +55,16 @@ class Thresholds:
     downhill_ratio: float = 1.3
     downhill_min_loss_m: float = 200.0
     downhill_steep_min_km: float = 1.0  # km at grade <= -10% must also exceed this to count
+    # Without a barometer the figure is less certain, but a descent this many times the recent
+    # maximum is novel whatever the altitude source: still a caution (the message says how sure).
+    downhill_uncertain_caution_ratio: float = 2.0
+    # Caution only for a descent this large; smaller novel descents are context (info). In the
+    # cohort a hilly road loop (~300 m) never reached it, every mountain race passed it.
+    downhill_caution_min_loss_m: float = 400.0
     # weekly_descent: 7-day loss vs mean weekly loss of days 8-35.
     weekly_descent_ratio: float = 2.0
-    weekly_descent_min_m: float = 500.0
+    weekly_descent_min_m: float = 500.0  # info (expert opinion: context)
+    weekly_descent_caution_m: float = 1500.0  # caution: separated mountain weeks in the cohort
     descent_min_history_days: int = 35  # the 4-week base (days 8-35) must be inside the history
     # Denominator floor so descent ratios stay finite; at the defaults above it never changes a
     # decision (ratio * floor is below the absolute minimum).
@@ -46,6 +74,10 @@ class Thresholds:
     repetition_share: float = 0.70
     repetition_min_weeks: int = 3
     repetition_min_road_km: float = 10.0
+    # Persistent exposure (route habit, track direction): a reminder after this many days while
+    # the exposure continues; a new alert only after `exposure_refractory_days` below threshold.
+    reminder_days: int = 28
+    exposure_refractory_days: int = 14
     # track_direction: per-week track km and one-direction share over 28 days.
     track_window_days: int = 28
     track_km_per_week: float = 5.0

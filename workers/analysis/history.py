@@ -2,6 +2,10 @@
 
 `History.build(items)` is done once per evaluation; every rule then answers its question with
 `searchsorted` windows over these columns, so re-evaluating a 10-year history stays cheap.
+Days and weeks are the runner's local ones: each run's UTC offset (from the provider, FIT
+`local_timestamp`, Garmin's `startTimeOffsetInSeconds`) or else the athlete's default offset turns
+its start into a local day number, and weeks start on Monday local time (a Los Angeles run at 17:30
+on Sunday belongs to that Sunday's week, not to the next one as it would in UTC).
 Pre-rule filtering (DESIGN §1) happens here: non-running activities are dropped; indoor and manual
 runs count for distance but not for terrain; route rules only see outdoor GPS runs.
 """
@@ -10,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -18,7 +22,7 @@ import numpy as np
 from workers.analysis.metrics import ActivityMetrics
 
 DAY_S = 86_400.0
-SEVERITIES = ("info", "caution", "high")
+MAX_OFFSET_S = 14 * 3600  # UTC-12 .. UTC+14: anything beyond is a broken clock, not a timezone
 
 
 class HistoryItem(NamedTuple):
@@ -44,6 +48,11 @@ class Finding:
         """What makes a finding unique: re-evaluating must never duplicate it."""
         return (self.rule, self.activity, self.date)
 
+    @property
+    def week(self) -> date:
+        """Monday of the finding's local week: the grouping key for weekly digests."""
+        return self.date - timedelta(days=self.date.weekday())
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "rule": self.rule,
@@ -58,8 +67,16 @@ class Finding:
         }
 
 
+def local_offset(offset_s: float | None, default_s: float = 0) -> float:
+    """A usable UTC offset in seconds: the run's own when plausible, else the default."""
+    for value in (offset_s, default_s):
+        if value is not None and np.isfinite(value) and abs(value) <= MAX_OFFSET_S:
+            return float(value)
+    return 0.0
+
+
 def day_number(moment: date | datetime) -> int:
-    """Days since 1970-01-01 (UTC) — the calendar the rules' windows use."""
+    """Days since 1970-01-01 — the calendar the rules' windows use (a datetime: its UTC day)."""
     if isinstance(moment, datetime):
         return int(moment.astimezone(UTC).timestamp() // DAY_S)
     return (moment - date(1970, 1, 1)).days
@@ -73,7 +90,7 @@ def from_day_number(day: int) -> date:
 class History:
     items: list[HistoryItem]
     t: np.ndarray  # start, POSIX seconds, sorted
-    day: np.ndarray  # UTC day number
+    day: np.ndarray  # local day number (non-decreasing)
     dist: np.ndarray  # metres (every run)
     loss: np.ndarray  # metres (terrain runs only, else 0)
     steep10: np.ndarray  # km at grade <= -10% (terrain runs only)
@@ -83,20 +100,25 @@ class History:
     track_ccw: np.ndarray  # km
     sources: np.ndarray  # object array of str
     gear: np.ndarray  # object array of str | None
+    race: np.ndarray  # bool: a race (provider workout type or name)
     _keys: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     _memo: dict[tuple, Any] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, items: list[HistoryItem]) -> History:
+    def build(cls, items: list[HistoryItem], default_offset_s: int = 0) -> History:
+        """`default_offset_s`: the athlete's UTC offset for runs whose file or provider gave none."""
         runs = [item for item in items if (item.metrics.sport or "") == "running"]
         runs.sort(key=lambda item: (item.metrics.start_time, item.id))
         m = [item.metrics for item in runs]
         terrain = np.array([x.terrain for x in m], dtype=bool)
         t = np.array([x.start_time.timestamp() for x in m], dtype=float)
+        offsets = np.array([local_offset(x.utc_offset_s, default_offset_s) for x in m], dtype=float)
+        # Travel west can make a later run's local day earlier; the windows need sorted days.
+        day = np.floor((t + offsets) / DAY_S).astype(np.int64)
         return cls(
             items=runs,
             t=t,
-            day=np.floor(t / DAY_S).astype(np.int64),
+            day=np.maximum.accumulate(day) if day.size else day,
             dist=np.array([meaningful(x.distance_m) for x in m], dtype=float),
             loss=np.where(terrain, [x.elevation.loss_m for x in m], 0.0).astype(float),
             steep10=np.where(terrain, [x.elevation.km_grade_le_minus10 for x in m], 0.0),
@@ -106,13 +128,14 @@ class History:
             track_ccw=np.array([0.0 if x.manual else x.route.track_km_ccw for x in m]),
             sources=np.array([item.source for item in runs], dtype=object),
             gear=np.array([x.gear_id for x in m], dtype=object),
+            race=np.array([bool(x.race) for x in m], dtype=bool),
         )
 
     def __len__(self) -> int:
         return len(self.items)
 
     def days(self, first: int, last: int) -> slice:
-        """Items whose UTC day is in [first, last]."""
+        """Items whose local day is in [first, last]."""
         lo = int(np.searchsorted(self.day, first, side="left"))
         return slice(lo, int(np.searchsorted(self.day, last, side="right")))
 

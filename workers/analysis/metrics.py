@@ -33,6 +33,7 @@ class ElevationMetrics:
     altitude_source: str = "none"  # barometric | gps | none (none also for indoor/manual)
     device_loss_m: float | None = None
     device_gain_m: float | None = None
+    engine_loss_m: float | None = None  # our own figure (loss_m may be the device's, see below)
     confidence: str | None = None  # high | medium | low; None without altitude
 
 
@@ -70,6 +71,8 @@ class ActivityMetrics:
     dynamics: DynamicsMetrics = field(default_factory=DynamicsMetrics)
     gear_id: str | None = None
     device: str | None = None
+    utc_offset_s: int | None = None  # local time - UTC at the start, when the source said
+    race: bool = False  # provider workout type "race" or a race-like name
 
     @property
     def terrain(self) -> bool:
@@ -128,6 +131,8 @@ def compute_metrics(track: Track) -> ActivityMetrics:
         dynamics=dynamics_metrics(dynamics),
         gear_id=track.gear_id,
         device=track.device,
+        utc_offset_s=track.utc_offset_s,
+        race=track.race,
     )
 
 
@@ -159,7 +164,8 @@ def elevation_metrics(
         return base
     base.altitude_source = source
     base.gain_m = round(result.gain_m, 1)
-    base.loss_m = round(result.loss_m, 1)
+    base.engine_loss_m = round(result.loss_m, 1)
+    base.loss_m = reported_loss(source, result.loss_m, device_loss)
     base.loss_m_per_km = round(result.loss_m / km, 2) if km > 0.1 else 0.0
     base.km_grade_le_minus5 = round(result.km_grade_le_minus5, 2)
     base.km_grade_le_minus10 = round(result.km_grade_le_minus10, 2)
@@ -167,6 +173,16 @@ def elevation_metrics(
     base.longest_descent_km = round(result.longest_descent_km, 2)
     base.confidence = confidence(source, result, shape)
     return base
+
+
+def reported_loss(source: str, engine_m: float, device_m: float | None) -> float:
+    """The loss the rules use: for a barometric recording the device's own session total when
+    it is plausible next to ours (the device sees every sample at full resolution and is what
+    the runner's watch shows), else our figure. Both stay in the metrics."""
+    if source == "barometric" and device_m is not None and device_m >= 0:
+        if abs(device_m - engine_m) <= max(0.25 * max(device_m, engine_m), 15.0):
+            return round(float(device_m), 1)
+    return round(engine_m, 1)
 
 
 def confidence(source: str, result: ElevationResult, shape: str) -> str:

@@ -1,7 +1,8 @@
 """Exposure rules: route repetition, track direction, GCT balance, cadence, shoes (DESIGN §1).
 
 These rest on expert opinion or vendor zones rather than injury cohorts, and their messages say so.
-Date rules here use the same once-per-excursion semantics as `load.py` (`fires`).
+Route habit and track direction are persistent exposures: they alert when the exposure starts and
+remind while it lasts (`exposure_fires`), instead of firing once and going quiet for months.
 """
 
 from __future__ import annotations
@@ -10,31 +11,67 @@ import numpy as np
 
 from workers.analysis.config import Thresholds
 from workers.analysis.history import History, km
-from workers.analysis.load import date_finding, finding, fires
+from workers.analysis.load import date_finding, finding, run_days
 
 
 def route_repetition(h: History, d: int, today: slice, cfg: Thresholds):
+    """Route habit (rule id kept for the contract): the share of road distance on the same route
+    segments, run in the same direction, in several different weeks. A GPS trace cannot measure
+    road camber or which side of the road a runner is on; running the same route the same way is
+    what it can see, and it is how the same leg ends up on the low side of the same camber."""
     def measure(day: int) -> dict | None:
         window = h.days(day - cfg.repetition_window_days + 1, day)
         road = window.start + np.flatnonzero(h.road[window])
         return repeated_share(h, day, road, cfg)
 
-    now = fires(h, today, measure, lambda m: m["value"] > cfg.repetition_share,
-                ("route_repetition", cfg))
+    now, reminder = exposure_fires(h, today, measure,
+                                   lambda m: m["value"] > cfg.repetition_share,
+                                   ("route_repetition", cfg), cfg)
     if now is None:
         return None
     share, total_m = now["value"], now["road_m"]
     message = (
-        f"{share * 100:.0f}% of your {km(total_m)} of road running in the last "
-        f"{cfg.repetition_window_days} days was on the same segments, in the same direction, in "
-        f"{cfg.repetition_min_weeks} or more different weeks. Always running the same way exposes "
-        "the same leg to the same road camber; varying routes and direction is the usual advice "
-        "for outer-knee pain (expert opinion, BMJ Best Practice)."
+        f"{'Still: ' if reminder else ''}{share * 100:.0f}% of your {km(total_m)} of road running "
+        f"in the last {cfg.repetition_window_days} days was the same route in the same direction, "
+        f"in {cfg.repetition_min_weeks} or more different weeks. Why it matters: roads are built "
+        "with a camber (a slope to the side), so the same route the same way puts the same leg on "
+        "the low side again and again. We cannot measure the camber or your side of the road from "
+        "GPS. Varying the route or direction is common advice for outer-knee pain (expert "
+        "opinion, BMJ Best Practice)."
     )
     evidence = {"road_m": total_m, "repeated_share": round(share, 3),
-                "weeks_with_runs": now["weeks"], "runs": int(now["runs"].size)}
+                "weeks_with_runs": now["weeks"], "runs": int(now["runs"].size),
+                "reminder": reminder, "evidence": "expert opinion"}
     return date_finding(h, d, "route_repetition", "caution", share, cfg.repetition_share, message,
                         evidence, now["runs"])
+
+
+def exposure_fires(h: History, today: slice, measure, met, key: tuple, cfg: Thresholds
+                   ) -> tuple[dict | None, bool]:
+    """Persistent exposure: (measurement, is_reminder) when today should speak, else (None, _).
+
+    A new alert when the exposure is met today and was not on any run day of the previous
+    `exposure_refractory_days` (a one-day dip does not re-alert). While it continues, a reminder
+    on the first run day of each `reminder_days` period (periods counted from 1970-01-01, so the
+    answer for a date never depends on where evaluation started) once every run day of the last
+    `reminder_days` met it: never one alert per day, never silence for months."""
+    d = int(h.day[today.start])
+    now = h.memo(key, d, measure)
+    if now is None or not met(now):
+        return None, False
+
+    def was_met(day: int) -> bool:
+        m = h.memo(key, int(day), measure)
+        return m is not None and met(m)
+
+    recent = run_days(h, d - cfg.exposure_refractory_days, d - 1)
+    if not any(was_met(x) for x in recent):
+        return now, False
+    period = run_days(h, d - cfg.reminder_days, d - 1)
+    new_period = period.size and int(period[-1]) // cfg.reminder_days != d // cfg.reminder_days
+    if new_period and all(was_met(x) for x in period):
+        return now, True
+    return None, False
 
 
 def repeated_share(h: History, d: int, idx: np.ndarray, cfg: Thresholds) -> dict | None:
@@ -77,20 +114,22 @@ def track_direction(h: History, d: int, today: slice, cfg: Thresholds):
             return None
         return {"value": max(cw, ccw) / (cw + ccw), "cw": cw, "ccw": ccw, "window": window}
 
-    now = fires(h, today, measure, lambda m: m["value"] > cfg.track_one_direction_share,
-                ("track_direction", cfg))
+    now, reminder = exposure_fires(h, today, measure,
+                                   lambda m: m["value"] > cfg.track_one_direction_share,
+                                   ("track_direction", cfg), cfg)
     if now is None:
         return None
     share, cw, ccw, window = now["value"], now["cw"], now["ccw"], now["window"]
     way = "counter-clockwise" if ccw >= cw else "clockwise"
     message = (
-        f"{share * 100:.0f}% of your {cw + ccw:.1f} km on a track in the last "
-        f"{cfg.track_window_days} days ran {way}. The inside leg takes the bend every lap; "
-        "alternating direction on some days is common advice (expert opinion; track running was "
-        "more common in runners with outer-knee pain, Messier 1995)."
+        f"{'Still: ' if reminder else ''}{share * 100:.0f}% of your {cw + ccw:.1f} km on a track "
+        f"in the last {cfg.track_window_days} days ran {way}. The inside leg takes the bend every "
+        "lap; alternating direction on some days is common advice (expert opinion; track running "
+        "was more common in runners with outer-knee pain, Messier 1995, a case-control study)."
     )
     evidence = {"track_km_cw": round(cw, 2), "track_km_ccw": round(ccw, 2),
-                "km_per_week": round((cw + ccw) / weeks, 2)}
+                "km_per_week": round((cw + ccw) / weeks, 2), "reminder": reminder,
+                "evidence": "expert opinion"}
     on_track = window.start + np.flatnonzero((h.track_cw[window] + h.track_ccw[window]) > 0)
     return date_finding(h, d, "track_direction", "caution", share, cfg.track_one_direction_share,
                         message, evidence, on_track)

@@ -2,8 +2,9 @@
 
 `analyze_tracks` is the stateless path behind `kneeguard analyze`: parsed tracks in, document out.
 Without `as_of` it evaluates the rules on every date that has a run, so a spike in the middle of a
-history is reported on its own date; with `as_of` it evaluates only that date, on the history up to
-the end of that day (later runs are listed but do not influence anything).
+history is reported on its own date; with `as_of` it answers "as if today were that date": runs
+after the end of that (local) day are ignored, and the findings dated in the 7 days up to it are
+reported (a run yesterday is still current today).
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from workers.analysis.config import Thresholds
-from workers.analysis.history import Finding, HistoryItem
+from workers.analysis.digest import weekly_digests
+from workers.analysis.history import Finding, HistoryItem, local_offset
 from workers.analysis.metrics import ActivityMetrics, compute_metrics, iso_utc
-from workers.analysis.rules import evaluate, evaluate_dates, weekly_table
+from workers.analysis.rules import evaluate_dates, history_note, weekly_table
+from workers.analysis.severity import sort_key
 from workers.parsing.track import Skip, Track
 
 SCHEMA = "kneeguard.analysis/v1"
-SEVERITY_ORDER = {"high": 0, "caution": 1, "info": 2}
+CURRENT_DAYS = 7  # with --as-of: findings dated in the 7 days up to that date are current
 DUPLICATE_WINDOW_S = 120.0  # same start within 2 minutes ...
 DUPLICATE_DISTANCE = 0.05  # ... and distance within 5%: one run recorded twice
 
@@ -31,6 +34,7 @@ def analyze_tracks(
     source: str = "upload",
     thresholds: Thresholds | None = None,
     skipped: Iterable[Skip | dict] = (),
+    utc_offset_s: int = 0,
 ) -> dict[str, Any]:
     skips = [skip_dict(s) for s in skipped]
     items: list[tuple[str, str, ActivityMetrics, str]] = []
@@ -49,15 +53,29 @@ def analyze_tracks(
     duplicates = find_duplicates(items)
     history = [HistoryItem(i, s, m) for _, i, m, s in items if i not in duplicates]
     if as_of is None:
-        findings = evaluate_dates(history, None, thresholds)
+        findings = evaluate_dates(history, None, thresholds, utc_offset_s)
     else:
+        # "As if today were as_of": later files are ignored (an offset-less run is local to the
+        # athlete's offset), and the findings of the last 7 days are still current.
         end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), UTC)
-        history = [h for h in history if h.metrics.start_time < end]
-        findings = evaluate(history, as_of, thresholds)
-    weeks = weekly_table(history, as_of)
+        history = [h for h in history if local_start(h, utc_offset_s) < end]
+        items = [it for it in items if local_start(it[2], utc_offset_s) < end]
+        days = [as_of - timedelta(days=k) for k in range(CURRENT_DAYS - 1, -1, -1)]
+        findings = evaluate_dates(history, days, thresholds, utc_offset_s)
+    weeks = weekly_table(history, as_of, utc_offset_s)
     document = build_document(items, findings, weeks, skips, duplicates)
     document["context"] = sorted(context, key=lambda c: c["start_time"])
+    document["digests"] = weekly_digests(document["findings"])
+    note = history_note(history, as_of, thresholds, utc_offset_s)
+    document["notes"] = [note] if note else []
     return document
+
+
+def local_start(item: HistoryItem | ActivityMetrics, default_offset_s: int) -> datetime:
+    """Start as a naive-UTC-comparable moment shifted to local time (for the as-of cut)."""
+    m = item.metrics if isinstance(item, HistoryItem) else item
+    offset = local_offset(m.utc_offset_s, default_offset_s)
+    return m.start_time.astimezone(UTC) + timedelta(seconds=offset)
 
 
 # DESIGN §1: walking and hiking count for no rule, but their descent is reported as context.
@@ -107,7 +125,7 @@ def build_document(
     """Exactly the DESIGN §5 document; extra keys only where the contract allows additions."""
     dupes = duplicates or {}
     rows = [f if isinstance(f, dict) else f.to_dict() for f in findings]
-    rows.sort(key=lambda f: (f["date"], f["activity"] is None, SEVERITY_ORDER.get(f["severity"], 9)))
+    rows.sort(key=lambda f: (f["date"], f["activity"] is None, sort_key(f["severity"])))
     return {
         "schema": SCHEMA,
         "activities": [activity_dict(f, i, m, s, dupes.get(i)) for f, i, m, s in items],
@@ -159,6 +177,8 @@ def render_text(document: dict[str, Any]) -> str:
     out = ["kneeguard analysis", ""]
     out += runs_table(document["activities"]) + [""]
     out += weeks_table(document["weeks"]) + [""]
+    out += [f"Note: {n}" for n in document.get("notes", [])]
+    out += digest_text(document.get("digests", []))
     out += findings_text(document["findings"])
     if document.get("context"):
         out += ["", "Walking and hiking (context only, no rules):"]
@@ -197,11 +217,19 @@ def weeks_table(weeks: list[dict]) -> list[str]:
         return ["No weeks."]
     active = [w for w in weeks if w["runs"]]
     empty = len(weeks) - len(active)
-    title = "Weeks (Monday, UTC)" + (f"; {empty} weeks without runs not shown" if empty else "")
+    title = "Weeks (Monday, local time)" + (f"; {empty} weeks without runs not shown" if empty else "")
     lines = [title, f"  {'week':<10} {'km':>7} {'loss m':>7} {'runs':>5}"]
     lines += [f"  {w['start']:<10} {w['distance_m'] / 1000:>7.1f} {w['loss_m']:>7.0f} {w['runs']:>5}"
               for w in active]
     return lines
+
+
+def digest_text(digests: list[dict]) -> list[str]:
+    if not digests:
+        return []
+    lines = ["Week by week (one line per week with findings)"]
+    lines += [f"  {d['week']}  {d['severity'].upper():<7} {d['headline']}" for d in digests]
+    return lines + [""]
 
 
 def findings_text(findings: list[dict]) -> list[str]:

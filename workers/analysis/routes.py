@@ -19,6 +19,9 @@ LAP_STEPS = np.arange(34, 47)  # candidate lap lengths 340-460 m: watches mis-me
 LAP_CLOSE_M = 20.0  # a lap returns within this distance of where it started
 OVAL_MAJOR_M = (135.0, 215.0)
 OVAL_MINOR_M = (50.0, 115.0)
+# Heading change per 30 m: a 36.5 m bend gives 47 degrees (real track files 48-65 with GPS
+# noise), a right-angle street corner 90 (synthetic blocks with 0-5 m noise: 88-96).
+MAX_BEND_TURN_DEG = 78.0
 MIN_TRACK_M = 800.0  # at least two laps before we call it track running
 CELL_M = 100.0  # route-repetition grid cell
 KEY_EVERY = 5  # one key sample every 5 steps = 50 m
@@ -190,12 +193,27 @@ def runs(flags: np.ndarray) -> list[tuple[int, int]]:
 
 
 def looks_like_oval(region: np.ndarray) -> bool:
+    """A 400 m track by geometry: the size of an oval and the shape of one (two straights joined
+    by two bends of the standard 36.5 m radius), not just any small closed loop. A bend turns
+    about 47 degrees every 30 m all the way round; a city block of the same perimeter turns 90
+    degrees at each corner within a few metres, which no track bend does."""
     centred = region - region.mean(axis=0)
     _, vectors = np.linalg.eigh(np.cov(centred.T))
     proj = centred @ vectors
     minor, major = np.ptp(proj, axis=0)
     major_ok = OVAL_MAJOR_M[0] <= major <= OVAL_MAJOR_M[1]
-    return major_ok and OVAL_MINOR_M[0] <= minor <= OVAL_MINOR_M[1]
+    if not (major_ok and OVAL_MINOR_M[0] <= minor <= OVAL_MINOR_M[1]):
+        return False
+    return sharpest_turns(region) <= MAX_BEND_TURN_DEG
+
+
+def sharpest_turns(xy: np.ndarray, span: int = 3) -> float:
+    """95th percentile of the heading change over `span` steps (30 m), in degrees."""
+    step = np.diff(xy, axis=0)
+    if len(step) <= span:
+        return 0.0
+    heading = np.unwrap(np.arctan2(step[:, 1], step[:, 0]))
+    return float(np.percentile(np.degrees(np.abs(heading[span:] - heading[:-span])), 95))
 
 
 def turning_metres(region: np.ndarray) -> tuple[float, float]:

@@ -45,10 +45,12 @@ RULE_IDS = (
 
 
 def evaluate(
-    history: list[HistoryItem] | History, as_of: date, config: Thresholds | None = None
+    history: list[HistoryItem] | History, as_of: date, config: Thresholds | None = None,
+    utc_offset_s: int = 0,
 ) -> list[Finding]:
-    """Findings dated `as_of`, ordered by rule within activity, date-level findings last."""
-    h = history if isinstance(history, History) else History.build(list(history))
+    """Findings dated `as_of` (a local date), ordered by rule within activity, date-level last.
+    `utc_offset_s`: the athlete's offset for runs whose source gave none."""
+    h = history if isinstance(history, History) else History.build(list(history), utc_offset_s)
     return _evaluate_day(h, day_number(as_of), config or Thresholds())
 
 
@@ -56,9 +58,10 @@ def evaluate_dates(
     history: list[HistoryItem] | History,
     dates: Iterable[date] | None = None,
     config: Thresholds | None = None,
+    utc_offset_s: int = 0,
 ) -> list[Finding]:
     """Findings for several dates (default: every date with a run), ordered by date, deduplicated."""
-    h = history if isinstance(history, History) else History.build(list(history))
+    h = history if isinstance(history, History) else History.build(list(history), utc_offset_s)
     cfg = config or Thresholds()
     days = sorted({int(d) for d in h.day} if dates is None else {day_number(d) for d in dates})
     seen: set[tuple[str, str | None, date]] = set()
@@ -80,10 +83,11 @@ def _evaluate_day(h: History, d: int, cfg: Thresholds) -> list[Finding]:
     return [f for f in found if f is not None]
 
 
-def weekly_table(history: list[HistoryItem] | History, as_of: date | None = None) -> list[dict]:
-    """Calendar weeks (Monday, UTC) from the first run to `as_of` (default: the last run):
+def weekly_table(history: list[HistoryItem] | History, as_of: date | None = None,
+                 utc_offset_s: int = 0) -> list[dict]:
+    """Calendar weeks (Monday, local time) from the first run to `as_of` (default: the last run):
     distance of all runs, elevation loss of terrain runs, number of runs."""
-    h = history if isinstance(history, History) else History.build(list(history))
+    h = history if isinstance(history, History) else History.build(list(history), utc_offset_s)
     if len(h) == 0:
         return []
     last = day_number(as_of) if as_of is not None else int(h.day[-1])
@@ -105,3 +109,43 @@ def weekly_table(history: list[HistoryItem] | History, as_of: date | None = None
 
 def monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
+
+
+def lookback_days(cfg: Thresholds | None = None) -> int:
+    """The longest look-back, in days, that any rule or baseline reads to decide a date's findings.
+
+    A run that arrives late can change findings on the days up to this many days after it. Two
+    readings are deliberately outside it: shoe mileage (a pair's running total since its first
+    run) and whether any earlier run exists at all (the very first run of a history gets no
+    `return_to_running`). Keep this true when a rule's windows change (tests pin it)."""
+    c = cfg or Thresholds()
+    # A comeback run reads the longest run (and usual week) before a break that ended up to
+    # `comeback_days` earlier and lasted up to `break_lookback_days`.
+    comeback = c.comeback_days + c.break_lookback_days + max(c.spike_window_days,
+                                                              7 * c.weekly_base_weeks + 6)
+    weekly = 7 * c.weekly_base_weeks + 6
+    acwr = max(c.acwr_min_history_days, load.EWMA_HORIZON * c.ewma_chronic_days)
+    acwr += c.load_refractory_days
+    exposure = max(c.repetition_window_days, c.track_window_days) + c.reminder_days
+    exposure = max(exposure, c.exposure_refractory_days + c.repetition_window_days)
+    baselines = max(c.gct_baseline_days, c.cadence_baseline_days, c.downhill_window_days)
+    return int(max(comeback, weekly, acwr, exposure, baselines, c.min_history_days))
+
+
+def history_note(history: list[HistoryItem] | History, as_of: date | None,
+                 config: Thresholds | None = None, utc_offset_s: int = 0) -> str | None:
+    """What the report says while ratio rules are still silent for lack of history."""
+    h = history if isinstance(history, History) else History.build(list(history), utc_offset_s)
+    cfg = config or Thresholds()
+    if len(h) == 0:
+        return None
+    last = day_number(as_of) if as_of is not None else int(h.day[-1])
+    if load.enough_history(h, last, cfg):
+        return None
+    span = last - int(h.day[0]) + 1
+    runs = h.days(int(h.day[0]), last).stop
+    have = (f"{span} days" if span < cfg.min_history_days else f"{runs} run{'s' * (runs != 1)}")
+    return (f"Only {have} of history so far: the distance spike, weekly "
+            f"load, load ratio and weekly descent rules stay silent until there are "
+            f"{cfg.min_history_days} days and {cfg.min_history_runs} runs, because your recent "
+            "longest run and usual week cannot be known before that.")

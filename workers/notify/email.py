@@ -35,10 +35,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from workers.analysis.severity import sort_key
+
 DEFAULT_FROM = "kneeguard <noreply@kneeguard.local>"
 KEY_HEADER = "X-Kneeguard-Key"
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-_SEVERITY_ORDER = {"high": 0, "caution": 1, "info": 2}
 _SEVERITY_STYLE = {"high": ("High", "#cf222e"), "caution": ("Caution", "#bf8700"),
                    "info": ("For information", "#0969da")}
 
@@ -130,7 +131,7 @@ def _check_link(url: str) -> None:
 
 
 def _severity_rank(f: Mapping[str, Any]) -> tuple[int, str]:
-    return _SEVERITY_ORDER.get(str(f.get("severity")), 3), str(f.get("date") or "")
+    return sort_key(str(f.get("severity"))), str(f.get("date") or "")
 
 
 def _view(f: Mapping[str, Any]) -> dict[str, str]:

@@ -25,12 +25,13 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from workers.analysis.severity import rank
+
 BEGIN = "— kneeguard —"
 END = "— end kneeguard —"
 MAX_NOTE_CHARS = 400
 _BLOCK = re.compile(re.escape(BEGIN) + r"(?:(?!" + re.escape(BEGIN) + r").)*?" + re.escape(END),
                     re.DOTALL)
-_SEVERITY_RANK = {"info": 0, "caution": 1, "high": 2}
 
 
 def _join(*parts: str) -> str:
@@ -79,9 +80,9 @@ def render_note(findings: Iterable[Any], public_url: str, *, min_severity: str =
     """Short plain text for the description, or "" when nothing reaches `min_severity` (so a
     re-analysis that no longer warns removes the old note). `findings` are mappings or objects with
     `rule`, `severity`, `message` (the analyze JSON shape); `public_url` is the link to details."""
-    floor = _SEVERITY_RANK.get(min_severity, 1)
-    shown = [f for f in findings if _SEVERITY_RANK.get(str(_get(f, "severity")), -1) >= floor]
-    shown.sort(key=lambda f: -_SEVERITY_RANK[str(_get(f, "severity"))])
+    floor = rank(min_severity, 1)
+    shown = [f for f in findings if rank(str(_get(f, "severity"))) >= floor]
+    shown.sort(key=lambda f: -rank(str(_get(f, "severity"))))
     if not shown:
         return ""
     lines = []

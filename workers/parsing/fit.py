@@ -32,7 +32,12 @@ from fitparse.records import (
     get_dev_type,
 )
 
-from workers.parsing.devices import GARMIN_PRODUCT_IDS, device_name, is_barometric
+from workers.parsing.devices import (
+    GARMIN_PRODUCT_IDS,
+    barometer_by_id,
+    device_name,
+    is_barometric,
+)
 from workers.parsing.track import InvalidFile, Lap, SessionTotals, Track
 
 MAX_FIT_BYTES = 25 * 1024 * 1024
@@ -44,7 +49,7 @@ _SEMICIRCLE = 180.0 / 2**31
 # Sports whose FIT cadence counts one foot (strides/min): doubled to steps/min.
 STEP_SPORTS = frozenset({"running", "walking", "hiking", "mountaineering"})
 _TIMER_STOPS = frozenset({"stop", "stop_all", "stop_disable", "stop_disable_all"})
-_KEPT = frozenset({"session", "lap", "event", "file_id", "device_info", "sport"})
+_KEPT = frozenset({"session", "lap", "event", "file_id", "device_info", "sport", "activity"})
 
 
 class _Processor(FitFileDataProcessor):
@@ -175,6 +180,7 @@ def _build(raw: _Raw) -> list[Track]:
         raise InvalidFile("FIT file has no activity records or sessions", "empty")
     columns = _columns(raw.records)
     device = _device(raw.other)
+    offset = utc_offset(raw.other["activity"], raw.other["file_id"])
     starts = [s["_start"] for s in sessions]
     leg_of = np.searchsorted(np.asarray(starts[1:], float), columns["timestamp"], side="right")
     pauses = _pauses(raw.other["event"])
@@ -185,8 +191,40 @@ def _build(raw: _Raw) -> list[Track]:
         first = int(np.argmax(mask)) if mask.any() else 0
         prior = columns["distance"][:first]
         leg["distance"] = _rebase_distance(leg["distance"], prior)
-        tracks.append(_track(session, leg, device, starts, index, raw.other["lap"], pauses))
+        track = _track(session, leg, device, starts, index, raw.other["lap"], pauses)
+        track.utc_offset_s = offset
+        track.altitude_source = altitude_source(raw.other, track)
+        tracks.append(track)
     return tracks
+
+
+def utc_offset(activities: list[dict], file_ids: list[dict]) -> int | None:
+    """Local time minus UTC from the activity message (`local_timestamp` - `timestamp`), rounded
+    to 15 minutes; None when absent or implausible (Zwift writes 0 for local_timestamp; COROS
+    writes UTC there: its run in shared/data says +0 where the fenix 6 on the same wrist says -4 h)."""
+    maker = (file_ids[:1] or [{}])[0].get("manufacturer")
+    for entry in activities:
+        utc, local = _posix(entry.get("timestamp")), entry.get("local_timestamp")
+        if utc is None or not isinstance(local, int) or isinstance(local, bool):
+            continue
+        offset = round((FIT_EPOCH + local - utc) / 900.0) * 900
+        if offset == 0 and maker in (294, "coros"):
+            return None
+        if abs(offset) <= 14 * 3600:
+            return int(offset)
+    return None
+
+
+def altitude_source(other: dict[str, list[dict]], track: Track) -> str:
+    """Barometric by FIT manufacturer + product id (devices.py table), else by device name."""
+    if track.altitude_source == "none":
+        return "none"
+    creator = (other["file_id"][:1] or [{}])[0]
+    verdict = barometer_by_id(creator.get("manufacturer"), creator.get("garmin_product")
+                              or creator.get("product"), creator.get("product_name"))
+    if verdict is None:
+        return track.altitude_source
+    return "barometric" if verdict else "gps"
 
 
 def _sessions(raw: _Raw) -> list[dict]:

@@ -12,9 +12,9 @@ Decisions:
 * Altitude is "gps" unless the creator names a device family with a barometer (devices.py). Garmin
   Connect and Strava exports don't name the device, so their altitude counts as GPS: the safe side.
 * Sport comes from <type> ("running", "Running", Strava's numeric "9", …). Without a <type> it is
-  inferred from the median moving speed (walking below 1.7 m/s, cycling above 6.5 m/s, running in
-  between) because most GPX writers (Strava, Runkeeper, phone apps, Movescount) omit it; with no
-  usable times the sport stays None.
+  inferred from pace together with cadence and heart rate (`infer_sport`: a 10:30 min/km jog with
+  running cadence is running) because most GPX writers (Strava, Runkeeper, phone apps, Movescount)
+  omit it; with no usable times the sport stays None.
 * A file without any timestamped track point is a route, not a recorded activity: refused.
 """
 
@@ -28,12 +28,15 @@ import gpxpy.gpx
 import numpy as np
 
 from workers.parsing.devices import is_barometric
-from workers.parsing.track import InvalidFile, Track
+from workers.parsing.track import InvalidFile, Track, is_race
 
 MAX_GPX_BYTES = 10 * 1024 * 1024
 MAX_XMLNS = 50
 EARTH_RADIUS_M = 6_371_008.8
 WALK_MAX_MPS = 1.7
+RUN_SURE_MPS = 2.2  # 7:35 min/km: nobody walks a whole activity this fast
+JOG_MIN_MPS = 1.3  # 12:50 min/km: slower than this is walking whatever the cadence
+RUN_MIN_HR = 125.0
 CYCLE_MIN_MPS = 6.5
 MAX_SPEED_MPS = 100.0
 STEP_SPORTS = frozenset({"running", "walking", "hiking"})
@@ -113,7 +116,7 @@ def _track(gpx: gpxpy.gpx.GPX, with_extensions: bool = True) -> Track:
         raise InvalidFile("GPX has no timestamped track points (a route, not an activity)",
                           "no_track")
     speed = _speed(cols["distance"], times)
-    sport, sub_sport = _sport(gpx, speed)
+    sport, sub_sport = _sport(gpx, speed, cols["cadence"], cols["heart_rate"])
     if sport in STEP_SPORTS:
         cols["cadence"] = cols["cadence"] * 2.0  # Garmin/Strava GPX `cad` counts one foot
     has_alt = bool(np.isfinite(cols["altitude"]).any())
@@ -122,7 +125,7 @@ def _track(gpx: gpxpy.gpx.GPX, with_extensions: bool = True) -> Track:
         start_time=datetime.fromtimestamp(float(np.nanmin(times)), tz=UTC),
         sport=sport, sub_sport=sub_sport, device=creator, speed=speed,
         altitude_source=("barometric" if is_barometric(creator) else "gps") if has_alt else "none",
-        pauses=pauses, name=_name(gpx), **cols,
+        pauses=pauses, name=_name(gpx), race=is_race(_name(gpx)), **cols,
     )
 
 
@@ -232,7 +235,8 @@ def _speed(distance: np.ndarray, times: np.ndarray) -> np.ndarray:
     return speed
 
 
-def _sport(gpx: gpxpy.gpx.GPX, speed: np.ndarray) -> tuple[str | None, str | None]:
+def _sport(gpx: gpxpy.gpx.GPX, speed: np.ndarray, cadence: np.ndarray, heart_rate: np.ndarray
+           ) -> tuple[str | None, str | None]:
     declared = next((t.type for t in gpx.tracks if t.type), None)
     if declared:
         key = declared.strip().lower().replace(" ", "_")
@@ -240,10 +244,31 @@ def _sport(gpx: gpxpy.gpx.GPX, speed: np.ndarray) -> tuple[str | None, str | Non
     moving = speed[np.isfinite(speed) & (speed > 0.5) & (speed < 40.0)]
     if moving.size < 10:
         return None, None
-    median = float(np.median(moving))
-    if median < WALK_MAX_MPS:
-        return "walking", None
-    return ("cycling" if median > CYCLE_MIN_MPS else "running"), None
+    return infer_sport(float(np.median(moving)), median_of(cadence), median_of(heart_rate)), None
+
+
+def median_of(values: np.ndarray) -> float | None:
+    ok = values[np.isfinite(values) & (values > 0)]
+    return float(np.median(ok)) if ok.size >= 10 else None
+
+
+def infer_sport(speed_mps: float, cadence: float | None, heart_rate: float | None) -> str:
+    """Sport of an untyped file from pace, cadence and heart rate together.
+
+    Pace alone misfiles slow runners: 10:30 min/km (1.59 m/s) is a brisk walk's speed and an easy
+    jog's. Cadence separates them (walking about 100-130 steps/min, running 150-190); GPX `cad`
+    counts one foot (Garmin, Strava), so 65-100 here means 130-200 steps/min and >= 140 is a
+    writer that already counts both feet. Without cadence a running heart rate (>= 125 bpm) at a
+    jogging speed decides; without either, pace alone (walking below 1.7 m/s)."""
+    if speed_mps > CYCLE_MIN_MPS:
+        return "cycling"
+    if speed_mps >= RUN_SURE_MPS:
+        return "running"
+    if cadence is not None and speed_mps >= JOG_MIN_MPS:
+        return "running" if 70.0 <= cadence < 105.0 or cadence >= 140.0 else "walking"
+    if heart_rate is not None and speed_mps >= JOG_MIN_MPS and heart_rate >= RUN_MIN_HR:
+        return "running"
+    return "walking" if speed_mps < WALK_MAX_MPS else "running"
 
 
 def _name(gpx: gpxpy.gpx.GPX) -> str | None:

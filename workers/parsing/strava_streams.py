@@ -6,8 +6,8 @@ arrays (`{"time": [...], ...}`). Missing samples (null) become NaN.
 
 Decisions:
 * Running/walking cadence is per foot in Strava ("rotations per minute"), doubled to steps/min.
-* Altitude is "gps": Strava replaces the altitude of devices without a barometer with map data and
-  we cannot tell which it kept, unless the summary's `device_name` names a barometric family.
+* Altitude is "strava": Strava replaces the altitude of devices without a barometer with its own
+  corrected elevation, so it is its own source, unless `device_name` names a barometric family.
 * `trainer` (indoor) runs get sub_sport "treadmill" (other sports "indoor"), VirtualRun/Ride get
   "virtual_activity", TrailRun gets "trail"; `manual` is copied so terrain rules skip the activity.
 * Without a summary, times are relative to 1970-01-01 UTC: pass the activity for real dates.
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from workers.parsing.devices import is_barometric
-from workers.parsing.track import InvalidFile, SessionTotals, Track
+from workers.parsing.track import InvalidFile, SessionTotals, Track, is_race
 
 MAX_STREAM_SAMPLES = 500_000
 STEP_SPORTS = frozenset({"running", "walking", "hiking"})
@@ -91,7 +91,9 @@ def _build(streams: dict[str, list], activity: dict[str, Any]) -> Track:
         start_time=start, sport=sport, sub_sport=sub_sport, device=device,
         timestamps=start.timestamp() + _floats(streams["time"], size),
         distance=_floats(streams.get("distance"), size), lat=lat, lon=lon, altitude=altitude,
-        altitude_source=("barometric" if is_barometric(device) else "gps") if has_alt else "none",
+        # Strava keeps a recognised barometric device's altitude and corrects the others against
+        # its own elevation data: that is neither raw GPS altitude nor a barometer.
+        altitude_source=("barometric" if is_barometric(device) else "strava") if has_alt else "none",
         speed=_floats(streams.get("velocity_smooth"), size),
         cadence=cadence * 2.0 if sport in STEP_SPORTS else cadence,
         heart_rate=_floats(streams.get("heartrate"), size),
@@ -102,10 +104,24 @@ def _build(streams: dict[str, list], activity: dict[str, Any]) -> Track:
             elapsed_s=_num(activity.get("elapsed_time")),
         ),
         manual=bool(activity.get("manual")), gear_id=activity.get("gear_id") or None,
-        name=activity.get("name") or None,
+        name=activity.get("name") or None, utc_offset_s=strava_offset(activity),
+        race=is_race(activity.get("name"), activity.get("workout_type")),
         summary_distance_m=_num(activity.get("distance")),
         summary_moving_time_s=_num(activity.get("moving_time")),
     )
+
+
+def strava_offset(activity: dict[str, Any]) -> int | None:
+    """Local minus UTC: `start_date_local` is the local wall-clock time written with a "Z"."""
+    local, utc = activity.get("start_date_local"), activity.get("start_date")
+    if not local or not utc:
+        return None
+    try:
+        wall = datetime.fromisoformat(str(local).replace("Z", "")).replace(tzinfo=UTC)
+        offset = round((wall - _start(utc)).total_seconds() / 900.0) * 900
+    except ValueError:
+        return None
+    return int(offset) if abs(offset) <= 14 * 3600 else None
 
 
 def _start(value: object) -> datetime:

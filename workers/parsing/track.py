@@ -7,6 +7,7 @@ None, so analysis can stay vectorised. Timestamps are POSIX seconds (UTC).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -15,7 +16,21 @@ import numpy as np
 # Sub-sports (FIT names, lower case) and Strava types that mean "no real terrain under the feet".
 INDOOR_SUB_SPORTS = frozenset({"treadmill", "indoor_running", "indoor", "virtual_activity", "virtual"})
 RUNNING_SPORTS = frozenset({"running"})
-ALTITUDE_SOURCES = ("barometric", "gps", "none")
+# "strava": Strava's altitude for a device without a barometer, corrected by Strava against its
+# own elevation data: neither raw GPS altitude nor a barometer.
+ALTITUDE_SOURCES = ("barometric", "strava", "gps", "none")
+# Strava `workout_type` 1 = race (runs); names runners and apps give races.
+STRAVA_RACE_WORKOUT = 1
+_RACE_NAME = re.compile(
+    r"\b(race|racing|parkrun|marathon|half ?marathon|halbmarathon|wettkampf|carrera|gara)\b",
+    re.IGNORECASE)
+
+
+def is_race(name: object, workout_type: object = None) -> bool:
+    """A race by the provider's workout type (Strava 1) or by a race-like activity name."""
+    if workout_type == STRAVA_RACE_WORKOUT or str(workout_type).lower() == "race":
+        return True
+    return isinstance(name, str) and bool(_RACE_NAME.search(name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +76,10 @@ class Track:
     gear_id: str | None = None
     name: str | None = None
     source_file: str | None = None  # the input file, "archive.zip!member" for archive members
+    # Local time minus UTC at the start (seconds), when the source says: FIT local_timestamp,
+    # Strava start_date_local, Garmin startTimeOffsetInSeconds. None: use the athlete's setting.
+    utc_offset_s: int | None = None
+    race: bool = False  # FIT/Strava workout type "race", or a race-like activity name
     # Summary values for tracks without records (manual entries, Strava/Garmin summaries).
     summary_distance_m: float | None = None
     summary_moving_time_s: float | None = None
