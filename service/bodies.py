@@ -8,14 +8,54 @@ chunked input as terminated would hand us an empty body instead, so there we ask
 
 from __future__ import annotations
 
-from flask import Flask, request
+from typing import Any
 
-from service.errors import LengthRequired, PayloadTooLarge
+from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
+
+from service.errors import InvalidInput, LengthRequired, PayloadTooLarge
 
 _WITH_BODY = {"POST", "PUT", "PATCH"}
 
 
+# No API body nests deeper than a handful of levels; 100,000 levels would raise RecursionError.
+MAX_JSON_DEPTH = 32
+
+
+class DepthLimitedJSON(DefaultJSONProvider):
+    """request.get_json() for every route: a body nested deeper than MAX_JSON_DEPTH is a 400."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            value = super().loads(s, **kwargs)
+        except RecursionError:
+            value = None
+            too_deep = True
+        else:
+            too_deep = json_depth(value) > MAX_JSON_DEPTH
+        if too_deep:
+            raise InvalidInput(f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.",
+                               code="json_too_deep")
+        return value
+
+
+def json_depth(value: Any) -> int:
+    """Nesting depth of parsed JSON, without recursion (a scalar is 0, [] or {} is 1)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = (item.values() if isinstance(item, dict)
+                    else item if isinstance(item, list) else None)
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def init_app(app: Flask) -> None:
+    app.json = DepthLimitedJSON(app)
+
     @app.before_request
     def _guard_body() -> None:
         if request.method not in _WITH_BODY:
