@@ -16,6 +16,22 @@ from flask.json.provider import DefaultJSONProvider
 from service.errors import InvalidInput, LengthRequired, PayloadTooLarge
 
 _WITH_BODY = {"POST", "PUT", "PATCH"}
+# Routes that take small bodies from anyone (unauthenticated until the body is checked) get a
+# small cap, applied BEFORE anything is read: a declared Content-Length above it is refused at
+# once, and a chunked body is read to at most cap + 1 byte. Keyed by endpoint (the URL rule).
+SMALL_FORM_BYTES = 16 * 1024
+GARMIN_NOTIFICATION_BYTES = 10 * 1024 * 1024  # apis.md §9: production keys accept ≥ 10 MB
+ROUTE_LIMITS: dict[str, int | str] = {
+    "strava.receive": "max_webhook_bytes",  # the Settings field (64 KiB by default)
+    "garmin.activities_receiver": GARMIN_NOTIFICATION_BYTES,
+    "garmin.activity_files_receiver": GARMIN_NOTIFICATION_BYTES,
+    "garmin.deregistrations_receiver": GARMIN_NOTIFICATION_BYTES,
+    "garmin.permissions_receiver": GARMIN_NOTIFICATION_BYTES,
+    "web.login": SMALL_FORM_BYTES,
+    "web.logout": SMALL_FORM_BYTES,
+    "web.join": SMALL_FORM_BYTES,
+    "preferences.unsubscribe": SMALL_FORM_BYTES,
+}
 
 
 # No API body nests deeper than a handful of levels; 100,000 levels would raise RecursionError.
@@ -58,8 +74,9 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _guard_body() -> None:
-        if request.method not in _WITH_BODY:
-            return
+        if request.method not in _WITH_BODY or request.url_rule is None:
+            return  # no body to guard, or a 404/405 that is answered without reading one
+        _apply_route_limit(app)
         limit = request.max_content_length
         if request.content_length is not None:
             # Refuse a declared oversize body before anyone reads it (or routes it).
@@ -73,6 +90,14 @@ def init_app(app: Flask) -> None:
         request.get_data(cache=True, parse_form_data=False)
         if limit is not None and request.stream.read(1):
             raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+
+
+def _apply_route_limit(app: Flask) -> None:
+    limit = ROUTE_LIMITS.get(request.endpoint or "")
+    if isinstance(limit, str):
+        limit = getattr(app.extensions["kneeguard"].settings, limit)
+    if limit is not None and limit < (request.max_content_length or limit + 1):
+        request.max_content_length = limit  # Flask ≥ 3.1: per request, form parsing included
 
 
 def read_limited(limit: int) -> bytes:
