@@ -8,7 +8,6 @@ import io
 
 import pytest
 
-
 MB = 1024 * 1024
 
 
