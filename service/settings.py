@@ -138,6 +138,8 @@ class Settings:
             return self
         path = Path(folder) / LOCAL_SECRETS_FILE
         stored = json.loads(path.read_text()) if path.exists() else {}
+        if stored and path.stat().st_mode & 0o077:
+            path.chmod(0o600)  # left readable by others by an older version: tighten it
         if not stored:
             stored = {"secret_key": secrets.token_urlsafe(32),
                       "encryption_key": Fernet.generate_key().decode()}
