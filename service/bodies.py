@@ -74,8 +74,8 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _guard_body() -> None:
-        if request.method not in _WITH_BODY or request.url_rule is None:
-            return  # no body to guard, or a 404/405 that is answered without reading one
+        if request.method not in _WITH_BODY:
+            return
         _apply_route_limit(app)
         limit = request.max_content_length
         if request.content_length is not None:
@@ -85,6 +85,8 @@ def init_app(app: Flask) -> None:
             return
         if "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
             return
+        if request.url_rule is None:
+            return  # a 404/405 is answered without reading the body
         if not request.environ.get("wsgi.input_terminated"):
             raise LengthRequired("Send a Content-Length header with the request body.")
         request.get_data(cache=True, parse_form_data=False)
