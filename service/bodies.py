@@ -85,10 +85,10 @@ def init_app(app: Flask) -> None:
             return
         if "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
             return
-        if request.url_rule is None:
-            return  # a 404/405 is answered without reading the body
         if not request.environ.get("wsgi.input_terminated"):
             raise LengthRequired("Send a Content-Length header with the request body.")
+        if request.url_rule is None:
+            return  # a 404/405 is answered without reading the body
         request.get_data(cache=True, parse_form_data=False)
         if limit is not None and request.stream.read(1):
             raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
