@@ -297,6 +297,8 @@ def on_permissions(s: Session, event: InboundEvent) -> list[str]:
     except (AuthRevoked, LookupError):
         raise Dropped("unconfirmed: Garmin refuses the user's token") from None
     conn = gs.connection_for(s, change.user_id)
+    if conn is None:  # disconnected while we asked Garmin
+        return []
     details = dict(conn.details or {})
     when = change.change_time_in_seconds or 0
     if when < int(details.get("permissions_changed_at") or 0):
