@@ -180,7 +180,8 @@ def _our_subscription(rt: Runtime, subscription_id: int) -> bool:
 
 def _record(rt: Runtime, event: StravaEvent, kind: str) -> str | None:
     """One statement, one round trip: INSERT … SELECT … WHERE the owner is connected, ON CONFLICT
-    (dedupe key) DO NOTHING, RETURNING the id. None for a repeat or an unknown athlete."""
+    (dedupe key) revive a dropped row only, RETURNING the id. None for a repeat of a live or
+    processed event, or an unknown athlete."""
     now = utcnow()
     columns = {"id": new_id("evt"), "source": svc.PROVIDER, "kind": kind,
                "dedupe_key": event.dedupe_key(), "payload": event.model_dump(),
@@ -192,8 +193,13 @@ def _record(rt: Runtime, event: StravaEvent, kind: str) -> str | None:
         Connection.provider_user_id == str(event.owner_id)))
     with rt.db.engine.begin() as conn:
         insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        stmt = (insert(table).from_select(list(columns), source)
-                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        # A repeat of a key whose event was dropped (e.g. a forged delete that Strava did not
+        # confirm, sent ahead with the real event's time) is checked again, never swallowed.
+        stmt = insert(table).from_select(list(columns), source)
+        stmt = (stmt.on_conflict_do_update(
+                    index_elements=["dedupe_key"], where=table.c.status == "dropped",
+                    set_={"status": "received", "attempts": 0, "last_error": None,
+                          "next_attempt_at": now, "processed_at": None})
                 .returning(table.c.id))
         # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT DO NOTHING
         return conn.execute(stmt).scalar()

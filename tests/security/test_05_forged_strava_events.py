@@ -37,9 +37,11 @@ def _our_subscription(fake, connected):
 
 
 def _forge(live, owner: int, object_id: int, aspect: str, *, object_type: str = "activity",
-           subscription_id: int = OUR_SUBSCRIPTION, updates: dict | None = None) -> requests.Response:
+           subscription_id: int = OUR_SUBSCRIPTION, updates: dict | None = None,
+           event_time: int | None = None) -> requests.Response:
     """What an attacker sends: the documented body, no signature (Strava signs nothing)."""
-    body = {"aspect_type": aspect, "event_time": int(datetime.now(UTC).timestamp()),
+    body = {"aspect_type": aspect,
+            "event_time": event_time or int(datetime.now(UTC).timestamp()),
             "object_id": object_id, "object_type": object_type, "owner_id": owner,
             "subscription_id": subscription_id, "updates": updates or {}}
     return requests.post(f"{live.url}/webhooks/strava", json=body, timeout=5)
@@ -93,6 +95,20 @@ def test_a_real_delete_confirmed_by_strava_still_deletes(runtime, fake, live, co
     run = _stored_run(runtime, fake, strava_athlete)
     fake.delete_activity(run)  # Strava answers 404 now
     fake.send_event("activity", run, "delete", strava_athlete)
+    runtime.queue.drain()
+    assert _activities(runtime, run) == 0
+
+
+def test_a_forged_delete_sent_ahead_cannot_swallow_the_real_one(runtime, fake, live, connected):
+    """The dedupe key has no secret in it: forge the real event's key early, get it dropped."""
+    _athlete_id, strava_athlete = connected
+    run = _stored_run(runtime, fake, strava_athlete)
+    later = int(datetime.now(UTC).timestamp()) + 60
+    assert _forge(live, strava_athlete, run, "delete", event_time=later).status_code == 200
+    runtime.queue.drain()
+    assert _activities(runtime, run) == 1  # unconfirmed: dropped
+    fake.delete_activity(run)  # the runner really deletes it; Strava's event has that same key
+    fake.send_event("activity", run, "delete", strava_athlete, event_time=later)
     runtime.queue.drain()
     assert _activities(runtime, run) == 0
 
