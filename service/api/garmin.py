@@ -198,10 +198,18 @@ def _insert(s: Session, kind: str, key: str, payload: dict, drop: str | None) ->
                   received_at=now, next_attempt_at=now, processed_at=now if drop else None)
     insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = InboundEvent.__table__
-    # RETURNING, not rowcount: psycopg reports -1 for this statement. A conflict returns no row.
-    stmt = insert(table).values(**values).on_conflict_do_nothing(
-        index_elements=["dedupe_key"]).returning(table.c.id)
-    return s.execute(stmt).scalar_one_or_none()
+    # RETURNING, not rowcount: psycopg reports -1 for this statement. A conflict returns no row,
+    # except that a processable repeat of a dropped row (e.g. a forged deregistration Garmin did
+    # not confirm, sent ahead of the real one with the same key) is checked again.
+    stmt = insert(table).values(**values)
+    if drop:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    else:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["dedupe_key"], where=table.c.status == "dropped",
+            set_={"status": "received", "attempts": 0, "last_error": None,
+                  "next_attempt_at": now, "processed_at": None})
+    return s.execute(stmt.returning(table.c.id)).scalar_one_or_none()
 
 
 def _dump(model) -> dict:

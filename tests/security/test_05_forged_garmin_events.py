@@ -49,3 +49,16 @@ def test_a_forged_permission_change_cannot_switch_ingestion_off(runtime, fake, l
     conn = garmin.connection(runtime, garmin_user)
     assert conn.status == "active"  # Garmin still reports ACTIVITY_EXPORT
     assert "ACTIVITY_EXPORT" in conn.details["permissions"]
+
+
+def test_a_forged_deregistration_sent_ahead_cannot_swallow_the_real_one(runtime, fake, live,
+                                                                       garmin_user):
+    """Deregistrations have no id: the dedupe key is guessable, so a dropped one is re-checked."""
+    _forge(live, fake, "/webhooks/garmin/deregistrations",
+           {"deregistrations": [{"userId": garmin_user}]})
+    runtime.queue.drain()
+    assert garmin.connection(runtime, garmin_user).status == "active"
+    fake.revoke_user(garmin_user)
+    fake.deliver_pending()  # the same body Garmin sends: the same dedupe key
+    runtime.queue.drain()
+    assert garmin.connection(runtime, garmin_user).status == "revoked"
