@@ -32,10 +32,11 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _register(app: Flask) -> None:
-    from service import bodies, errors, metrics
+    from service import bodies, errors, headers, metrics
     from service.api import register_blueprints
 
     errors.register_error_handlers(app)
     bodies.init_app(app)
     metrics.init_app(app)
+    headers.init_app(app)
     register_blueprints(app)

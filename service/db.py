@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -47,9 +49,19 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def checkpoint(self) -> None:
+        """SQLite: fold the WAL into the database file and truncate it to zero bytes, so deleted
+        rows (with secure_delete, zeroed in the main file) leave no copy in the -wal file.
+        Best effort while another connection reads; a no-op on PostgreSQL."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
 
 def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        make_private(url)
         # The embedded default: web threads and the in-process worker share one file.
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -64,4 +76,23 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
+    # Deleted rows (emails, GPS) are overwritten with zeros, not left in free pages.
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
+
+
+def make_private(url: str) -> None:
+    """The SQLite file (emails, raw GPS) readable by its owner only. Created 0600 before SQLite
+    opens it: SQLite gives the -wal and -shm files the database file's mode. Files from older
+    versions are tightened too."""
+    name = make_url(url).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for suffix in ("", "-wal", "-shm"):
+        extra = Path(f"{path}{suffix}")
+        if extra.exists():
+            extra.chmod(0o600)

@@ -24,6 +24,10 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
+    if database_url.startswith("sqlite"):
+        from service.db import make_private
+
+        make_private(database_url)  # before Alembic's engine creates the file with the umask
     command.upgrade(alembic_config(database_url), revision)
 
 

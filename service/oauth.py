@@ -69,7 +69,8 @@ def _process_lock(connection_id: str) -> threading.Lock:
 
 
 def access_token(db, box: TokenBox, connection_id: str,
-                 refresh: Callable[[str], TokenSet]) -> str:
+                 refresh: Callable[[str], TokenSet], *,
+                 statuses: tuple[str, ...] = ("active",)) -> str:
     """A valid access token, refreshing ahead of expiry.
 
     Refresh tokens rotate, so two concurrent refreshes would race and one would store a dead token.
@@ -80,7 +81,7 @@ def access_token(db, box: TokenBox, connection_id: str,
     with _process_lock(connection_id), db.session() as s:
         conn = s.scalar(select(Connection).where(Connection.id == connection_id)
                         .with_for_update())
-        if conn is None or conn.status != "active" or not conn.access_token_enc:
+        if conn is None or conn.status not in statuses or not conn.access_token_enc:
             raise LookupError(f"connection {connection_id} is not active")
         if conn.expires_at and conn.expires_at - REFRESH_AHEAD > utcnow():
             return box.decrypt(conn.access_token_enc)

@@ -37,6 +37,9 @@ class Settings:
     strava_client_id: str | None = None
     strava_client_secret: str | None = None
     strava_verify_token: str | None = None
+    # The push subscription we created (`kneeguard strava subscribe` prints it); events naming
+    # another one are dropped. Unset: the id `subscribe`/`list` stored in Redis, if any.
+    strava_subscription_id: int | None = None
     strava_api_url: str = "https://www.strava.com/api/v3"
     strava_oauth_url: str = "https://www.strava.com/oauth"
     garmin_client_id: str | None = None
@@ -62,6 +65,8 @@ class Settings:
     # Emails and Strava notes only for findings this recent (imports of old history stay quiet).
     notify_max_age_days: int = 7
     trust_proxy: bool = False
+    # Bearer token /metrics requires when set (unset: /metrics is public, as before).
+    metrics_token: str | None = None
 
     @property
     def embedded_queue(self) -> bool:
@@ -96,6 +101,7 @@ class Settings:
             strava_client_id=r.str("STRAVA_CLIENT_ID", None),
             strava_client_secret=r.str("STRAVA_CLIENT_SECRET", None),
             strava_verify_token=r.str("STRAVA_VERIFY_TOKEN", None),
+            strava_subscription_id=_optional_int(r, "STRAVA_SUBSCRIPTION_ID"),
             strava_api_url=r.url("STRAVA_API_URL", cls.strava_api_url).rstrip("/"),
             strava_oauth_url=r.url("STRAVA_OAUTH_URL", cls.strava_oauth_url).rstrip("/"),
             garmin_client_id=r.str("GARMIN_CLIENT_ID", None),
@@ -117,6 +123,7 @@ class Settings:
             rate_limits=r.rate_limits("KNEEGUARD_RATE_LIMITS"),
             notify_max_age_days=r.int("KNEEGUARD_NOTIFY_MAX_AGE_DAYS", 7, minimum=0),
             trust_proxy=r.bool("KNEEGUARD_TRUST_PROXY", False),
+            metrics_token=r.str("KNEEGUARD_METRICS_TOKEN", None),
         )
         return settings.with_local_secrets() if settings.is_sqlite else settings.require_secrets()
 
@@ -133,16 +140,29 @@ class Settings:
             return self
         path = Path(folder) / LOCAL_SECRETS_FILE
         stored = json.loads(path.read_text()) if path.exists() else {}
+        if stored and path.stat().st_mode & 0o077:
+            path.chmod(0o600)  # left readable by others by an older version: tighten it
         if not stored:
             stored = {"secret_key": secrets.token_urlsafe(32),
                       "encryption_key": Fernet.generate_key().decode()}
-            path.write_text(json.dumps(stored))
-            path.chmod(0o600)
+            _write_private(path, json.dumps(stored))
         return replace(
             self,
             secret_key=self.secret_key or stored["secret_key"],
             encryption_keys=self.encryption_keys or (stored["encryption_key"],),
         )
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Created 0600 from the first byte (write-then-chmod leaves a window where others can read)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)  # O_CREAT's mode does not apply to a file that already existed
+
+
+def _optional_int(r: _Reader, name: str) -> int | None:
+    return None if r.str(name, None) is None else r.int(name, 0, minimum=1)
 
 
 def _normalise_db_url(url: str) -> str:

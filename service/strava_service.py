@@ -128,9 +128,12 @@ def event_prefix(owner_id: str | int) -> str:
 
 
 def tombstoned(s: Session, owner_id: str | int, activity_id: str | int) -> bool:
-    """Has a delete been received for this activity (processed or not)?"""
+    """Has a delete for this activity been confirmed with Strava? Only a delete whose job saw
+    Strava answer 404 and removed a stored copy ends "done"; unconfirmed (possibly forged) ones
+    end "dropped" and never block a later create."""
     prefix = f"{event_prefix(owner_id)}activity:{activity_id}:delete:"
     return s.scalar(select(InboundEvent.id).where(
+        InboundEvent.status == "done",
         InboundEvent.dedupe_key.startswith(prefix, autoescape=True)).limit(1)) is not None
 
 

@@ -206,13 +206,19 @@ def _insert(s: Session, kind: str, key: str, payload: dict, drop: str | None) ->
                   received_at=now, next_attempt_at=now, processed_at=now if drop else None)
     insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = InboundEvent.__table__
+    # RETURNING, not rowcount: psycopg reports -1 for this statement. A conflict returns no row,
+    # except that a processable repeat of a dropped row is taken again (Garmin's retry of a run we
+    # dropped, history re-sent after a reconnect, or the real deregistration after a forged one
+    # Garmin did not confirm): the dedupe row must never swallow it.
     stmt = insert(table).values(**values)
-    revive = {k: stmt.excluded[k] for k in ("payload", "status", "attempts", "last_error",
-                                              "received_at", "next_attempt_at", "processed_at")}
-    # RETURNING, not rowcount: psycopg reports -1 for this statement. A kept row returns none.
-    stmt = stmt.on_conflict_do_update(index_elements=["dedupe_key"], set_=revive,
-                                      where=table.c.status == "dropped").returning(table.c.id)
-    return s.execute(stmt).scalar_one_or_none()
+    if drop:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    else:
+        revive = {k: stmt.excluded[k] for k in ("payload", "status", "attempts", "last_error",
+                                                  "received_at", "next_attempt_at", "processed_at")}
+        stmt = stmt.on_conflict_do_update(index_elements=["dedupe_key"], set_=revive,
+                                          where=table.c.status == "dropped")
+    return s.execute(stmt.returning(table.c.id)).scalar_one_or_none()
 
 
 def _dump(model) -> dict:

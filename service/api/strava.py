@@ -3,8 +3,9 @@
 The receiver only validates, inserts one inbound-event row (dedupe key unique: a repeat adds
 nothing), commits, enqueues and answers 200 — no Strava call, no parsing: Strava gives 2 s and
 retries anything that is not a 200 (up to three attempts). Events are unsigned, so they are hints:
-the job re-fetches everything with the owner's token. Events for athletes we do not know (or for
-another subscription) are acknowledged and dropped.
+the job re-fetches everything with the owner's token and confirms a delete or deauthorization with
+Strava before destroying anything. Events for athletes we do not know (or for another
+subscription) are acknowledged and dropped.
 
 # Reference: ../shared/reference/apis.md §2 (webhooks), §1 (OAuth)
 # Reference: ../shared/reference/reliability.md §4
@@ -161,8 +162,11 @@ SUBSCRIPTION_CACHE_S = 10.0
 
 
 def _our_subscription(rt: Runtime, subscription_id: int) -> bool:
-    """Known only once `kneeguard strava subscribe|list` ran against this Redis; else accept.
-    Cached for a few seconds per process: it changes about never, and this is the hot path."""
+    """The id configured (STRAVA_SUBSCRIPTION_ID) or stored by `kneeguard strava subscribe|list`
+    in Redis; with neither known every id passes, and the jobs still confirm each destructive
+    event with Strava. The Redis value is cached a few seconds per process (hot path)."""
+    if rt.settings.strava_subscription_id is not None:
+        return rt.settings.strava_subscription_id == subscription_id
     now = time.monotonic()
     cache = _subscription_cache
     if cache[0] is not rt or now - cache[1] > SUBSCRIPTION_CACHE_S:
@@ -176,7 +180,8 @@ def _our_subscription(rt: Runtime, subscription_id: int) -> bool:
 
 def _record(rt: Runtime, event: StravaEvent, kind: str) -> str | None:
     """One statement, one round trip: INSERT … SELECT … WHERE the owner is connected, ON CONFLICT
-    (dedupe key) DO NOTHING, RETURNING the id. None for a repeat or an unknown athlete."""
+    (dedupe key) revive a dropped row only, RETURNING the id. None for a repeat of a live or
+    processed event, or an unknown athlete."""
     now = utcnow()
     columns = {"id": new_id("evt"), "source": svc.PROVIDER, "kind": kind,
                "dedupe_key": event.dedupe_key(), "payload": event.model_dump(),
@@ -188,8 +193,13 @@ def _record(rt: Runtime, event: StravaEvent, kind: str) -> str | None:
         Connection.provider_user_id == str(event.owner_id)))
     with rt.db.engine.begin() as conn:
         insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        stmt = (insert(table).from_select(list(columns), source)
-                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        # A repeat of a key whose event was dropped (e.g. a forged delete that Strava did not
+        # confirm, sent ahead with the real event's time) is checked again, never swallowed.
+        stmt = insert(table).from_select(list(columns), source)
+        stmt = (stmt.on_conflict_do_update(
+                    index_elements=["dedupe_key"], where=table.c.status == "dropped",
+                    set_={"status": "received", "attempts": 0, "last_error": None,
+                          "next_attempt_at": now, "processed_at": None})
                 .returning(table.c.id))
         # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT DO NOTHING
         return conn.execute(stmt).scalar()

@@ -150,6 +150,8 @@ def _items(body: bytes | str | Mapping[str, Any], *keys: str) -> list[Any]:
     if isinstance(body, bytes | str):
         try:
             body = json.loads(body)
+        except RecursionError:  # nested thousands deep: a 400, not a crash
+            raise NotificationError("body nests too deeply") from None
         except ValueError as exc:
             raise NotificationError("body is not JSON") from exc
     if not isinstance(body, Mapping):

@@ -30,6 +30,9 @@ def settings(base_settings, fake):  # noqa: F811
 
 
 def deregistration_push(client, fake, user_id: str):  # noqa: F811
+    """A real deregistration: the user removed kneeguard at Garmin (the service confirms a push
+    upstream before acting on it, so the token must really be dead), then Garmin pushes."""
+    fake.revoke_user(user_id)
     body = json.dumps({"deregistrations": [{"userId": user_id}]}).encode()
     return client.post("/webhooks/garmin/deregistrations", data=body,
                        content_type="application/json",

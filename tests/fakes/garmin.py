@@ -360,6 +360,9 @@ class FakeGarmin(Served):
         return self.send("activities", {"activities": [{"userId": user_id, "callbackURL": url}]})
 
     def send_deregistration(self, user_id: str) -> Delivery:
+        """Only the notification, tokens untouched: what a forger can send. apis.md §7: payload
+        `{"deregistrations":[{"userId":"…"}]}`, no signature, only the garmin-client-id header
+        (reliability.md §4). A real one follows `revoke_user` (tokens refused first)."""
         return self.send("deregistrations", {"deregistrations": [{"userId": user_id}]})
 
     def send_permissions_change(self, user_id: str, permissions: set[str]) -> Delivery:

@@ -32,7 +32,9 @@ Behaviour kept honest to apis.md §1-4 (the documented API; [S] = community-repo
   as "any non-empty string is true" (the mis-application reported in stravalib #716).
 - Rate limits: X-RateLimit-* and X-ReadRateLimit-* on every /api/v3 response (every endpoint here
   is "non-upload", so it counts in both buckets); over the limit -> 429, and still counted;
-  windows reset at :00/:15/:30/:45 and UTC midnight of `clock()`; `force_429(n)` for tests.
+  windows reset at :00/:15/:30/:45 and UTC midnight of `clock()`; `force_429(n)` for tests;
+  `force_outage(n)`: the next n /api/v3 calls answer 503 (Strava has outages; the client must
+  treat a 5xx as "try again", never as an answer).
 - Push subscriptions: one per app; create performs the GET handshake against the callback
   (hub.mode/hub.challenge/hub.verify_token, 2 s timeout, JSON echo required) and answers 201
   {"id": …}; a failed handshake -> 400. Description edits emit no event (as on Strava).
@@ -96,6 +98,7 @@ class FakeStrava(Served):
         self.usage: dict[str, list[int]] = {"overall": [0, 0], "read": [0, 0]}
         self._usage_window: tuple[Any, Any] = (None, None)
         self.forced_429 = 0
+        self.forced_5xx = 0  # the next N /api/v3 calls answer 503 (an outage)
         self._next_id = 1_000_000_000
         self.app = build_app(self)
         self._server = LiveServer(self.app)
@@ -271,6 +274,17 @@ class FakeStrava(Served):
 
     # ---- rate limits --------------------------------------------------------------------------
 
+    def force_outage(self, count: int = 1) -> None:
+        with self.lock:
+            self.forced_5xx = count
+
+    def take_outage(self) -> bool:
+        with self.lock:
+            if self.forced_5xx > 0:
+                self.forced_5xx -= 1
+                return True
+            return False
+
     def force_429(self, count: int = 1) -> None:
         self.forced_429 += count
 
@@ -329,7 +343,12 @@ class FakeStrava(Served):
                    updates: dict[str, str] | None = None, *, event_time: int | None = None,
                    attempts: int = 1, callback_url: str | None = None) -> requests.Response:
         """POST one event to the subscription's callback, as Strava does. Strava retries a non-200
-        up to 3 attempts in total: pass attempts=3 to mimic it (no delay between attempts)."""
+        up to 3 attempts in total: pass attempts=3 to mimic it (no delay between attempts).
+
+        The body is exactly the documented fields (developers.strava.com/docs/webhooks: object_type,
+        object_id, aspect_type, updates, owner_id, subscription_id, event_time) with no signature
+        header: "The main WEBHOOKS page does not document signing" (apis.md §2), so anyone who
+        knows the callback URL can POST the same shape; tests forge events with plain requests."""
         if callback_url is None:
             if self.subscription is None:
                 raise RuntimeError("no push subscription")

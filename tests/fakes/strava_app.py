@@ -50,6 +50,8 @@ def build_app(fake: FakeStrava) -> Flask:
     @app.before_request
     def log_and_limit() -> Response | None:
         fake.calls.append((request.method, request.path))
+        if request.path.startswith("/api/v3/") and fake.take_outage():
+            return error(503, "Service Unavailable", "Application", "api", "unavailable")
         if request.path.startswith("/api/v3/") and fake.count_api_call():
             return error(429, "Rate Limit Exceeded", "Application", "rate limit", "exceeded")
         return None

@@ -45,6 +45,7 @@ def test_a_deleted_activity_leaves_no_row_no_finding_and_no_pending_note(runtime
 def test_delete_before_create_never_resurrects_the_activity(runtime, fake, connected):
     _athlete_id, strava_athlete = connected
     run = _new_run(fake, strava_athlete)
+    fake.delete_activity(run)  # deleted at Strava: its create and delete arrive afterwards
     t = int(datetime.now(UTC).timestamp())
     fake.send_event("activity", run, "delete", strava_athlete, event_time=t + 5)
     fake.send_event("activity", run, "create", strava_athlete, event_time=t)
@@ -187,11 +188,18 @@ def test_live_work_waits_when_the_budget_is_spent(runtime, fake, connected):
     assert fake.count(None, "/api/v3/") == calls
 
 
-def test_a_delete_is_respected_even_while_strava_still_serves_the_activity(runtime, fake,
-                                                                           connected):
+def test_a_confirmed_delete_is_respected_even_if_strava_serves_the_activity_again(runtime,
+                                                                                 fake, connected):
     _athlete_id, strava_athlete = connected
-    run = _new_run(fake, strava_athlete)  # still answered by the API: deletion not propagated
+    run = _new_run(fake, strava_athlete)
+    fake.send_event("activity", run, "create", strava_athlete)
+    runtime.queue.drain()
+    assert len(_rows(runtime, run)) == 1
+    stored = dict(fake.activities[run])
+    fake.delete_activity(run)
     fake.send_event("activity", run, "delete", strava_athlete)
+    runtime.queue.drain()
+    fake.activities[run] = stored  # a stale replica answers for it again; a late create arrives
     fake.send_event("activity", run, "create", strava_athlete, event_time=1)
     fake.send_event("activity", run, "update", strava_athlete, {"title": "late"})
     runtime.queue.drain()

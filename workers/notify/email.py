@@ -236,11 +236,11 @@ def write_outbox(msg: EmailMessage, outbox_dir: str | os.PathLike[str]) -> tuple
     if not _KEY.match(key):
         raise ValueError(f"message has no valid {KEY_HEADER} header")
     directory = Path(outbox_dir)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # messages are personal data
     final = directory / f"{key}.eml"
     if final.exists():
         return final, False
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".eml")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".eml")  # mode 0600
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(msg.as_bytes())

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import deliveries, policy
+from service import deliveries, oauth, policy
 from service import garmin_service as gs
 from service import garmin_status as gst
 from service import runtime as runtime_mod
@@ -36,6 +36,7 @@ from service.providers.garmin import (
     summary_to_remote_activity,
 )
 from service.providers.garmin_notifications import (
+    ACTIVITY_EXPORT,
     ActivityFileNotice,
     ActivitySummary,
     Deregistration,
@@ -269,8 +270,15 @@ def summary_track(summary: ActivitySummary) -> Track:
 @handler("garmin", "deregistration")
 def on_deregistration(s: Session, event: InboundEvent) -> list[str]:
     """The user removed us in Garmin Connect (or we deregistered): that is a disconnect, so the
-    tokens and the Garmin data go (DESIGN §2)."""
+    tokens and the Garmin data go (DESIGN §2). The push is unsigned (only the public
+    garmin-client-id header), so Garmin must confirm first: the user's token is refused (401).
+    A token Garmin still accepts means a forged or stale notification: nothing is revoked."""
     dereg = Deregistration.model_validate(event.payload)
+    rt = runtime_mod.current()
+    if not _registration_gone(rt, dereg.user_id):
+        log.warning("ignored a Garmin deregistration Garmin does not confirm",
+                    extra={"event": event.id})
+        raise Dropped("unconfirmed: Garmin still accepts the user's token")
     conn = gs.connection_for(s, dereg.user_id)
     if conn is None:
         return []
@@ -284,24 +292,62 @@ def on_deregistration(s: Session, event: InboundEvent) -> list[str]:
     return []
 
 
+def _registration_gone(rt: Runtime, user_id: str) -> bool:
+    """True when Garmin refuses the user's tokens (or we hold none any more); False when its
+    permissions endpoint still answers. 5xx/timeouts/429 raise: the event is retried."""
+    try:
+        _upstream_permissions(rt, user_id)
+    except (AuthRevoked, LookupError):
+        return True
+    return False
+
+
+def _upstream_permissions(rt: Runtime, user_id: str) -> frozenset[str]:
+    """What Garmin says the user grants us now (GET /wellness-api/rest/user/permissions with
+    the user's token, refreshed if due). LookupError when no usable token is stored. A disabled
+    connection's token still works: Garmin only stops sharing data (apis.md §7)."""
+    with rt.db.session() as own:
+        conn = gs.connection_for(own, user_id)
+        if conn is None:
+            raise LookupError(user_id)
+        conn_id = conn.id
+    api = gs.client(rt.settings)
+    token = oauth.access_token(rt.db, rt.box, conn_id, api.refresh,
+                               statuses=("active", "disabled"))
+    return api.get_permissions(token)
+
+
 @handler("garmin", "permissions")
 def on_permissions(s: Session, event: InboundEvent) -> list[str]:
     """Without ACTIVITY_EXPORT Garmin shares nothing: ingestion stops (status disabled) and
-    resumes when the permission returns. An older change arriving late is ignored."""
+    resumes when the permission returns. An older change arriving late is ignored. The push is
+    unsigned, so the permissions applied are the ones Garmin's endpoint reports now, not the
+    pushed list (a forged push cannot switch a connection off)."""
     change = PermissionChange.model_validate(event.payload)
+    rt = runtime_mod.current()
+    with rt.db.session() as own:
+        conn = gs.connection_for(own, change.user_id)
+        if conn is None or conn.status == "revoked":
+            return []
+    try:
+        granted = _upstream_permissions(rt, change.user_id)
+    except (AuthRevoked, LookupError):
+        raise Dropped("unconfirmed: Garmin refuses the user's token") from None
     conn = gs.connection_for(s, change.user_id)
-    if conn is None or conn.status == "revoked":
+    if conn is None:  # disconnected while we asked Garmin
         return []
     details = dict(conn.details or {})
     when = change.change_time_in_seconds or 0
     if when < int(details.get("permissions_changed_at") or 0):
         event.last_error = "skipped: older than the last permission change"
         return []
-    if change.allows_activity_export:
+    if ACTIVITY_EXPORT in granted:
         gst.resume(conn)
         gs.resume_paused(s, change.user_id)
     else:
         gst.pause(conn, gst.PAUSED_PERMISSION)
-    details.update(permissions=sorted(change.permissions), permissions_changed_at=when)
+    if set(granted) != set(change.permissions):
+        log.warning("Garmin reports other permissions than the push said", extra={"event": event.id})
+    details.update(permissions=sorted(granted), permissions_changed_at=when)
     conn.details = details
     return []

@@ -2,8 +2,9 @@
 (registered with workers.deliver), and the reconcile/purge jobs.
 
 Events are unsigned hints: every handler re-fetches with the owner's token, so duplicates and any
-order are harmless — a create or update is an upsert of what Strava says now, a delete leaves its
-event row as a tombstone that later creates respect, a deauthorization purges everything at once.
+order are harmless — a create or update is an upsert of what Strava says now, a delete Strava
+confirms (404) leaves its event row as a tombstone that later creates respect, a deauthorization
+Strava confirms (tokens refused) purges everything at once. Unconfirmed ones destroy nothing.
 
 Every database read before a Strava call uses a short session of its own, and the handler's own
 session (a savepoint) is only used after the network: SQLite cannot let a transaction that read
@@ -31,7 +32,7 @@ from service.models import Activity, Athlete, Connection, Delivery, Finding, Inb
 from service.providers.base import AuthRevoked, ProviderError, RateLimited, RemoteActivity
 from service.providers.strava import StravaClient
 from service.runtime import Runtime
-from workers.ingest import handler
+from workers.ingest import Dropped, handler
 from workers.notify.outcome import Outcome, after_failure
 from workers.notify.strava_note import merge_note, render_note
 from workers.parsing.strava_streams import parse_strava_streams
@@ -171,13 +172,40 @@ def _forget(s: Session, ctx: Ctx, oid: object) -> list[str]:
 
 @handler("strava", "activity.delete")
 def on_delete(s: Session, event: InboundEvent) -> list[str]:
-    """No Strava call: the activity and everything derived from it go; this row stays as the
-    tombstone that stops a late create from bringing it back."""
-    conn = svc.connection_for(s, event.payload["owner_id"])
-    if conn is not None:
-        _forget(s, Ctx(conn.id, conn.athlete_id, conn.provider_user_id),
-                event.payload["object_id"])
+    """Pushes are unsigned, so a delete is a claim to check: only when Strava answers 404 for the
+    activity (owner's token) do the activity and everything derived from it go. This row then
+    stays "done" as the tombstone that stops a late create from bringing it back. A delete Strava
+    does not confirm, or one for an activity we never stored (e.g. a future id), ends "dropped"
+    and leaves no tombstone."""
+    rt = runtime_mod.current()
+    owner, oid = event.payload["owner_id"], event.payload["object_id"]
+    ctx = _context(rt, owner)
+    if ctx is None:
+        raise Dropped("no active Strava connection for this owner")
+    if not _gone_at_strava(rt, ctx, oid):
+        log.warning("ignored a delete event Strava does not confirm",
+                    extra={"event": event.id, "activity": str(oid)})
+        raise Dropped("unconfirmed: Strava still serves this activity")
+    if _row(s, ctx.athlete_id, oid) is None:
+        raise Dropped("nothing stored for this activity")
+    _forget(s, ctx, oid)
     return []
+
+
+def _gone_at_strava(rt: Runtime, ctx: Ctx, oid: object) -> bool:
+    """True when Strava answers 404 for the activity with its owner's token. Any other failure
+    (5xx, timeout, 429) raises, so the job retries instead of deciding either way."""
+    svc.check_budget(rt, "live")
+    token = _token(rt, ctx)
+    if token is None:
+        raise Dropped("the Strava connection is gone")
+    try:
+        svc.client(rt).get_activity(token, oid)
+    except ProviderError as exc:
+        if exc.status == 404:
+            return True
+        raise
+    return False
 
 
 # ---- deauthorization ---------------------------------------------------------------------------
@@ -186,13 +214,14 @@ def on_delete(s: Session, event: InboundEvent) -> list[str]:
 @handler("strava", "athlete.deauthorize")
 def on_deauthorize(s: Session, event: InboundEvent) -> list[str]:
     """Tokens and every Strava-derived row deleted at once, queued work cancelled. Events are
-    unsigned, so one check first: if the stored token still works, this event is stale (the
-    runner reconnected since) or forged, and is ignored. Any failure of that check deletes."""
+    unsigned, so Strava must confirm first: only when the stored tokens are refused (401 on the
+    call or on the refresh) is this a real deauthorization. A working token means the event is
+    stale (the runner reconnected since) or forged: ignored. Other failures retry later."""
     rt = runtime_mod.current()
     ctx = _context(rt, event.payload["owner_id"])
-    if ctx is not None and _token_still_works(rt, ctx):
-        log.info("ignored a deauthorization for a working token", extra={"event": event.id})
-        return []
+    if ctx is not None and not _token_refused(rt, ctx):
+        log.warning("ignored a deauthorization for a working token", extra={"event": event.id})
+        raise Dropped("unconfirmed: the Strava token still works")
     conn = svc.connection_for(s, event.payload["owner_id"])
     if conn is None:
         return []
@@ -203,13 +232,15 @@ def on_deauthorize(s: Session, event: InboundEvent) -> list[str]:
     return []
 
 
-def _token_still_works(rt: Runtime, ctx: Ctx) -> bool:
+def _token_refused(rt: Runtime, ctx: Ctx) -> bool:
+    """Strava refuses the athlete's tokens (AuthRevoked) or we hold none; a 5xx/timeout/429
+    raises so the event is retried, never taken as a confirmation."""
     try:
         token = svc.access_token(rt, ctx.connection_id)
         svc.client(rt).get_athlete(token)
-    except (ProviderError, LookupError):
-        return False
-    return True
+    except (AuthRevoked, LookupError):
+        return True
+    return False
 
 
 # ---- history: backfill on connect, reconcile later ------------------------------------------------
@@ -264,7 +295,7 @@ def _known_ids(s: Session, ctx: Ctx) -> set[str]:
 def _deleted_ids(s: Session, owner: str) -> set[str]:
     prefix = f"{svc.event_prefix(owner)}activity:"
     keys = s.scalars(select(InboundEvent.dedupe_key).where(
-        InboundEvent.kind == "activity.delete",
+        InboundEvent.kind == "activity.delete", InboundEvent.status == "done",
         InboundEvent.dedupe_key.startswith(prefix, autoescape=True)))
     return {k[len(prefix):].split(":", 1)[0] for k in keys}
 
