@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from service import policy
+from service import jobs, policy
 from service.models import Activity, RawFile, utcnow
 from workers.parsing.track import InvalidFile, Track
 
@@ -169,5 +169,4 @@ def _same_bytes(s: Session, raw: RawFile, filename: str) -> IngestResult:
 def enqueue_analysis(runtime, result: IngestResult) -> None:
     """After the commit: one analyze job per new activity (the sweeper backs this up)."""
     for item in result.created:
-        runtime.queue.enqueue("analyze", "workers.analyze.analyze_activity", item["id"],
-                              key=item["id"])
+        jobs.analyze_activity(runtime, item["id"])

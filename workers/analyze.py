@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service import deliveries
+from service import deliveries, jobs
 from service import runtime as runtime_mod
 from service.metrics import JOBS
 from service.models import Activity, Athlete, Finding
@@ -58,7 +58,7 @@ def _analyze(rt, activity_id: str) -> None:
         delivery_ids = [d.id for d in planned]
     # Committed: now hand the messages to the notify queue (the sweeper backs this up).
     for delivery_id in delivery_ids:
-        rt.queue.enqueue("notify", "workers.deliver.deliver", delivery_id, key=delivery_id)
+        jobs.deliver(rt, delivery_id)
     log.info("analysed", extra={"activity": activity_id, "deliveries": len(delivery_ids)})
     JOBS.labels("analyze", "ok").inc()
 

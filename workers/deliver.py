@@ -15,6 +15,7 @@ from email.message import EmailMessage
 
 from sqlalchemy import select, update
 
+from service import jobs
 from service import runtime as runtime_mod
 from service.deliveries import finding_data, unsubscribe_token
 from service.metrics import JOBS
@@ -63,7 +64,7 @@ def deliver(delivery_id: str) -> None:
         result = Outcome("retry", error=f"{type(exc).__name__}: {exc}"[:500],
                          next_delay_s=webhooks.next_attempt_delay(delivery.attempt_count))
     for notice_id in _record(rt, delivery_id, result):
-        rt.queue.enqueue("notify", "workers.deliver.deliver", notice_id, key=notice_id)
+        jobs.deliver(rt, notice_id)
     JOBS.labels(f"deliver_{delivery.channel}", result.outcome).inc()
 
 

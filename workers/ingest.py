@@ -1,7 +1,8 @@
 """The ingest job: process one inbound event (provider push or file) by id.
 
-Handlers are registered per (source, kind). Each is idempotent: it may run twice (RQ is at-least-once)
-and out of order. Failures are recorded on the row with a backoff; the sweeper retries them.
+Handlers are listed per (source, kind) in `handlers()` (an explicit table). Each is idempotent: it
+may run twice (RQ is at-least-once) and out of order. Failures are recorded on the row with a
+backoff; the sweeper retries them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from service import jobs
 from service import runtime as runtime_mod
 from service.metrics import JOBS
 from service.models import InboundEvent, utcnow
@@ -20,29 +22,20 @@ from service.providers.base import ProviderError
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 Handler = Callable[[Session, InboundEvent], list[str]]
-HANDLERS: dict[tuple[str, str], Handler] = {}
 
 
 class Dropped(Exception):
     """Raised by a handler when the event is not for us any more (e.g. connection revoked)."""
 
 
-def handler(source: str, kind: str):
-    def register(fn: Handler) -> Handler:
-        HANDLERS[(source, kind)] = fn
-        return fn
-    return register
-
-
 def process_event(event_id: str) -> None:
     rt = runtime_mod.current()
-    _load_handlers()
     created: list[str] = []
     with rt.db.session() as s:
         event = s.get(InboundEvent, event_id)
         if event is None or event.status != "received":
             return
-        fn = HANDLERS.get((event.source, event.kind))
+        fn = handlers().get((event.source, event.kind))
         if fn is None:
             event.status, event.last_error = "dropped", f"no handler for {event.source}/{event.kind}"
             return
@@ -58,7 +51,7 @@ def process_event(event_id: str) -> None:
             log.exception("event handler crashed", extra={"event": event_id})
             _failed(event, exc, permanent=False, retry_after=None)
     for activity_id in created:
-        rt.queue.enqueue("analyze", "workers.analyze.analyze_activity", activity_id, key=activity_id)
+        jobs.analyze_activity(rt, activity_id)
     JOBS.labels("ingest", "ok").inc()
 
 
@@ -74,6 +67,20 @@ def _failed(event: InboundEvent, exc: Exception, *, permanent: bool,
     event.next_attempt_at = utcnow() + timedelta(seconds=delay)
 
 
-def _load_handlers() -> None:
-    # Provider modules register their handlers on import.
-    import workers.providers  # noqa: F401
+def handlers() -> dict[tuple[str, str], Handler]:
+    """The one table of event handlers. Imported when called: the provider modules import this
+    one (for `Dropped`), and the web side never imports either."""
+    from workers.providers import garmin, strava
+
+    return {
+        ("strava", "activity.create"): strava.on_activity,
+        ("strava", "activity.update"): strava.on_activity,
+        ("strava", "activity.delete"): strava.on_delete,
+        ("strava", "athlete.deauthorize"): strava.on_deauthorize,
+        ("strava", "sync"): strava.on_sync,
+        ("garmin", "activity_file"): garmin.on_activity_file,
+        ("garmin", "activity_summary"): garmin.on_activity_summary,
+        ("garmin", "activity_ping"): garmin.on_activity_ping,
+        ("garmin", "deregistration"): garmin.on_deregistration,
+        ("garmin", "permissions"): garmin.on_permissions,
+    }
