@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from service import jobs
+from service import jobs, transient
 from service import runtime as runtime_mod
 from service.metrics import JOBS
 from service.models import InboundEvent, utcnow
@@ -29,16 +29,36 @@ class Dropped(Exception):
 
 
 def process_event(event_id: str) -> None:
+    """Run the event's handler; transient errors (dropped connection, lock timeout) are retried
+    in place, then left `received` for the sweeper."""
     rt = runtime_mod.current()
+    what = f"ingest:{event_id}"
+    try:
+        created = transient.retrying(lambda: _process(rt, event_id), what)
+    except Exception as exc:
+        if not transient.is_transient(exc):
+            raise
+        log.warning("event deferred: transient error", extra={
+            "event": event_id, "error": f"{type(exc).__name__}: {exc}"[:300]})
+        if transient.persisting(rt, what):
+            _give_up(rt, event_id, exc)
+        return
+    transient.forget(rt, what)
+    for activity_id in created:
+        jobs.analyze_activity(rt, activity_id)
+    JOBS.labels("ingest", "ok").inc()
+
+
+def _process(rt, event_id: str) -> list[str]:
     created: list[str] = []
     with rt.db.session() as s:
         event = s.get(InboundEvent, event_id)
         if event is None or event.status != "received":
-            return
+            return []
         fn = handlers().get((event.source, event.kind))
         if fn is None:
             event.status, event.last_error = "dropped", f"no handler for {event.source}/{event.kind}"
-            return
+            return []
         try:
             with s.begin_nested():
                 created = fn(s, event)
@@ -48,11 +68,18 @@ def process_event(event_id: str) -> None:
         except ProviderError as exc:
             _failed(event, exc, permanent=exc.permanent, retry_after=exc.retry_after)
         except Exception as exc:  # a bug or bad data: record it and back off, never loop hot
+            if transient.is_transient(exc):
+                raise  # the session is likely dead: retry the whole unit of work
             log.exception("event handler crashed", extra={"event": event_id})
             _failed(event, exc, permanent=False, retry_after=None)
-    for activity_id in created:
-        jobs.analyze_activity(rt, activity_id)
-    JOBS.labels("ingest", "ok").inc()
+    return created
+
+
+def _give_up(rt, event_id: str, exc: Exception) -> None:
+    with rt.db.session() as s:
+        event = s.get(InboundEvent, event_id)
+        if event is not None and event.status == "received":
+            _failed(event, exc, permanent=True, retry_after=None)
 
 
 def _failed(event: InboundEvent, exc: Exception, *, permanent: bool,
