@@ -13,7 +13,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -151,23 +151,12 @@ def find_duplicate(s: Session, athlete_id: str, track: Track) -> Activity | None
     return None
 
 
-# The longest look-back of any rule (weekly_descent: days 8–35), so removing a run can change the
-# findings of any later day up to this far.
-RULE_WINDOW = timedelta(days=35)
-
-
 def reanalyze_later(s: Session, athlete_id: str, changed_starts: list) -> int:
-    """Runs added to or removed from a history change the verdicts of later days (a backfill can
-    deliver the newest run first): mark the analysed runs in the affected window for re-analysis
-    (the sweeper picks them up; findings are upserted, so only genuinely new ones are delivered
-    and stale ones are dropped)."""
-    if not changed_starts:
-        return 0
-    first, last = min(changed_starts), max(changed_starts)
-    return s.execute(update(Activity).where(
-        Activity.athlete_id == athlete_id, Activity.status == "analyzed",
-        Activity.start_time >= first, Activity.start_time <= last + RULE_WINDOW,
-    ).values(status="parsed")).rowcount
+    """Runs added to or removed from a history change the verdicts of later days: mark them for
+    re-analysis (windows from the rules themselves: service.reanalysis)."""
+    from service.reanalysis import reanalyze_later as mark
+
+    return mark(s, athlete_id, changed_starts)
 
 
 def summary(activity: Activity, file: str | None = None) -> dict:
