@@ -8,7 +8,12 @@ time, and the database row says what is left to do.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+
+import redis.exceptions
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,9 +44,16 @@ QUEUES = ("ingest", "analyze", "notify", "maintenance")
 
 
 def enqueue(rt, spec: JobSpec, *args: object, key: str | None) -> bool:
-    """Enqueue `spec(*args)` deduplicated on `key`; False when an identical job is live."""
-    return rt.queue.enqueue(spec.queue, spec.func, *args, key=key, timeout=spec.timeout_s,
-                            prefix=spec.name)
+    """Enqueue `spec(*args)` deduplicated on `key`; False when an identical job is live, or when
+    Redis is unavailable: callers enqueue after their commit, so the row is safe and the sweeper
+    enqueues it once Redis is back (a request that stored its data still answers 2xx)."""
+    try:
+        return rt.queue.enqueue(spec.queue, spec.func, *args, key=key, timeout=spec.timeout_s,
+                                prefix=spec.name)
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        log.warning("queue unavailable; the sweeper will enqueue this later",
+                    extra={"job": spec.name, "key": key, "error": f"{type(exc).__name__}: {exc}"})
+        return False
 
 
 def process_event(rt, event_id: str) -> bool:

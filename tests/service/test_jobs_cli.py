@@ -80,3 +80,28 @@ def test_a_rule_bug_marks_the_row_failed_and_jobs_retry_brings_it_back(runtime, 
     runtime.queue.drain()
     assert status(runtime, activity_id) == ("analyzed", None)
     assert kneeguard(settings, "jobs", "failed") == {"activities": [], "events": []}
+
+
+def test_redis_unavailable_after_the_commit_still_answers_202(client, runtime, data_dir,
+                                                              monkeypatch):
+    """The upload is stored, the enqueue fails (Redis away): 202, and the sweeper enqueues it once
+    Redis is back."""
+    import socket
+
+    from service.queue import JobQueue
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]  # nothing listens here once the socket is closed
+    athlete_id, auth = athlete_with_token(runtime)
+    monkeypatch.setattr(runtime, "queue", JobQueue(f"redis://127.0.0.1:{closed}/0"))
+    r = client.post(f"/v1/athletes/{athlete_id}/activities?filename=run.fit", headers=auth,
+                    data=(data_dir / "activities/fit/msimms__20210507_run_garmin_fenix_6.fit")
+                    .read_bytes())
+    assert r.status_code == 202, r.get_json()
+    [created] = r.get_json()["activities"]
+    assert sweeper.sweep(runtime) == 0  # still away: the round logs and goes on
+    monkeypatch.undo()
+    sweeper.sweep(runtime)
+    runtime.queue.drain()
+    assert status(runtime, created["id"]) == ("analyzed", None)
