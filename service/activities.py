@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import zipfile
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service import policy
+from service import jobs, policy, transient
+from service.finite import finite, scrub
 from service.models import Activity, RawFile, utcnow
 from workers.parsing.track import InvalidFile, Track
+
+log = logging.getLogger(__name__)
 
 # The same run from another source: start ±60 s and distance ±1%. Distances of one recording differ
 # by more than that across formats (a watch's FIT total vs the GPX export's GPS path: 1.06% on the
@@ -43,6 +48,21 @@ class IngestResult:
         return {"activities": self.created, "duplicates": self.duplicates, "skipped": self.skipped}
 
 
+def ingest_one(s: Session, athlete_id: str, filename: str, data: bytes) -> IngestResult:
+    """One file of a batch, in its own savepoint: whatever it throws (a parser bug, an odd value)
+    becomes a recorded skip and the rest of the batch is stored. Transient database errors are
+    not swallowed: the whole request fails and can be retried."""
+    try:
+        with s.begin_nested():
+            return ingest_bytes(s, athlete_id, filename, data, source=guess_source(data))
+    except Exception as exc:
+        if transient.is_transient(exc):
+            raise
+        log.exception("file could not be stored", extra={"file": filename[:200]})
+        return IngestResult(skipped=[{"file": filename, "reason": "the file could not be "
+                                      f"processed ({type(exc).__name__}); it was logged"}])
+
+
 def ingest_bytes(s: Session, athlete_id: str, filename: str, data: bytes,
                  source: str = "upload") -> IngestResult:
     """Parse one file or archive and store what is new. Invalid input becomes a skip, never an
@@ -62,10 +82,21 @@ def ingest_bytes(s: Session, athlete_id: str, filename: str, data: bytes,
         if not result.skipped:
             result.skipped.append({"file": filename, "reason": "no activity found in the file"})
         return result
-    raw = RawFile(athlete_id=athlete_id, source=source, filename=filename[:500], sha256=sha,
-                  size=len(data), data=data, expires_at=policy.raw_expiry(source, utcnow()))
-    s.add(raw)
-    s.flush()
+    try:
+        # A savepoint: the same bytes uploaded twice at the same moment meet at the unique
+        # (athlete, sha256) key; the loser answers "duplicate" instead of failing the request.
+        with s.begin_nested():
+            raw = RawFile(athlete_id=athlete_id, source=source, filename=filename[:500],
+                          sha256=sha, size=len(data), data=data,
+                          expires_at=policy.raw_expiry(source, utcnow()))
+            s.add(raw)
+            s.flush()
+    except IntegrityError:
+        known = s.scalar(select(RawFile).where(RawFile.athlete_id == athlete_id,
+                                               RawFile.sha256 == sha))
+        if known is None:
+            raise
+        return _same_bytes(s, known, filename)
     for leg, track in enumerate(parsed.tracks):
         result.extend(store_track(s, athlete_id, track, source, filename, raw_file_id=raw.id,
                                   leg=leg))
@@ -82,14 +113,18 @@ def store_track(s: Session, athlete_id: str, track: Track, source: str, filename
                                          "reason": f"same run as {twin.id} ({twin.source})"}])
     from workers.analysis import compute_metrics
 
-    metrics = compute_metrics(track)
+    metrics = compute_metrics(track).to_dict()
+    # A file without elevation, times or distance gives NaN somewhere: store "unknown" instead
+    # (0 for the two NOT NULL totals, as the parsers do when a file has no times at all).
+    distance_m, moving_s = finite(track.distance_m, 0.0), finite(track.moving_time_s, 0.0)
+    metrics.update(scrub(metrics), distance_m=distance_m, moving_time_s=moving_s)
     activity = Activity(
         athlete_id=athlete_id, source=source, raw_file_id=raw_file_id, leg=leg,
         provider_activity_id=provider_activity_id, name=track.name, start_time=track.start_time,
-        sport=track.sport, sub_sport=track.sub_sport, distance_m=track.distance_m,
-        moving_time_s=track.moving_time_s, indoor=track.indoor, manual=track.manual,
-        gear_id=track.gear_id, status="parsed", metrics=metrics.to_dict(),
-        loss_m=metrics.elevation.loss_m,
+        sport=track.sport, sub_sport=track.sub_sport, distance_m=distance_m,
+        moving_time_s=moving_s, indoor=track.indoor, manual=track.manual,
+        gear_id=track.gear_id, status="parsed", metrics=metrics,
+        loss_m=finite((metrics.get("elevation") or {}).get("loss_m")),
         expires_at=policy.derived_expiry(source, utcnow()),
     )
     s.add(activity)
@@ -105,7 +140,7 @@ def find_duplicate(s: Session, athlete_id: str, track: Track) -> Activity | None
         Activity.start_time >= start - DUPLICATE_WINDOW,
         Activity.start_time <= start + DUPLICATE_WINDOW,
     )).all()
-    distance, duration = track.distance_m, track.moving_time_s
+    distance, duration = finite(track.distance_m, 0.0), finite(track.moving_time_s, 0.0)
     for other in candidates:
         d_rel = abs(other.distance_m - distance) / max(distance, other.distance_m, 1.0)
         t_rel = abs(other.moving_time_s - duration) / max(duration, other.moving_time_s, 1.0)
@@ -116,23 +151,12 @@ def find_duplicate(s: Session, athlete_id: str, track: Track) -> Activity | None
     return None
 
 
-# The longest look-back of any rule (weekly_descent: days 8–35), so removing a run can change the
-# findings of any later day up to this far.
-RULE_WINDOW = timedelta(days=35)
-
-
 def reanalyze_later(s: Session, athlete_id: str, changed_starts: list) -> int:
-    """Runs added to or removed from a history change the verdicts of later days (a backfill can
-    deliver the newest run first): mark the analysed runs in the affected window for re-analysis
-    (the sweeper picks them up; findings are upserted, so only genuinely new ones are delivered
-    and stale ones are dropped)."""
-    if not changed_starts:
-        return 0
-    first, last = min(changed_starts), max(changed_starts)
-    return s.execute(update(Activity).where(
-        Activity.athlete_id == athlete_id, Activity.status == "analyzed",
-        Activity.start_time >= first, Activity.start_time <= last + RULE_WINDOW,
-    ).values(status="parsed")).rowcount
+    """Runs added to or removed from a history change the verdicts of later days: mark them for
+    re-analysis (windows from the rules themselves: service.reanalysis)."""
+    from service.reanalysis import reanalyze_later as mark
+
+    return mark(s, athlete_id, changed_starts)
 
 
 def summary(activity: Activity, file: str | None = None) -> dict:
@@ -169,5 +193,4 @@ def _same_bytes(s: Session, raw: RawFile, filename: str) -> IngestResult:
 def enqueue_analysis(runtime, result: IngestResult) -> None:
     """After the commit: one analyze job per new activity (the sweeper backs this up)."""
     for item in result.created:
-        runtime.queue.enqueue("analyze", "workers.analyze.analyze_activity", item["id"],
-                              key=item["id"])
+        jobs.analyze_activity(runtime, item["id"])

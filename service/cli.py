@@ -117,6 +117,7 @@ def _load_extensions() -> None:
     from service import (  # noqa: F401
         cli_clubs,  # noqa: F401
         cli_data,
+        cli_jobs,
         cli_notify,
         cli_strava,  # noqa: F401
     )

@@ -10,12 +10,15 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from service import finite
+
 
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = _make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self.sessions, "before_flush", finite.guard)  # no NaN/inf is ever stored
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -15,7 +15,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from service import delivery_auth
+from service import delivery_auth, jobs
 from service.models import Activity, Athlete, ClubMember, Delivery, Endpoint, Finding, utcnow
 from workers.analysis.severity import rank
 from workers.notify import webhooks
@@ -203,7 +203,7 @@ def enqueue(rt, delivery_ids) -> None:
     """After the commit that created them: hand deliveries to the notify queue (the sweeper
     backs this up if the process dies in between)."""
     for delivery_id in delivery_ids:
-        rt.queue.enqueue("notify", "workers.deliver.deliver", delivery_id, key=delivery_id)
+        jobs.deliver(rt, delivery_id)
 
 
 def _plan_email(s: Session, athlete: Athlete, findings: list[Finding]) -> Delivery | None:

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service import activities, deliveries, oauth
+from service import activities, deliveries, jobs, oauth
 from service import garmin_status as gst
 from service.errors import ApiError, Conflict, InvalidInput
 from service.models import Activity, Athlete, Connection, Finding, InboundEvent, RawFile, utcnow
@@ -37,7 +37,6 @@ PROVIDER = "garmin"
 SOURCE = "garmin"
 DEFAULT_BACKFILL_DAYS = 90
 CALLBACK_PATH = "/connect/garmin/callback"
-BACKFILL_JOB = "workers.providers.garmin.backfill"
 
 
 class UpstreamError(ApiError):
@@ -176,7 +175,7 @@ def _claimable(s: Session, athlete_id: str, user_id: str) -> Connection | None:
 
 
 def enqueue_backfill(rt: Runtime, connection_id: str) -> None:
-    rt.queue.enqueue("ingest", BACKFILL_JOB, connection_id, key=connection_id)
+    jobs.garmin_backfill(rt, connection_id)
 
 
 def backfill_range(settings: Settings, now: datetime | None = None) -> tuple[datetime, datetime]:

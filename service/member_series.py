@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 from service.club_stats import empty_weeks, shared_weeks, visible_runs, weekly_sums
 from service.models import Activity
 
-LOOKBACK_DAYS = 35  # the 30-day longest run and the 28-day repetition window need history before
+
+def lookback_days() -> int:
+    """The charts' look-back: the longest-run and route-repetition rules' windows (from the rules)."""
+    from workers.analysis import Thresholds
+    from workers.analysis.windows import rule_windows
+
+    windows = rule_windows(Thresholds())
+    return max(windows["single_run_spike"], windows["route_repetition"]) + 1
 
 
 def member_series(s: Session, athlete_id: str, scope: list[str], as_of: date,
@@ -38,7 +45,7 @@ def _history(s: Session, athlete_id: str, as_of: date, weeks: int):
     from workers.analysis import ActivityMetrics, History, HistoryItem
 
     first_day = as_of - timedelta(days=weeks * 7 - 1)
-    since = datetime.combine(first_day - timedelta(days=LOOKBACK_DAYS), time(0), tzinfo=UTC)
+    since = datetime.combine(first_day - timedelta(days=lookback_days()), time(0), tzinfo=UTC)
     until = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=UTC)
     rows = s.execute(select(Activity.id, Activity.source, Activity.metrics).where(
         Activity.athlete_id == athlete_id, visible_runs(), Activity.metrics.is_not(None),

@@ -13,15 +13,16 @@ import threading
 import fakeredis
 import redis
 from rq import Queue, SimpleWorker
-from rq.exceptions import DuplicateJobError, NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.exceptions import DuplicateJobError
 from rq.timeouts import TimerDeathPenalty
+
+from service import orphans
+from service.jobs import QUEUES
 
 log = logging.getLogger(__name__)
 
-QUEUE_NAMES = ("ingest", "analyze", "notify", "maintenance")
+QUEUE_NAMES = QUEUES
 JOB_TIMEOUT = 600  # seconds; a parse of the largest allowed archive fits well inside
-_FINAL = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 
 
 class ThreadWorker(SimpleWorker):
@@ -39,45 +40,38 @@ class ThreadWorker(SimpleWorker):
 
 
 class JobQueue:
-    def __init__(self, redis_url: str | None) -> None:
+    def __init__(self, redis_url: str | None, lease_s: float = 60.0) -> None:
         self.embedded = redis_url is None
         if redis_url is None:
             self.redis = fakeredis.FakeRedis(server=fakeredis.FakeServer())
         else:
             self.redis = redis.Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=5)
         self.queues = {name: Queue(name, connection=self.redis) for name in QUEUE_NAMES}
+        # How long a job may look dead (no queue, no registry, no heartbeat) before it is
+        # declared orphaned and its row's work re-enqueued.
+        self.lease_s = lease_s
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def enqueue(self, queue: str, func: str, *args: object, key: str | None = None) -> bool:
+    def enqueue(self, queue: str, func: str, *args: object, key: str | None = None,
+                timeout: int = JOB_TIMEOUT, prefix: str | None = None) -> bool:
         """Enqueue `func(*args)`. With `key`, at most one such job waits or runs at a time.
 
         Returns False when an identical job is already queued or running (that is fine: jobs are
-        idempotent and the database row says what is left to do).
+        idempotent and the database row says what is left to do). Callers use service.jobs.
         """
         q = self.queues[queue]
-        job_id = f"{func.rsplit('.', 1)[-1]}-{key}" if key else None
-        options = dict(job_timeout=JOB_TIMEOUT, result_ttl=0, failure_ttl=3600)
+        job_id = f"{prefix or func.rsplit('.', 1)[-1]}-{key}" if key else None
+        options = dict(job_timeout=timeout, result_ttl=0, failure_ttl=3600)
         try:
             q.enqueue(func, *args, job_id=job_id, unique=job_id is not None, **options)
         except DuplicateJobError:
-            if not self._clear_if_final(job_id):
+            if not orphans.clear_if_dead(self, job_id):
                 return False
             q.enqueue(func, *args, job_id=job_id, unique=True, **options)
         self._wake.set()
         return True
-
-    def _clear_if_final(self, job_id: str | None) -> bool:
-        # A failed job's hash outlives it; drop it so the sweeper can retry the row's work.
-        try:
-            job = Job.fetch(job_id, connection=self.redis)
-        except NoSuchJobError:
-            return True
-        if job.get_status(refresh=True) in _FINAL:
-            job.delete()
-            return True
-        return False
 
     def ping(self) -> None:
         self.redis.ping()

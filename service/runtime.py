@@ -35,7 +35,7 @@ def build(settings: Settings) -> Runtime:
     _current = Runtime(
         settings=settings,
         db=Database(settings.database_url),
-        queue=JobQueue(settings.redis_url),
+        queue=JobQueue(settings.redis_url, lease_s=settings.job_lease_s),
         box=TokenBox(settings.encryption_keys),
     )
     return _current

@@ -50,6 +50,12 @@ def run(settings: Settings, host: str, port: int, web_workers: int | None) -> No
         "threads": 8,
         "worker_class": "gthread",
         "timeout": 120,
+        # Recycle each web process after ~1,000 requests (jitter spreads the restarts so both
+        # processes never restart at once): upload parsing left RSS creeping upward in long-lived
+        # processes (issue: ~110 MB -> ~300 MB over ~750 uploads); a fresh process bounds it.
+        # Graceful: the old process finishes its in-flight requests first. bench/soak.py measures.
+        "max_requests": 1000,
+        "max_requests_jitter": 100,
         "graceful_timeout": 30,
         "accesslog": "-",
         "errorlog": "-",

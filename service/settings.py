@@ -58,6 +58,8 @@ class Settings:
     log_level: str = "INFO"
     log_json: bool = True
     sweep_interval_s: int = 60
+    # How long a job may look dead (no heartbeat, in no queue) before its row is re-enqueued.
+    job_lease_s: int = 60
     # Seconds a received/pending row may wait before the sweeper assumes its job was lost.
     stale_after_s: int = 120
     thresholds: Mapping[str, object] = field(default_factory=dict)
@@ -119,6 +121,7 @@ class Settings:
             log_level=r.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
             log_json=r.bool("LOG_JSON", True),
             sweep_interval_s=r.int("KNEEGUARD_SWEEP_INTERVAL", 60, minimum=1),
+            job_lease_s=r.int("KNEEGUARD_JOB_LEASE", 60, minimum=1),
             thresholds=r.json_object("KNEEGUARD_THRESHOLDS"),
             rate_limits=r.rate_limits("KNEEGUARD_RATE_LIMITS"),
             notify_max_age_days=r.int("KNEEGUARD_NOTIFY_MAX_AGE_DAYS", 7, minimum=0),

@@ -23,7 +23,7 @@ from typing import Literal
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from service import activities, deliveries, oauth
+from service import activities, deliveries, jobs, oauth
 from service.errors import ApiError
 from service.models import (
     Activity,
@@ -48,8 +48,6 @@ REQUIRED_SCOPE = "activity:read_all"
 WRITE_SCOPE = "activity:write"
 GOVERNOR_KEY = "kneeguard:strava:ratelimit"
 SUBSCRIPTION_KEY = "kneeguard:strava:subscription"
-PROCESS_JOB = "workers.ingest.process_event"
-DELIVER_JOB = "workers.deliver.deliver"
 # Summaries back this far feed the load rules (the longest rule window is the 8-week baseline);
 # streams only for the window the terrain rules read (weekly_descent: days 8-35).
 HISTORY_DAYS = 56
@@ -247,9 +245,9 @@ def add_sync_event(s: Session, conn: Connection, reason: str,
 
 def _enqueue(rt: Runtime, delivery_ids: list[str], event_ids: list[str]) -> None:
     for d in delivery_ids:
-        rt.queue.enqueue("notify", DELIVER_JOB, d, key=d)
+        jobs.deliver(rt, d)
     for e in event_ids:
-        rt.queue.enqueue("ingest", PROCESS_JOB, e, key=e)
+        jobs.process_event(rt, e)
 
 
 # ---- disconnect and forgetting -----------------------------------------------------------------

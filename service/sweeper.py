@@ -1,8 +1,9 @@
 """Re-enqueue work whose rows are still pending, so a lost or flushed queue loses nothing.
 
-Each stage registers what "pending" means for its table and which job handles a row. Enqueueing is
-keyed by row id, so a row already waiting in the queue is not enqueued twice, and running the sweeper
-from several worker processes at once is harmless.
+Each stage says what "pending" means for its table and which job (service.jobs) handles a row.
+Enqueueing is keyed by row id, so a row already waiting in the queue is not enqueued twice, and running
+the sweeper from several worker processes at once is harmless. Every stage and every row is isolated:
+whatever one row, one job hash or one stage throws is logged with its ids and the round goes on.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from service import jobs
 from service.models import Activity, Connection, Delivery, InboundEvent, utcnow
 from service.runtime import Runtime
 
@@ -23,18 +25,17 @@ BATCH = 500
 
 @dataclass(frozen=True)
 class Stage:
-    queue: str
-    func: str
+    job: jobs.JobSpec
     query: object  # a callable(now) -> select of ids
 
 
 STAGES = (
-    Stage("ingest", "workers.ingest.process_event",
+    Stage(jobs.PROCESS_EVENT,
           lambda now: select(InboundEvent.id).where(
               InboundEvent.status == "received", InboundEvent.next_attempt_at <= now)),
-    Stage("analyze", "workers.analyze.analyze_activity",
+    Stage(jobs.ANALYZE,
           lambda now: select(Activity.id).where(Activity.status == "parsed")),
-    Stage("notify", "workers.deliver.deliver",
+    Stage(jobs.DELIVER,
           lambda now: select(Delivery.id).where(
               Delivery.status == "pending", Delivery.next_attempt_at <= now)),
 )
@@ -42,19 +43,19 @@ STAGES = (
 
 @dataclass(frozen=True)
 class Periodic:
-    func: str
+    job: jobs.JobSpec
     every: str  # strftime pattern naming the period: one run per distinct value
     enabled: object = lambda settings: True
 
 
 PERIODIC = (
     # Strava data past its 7-day retention goes within the hour it expires.
-    Periodic("workers.providers.strava.purge", "%Y%m%d%H"),
+    Periodic(jobs.STRAVA_PURGE, "%Y%m%d%H"),
     # The lost-events backstop: re-sync every connected Strava runner once a day.
-    Periodic("workers.providers.strava.reconcile", "%Y%m%d", lambda st: st.strava_enabled),
+    Periodic(jobs.STRAVA_RECONCILE, "%Y%m%d", lambda st: st.strava_enabled),
     # Garmin refresh tokens die after ~90 days (refresh_token_expires_in): renew them ahead;
     # and ask Garmin whether paused connections may resume (a lost notification).
-    Periodic("workers.providers.garmin.daily_upkeep", "%Y%m%d", lambda st: st.garmin_enabled),
+    Periodic(jobs.GARMIN_UPKEEP, "%Y%m%d", lambda st: st.garmin_enabled),
 )
 
 
@@ -66,9 +67,9 @@ def periodic(runtime: Runtime, now: datetime) -> int:
         if not job.enabled(runtime.settings):
             continue
         period = now.strftime(job.every)
-        marker = f"kneeguard:periodic:{job.func}:{period}"
+        marker = f"kneeguard:periodic:{job.job.func}:{period}"
         if runtime.queue.redis.set(marker, "1", nx=True, ex=2 * 86400):
-            count += runtime.queue.enqueue("maintenance", job.func, key=period)
+            count += jobs.periodic(runtime, job.job, period)
     return count
 
 
@@ -85,21 +86,39 @@ def due_backfills(s, now: datetime) -> list[str]:
 
 def sweep(runtime: Runtime, now: datetime | None = None) -> int:
     """Enqueue every pending row's job (and the periodic jobs that are due); returns how many
-    row jobs were newly enqueued."""
+    row jobs were newly enqueued. Never raises for one row, one job or one stage."""
     now = now or utcnow()
-    periodic(runtime, now)
     count = 0
-    with runtime.db.session() as s:
-        for stage in STAGES:
-            ids = s.scalars(stage.query(now).limit(BATCH)).all()
-            for row_id in ids:
-                count += runtime.queue.enqueue(stage.queue, stage.func, row_id, key=row_id)
-        for conn_id in due_backfills(s, now):
-            count += runtime.queue.enqueue("ingest", "workers.providers.garmin.backfill", conn_id,
-                                           key=conn_id)
+    guarded("periodic", lambda: periodic(runtime, now))
+    for stage in STAGES:
+        count += guarded(stage.job.name, lambda stage=stage: sweep_stage(
+            runtime, stage.job, lambda s: s.scalars(stage.query(now).limit(BATCH)).all()))
+    count += guarded("garmin_backfill", lambda: sweep_stage(
+        runtime, jobs.GARMIN_BACKFILL, lambda s: due_backfills(s, now)))
     if count:
         log.info("sweeper re-enqueued jobs", extra={"count": count})
     return count
+
+
+def sweep_stage(runtime: Runtime, job: jobs.JobSpec, pending) -> int:
+    """Read the pending ids (one short transaction), then enqueue each on its own."""
+    with runtime.db.session() as s:
+        ids = list(pending(s))
+    count = 0
+    for row_id in ids:
+        count += guarded(job.name, lambda row_id=row_id: jobs.enqueue(
+            runtime, job, row_id, key=row_id), row=row_id)
+    return count
+
+
+def guarded(stage: str, step, row: str | None = None) -> int:
+    """Run one step of a round; log (with ids) and count nothing when it throws."""
+    try:
+        return int(step() or 0)
+    except Exception as exc:
+        log.warning("sweep step failed", exc_info=True,
+                    extra={"stage": stage, "row": row, "error": f"{type(exc).__name__}: {exc}"})
+        return 0
 
 
 def start_thread(runtime: Runtime, interval: float) -> threading.Thread:

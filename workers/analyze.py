@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service import deliveries
+from service import deliveries, jobs, transient
 from service import runtime as runtime_mod
 from service.metrics import JOBS
 from service.models import Activity, Athlete, Finding
@@ -26,16 +26,28 @@ WITHDRAWN = "kneeguard.withdrawn_deliveries"  # session.info key: finding.withdr
 
 def analyze_activity(activity_id: str) -> None:
     rt = runtime_mod.current()
+    what = f"analyze:{activity_id}"
     try:
-        _analyze(rt, activity_id)
+        transient.retrying(lambda: _analyze(rt, activity_id), what)
+        transient.forget(rt, what)
     except Exception as exc:
+        if transient.is_transient(exc) and not transient.persisting(rt, what):
+            # The row stays `parsed`: the sweeper offers it again next round (the next backoff).
+            log.warning("analysis deferred: transient error", extra={
+                "activity": activity_id, "error": f"{type(exc).__name__}: {exc}"[:300]})
+            JOBS.labels("analyze", "retry").inc()
+            return
         # Record and stop: an analysis that crashes would crash again on every sweep.
         log.exception("analysis failed", extra={"activity": activity_id})
-        with rt.db.session() as s:
-            activity = s.get(Activity, activity_id)
-            if activity is not None:
-                activity.status, activity.error = "failed", f"{type(exc).__name__}: {exc}"[:500]
+        _mark_failed(rt, activity_id, exc)
         JOBS.labels("analyze", "failed").inc()
+
+
+def _mark_failed(rt, activity_id: str, exc: Exception) -> None:
+    with rt.db.session() as s:
+        activity = s.get(Activity, activity_id)
+        if activity is not None and activity.status in ("parsed", "analyzed"):
+            activity.status, activity.error = "failed", f"{type(exc).__name__}: {exc}"[:500]
 
 
 def _analyze(rt, activity_id: str) -> None:
@@ -59,7 +71,7 @@ def _analyze(rt, activity_id: str) -> None:
         delivery_ids = [d.id for d in planned]
     # Committed: now hand the messages to the notify queue (the sweeper backs this up).
     for delivery_id in delivery_ids:
-        rt.queue.enqueue("notify", "workers.deliver.deliver", delivery_id, key=delivery_id)
+        jobs.deliver(rt, delivery_id)
     log.info("analysed", extra={"activity": activity_id, "deliveries": len(delivery_ids)})
     JOBS.labels("analyze", "ok").inc()
 

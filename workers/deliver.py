@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from service import jobs
 from service import runtime as runtime_mod
 from service.metrics import JOBS
 from service.models import Athlete, ClubMember, Delivery, DeliveryAttempt, Endpoint, utcnow
@@ -39,7 +40,7 @@ def deliver(delivery_id: str) -> None:
         log.exception("sender crashed", extra={"delivery": delivery_id})
         result = after_failure(delivery.attempt_count, error=f"{type(exc).__name__}: {exc}"[:500])
     for notice_id in _record(rt, delivery_id, result):
-        rt.queue.enqueue("notify", "workers.deliver.deliver", notice_id, key=notice_id)
+        jobs.deliver(rt, notice_id)
     JOBS.labels(f"deliver_{delivery.channel}", result.status).inc()
 
 

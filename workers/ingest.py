@@ -1,7 +1,8 @@
 """The ingest job: process one inbound event (provider push or file) by id.
 
-Handlers are registered per (source, kind). Each is idempotent: it may run twice (RQ is at-least-once)
-and out of order. Failures are recorded on the row with a backoff; the sweeper retries them.
+Handlers are listed per (source, kind) in `handlers()` (an explicit table). Each is idempotent: it
+may run twice (RQ is at-least-once) and out of order. Failures are recorded on the row with a
+backoff; the sweeper retries them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from service import jobs, transient
 from service import runtime as runtime_mod
 from service.metrics import JOBS
 from service.models import InboundEvent, utcnow
@@ -20,7 +22,6 @@ from service.providers.base import ProviderError
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 Handler = Callable[[Session, InboundEvent], list[str]]
-HANDLERS: dict[tuple[str, str], Handler] = {}
 
 
 class Dropped(Exception):
@@ -32,25 +33,37 @@ class Paused(Exception):
     parked as `paused` until whatever ends the pause sets it back to `received`."""
 
 
-def handler(source: str, kind: str):
-    def register(fn: Handler) -> Handler:
-        HANDLERS[(source, kind)] = fn
-        return fn
-    return register
-
-
 def process_event(event_id: str) -> None:
+    """Run the event's handler; transient errors (dropped connection, lock timeout) are retried
+    in place, then left `received` for the sweeper."""
     rt = runtime_mod.current()
-    _load_handlers()
+    what = f"ingest:{event_id}"
+    try:
+        created = transient.retrying(lambda: _process(rt, event_id), what)
+    except Exception as exc:
+        if not transient.is_transient(exc):
+            raise
+        log.warning("event deferred: transient error", extra={
+            "event": event_id, "error": f"{type(exc).__name__}: {exc}"[:300]})
+        if transient.persisting(rt, what):
+            _give_up(rt, event_id, exc)
+        return
+    transient.forget(rt, what)
+    for activity_id in created:
+        jobs.analyze_activity(rt, activity_id)
+    JOBS.labels("ingest", "ok").inc()
+
+
+def _process(rt, event_id: str) -> list[str]:
     created: list[str] = []
     with rt.db.session() as s:
         event = s.get(InboundEvent, event_id)
         if event is None or event.status != "received":
-            return
-        fn = HANDLERS.get((event.source, event.kind))
+            return []
+        fn = handlers().get((event.source, event.kind))
         if fn is None:
             event.status, event.last_error = "dropped", f"no handler for {event.source}/{event.kind}"
-            return
+            return []
         try:
             with s.begin_nested():
                 created = fn(s, event)
@@ -62,11 +75,18 @@ def process_event(event_id: str) -> None:
         except ProviderError as exc:
             _failed(event, exc, permanent=exc.permanent, retry_after=exc.retry_after)
         except Exception as exc:  # a bug or bad data: record it and back off, never loop hot
+            if transient.is_transient(exc):
+                raise  # the session is likely dead: retry the whole unit of work
             log.exception("event handler crashed", extra={"event": event_id})
             _failed(event, exc, permanent=False, retry_after=None)
-    for activity_id in created:
-        rt.queue.enqueue("analyze", "workers.analyze.analyze_activity", activity_id, key=activity_id)
-    JOBS.labels("ingest", "ok").inc()
+    return created
+
+
+def _give_up(rt, event_id: str, exc: Exception) -> None:
+    with rt.db.session() as s:
+        event = s.get(InboundEvent, event_id)
+        if event is not None and event.status == "received":
+            _failed(event, exc, permanent=True, retry_after=None)
 
 
 def _failed(event: InboundEvent, exc: Exception, *, permanent: bool,
@@ -81,6 +101,20 @@ def _failed(event: InboundEvent, exc: Exception, *, permanent: bool,
     event.next_attempt_at = utcnow() + timedelta(seconds=delay)
 
 
-def _load_handlers() -> None:
-    # Provider modules register their handlers on import.
-    import workers.providers  # noqa: F401
+def handlers() -> dict[tuple[str, str], Handler]:
+    """The one table of event handlers. Imported when called: the provider modules import this
+    one (for `Dropped`), and the web side never imports either."""
+    from workers.providers import garmin, strava
+
+    return {
+        ("strava", "activity.create"): strava.on_activity,
+        ("strava", "activity.update"): strava.on_activity,
+        ("strava", "activity.delete"): strava.on_delete,
+        ("strava", "athlete.deauthorize"): strava.on_deauthorize,
+        ("strava", "sync"): strava.on_sync,
+        ("garmin", "activity_file"): garmin.on_activity_file,
+        ("garmin", "activity_summary"): garmin.on_activity_summary,
+        ("garmin", "activity_ping"): garmin.on_activity_ping,
+        ("garmin", "deregistration"): garmin.on_deregistration,
+        ("garmin", "permissions"): garmin.on_permissions,
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request
 from sqlalchemy import select
 
-from service import activities
+from service import activities, transient
 from service.api.params import int_arg
 from service.auth import require_athlete
 from service.bodies import read_limited
@@ -22,11 +22,17 @@ def upload(athlete_id: str):
     require_athlete(athlete_id)
     files = _incoming_files()
     runtime = current_app.extensions["kneeguard"]
-    result = activities.IngestResult()
-    with runtime.db.session() as s:
-        for name, data in files:
-            source = activities.guess_source(data)
-            result.extend(activities.ingest_bytes(s, athlete_id, name, data, source=source))
+
+    def store() -> activities.IngestResult:
+        result = activities.IngestResult()
+        with runtime.db.session() as s:
+            for name, data in files:
+                result.extend(activities.ingest_one(s, athlete_id, name, data))
+        return result
+
+    # A lock timeout or SQLite's busy snapshot (two uploads at once) passes on retry; the retry
+    # then finds the other upload's bytes and answers "duplicate".
+    result = transient.retrying(store, f"upload:{athlete_id}")
     activities.enqueue_analysis(runtime, result)
     if not result.created and not result.duplicates:
         raise ValidationFailed("No activity could be read from the upload.",

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, request
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import and_, select
 
-from service import endpoints
+from service import endpoints, jobs
 from service.auth import Principal, principal, require_scope
 from service.errors import InvalidInput, NotFound, ValidationFailed
 from service.models import Delivery, DeliveryAttempt, Endpoint
@@ -151,7 +151,7 @@ def send_test(endpoint_id: str):
     with rt.db.session() as s:
         row = endpoints.send_test(s, _owned(s, endpoint_id))
         message_id = row.id
-    rt.queue.enqueue("notify", "workers.deliver.deliver", message_id, key=message_id)
+    jobs.deliver(rt, message_id)
     return {"message_id": message_id}, 202
 
 
@@ -163,7 +163,7 @@ def replay(endpoint_id: str):
         result = endpoints.replay(s, _owned(s, endpoint_id), message_id=body.message_id,
                                   since=body.since, until=body.until)
     for message_id in result["replayed"]:
-        rt.queue.enqueue("notify", "workers.deliver.deliver", message_id, key=message_id)
+        jobs.deliver(rt, message_id)
     return result, 202
 
 

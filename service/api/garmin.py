@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from service import garmin_service, garmin_status, oauth
+from service import garmin_service, garmin_status, jobs, oauth
 from service.auth import connecting_runner, login_runner, require_athlete, wants_html
 from service.bodies import read_limited
 from service.errors import Forbidden, InvalidInput, NotFound
@@ -32,7 +32,6 @@ from service.runtime import Runtime
 bp = Blueprint("garmin", __name__)
 # apis.md §9: a production key requires accepting notification payloads of at least 10 MB.
 MAX_NOTIFICATION_BYTES = 10 * 1024 * 1024
-PROCESS_JOB = "workers.ingest.process_event"
 
 
 @dataclass(frozen=True)
@@ -168,7 +167,7 @@ def _receive(parse: Callable[[bytes], list[Incoming]]):
     with rt.db.session() as s:
         new = record(s, items)
     for event_id in new:
-        rt.queue.enqueue("ingest", PROCESS_JOB, event_id, key=event_id)
+        jobs.process_event(rt, event_id)
     return {"received": len(items), "new": len(new)}, 200
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import exists, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from service import jobs
 from service import strava_service as svc
 from service.auth import connecting_runner, login_runner, require_athlete, wants_html
 from service.bodies import read_limited
@@ -153,7 +154,7 @@ def receive():
     event_id = _record(rt, event, kind)
     if event_id is None:
         return {"status": "ignored"}, 200
-    rt.queue.enqueue("ingest", svc.PROCESS_JOB, event_id, key=event_id)
+    jobs.process_event(rt, event_id)
     return {"status": "accepted"}, 200
 
 

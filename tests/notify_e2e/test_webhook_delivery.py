@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from service import endpoints as svc
+from service import jobs
 from service.models import Delivery, DeliveryAttempt, Endpoint, utcnow
 from tests.notify_e2e.gpx_history import spike_folder
 from tests.notify_e2e.receiver import Receiver
@@ -114,12 +115,12 @@ def test_during_rotation_both_secrets_verify_then_only_the_new(runtime):
             s.execute(update(Endpoint).values(previous_expires_at=utcnow() - timedelta(seconds=1)))
         with runtime.db.session() as s:
             row = svc.send_test(s, s.get(Endpoint, ep_id))
-        runtime.queue.enqueue("notify", "workers.deliver.deliver", row.id, key=row.id)
+        jobs.deliver(runtime, row.id)
         runtime.queue.drain()
         rx.secrets = [old]
         with runtime.db.session() as s:
             row2 = svc.send_test(s, s.get(Endpoint, ep_id))
-        runtime.queue.enqueue("notify", "workers.deliver.deliver", row2.id, key=row2.id)
+        jobs.deliver(runtime, row2.id)
         runtime.queue.drain()
     assert [m["id"] for m in rx.received] == [row.id]
     assert rx.rejected == 1  # the old secret alone no longer verifies
@@ -149,7 +150,7 @@ def test_replay_sends_the_same_message_id_again(runtime):
         first = rx.received[0]["id"]
         with runtime.db.session() as s:
             ids = svc.replay(s, s.get(Endpoint, ep_id), message_id=first)["replayed"]
-        runtime.queue.enqueue("notify", "workers.deliver.deliver", ids[0], key=ids[0])
+        jobs.deliver(runtime, ids[0])
         runtime.queue.drain()
     assert [m["id"] for m in rx.received].count(first) == 2
     assert rx.received[-1]["raw"] == rx.received[0]["raw"]  # the same bytes

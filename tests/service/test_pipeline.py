@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from service import sweeper
+from service import jobs, sweeper
 from service.models import Activity, Delivery, Finding
 from tests.service.helpers import athlete_with_token
 
@@ -49,8 +49,7 @@ def count(runtime, model, *where) -> int:
 
 def analyze_all(runtime, ids: list[str]) -> None:
     for activity_id in ids:
-        runtime.queue.enqueue("analyze", "workers.analyze.analyze_activity", activity_id,
-                              key=activity_id)
+        jobs.analyze_activity(runtime, activity_id)
     runtime.queue.drain()
 
 
@@ -82,8 +81,7 @@ def test_flushing_redis_while_work_is_pending_loses_nothing(runtime):
     athlete_id, _ = athlete_with_token(runtime)
     ids = spike_history(runtime, athlete_id)
     for activity_id in ids:
-        runtime.queue.enqueue("analyze", "workers.analyze.analyze_activity", activity_id,
-                              key=activity_id)
+        jobs.analyze_activity(runtime, activity_id)
     runtime.queue.redis.flushall()  # the queue forgets everything
     assert runtime.queue.pending_count() == 0
     assert sweeper.sweep(runtime) == len(ids)  # rows still say "parsed": re-enqueued
@@ -117,8 +115,7 @@ def test_a_job_on_real_redis_is_processed_by_kneeguard_worker(runtime, settings)
     athlete_id, _ = athlete_with_token(runtime)
     ids = store_runs(runtime, athlete_id, {0: 5.0, 2: 6.0})
     for activity_id in ids:
-        runtime.queue.enqueue("analyze", "workers.analyze.analyze_activity", activity_id,
-                              key=activity_id)
+        jobs.analyze_activity(runtime, activity_id)
     env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url,
                KNEEGUARD_SECRET_KEY=settings.secret_key,
                KNEEGUARD_ENCRYPTION_KEYS=",".join(settings.encryption_keys),
@@ -179,8 +176,7 @@ def test_the_embedded_worker_thread_runs_jobs_by_itself(runtime):
     runtime.queue.start_embedded_worker(interval=0.05)
     try:
         for activity_id in ids:
-            runtime.queue.enqueue("analyze", "workers.analyze.analyze_activity", activity_id,
-                                  key=activity_id)
+            jobs.analyze_activity(runtime, activity_id)
         deadline = time.monotonic() + 60
         while (count(runtime, Activity, Activity.status == "analyzed") < len(ids)
                and time.monotonic() < deadline):

@@ -24,10 +24,10 @@ from workers.analysis.rules import (
     evaluate,
     evaluate_dates,
     history_note,
-    lookback_days,
     weekly_table,
 )
 from workers.analysis.severity import SEVERITIES, rank
+from workers.analysis.windows import lookback_days
 
 __all__ = [
     "SCHEMA", "RULE_IDS", "ActivityMetrics", "DynamicsMetrics", "ElevationMetrics", "Finding",

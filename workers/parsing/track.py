@@ -116,9 +116,10 @@ class Track:
             return float(self.summary_moving_time_s)
         if self.totals.timer_s is not None:
             return float(self.totals.timer_s)
-        if self.timestamps.size >= 2:
+        timed = self.timestamps[np.isfinite(self.timestamps)]  # a GPX point may lack <time>
+        if timed.size >= 2:
             paused = sum(max(0.0, b - a) for a, b in self.pauses)
-            return float(self.timestamps[-1] - self.timestamps[0] - paused)
+            return float(timed[-1] - timed[0] - paused)
         return 0.0
 
 

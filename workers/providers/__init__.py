@@ -1,3 +1,3 @@
-"""Provider event handlers (Strava, Garmin) register themselves with workers.ingest on import."""
+"""Provider event handlers (listed in workers.ingest.handlers) and the Strava note sender."""
 
-from workers.providers import garmin, strava  # noqa: F401  (each registers its handlers/sender)
+from workers.providers import garmin, strava  # noqa: F401  (strava registers its note sender)

@@ -1,4 +1,4 @@
-"""Garmin jobs: inbound-event handlers (registered with workers.ingest) and the backfill job.
+"""Garmin jobs: inbound-event handlers (listed in workers.ingest.handlers) and the backfill job.
 
 An activity file's callback URL works once (a repeat download answers 410), so the file is stored
 and COMMITTED in its own transaction right after the download, before it is parsed: the handler's
@@ -45,7 +45,7 @@ from service.providers.garmin_notifications import (
 )
 from service.runtime import Runtime
 from workers.analysis import compute_metrics
-from workers.ingest import Dropped, Paused, handler
+from workers.ingest import Dropped, Paused
 from workers.parsing import InvalidFile, SessionTotals, Track, parse_bytes
 from workers.parsing.formats import MAX_SINGLE_BYTES
 
@@ -98,7 +98,6 @@ def upstream(rt: Runtime, conn_id: str) -> Iterator[None]:
 # -- activity files ----------------------------------------------------------------------------
 
 
-@handler("garmin", "activity_file")
 def on_activity_file(s: Session, event: InboundEvent) -> list[str]:
     notice = ActivityFileNotice.model_validate(event.payload)
     rt = runtime_mod.current()
@@ -206,14 +205,12 @@ def ingest_raw(s: Session, athlete_id: str, raw: RawFile,
 # -- activity summaries (manual entries have no file) ------------------------------------------
 
 
-@handler("garmin", "activity_summary")
 def on_activity_summary(s: Session, event: InboundEvent) -> list[str]:
     summary = ActivitySummary.model_validate(event.payload)
     conn = judge(gs.connection_for(s, summary.user_id or ""))
     return store_summary(s, conn.athlete_id, summary)
 
 
-@handler("garmin", "activity_ping")
 def on_activity_ping(s: Session, event: InboundEvent) -> list[str]:
     ping = SummaryPing.model_validate(event.payload)
     rt = runtime_mod.current()
@@ -267,7 +264,6 @@ def summary_track(summary: ActivitySummary) -> Track:
 # -- deregistration and permissions ------------------------------------------------------------
 
 
-@handler("garmin", "deregistration")
 def on_deregistration(s: Session, event: InboundEvent) -> list[str]:
     """The user removed us in Garmin Connect (or we deregistered): that is a disconnect, so the
     tokens and the Garmin data go (DESIGN §2). The push is unsigned (only the public
@@ -317,7 +313,6 @@ def _upstream_permissions(rt: Runtime, user_id: str) -> frozenset[str]:
     return api.get_permissions(token)
 
 
-@handler("garmin", "permissions")
 def on_permissions(s: Session, event: InboundEvent) -> list[str]:
     """Without ACTIVITY_EXPORT Garmin shares nothing: ingestion stops (status disabled) and
     resumes when the permission returns. An older change arriving late is ignored. The push is

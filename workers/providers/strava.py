@@ -1,4 +1,4 @@
-"""Strava jobs: inbound-event handlers (registered with workers.ingest), the description-note sender
+"""Strava jobs: inbound-event handlers (listed in workers.ingest.handlers), the description-note sender
 (registered with workers.deliver), and the reconcile/purge jobs.
 
 Events are unsigned hints: every handler re-fetches with the owner's token, so duplicates and any
@@ -24,7 +24,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import deliveries
+from service import deliveries, jobs
 from service import runtime as runtime_mod
 from service import strava_service as svc
 from service.activities import store_track
@@ -32,7 +32,7 @@ from service.models import Activity, Athlete, Connection, Delivery, Finding, Inb
 from service.providers.base import AuthRevoked, ProviderError, RateLimited, RemoteActivity
 from service.providers.strava import StravaClient
 from service.runtime import Runtime
-from workers.ingest import Dropped, handler
+from workers.ingest import Dropped
 from workers.notify.outcome import Outcome, after_failure
 from workers.notify.strava_note import merge_note, render_note
 from workers.parsing.strava_streams import parse_strava_streams
@@ -80,8 +80,6 @@ def _row(s: Session, athlete_id: str, provider_id: object) -> Activity | None:
 # ---- activity events -------------------------------------------------------------------------
 
 
-@handler("strava", "activity.create")
-@handler("strava", "activity.update")
 def on_activity(s: Session, event: InboundEvent) -> list[str]:
     """Upsert the activity as Strava describes it now (an update before its create creates it)."""
     rt = runtime_mod.current()
@@ -170,7 +168,6 @@ def _forget(s: Session, ctx: Ctx, oid: object) -> list[str]:
     return []
 
 
-@handler("strava", "activity.delete")
 def on_delete(s: Session, event: InboundEvent) -> list[str]:
     """Pushes are unsigned, so a delete is a claim to check: only when Strava answers 404 for the
     activity (owner's token) do the activity and everything derived from it go. This row then
@@ -211,7 +208,6 @@ def _gone_at_strava(rt: Runtime, ctx: Ctx, oid: object) -> bool:
 # ---- deauthorization ---------------------------------------------------------------------------
 
 
-@handler("strava", "athlete.deauthorize")
 def on_deauthorize(s: Session, event: InboundEvent) -> list[str]:
     """Tokens and every Strava-derived row deleted at once, queued work cancelled. Events are
     unsigned, so Strava must confirm first: only when the stored tokens are refused (401 on the
@@ -246,7 +242,6 @@ def _token_refused(rt: Runtime, ctx: Ctx) -> bool:
 # ---- history: backfill on connect, reconcile later ------------------------------------------------
 
 
-@handler("strava", "sync")
 def on_sync(s: Session, event: InboundEvent) -> list[str]:
     """List the last HISTORY_DAYS of activities (per_page=200: one or two calls) and store what
     is missing: streams for runs of the last STREAM_DAYS, summaries for the rest. Backfill
@@ -310,7 +305,7 @@ def reconcile() -> dict:
                                                    Connection.status == "active")).all()
         ids = [svc.add_sync_event(s, c, "reconcile") for c in conns]
     for event_id in ids:
-        rt.queue.enqueue("ingest", svc.PROCESS_JOB, event_id, key=event_id)
+        jobs.process_event(rt, event_id)
     return {"purged": purged, "syncs": len(ids)}
 
 
