@@ -37,8 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from workers.parsing.formats import parse_single  # noqa: E402
 from workers.parsing.fit import fit_crc  # noqa: E402
+from workers.parsing.formats import parse_single  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "activities"
 MAX_SOURCE_BYTES = 400_000  # realistic 1 Hz runs; the two biggest files would only slow the build

@@ -117,8 +117,42 @@ def _crc_table() -> tuple[int, ...]:
 _CRC_TABLE = _crc_table()
 
 
+_CRC_NP = np.array(_CRC_TABLE, dtype=np.uint16)
+_CRC_LANES = 2048
+
+
 def fit_crc(data: bytes | memoryview, crc: int = 0) -> int:
-    """The FIT SDK's CRC, one table lookup per byte (fitparse does two per byte per read)."""
+    """The FIT SDK's CRC (fitparse computes it per read, two nibble lookups per byte in Python).
+
+    The CRC is linear with a zero start, so a file is cut into 2,048 equal chunks whose CRCs numpy
+    computes side by side; they are then joined in order (crc(A+B) = crc(A) advanced over len(B)
+    zero bytes, xor crc(B)), and the tail is added byte by byte: ~1 ms instead of ~30 ms for 150 kB."""
+    size = len(data)
+    step = size // _CRC_LANES
+    if crc or step < 16:
+        return _crc_bytes(data, crc)
+    block = np.frombuffer(data, dtype=np.uint8, count=step * _CRC_LANES)
+    lanes = np.ascontiguousarray(block.reshape(_CRC_LANES, step).T).astype(np.uint16)
+    state = np.zeros(_CRC_LANES, dtype=np.uint16)
+    for column in lanes:
+        state = (state >> 8) ^ _CRC_NP[(state ^ column) & 0xFF]
+    low, high = _advance_tables(step)
+    joined = 0
+    for part in state.tolist():
+        joined = low[joined & 0xFF] ^ high[joined >> 8] ^ part
+    return _crc_bytes(memoryview(data)[step * _CRC_LANES:], joined)
+
+
+def _advance_tables(zeros: int) -> tuple[list[int], list[int]]:
+    """A CRC state advanced over `zeros` zero bytes, split by its low and high byte."""
+    state = np.concatenate([np.arange(256), np.arange(256) << 8]).astype(np.uint16)
+    for _ in range(zeros):
+        state = (state >> 8) ^ _CRC_NP[state & 0xFF]
+    values = state.tolist()
+    return values[:256], values[256:]
+
+
+def _crc_bytes(data: bytes | memoryview, crc: int) -> int:
     table = _CRC_TABLE
     for byte in data:
         crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
