@@ -148,7 +148,7 @@ def sources() -> list[tuple]:
     return out
 
 
-def build_archive(path: Path, runs: int, end: date) -> None:
+def build_archive(path: Path, runs: int, end: date, oddities: bool = True) -> None:
     rng = random.Random(18)
     templates = sources()
     fits = [t for t in templates if t[0] == "fit"]
@@ -168,7 +168,8 @@ def build_archive(path: Path, runs: int, end: date) -> None:
             rows.append([str(1000 + n), when.strftime("%b %-d, %Y, %-I:%M:%S %p"),
                          f"Run {n}", "Run", "", "", "", "Shoe A" if n % 700 < 500 else "Shoe B",
                          name, "", ""])
-        _oddities(archive, rows, end)
+        if oddities:
+            _oddities(archive, rows, end)
         out = io.StringIO()
         csv.writer(out).writerows([CSV_HEADER, *rows])
         archive.writestr("activities.csv", out.getvalue())
