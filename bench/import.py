@@ -337,9 +337,12 @@ def main() -> None:
         results["embedded"] = run_import(archive, env, args.end, workers=0)
     if os.environ.get("DATABASE_URL", "").startswith("postgresql") and os.environ.get("REDIS_URL"):
         _fresh_postgres(os.environ["DATABASE_URL"], os.environ["REDIS_URL"])
+        from cryptography.fernet import Fernet
+
         with tempfile.TemporaryDirectory() as tmp:
-            env = {**os.environ, "LOG_LEVEL": "WARNING", "BENCH_DIR": tmp,
-                   "EMAIL_OUTBOX_DIR": f"{tmp}/outbox"}
+            env = {"KNEEGUARD_SECRET_KEY": "bench-import", "KNEEGUARD_SWEEP_INTERVAL": "30",
+                   "KNEEGUARD_ENCRYPTION_KEYS": Fernet.generate_key().decode(), **os.environ,
+                   "LOG_LEVEL": "WARNING", "BENCH_DIR": tmp, "EMAIL_OUTBOX_DIR": f"{tmp}/outbox"}
             results["postgres_redis_2_workers"] = run_import(archive, env, args.end, workers=2)
     results["load_after"] = os.getloadavg()
     for key in ("embedded", "postgres_redis_2_workers"):

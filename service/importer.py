@@ -33,8 +33,13 @@ from workers.parsing.archives import Member, count_members, iter_members
 from workers.parsing.formats import MAX_SINGLE_BYTES, ZIP_MAGICS
 from workers.parsing.track import InvalidFile, ParsedFile, Skip
 
-RECENT_DAYS = 35  # the weeks the early pass analyses (the rules' longest window, weekly_descent)
+RECENT_DAYS = 35  # the rules' longest window (weekly_descent)
 FULL_DAYS = RECENT_DAYS + FULL_METRICS_DAYS  # runs this close to the newest are decoded in full
+# The early pass analyses the last 4 weeks once the runs of those weeks and of the windows most
+# rules read before them are stored (baselines and ACWR may still move: the final pass redoes
+# these days and drops what no longer holds; nothing is delivered before it).
+EARLY_DAYS = 28
+EARLY_AFTER_DAYS = EARLY_DAYS + RECENT_DAYS
 BATCH = 32  # files per transaction
 POOL_MIN_FILES = 8  # fewer files are parsed in this process (a pool costs a second to start)
 
@@ -212,13 +217,21 @@ class _Pipeline:
 
     def _consume(self, unit: Unit | None, pending: Future | dict) -> None:
         result = _result(unit, pending)
-        if unit is not None and unit.light and not self.early_done:
-            self._flush()  # every recent run is stored: analyse the recent weeks now
+        if not self.early_done and unit is not None and self._recent_stored(unit):
+            self._flush()
             self.analyse(final=False)
         self.batch.append((unit, result))
         self.on_file(result["label"])
         if len(self.batch) >= BATCH:
             self._flush()
+
+    def _recent_stored(self, unit: Unit) -> bool:
+        """Newest first: is this unit older than the windows the last 4 weeks read?"""
+        last = self.report.last_start or max((u.date for u, _ in self.batch if u and u.date),
+                                             default=None)
+        if unit.light:
+            return True
+        return bool(last and unit.date and unit.date < last - timedelta(days=EARLY_AFTER_DAYS))
 
     def _flush(self) -> None:
         if not self.batch:
@@ -246,7 +259,7 @@ class _Pipeline:
         self.early_done = True
         if r.last_start is None:
             return
-        first = r.first_start if final else r.last_start - timedelta(days=RECENT_DAYS)
+        first = r.first_start if final else r.last_start - timedelta(days=EARLY_DAYS)
         light_until = None
         if final and r.light_last is not None:
             light_until = (r.light_last + timedelta(days=FULL_METRICS_DAYS + 1)).date().isoformat()
