@@ -335,6 +335,8 @@ def main() -> None:
                "BENCH_DIR": tmp, "EMAIL_OUTBOX_DIR": f"{tmp}/outbox"}
         env.pop("REDIS_URL", None)
         results["embedded"] = run_import(archive, env, args.end, workers=0)
+        print(json.dumps({"embedded": results["embedded"], "load": os.getloadavg()}),
+              file=sys.stderr, flush=True)
     if os.environ.get("DATABASE_URL", "").startswith("postgresql") and os.environ.get("REDIS_URL"):
         _fresh_postgres(os.environ["DATABASE_URL"], os.environ["REDIS_URL"])
         from cryptography.fernet import Fernet
