@@ -118,19 +118,44 @@ def store_track(s: Session, athlete_id: str, track: Track, source: str, filename
     # (0 for the two NOT NULL totals, as the parsers do when a file has no times at all).
     distance_m, moving_s = finite(track.distance_m, 0.0), finite(track.moving_time_s, 0.0)
     metrics.update(scrub(metrics), distance_m=distance_m, moving_time_s=moving_s)
-    activity = Activity(
-        athlete_id=athlete_id, source=source, raw_file_id=raw_file_id, leg=leg,
-        provider_activity_id=provider_activity_id, name=track.name, start_time=track.start_time,
-        sport=track.sport, sub_sport=track.sub_sport, distance_m=distance_m,
-        moving_time_s=moving_s, indoor=track.indoor, manual=track.manual,
-        gear_id=track.gear_id, status="parsed", metrics=metrics,
-        loss_m=finite((metrics.get("elevation") or {}).get("loss_m")),
-        expires_at=policy.derived_expiry(source, utcnow()),
-    )
-    s.add(activity)
-    s.flush()
+    activity = _add(s, athlete_id, source, raw_file_id, leg, provider_activity_id, dict(
+        name=track.name, start_time=track.start_time, sport=track.sport,
+        sub_sport=track.sub_sport, distance_m=distance_m, moving_time_s=moving_s,
+        indoor=track.indoor, manual=track.manual, gear_id=track.gear_id, metrics=metrics,
+        loss_m=finite((metrics.get("elevation") or {}).get("loss_m"))))
     reanalyze_later(s, athlete_id, [activity.start_time])
     return IngestResult(created=[summary(activity, label)])
+
+
+def store_measured(s: Session, athlete_id: str, run: dict, source: str, *,
+                   raw_file_id: str | None, leg: int) -> IngestResult:
+    """Store a run measured elsewhere (the import's process pool: `workers.import_parse`).
+    The caller re-marks later days for analysis once for the whole batch."""
+    twin = find_duplicate(s, athlete_id, _Measured(run))
+    if twin is not None:
+        return IngestResult(duplicates=[{"file": run["label"], "activity": twin.id,
+                                         "reason": f"same run as {twin.id} ({twin.source})"}])
+    fields = {k: v for k, v in run.items() if k != "label"}
+    activity = _add(s, athlete_id, source, raw_file_id, leg, None, fields)
+    return IngestResult(created=[summary(activity, run["label"])])
+
+
+class _Measured:
+    """What find_duplicate reads of a Track, from a measured run's fields."""
+
+    def __init__(self, run: dict) -> None:
+        self.start_time = run["start_time"]
+        self.distance_m, self.moving_time_s = run["distance_m"], run["moving_time_s"]
+
+
+def _add(s: Session, athlete_id: str, source: str, raw_file_id: str | None, leg: int,
+         provider_activity_id: str | None, fields: dict) -> Activity:
+    activity = Activity(athlete_id=athlete_id, source=source, raw_file_id=raw_file_id, leg=leg,
+                        provider_activity_id=provider_activity_id, status="parsed",
+                        expires_at=policy.derived_expiry(source, utcnow()), **fields)
+    s.add(activity)
+    s.flush()
+    return activity
 
 
 def find_duplicate(s: Session, athlete_id: str, track: Track) -> Activity | None:
@@ -172,9 +197,15 @@ def guess_source(data: bytes) -> str:
     holds nested zips (DI_CONNECT/…); anything else is a plain upload."""
     if not data.startswith(b"PK"):
         return "upload"
+    return guess_archive_source(io.BytesIO(data))
+
+
+def guess_archive_source(fileobj) -> str:
+    """guess_source for an archive given as a path or an open file (read lazily)."""
     try:
-        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
-    except (zipfile.BadZipFile, ValueError):
+        with zipfile.ZipFile(fileobj) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError):
         return "upload"
     if any(n.rsplit("/", 1)[-1] == "activities.csv" for n in names):
         return "strava_export"

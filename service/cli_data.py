@@ -82,25 +82,63 @@ def _thresholds():
 @click.option("--athlete", "email", required=True, help="The runner's email (created if new).")
 @click.option("--source", type=click.Choice(["upload", "strava_export", "garmin_export"]),
               default=None, help="Where the files came from (default: guessed per archive).")
-def import_(paths: tuple[str, ...], email: str, source: str | None) -> None:
-    """Import files, folders and archives into the database; they are analysed and delivered."""
-    from service import accounts, activities
+@click.option("--json", "as_json", is_flag=True, help="Print the machine-readable summary.")
+def import_(paths: tuple[str, ...], email: str, source: str | None, as_json: bool) -> None:
+    """Import files, folders and archives into the database; they are analysed and delivered.
+
+    Exits 0 when the import ran, even if some files were skipped (the summary says why)."""
+    from tqdm import tqdm
+
+    from service import accounts, importer
     from service.cli import _runtime
 
     runtime = _runtime()
-    total = activities.IngestResult()
     try:
         with runtime.db.session() as s:
             athlete_id = accounts.get_or_create_athlete(s, email).id
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    for path in _progress(list(paths)):
-        data = Path(path).read_bytes()
-        with runtime.db.session() as s:
-            result = activities.ingest_bytes(s, athlete_id, path, data,
-                                             source or activities.guess_source(data))
-        activities.enqueue_analysis(runtime, result)
-        total.extend(result)
-    if runtime.queue.embedded:
-        runtime.queue.drain()  # no worker process on the embedded default: run the jobs now
-    emit(dict(total.as_dict(), athlete_id=athlete_id))
+    total = importer.count_units(list(paths))
+    with tqdm(total=total, unit="file", file=sys.stderr, leave=False,
+              disable=not sys.stderr.isatty() or total < 2) as bar:
+        def step(label: str) -> None:
+            if bar.n >= bar.total:  # nested archives hold more than their parent lists
+                bar.total += 1
+            bar.set_postfix_str(label.rsplit("!", 1)[-1][-40:], refresh=False)
+            bar.update(1)
+
+        report = importer.run_import(runtime, athlete_id, list(paths), source, step)
+    if as_json:
+        emit(_summary(report, email))
+    else:
+        click.echo(_human(report, email))
+
+
+def _summary(report, email: str) -> dict:
+    r = report.result
+    return dict(r.as_dict(), athlete_id=report.athlete_id, email=email, analysis=report.analysis,
+                counts={"created": len(r.created), "duplicates": len(r.duplicates),
+                        "skipped": len(r.skipped), "findings": report.findings})
+
+
+def _human(report, email: str, shown: int = 20) -> str:
+    r = report.result
+    lines = [f"Imported for {email} ({report.athlete_id}): {len(r.created)} activities created, "
+             f"{len(r.duplicates)} duplicates, {len(r.skipped)} skipped."]
+    if report.first_start is not None:
+        lines.append(f"New runs from {report.first_start:%Y-%m-%d} to {report.last_start:%Y-%m-%d}.")
+    if report.analysis == "done":
+        lines.append(f"Analysis done: {report.findings or 0} findings "
+                     "(see /me, or the API; recent ones are emailed).")
+    elif report.analysis == "incomplete":
+        lines.append("Analysis did not finish: some runs wait for analysis (see the log and "
+                     "`kneeguard jobs failed`); the server's sweeper retries them run by run.")
+    elif report.analysis == "queued":
+        lines.append("Analysis queued: the workers will store the findings and deliver them.")
+    for title, items in (("Skipped", r.skipped), ("Duplicates", r.duplicates)):
+        if items:
+            lines.append(f"{title}:")
+            lines += [f"  {i['file']}: {i['reason']}" for i in items[:shown]]
+            if len(items) > shown:
+                lines.append(f"  … and {len(items) - shown} more (--json lists them all)")
+    return "\n".join(lines)

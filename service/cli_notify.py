@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from service import jobs
 from service.cli import emit, main
 
 
@@ -148,7 +149,7 @@ def endpoints_replay(endpoint_id: str, since, until, message_id: str | None) -> 
 
     rt, result = _in_session(run)
     for mid in result["replayed"]:
-        rt.queue.enqueue("notify", "workers.deliver.deliver", mid, key=mid)
+        jobs.deliver(rt, mid)
     if rt.queue.embedded:
         rt.queue.drain()  # no worker process on the embedded default: send them now
     emit(result)

@@ -32,6 +32,9 @@ def _spec(name: str, func: str, queue: str, timeout_s: int) -> JobSpec:
 # attempt (30 s timeout) or one SMTP send; periodic jobs walk every connection.
 PROCESS_EVENT = _spec("process_event", "workers.ingest.process_event", "ingest", 600)
 ANALYZE = _spec("analyze_activity", "workers.analyze.analyze_activity", "analyze", 300)
+# One per athlete per import pass: the early pass over the recent weeks, then the whole history.
+ANALYZE_IMPORT = _spec("analyze_import", "workers.analyze_import.analyze_import", "analyze",
+                       3600)
 DELIVER = _spec("deliver", "workers.deliver.deliver", "notify", 120)
 GARMIN_BACKFILL = _spec("backfill", "workers.providers.garmin_jobs.backfill", "ingest", 600)
 GARMIN_UPKEEP = _spec("garmin_upkeep", "workers.providers.garmin_jobs.daily_upkeep", "maintenance", 3600)
@@ -39,7 +42,7 @@ STRAVA_PURGE = _spec("purge", "workers.providers.strava.purge", "maintenance", 1
 STRAVA_RECONCILE = _spec("reconcile", "workers.providers.strava.reconcile", "maintenance", 3600)
 
 JOBS: dict[str, JobSpec] = {spec.name: spec for spec in (
-    PROCESS_EVENT, ANALYZE, DELIVER, GARMIN_BACKFILL, GARMIN_UPKEEP, STRAVA_PURGE, STRAVA_RECONCILE)}
+    PROCESS_EVENT, ANALYZE, ANALYZE_IMPORT, DELIVER, GARMIN_BACKFILL, GARMIN_UPKEEP, STRAVA_PURGE, STRAVA_RECONCILE)}
 BY_FUNC: dict[str, JobSpec] = {spec.func: spec for spec in JOBS.values()}
 QUEUES = ("ingest", "analyze", "notify", "maintenance")
 
@@ -63,6 +66,10 @@ def process_event(rt, event_id: str) -> bool:
 
 def analyze_activity(rt, activity_id: str) -> bool:
     return enqueue(rt, ANALYZE, activity_id, key=activity_id)
+
+
+def analyze_import(rt, athlete_id: str, *args: object, key: str) -> bool:
+    return enqueue(rt, ANALYZE_IMPORT, athlete_id, *args, key=key)
 
 
 def deliver(rt, delivery_id: str) -> bool:

@@ -19,6 +19,7 @@ from service.metrics import JOBS
 from service.models import Activity, Athlete, Finding
 from workers.analysis import ActivityMetrics, ElevationMetrics, HistoryItem, Thresholds, evaluate
 from workers.analysis.history import local_offset
+from workers.analysis.windows import FULL_METRICS_DAYS
 
 log = logging.getLogger(__name__)
 WITHDRAWN = "kneeguard.withdrawn_deliveries"  # session.info key: finding.withdrawn rows planned
@@ -113,20 +114,13 @@ def analyze_day(s: Session, athlete: Athlete, day: date,
     return upsert_findings(s, athlete.id, day, results)
 
 
-# The longest look-back that needs more than distance (gct/cadence baselines: 8 weeks), with a
-# margin. Older runs only feed distance-based rules (ACWR's EWMA, shoe mileage, return to
-# running), so they are read from plain columns instead of decoding every stored metrics blob —
-# for a 10-year history that JSON decoding alone took ~160 ms per analysis.
-FULL_METRICS_DAYS = 70
 
 
 def load_history(s: Session, athlete_id: str, day: date | None = None) -> list[HistoryItem]:
     cutoff = (datetime.combine(day, time(0), tzinfo=UTC) - timedelta(days=FULL_METRICS_DAYS)
               if day else None)
     old = [] if cutoff is None else s.execute(
-        select(Activity.id, Activity.source, Activity.start_time, Activity.sport,
-               Activity.sub_sport, Activity.indoor, Activity.manual, Activity.distance_m,
-               Activity.moving_time_s, Activity.gear_id, Activity.loss_m)
+        select(*LIGHT_COLUMNS)
         .where(Activity.athlete_id == athlete_id, Activity.metrics.is_not(None),
                Activity.start_time < cutoff)
         .order_by(Activity.start_time)).all()
@@ -139,11 +133,20 @@ def load_history(s: Session, athlete_id: str, day: date | None = None) -> list[H
         HistoryItem(r.id, r.source, ActivityMetrics.from_dict(r.metrics)) for r in rows]
 
 
+# What distance-based rules read of an old run: plain columns, and the UTC offset (one JSON key)
+# so its local day is the same as when it was recent.
+LIGHT_COLUMNS = (Activity.id, Activity.source, Activity.start_time, Activity.sport,
+                 Activity.sub_sport, Activity.indoor, Activity.manual, Activity.distance_m,
+                 Activity.moving_time_s, Activity.gear_id, Activity.loss_m,
+                 Activity.metrics["utc_offset_s"].as_float().label("utc_offset_s"))
+
+
 def light_metrics(r) -> ActivityMetrics:
     return ActivityMetrics(
         start_time=r.start_time, sport=r.sport, sub_sport=r.sub_sport, indoor=r.indoor,
         manual=r.manual, distance_m=r.distance_m, moving_time_s=r.moving_time_s,
-        gear_id=r.gear_id, elevation=ElevationMetrics(loss_m=r.loss_m or 0.0))
+        gear_id=r.gear_id, elevation=ElevationMetrics(loss_m=r.loss_m or 0.0),
+        utc_offset_s=r.utc_offset_s)
 
 
 def upsert_findings(s: Session, athlete_id: str, day: date,

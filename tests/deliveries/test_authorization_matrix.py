@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from service import clubs, deliveries
+from service import clubs, deliveries, jobs
 from service import endpoints as svc
 from service.models import Activity, Athlete, Connection, Delivery, Finding, utcnow
 from tests.deliveries.receivers import VerifyingReceiver
@@ -153,7 +153,7 @@ def test_who_receives_each_event(runtime, world, event_type, source, expected):
         s.flush()
         ids = [d.id for d in planned if d.event_type == event_type and d.channel == "webhook"]
     for message_id in ids:
-        runtime.queue.enqueue("notify", "workers.deliver.deliver", message_id, key=message_id)
+        jobs.deliver(runtime, message_id)
     runtime.queue.drain()
     about_consenting = world.receivers_of(world.consenting)
     about_refusing = world.receivers_of(world.refusing)

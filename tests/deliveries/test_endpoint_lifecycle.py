@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from service import clubs
+from service import clubs, jobs
 from service.models import Delivery
 from tests.deliveries.receivers import VerifyingReceiver
 from tests.notify.conftest import free_port
@@ -66,7 +66,7 @@ def test_the_cli_recovers_an_endpoint_a_410_disabled(runtime, settings, rx):
         from service.models import Endpoint
 
         message_id = svc.send_test(s, s.get(Endpoint, ep_id)).id
-    runtime.queue.enqueue("notify", "workers.deliver.deliver", message_id, key=message_id)
+    jobs.deliver(runtime, message_id)
     runtime.queue.drain()
     listed = run_cli(settings, "endpoints", "list")["endpoints"]
     assert [(e["id"], e["status"], e["last_error"]) for e in listed] == [

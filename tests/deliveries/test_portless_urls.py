@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from service import endpoints as svc
+from service import jobs
 from service.models import Delivery, DeliveryAttempt
 from service.netguard import guarded_post
 from tests.deliveries.receivers import VerifyingReceiver, server_tls
@@ -39,7 +40,7 @@ def deliver_test_event(runtime, rx: VerifyingReceiver, url: str) -> str:
         ep, rx.secret = svc.create(s, runtime.box, url=url, events=["finding.created"],
                                    allow_loopback=True)
         message_id = svc.send_test(s, ep).id
-    runtime.queue.enqueue("notify", "workers.deliver.deliver", message_id, key=message_id)
+    jobs.deliver(runtime, message_id)
     runtime.queue.drain()
     return message_id
 

@@ -58,3 +58,10 @@ def history_start_days(t: Thresholds) -> int:
 
 def shoe_marks_km(t: Thresholds) -> tuple[float, ...]:
     return (t.shoe_info_km, t.shoe_caution_km)
+
+
+# The longest look-back that needs more than distance (gct/cadence baselines: 8 weeks), with a
+# margin. Older runs only feed distance-based rules (ACWR's EWMA, shoe mileage, return to
+# running), so they are read from plain columns instead of decoding every stored metrics blob —
+# for a 10-year history that JSON decoding alone took ~160 ms per analysis.
+FULL_METRICS_DAYS = 70  # tests/analysis/test_windows.py: terrain, route and gait windows fit inside

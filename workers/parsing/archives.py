@@ -37,6 +37,7 @@ MAX_COMPRESSION_RATIO = 200
 MAX_NESTING = 1  # Garmin nests one level of zips; deeper is a bomb, not an export
 _CHUNK = 1024 * 1024
 _ACTIVITY_SUFFIXES = (".fit", ".gpx", ".tcx")  # JSON there is summaries, not streams
+_CSV_DATE = "%b %d, %Y, %I:%M:%S %p"  # Strava's "Activity Date" (UTC)
 
 
 @dataclass(slots=True)
@@ -51,10 +52,40 @@ class _StravaCsv:
     manual: list[dict[str, str]] = field(default_factory=list)
 
 
-def iter_archive(source: bytes | BinaryIO, name: str, *, _budget: _Budget | None = None,
-                 _depth: int = 0) -> Iterator[ParsedFile]:
+@dataclass(slots=True)
+class Member:
+    """One activity file read out of an archive, not yet parsed."""
+
+    label: str  # "archive.zip!member"
+    data: bytes
+    row: dict[str, str] | None = None  # its activities.csv row (Strava)
+    date: datetime | None = None  # from that row: lets a caller order or triage before parsing
+
+
+def iter_archive(source: bytes | BinaryIO, name: str) -> Iterator[ParsedFile]:
     """One ParsedFile per activity member (and per skipped member). Raises InvalidFile only
     when the archive itself is unreadable or has too many entries."""
+    for item in iter_members(source, name):
+        yield parse_member(item) if isinstance(item, Member) else item
+
+
+def parse_member(member: Member, *, light: bool = False) -> ParsedFile:
+    """Parse one member; a bad one becomes a Skip (see `parse_fit` for `light`)."""
+    try:
+        return _parse(member.data, member.label, member.row, light)
+    except InvalidFile as exc:
+        return _skip(member.label, str(exc))
+    except Exception as exc:  # a parser bug on one odd file must not cost the rest
+        return _skip(member.label, f"unreadable archive member: {exc}")
+
+
+def iter_members(source: bytes | BinaryIO, name: str, *, newest_first: bool = False,
+                 _budget: _Budget | None = None, _depth: int = 0
+                 ) -> Iterator[Member | ParsedFile]:
+    """Activity members as raw bytes (one in memory at a time), skips and manual entries as
+    ParsedFiles. `newest_first` orders members by their activities.csv date, newest first
+    (members without a date come first). Raises InvalidFile only when the archive itself is
+    unreadable or has too many entries."""
     budget = _budget or _Budget()
     fileobj = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
@@ -72,13 +103,26 @@ def iter_archive(source: bytes | BinaryIO, name: str, *, _budget: _Budget | None
         except Exception as exc:  # a broken CSV must not cost the activity files
             table = _StravaCsv()
             yield _skip(f"{name}!activities.csv", f"unreadable activities.csv: {exc}")
+        if newest_first:
+            infos = sorted(infos, key=lambda i: _row_date(table.files.get(i.filename.lower()))
+                           or datetime.max.replace(tzinfo=UTC), reverse=True)
         for info in infos:
-            yield from _member(archive, info, name, table, budget, _depth)
+            yield from _member(archive, info, name, table, budget, _depth, newest_first)
         yield from _manual_entries(table, name)
 
 
+def count_members(path: str) -> int:
+    """How many activity members an archive on disk lists (nested zips count as one)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sum(1 for i in archive.infolist() if not i.is_dir() and _kind(i.filename))
+    except Exception:  # unreadable: the import reports it as a skip
+        return 1
+
+
 def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str,
-            table: _StravaCsv, budget: _Budget, depth: int) -> Iterator[ParsedFile]:
+            table: _StravaCsv, budget: _Budget, depth: int,
+            newest_first: bool) -> Iterator[Member | ParsedFile]:
     member = info.filename
     label = f"{name}!{_printable(member)}"
     kind = _kind(member)
@@ -93,13 +137,25 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str,
         if kind == "zip":
             if depth >= MAX_NESTING:
                 raise InvalidFile("archive nested too deeply", "nested_archive")
-            yield from iter_archive(data, label, _budget=budget, _depth=depth + 1)
+            yield from iter_members(data, label, newest_first=newest_first, _budget=budget,
+                                    _depth=depth + 1)
             return
-        yield _parse(data, label, table.files.get(member.lower()))
     except InvalidFile as exc:
         yield _skip(label, str(exc))
+        return
     except Exception as exc:  # zipfile raises BadZipFile, RuntimeError (encrypted), zlib.error …
         yield _skip(label, f"unreadable archive member: {exc}")
+        return
+    row = table.files.get(member.lower())
+    yield Member(label, data, row, _row_date(row))
+
+
+def _row_date(row: dict[str, str] | None) -> datetime | None:
+    try:
+        moment = datetime.strptime((row or {}).get("Activity Date", ""), _CSV_DATE)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC)
 
 
 def _kind(member: str) -> str | None:
@@ -162,9 +218,10 @@ def _cap_reason(cap: int, limit: int, remaining: int) -> str:
     return "member compression ratio too high (zip bomb?)"
 
 
-def _parse(data: bytes, label: str, row: dict[str, str] | None) -> ParsedFile:
+def _parse(data: bytes, label: str, row: dict[str, str] | None,
+           light: bool = False) -> ParsedFile:
     digest = hashlib.sha256(data).hexdigest()
-    fmt, tracks = parse_single(data)
+    fmt, tracks = parse_single(data, light=light)
     for track in tracks:
         track.source_file = label
         if row:
@@ -216,7 +273,7 @@ def _manual_entries(table: _StravaCsv, name: str) -> Iterator[ParsedFile]:
     for row in table.manual:
         label = f"{name}!activities.csv:{row['_line']}"
         try:
-            start = datetime.strptime(row.get("Activity Date", ""), "%b %d, %Y, %I:%M:%S %p")
+            start = datetime.strptime(row.get("Activity Date", ""), _CSV_DATE)
             distance = float(row.get("Distance (m)") or "nan")
         except ValueError:
             yield _skip(label, "manual entry without a readable date or distance")

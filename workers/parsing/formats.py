@@ -49,15 +49,18 @@ def gunzip(data: bytes, limit: int) -> bytes:
     return out
 
 
-def parse_single(data: bytes, *, _gzipped: bool = False) -> tuple[str, list[Track]]:
-    """Parse one activity file (FIT, GPX, Strava streams JSON, or one of those gzipped)."""
+def parse_single(data: bytes, *, light: bool = False,
+                 _gzipped: bool = False) -> tuple[str, list[Track]]:
+    """Parse one activity file (FIT, GPX, Strava streams JSON, or one of those gzipped).
+
+    `light`: FIT records are read for time and distance only (see `parse_fit`)."""
     kind = sniff(data)
     if kind == "fit":
-        return kind, parse_fit(data)
+        return kind, parse_fit(data, light)
     if kind == "gpx":
         return kind, [parse_gpx(data)]
     if kind == "gzip" and not _gzipped:
-        return parse_single(gunzip(data, MAX_SINGLE_BYTES), _gzipped=True)
+        return parse_single(gunzip(data, MAX_SINGLE_BYTES), light=light, _gzipped=True)
     if kind == "json":
         return kind, [_parse_json(data)]
     if kind == "tcx":
