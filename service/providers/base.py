@@ -52,6 +52,7 @@ class TokenSet:
     expires_at: datetime  # timezone-aware UTC
     scopes: frozenset[str] = frozenset()
     provider_user_id: str | None = None  # Strava athlete id / Garmin user id, when the exchange says
+    profile_name: str | None = None  # e.g. "Ana P." from Strava's token response (sign-up default)
 
 
 @dataclass(slots=True)

@@ -10,7 +10,7 @@ from service.deliveries import preferences
 from service.errors import Forbidden, NotFound
 from service.member_series import member_series
 from service.models import Activity, Athlete, Connection, Finding
-from service.web import _rt, _signed_in, bp
+from service.web import _providers, _rt, _signed_in, bp
 from service.web.charts import bar_chart, pair_chart, sparkline
 
 SOURCE_LABELS = {"strava": "Strava", "garmin": "Garmin", "upload": "Uploaded files",
@@ -55,10 +55,13 @@ def join(token: str):
             if p.kind != "athlete":
                 raise Forbidden("Sign in as a runner to join a club.")
             scope = request.form.getlist("scope")
-            clubs.accept_invite(s, invite, p.athlete_id, scope)
-            return redirect(url_for("web.me"), 303)
+            member = clubs.accept_invite(s, invite, p.athlete_id, scope)
+            member.share_name = request.form.get("share_name") == "1"
+            return redirect(url_for("web.me", joined=club.id), 303)
+        athlete = s.get(Athlete, p.athlete_id) if p.kind == "athlete" else None
         return render_template("join.html", club=club, invite=invite, token=token, principal=p,
-                               scopes=clubs.CONSENT_SCOPES)
+                               scopes=clubs.CONSENT_SCOPES, athlete=athlete,
+                               providers=_providers())
 
 
 @bp.get("/clubs/<club_id>")
