@@ -39,10 +39,10 @@ def _active(club_id: str):
 
 
 def sharing_members(s: Session, club_id: str) -> list:
-    """Rows of (athlete_id, name, role, consent_scope, consented_at): columns, not ORM objects,
-    because a club may have thousands of members."""
-    return s.execute(select(ClubMember.athlete_id, Athlete.name, ClubMember.role,
-                            ClubMember.consent_scope, ClubMember.consented_at)
+    """Rows of (athlete_id, display_name, share_name, role, consent_scope, consented_at): columns,
+    not ORM objects, because a club may have thousands of members."""
+    return s.execute(select(ClubMember.athlete_id, Athlete.display_name, ClubMember.share_name,
+                            ClubMember.role, ClubMember.consent_scope, ClubMember.consented_at)
                      .join(Athlete, Athlete.id == ClubMember.athlete_id)
                      .where(_active(club_id))).all()
 
@@ -87,10 +87,15 @@ def visible_runs():
                 Activity.source.in_(club_sources()))
 
 
+def own_runs():
+    """Every run of the runner, whatever its source: what the runner's own page counts."""
+    return Activity.sport == "running"
+
+
 def weekly_sums(s: Session, as_of: date, weeks: int, *, club_id: str | None = None,
-                athlete_id: str | None = None) -> dict[str, list[dict]]:
+                athlete_id: str | None = None, runs=None) -> dict[str, list[dict]]:
     """{athlete_id: [{"start", "distance_m", "loss_m", "runs"}] × weeks}, oldest first, with
-    zero weeks kept."""
+    zero weeks kept. `runs`: which activities count (default: what clubs may see)."""
     last = week_of(as_of)
     first = last - weeks + 1
     since = datetime.combine(week_start(first), time(0), tzinfo=UTC)
@@ -99,7 +104,8 @@ def weekly_sums(s: Session, as_of: date, weeks: int, *, club_id: str | None = No
     loss = _loss_expr()
     q = (select(Activity.athlete_id, week, func.sum(Activity.distance_m), func.sum(loss),
                 func.count())
-         .where(visible_runs(), Activity.start_time >= since, Activity.start_time < until)
+         .where(visible_runs() if runs is None else runs, Activity.start_time >= since,
+                Activity.start_time < until)
          .group_by(Activity.athlete_id, week))
     if club_id is not None:
         # IN (members) rather than a join: the planner then walks the (athlete_id, start_time)

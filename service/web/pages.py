@@ -100,7 +100,7 @@ def member_page(club_id: str, athlete_id: str):
         fs = (club_stats.visible_findings(s, as_of.replace(year=as_of.year - 1), as_of,
                                           athlete_id=athlete_id).get(athlete_id, [])
               if "findings" in scope else [])
-        return render_template("member.html", club=club, member=m, name=clubs.display_name(a),
+        return render_template("member.html", club=club, member=m, name=clubs.display_name(a, m.share_name),
                                scope=scope, findings=fs[:20], charts=_member_charts(series),
                                as_of=as_of)
 
