@@ -122,4 +122,4 @@ def _signed_in(kinds: tuple[str, ...] = ("athlete",)):
     return p, None
 
 
-from service.web import pages  # noqa: E402,F401  (registers the page views on bp)
+from service.web import me, pages  # noqa: E402,F401  (registers the page views on bp)

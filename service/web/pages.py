@@ -1,48 +1,21 @@
-"""The page views: /, /me, /join/<token>, /clubs/<id>, /clubs/<id>/members/<athlete_id>."""
+"""The page views: /, /join/<token>, /clubs/<id>, /clubs/<id>/members/<athlete_id> (/me is in me.py)."""
 
 from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
-from sqlalchemy import func, select
 
 from service import auth, club_stats, clubs
-from service.deliveries import preferences
 from service.errors import Forbidden, NotFound
 from service.member_series import member_series
-from service.models import Activity, Athlete, Connection, Finding
+from service.models import Athlete
 from service.web import _providers, _rt, _signed_in, bp
 from service.web.charts import bar_chart, pair_chart, sparkline
-
-SOURCE_LABELS = {"strava": "Strava", "garmin": "Garmin", "upload": "Uploaded files",
-                 "strava_export": "Strava export", "garmin_export": "Garmin export"}
 
 
 @bp.get("/")
 def home():
     """The service's front door: the runner's page (which sends strangers to /login)."""
     return redirect(url_for("web.me"), 303)
-
-
-@bp.get("/me")
-def me():
-    p, go = _signed_in()
-    if go:
-        return go
-    rt = _rt()
-    with rt.db.session() as s:
-        athlete = s.get(Athlete, p.athlete_id)
-        sources = s.execute(select(Activity.source, func.count(), func.max(Activity.start_time))
-                            .where(Activity.athlete_id == p.athlete_id)
-                            .group_by(Activity.source)).all()
-        conns = s.scalars(select(Connection).where(Connection.athlete_id == p.athlete_id)).all()
-        findings = s.scalars(select(Finding).where(Finding.athlete_id == p.athlete_id)
-                             .order_by(Finding.date.desc()).limit(10)).all()
-        return render_template(
-            "me.html", athlete=athlete, labels=SOURCE_LABELS,
-            sources=[{"source": src, "count": n, "last": last} for src, n, last in sources],
-            connections={c.provider: c for c in conns}, findings=findings,
-            prefs=preferences(athlete), memberships=clubs.clubs_of(s, p),
-            providers={"strava": rt.settings.strava_enabled, "garmin": rt.settings.garmin_enabled})
 
 
 @bp.route("/join/<token>", methods=["GET", "POST"])
