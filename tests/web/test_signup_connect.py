@@ -14,19 +14,15 @@ from sqlalchemy import func, select
 
 from service import clubs
 from service.models import Athlete, ClubMember, Connection
-from tests.security._helpers_15 import (  # noqa: F401  (fixtures)
-    browser,
-    fake_garmin,
-    fake_strava,
-    finish,
-    garmin_consent,
-    live,
-    port,
-    settings,
-    start,
-    strava_consent,
-    whoami,
-)
+from tests.security import _helpers_15 as h
+from tests.security._helpers_15 import browser, finish, garmin_consent, start, strava_consent, whoami
+
+# fixtures (pytest finds them in this module's namespace)
+fake_garmin = h.fake_garmin
+fake_strava = h.fake_strava
+live = h.live
+port = h.port
+settings = h.settings
 
 HTML = {"Accept": "text/html"}
 
