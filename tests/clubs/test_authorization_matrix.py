@@ -126,6 +126,10 @@ ROWS: list[Row] = [
                   extra={"message_id": "message {o}"}),
     # pages (the Authorization header counts there too; 303 = off to /login)
     Row("GET", "/me", {}, "303 200 200 303 303 303 303", "303 200 200 303 303 303 303"),
+    # runners land back on /me, everyone else is sent to /login: 303 either way
+    same("POST", "/me/name", "303", form={"display_name": "Ana P."}),
+    same("POST", "/me/email", "303", form={"email": "new-address@example.org"}),
+    same("GET", "/me/email/confirm/<token>", "404", {"token": "bogus"}),
     Row("GET", "/clubs/<club_id>", CLUB, "303 200 404 200 404 200 303",
         "303 404 200 404 200 404 303"),
     Row("GET", "/clubs/<club_id>/members/<athlete_id>", MEMBER, "303 200 404 200 404 200 303",
