@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -33,13 +34,36 @@ def main() -> None:
               help="Web processes (default: 1 on the embedded default, 2×CPU+1 with Redis).")
 def serve(host: str, port: int, web_workers: int | None) -> None:
     """Serve HTTP (and, on the embedded default, run the worker in-process)."""
-    from service import migrate
     from service.server import run
 
-    settings = load_settings()
+    settings = serve_settings(load_settings(), host, port, os.environ.get("PUBLIC_URL"))
     _configure_logs(settings)
-    migrate.upgrade(settings.database_url)
+    prepare_database(settings)
+    click.echo(f"kneeguard: data in {settings.data_dir} · database "
+               f"{_redact(settings.database_url)} · links point to {settings.public_url}",
+               err=True)
     run(settings, host, port, web_workers)
+
+
+def serve_settings(settings: Settings, host: str, port: int, public_url: str | None) -> Settings:
+    """Without PUBLIC_URL, links in emails and invites point where this server listens."""
+    if public_url and public_url.strip():
+        return settings
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return settings.with_overrides(public_url=f"http://{shown}:{port}")
+
+
+def prepare_database(settings: Settings) -> None:
+    """Migrate, saying so when that creates a new, empty database (a different working folder or
+    data directory than last time is the usual reason)."""
+    from service import migrate
+    from service.settings import sqlite_path
+
+    path = sqlite_path(settings.database_url)
+    if path is not None and not path.exists():
+        click.echo(f"kneeguard: no database at {path}: creating a new, empty one (set "
+                   "KNEEGUARD_DATA_DIR or DATABASE_URL to use existing data)", err=True)
+    migrate.upgrade(settings.database_url)
 
 
 @main.command()
@@ -68,6 +92,11 @@ def db_upgrade(revision: str) -> None:
     from service import migrate
 
     settings = load_settings()
+    from service.settings import sqlite_path
+
+    path = sqlite_path(settings.database_url)
+    if path is not None and not path.exists():
+        click.echo(f"kneeguard: no database at {path}: creating a new, empty one", err=True)
     migrate.upgrade(settings.database_url, revision)
     emit({"database": _redact(settings.database_url), "revision": revision, "status": "ok"})
 
@@ -92,10 +121,10 @@ def athletes_add(email: str) -> None:
 
 
 def _runtime():
-    from service import migrate, runtime
+    from service import runtime
 
     settings = load_settings()
-    migrate.upgrade(settings.database_url)
+    prepare_database(settings)
     return runtime.build(settings)
 
 
