@@ -67,6 +67,41 @@ def prepare_database(settings: Settings) -> None:
 
 
 @main.command()
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--files", default=None, help="Folder with fit/ and gpx/ activity files "
+              "(default: the shared test corpus beside a checkout).")
+@click.option("--no-serve", is_flag=True, help="Load the demo data and exit.")
+def demo(port: int, files: str | None, no_serve: bool) -> None:
+    """A local demo: ten weeks of real runs re-dated to now, a warning, a club; then serve."""
+    from service import demo as demo_mod
+    from service import runtime
+    from service.server import run
+
+    base = load_settings()
+    data = os.path.join(base.data_dir, "demo")  # never mixed with real data
+    settings = serve_settings(base.with_overrides(
+        data_dir=data, database_url=f"sqlite:///{os.path.join(data, 'demo.db')}",
+        email_outbox_dir=os.path.join(data, "outbox"), redis_url=None), "127.0.0.1", port, None)
+    os.makedirs(data, mode=0o700, exist_ok=True)
+    try:
+        folder = demo_mod.find_files(files)
+    except FileNotFoundError as exc:
+        raise click.UsageError(str(exc)) from None
+    prepare_database(settings)
+    rt = runtime.build(settings)
+    seeded = demo_mod.load(rt, folder)
+    rt.close()
+    click.echo(f"""kneeguard demo: {seeded['runs']} runs loaded into {data}
+  open {settings.public_url}/login and paste the runner's token:
+    {seeded['token']}
+  the club dashboard: {settings.public_url}/clubs/{seeded['club_id']}
+  the warning email: {settings.email_outbox_dir}""", err=True)
+    if not no_serve:
+        _configure_logs(settings)
+        run(settings, "127.0.0.1", port, None)
+
+
+@main.command()
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
 @click.option("--simple", is_flag=True, help="Run jobs in this process (no fork).")
 def worker(burst: bool, simple: bool) -> None:
