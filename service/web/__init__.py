@@ -34,6 +34,15 @@ def _globals() -> dict:
     return {"csrf_token": auth.csrf_token, "policy_note": club_stats.CLUB_POLICY_NOTE}
 
 
+@bp.app_template_filter("weekday_date")
+def _weekday_date(value) -> str:
+    """"Tue 1 Dec" for an ISO date or a date (the page shows the year elsewhere)."""
+    from datetime import date
+
+    d = date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{d.strftime('%a')} {d.day} {d.strftime('%b')}"
+
+
 @bp.errorhandler(ApiError)
 def _page_error(exc: ApiError):
     return render_template("error.html", status=exc.status, message=exc.message), exc.status

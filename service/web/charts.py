@@ -117,7 +117,10 @@ def _axes(labels: Sequence[str], width: int, height: int, top: float, unit: str)
     step = (width - LEFT) / max(n, 1)
     for i in sorted({round(k * (n - 1) / 4) for k in range(5)} if n > 1 else {0}):
         x = LEFT + i * step + step / 2
-        parts.append(f'<text x="{x:.1f}" y="{height - 5}" class="lbl" text-anchor="middle">'
+        # the end labels hug the plot's edges so they are never cut off
+        anchor = "start" if i == 0 and n > 1 else "end" if i == n - 1 and n > 1 else "middle"
+        x = LEFT if anchor == "start" else width - 1 if anchor == "end" else x
+        parts.append(f'<text x="{x:.1f}" y="{height - 5}" class="lbl" text-anchor="{anchor}">'
                      f'{escape(_date(labels[i]))}</text>')
     parts.append(f'<line x1="{LEFT}" y1="{height - BOTTOM}" x2="{width}" y2="{height - BOTTOM}" '
                  'class="axis"/>')
@@ -125,7 +128,7 @@ def _axes(labels: Sequence[str], width: int, height: int, top: float, unit: str)
 
 
 def _num(v: float) -> str:
-    return f"{v:.0f}" if v >= 10 or v == int(v) else f"{v:.1f}"
+    return f"{v:.0f}" if v == int(v) else f"{v:.1f}"
 
 
 def _date(label: str) -> str:

@@ -62,13 +62,14 @@ GUIDE: dict[str, tuple[str, str, str]] = {
 
 _THIRD = (("You ran", "They ran"), ("You are", "They are"), ("you are", "they are"),
           ("you have", "they have"), ("You ", "They "), ("Your ", "Their "), (" your ", " their "),
-          (" you ", " them "), ("one foot", "one foot"))
+          (" you ", " them "), (" you.", " them."))
 
 
 def guide(rule: str, audience: str = "runner") -> dict:
     title, means, consider = GUIDE.get(rule, (rule.replace("_", " ").capitalize(), "", ""))
     if audience == "coach":
-        means, consider = _third_person(means), _coach_consider(consider)
+        title, means = _third_person(title), _third_person(means)
+        consider = _coach_consider(consider)
     return {"title": title, "means": means, "consider": consider}
 
 
