@@ -1,4 +1,5 @@
-"""sessions, browser-bound OAuth state, sign-up by connect, display names, email confirmation
+"""sessions, browser-bound OAuth state, sign-up by connect, display names, email confirmation,
+dashboard privacy index
 
 Revision ID: 5e1f0c2a9d15
 Revises: b996948307d1
@@ -37,9 +38,13 @@ def upgrade() -> None:
     with op.batch_alter_table('club_members', schema=None) as batch_op:
         batch_op.add_column(sa.Column('share_name', sa.Boolean(), server_default=sa.false(),
                                       nullable=False))
+    with op.batch_alter_table('activities', schema=None) as batch_op:
+        batch_op.create_index('ix_activities_id_private', ['id', 'private'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('activities', schema=None) as batch_op:
+        batch_op.drop_index('ix_activities_id_private')
     with op.batch_alter_table('club_members', schema=None) as batch_op:
         batch_op.drop_column('share_name')
     with op.batch_alter_table('oauth_states', schema=None) as batch_op:
