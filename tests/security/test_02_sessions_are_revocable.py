@@ -65,3 +65,19 @@ def test_the_session_cookie_lives_at_most_a_week(live, mallory):
         "expires="))
     lifetime = parsedate_to_datetime(expires) - datetime.now(UTC)
     assert lifetime.days <= 7, cookie
+
+
+def test_revoking_a_club_key_ends_the_sessions_made_from_it(runtime, live):
+    from service import clubs
+
+    with runtime.db.session() as s:
+        club = clubs.create_club(s, "Harriers")
+        key_row, key = clubs.issue_key(s, "club", "coach", ["read"], club_id=club.id)
+        club_id, key_id = club.id, key_row.id
+    coach = browser()
+    assert sign_in(coach, live, key).status_code == 303
+    assert coach.get(f"{live.url}/clubs/{club_id}", timeout=5).status_code == 200
+    with runtime.db.session() as s:
+        clubs.revoke_key(s, key_id, club_id)
+    page = coach.get(f"{live.url}/clubs/{club_id}", allow_redirects=False, timeout=5)
+    assert page.status_code == 303 and "/login" in page.headers["Location"]
