@@ -213,8 +213,9 @@ def dashboard_page(s: Session, club_id: str, as_of: date, weeks: int = 12, *,
     if page is not None:
         ranked = ranked[(page - 1) * per_page:page * per_page]
     ids = [m.athlete_id for m, *_ in ranked]
-    sums = weekly_sums(s, as_of, weeks, club_id=club_id,
-                       athlete_ids=ids if page is not None else None)
+    # A page's members are known: filter on their ids alone (no club subquery for the planner).
+    sums = (weekly_sums(s, as_of, weeks, athlete_ids=ids) if page is not None
+            else weekly_sums(s, as_of, weeks, club_id=club_id))
     empty = empty_weeks(as_of, weeks)
     rows = [_dashboard_row(m, scope, fs, level, name, sums.get(m.athlete_id, empty))
             for m, scope, fs, level, name in ranked]
