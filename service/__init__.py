@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask
 
 from service import runtime as runtime_mod
 from service.settings import Settings
+
+SESSION_LIFETIME = timedelta(days=7)  # signed cookies: a copy lives this long at most (was 31)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -18,6 +22,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
         RATE_LIMITS=dict(settings.rate_limits),
     )
     if settings.trust_proxy:

@@ -45,6 +45,8 @@ def add_athlete(runtime: Runtime, email: str) -> tuple[str, str]:
     with runtime.db.session() as s:
         athlete = get_or_create_athlete(s, email)
         athlete.token_hash = hash_token(token)
+        # a reissued token ends every browser session signed in before (service/auth.py)
+        athlete.session_version = (athlete.session_version or 0) + 1
         athlete_id = athlete.id
     return athlete_id, token
 

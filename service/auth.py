@@ -3,14 +3,20 @@
 Principals:
 - `anonymous`: nothing presented;
 - `athlete` (a runner): `Authorization: Bearer kg_…` personal token, or the signed session
-  cookie set by `login_runner` (provider OAuth callbacks, `/login?token=`);
+  cookie set by `login_runner` (provider OAuth callbacks, the `/login` form). Tokens are never
+  accepted in a URL: access logs and browser history would keep them;
 - `club`: `Authorization: Bearer kgk_…` club API key (scopes `read`, `admin`), or a browser session
   made from such a key on the `/login` form;
 - `integrator`: `Authorization: Bearer kgk_…` integrator API key.
 
 Cookie sessions are only trusted for unsafe methods with a matching CSRF token (header
 `X-CSRF-Token` or form field `csrf_token`): SameSite=Lax already stops cross-site POSTs, this also
-covers old browsers and same-site attackers.
+covers old browsers and same-site attackers. The sign-in form itself needs the token too (login CSRF).
+
+Sessions are signed cookies, so a copy keeps working until it expires unless the server can say no:
+each carries the runner's (or key's) `session_version`; sign-out, token reissue and key revocation
+change it, which ends every session of that runner or key at once. Cookies live 7 days
+(service.SESSION_LIFETIME).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from flask import current_app, g, request, session
 from sqlalchemy import select, update
 
 from service.accounts import athlete_for_token, hash_token
-from service.errors import Forbidden, NotFound, Unauthorized
+from service.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from service.models import ApiKey, Athlete, utcnow
 
 KEY_PREFIX = "kgk_"
@@ -92,18 +98,54 @@ def require_runner() -> Principal:
     return p
 
 
-def connecting_runner() -> str:
-    """The runner starting a provider connection: a signed-in runner (session or Bearer token),
-    or `?token=<personal token>` on a plain browser link. API keys cannot connect accounts."""
-    token = request.args.get("token", "").strip()
+def connecting_runner() -> str | None:
+    """Who starts a provider connection: a signed-in runner (session or Bearer token) links the
+    provider to their account; an anonymous visitor signs up or in (None). API keys cannot."""
+    refuse_token_in_url()
     p = current_principal()
-    if p.kind == "anonymous" and token:
-        with current_app.extensions["kneeguard"].db.session() as s:
-            athlete = athlete_for_token(s, token)
-            if athlete is None:
-                raise Unauthorized("The token is not valid.")
-            return athlete.id
+    if p.kind == "anonymous":
+        return None
     return require_runner().athlete_id
+
+
+def refuse_token_in_url() -> None:
+    """Credentials in a query string end up in access logs and browser history: refuse them
+    outright rather than quietly ignore them, so a stale link says what to do instead."""
+    if "token" in request.args:
+        raise InvalidInput("Tokens are not accepted in URLs: sign in on /login or send "
+                           "`Authorization: Bearer <token>`.", code="token_in_url")
+
+
+def browser_binding() -> str:
+    """The hash of this browser's OAuth binding value (created on first use). The value lives in
+    the signed session cookie; the OAuth state row keeps only its hash."""
+    if "oauth_bind" not in session:
+        session["oauth_bind"] = secrets.token_urlsafe(24)
+    return hash_token(session["oauth_bind"])
+
+
+def current_binding() -> str | None:
+    value = session.get("oauth_bind")
+    return hash_token(value) if value else None
+
+
+def safe_path(target: str | None) -> str | None:
+    """Only same-site paths (never an open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target \
+            and len(target) <= 300:
+        return target
+    return None
+
+
+def return_path() -> str | None:
+    return safe_path(request.args.get("next"))
+
+
+def landing(return_to: str | None, provider: str, created: bool) -> str:
+    """Where a finished connect lands: the page it started from (an invite), else /me."""
+    if return_to:
+        return return_to
+    return f"/me?connected={provider}" + ("&welcome=1" if created else "")
 
 
 def wants_html() -> bool:
@@ -121,25 +163,42 @@ def require_scope(p: Principal, scope: str) -> None:
 
 def login_runner(athlete_id: str) -> None:
     """Sign a runner in on this browser (called by /login and the provider OAuth callbacks)."""
-    session.clear()
-    session["athlete_id"] = athlete_id
-    session["csrf"] = secrets.token_urlsafe(24)
-    session.permanent = True
-    g.pop("principal", None)
+    with _runtime().db.session() as s:
+        version = s.scalar(select(Athlete.session_version).where(Athlete.id == athlete_id))
+    _login("athlete_id", athlete_id, version or 0)
 
 
 def login_key(key_id: str) -> None:
     """A browser session bound to a club API key (club admins without a runner account)."""
-    session.clear()
-    session["key_id"] = key_id
+    with _runtime().db.session() as s:
+        version = s.scalar(select(ApiKey.session_version).where(ApiKey.id == key_id))
+    _login("key_id", key_id, version or 0)
+
+
+def _login(field: str, ident: str, version: int) -> None:
+    session.clear()  # a fresh session: nothing chosen before sign-in survives (fixation)
+    session[field] = ident
+    session["v"] = version
     session["csrf"] = secrets.token_urlsafe(24)
     session.permanent = True
     g.pop("principal", None)
 
 
 def logout() -> None:
+    """Sign out everywhere: the version bump ends every copy of every session of this runner
+    (or club key), not just this browser's cookie."""
+    with _runtime().db.session() as s:
+        if "athlete_id" in session:
+            end_sessions(s, Athlete, session["athlete_id"])
+        elif "key_id" in session:
+            end_sessions(s, ApiKey, session["key_id"])
     session.clear()
     g.pop("principal", None)
+
+
+def end_sessions(s, model, ident: str) -> None:
+    s.execute(update(model).where(model.id == ident)
+              .values(session_version=model.session_version + 1))
 
 
 def csrf_token() -> str:
@@ -187,12 +246,13 @@ def _from_session() -> Principal:
             raise Forbidden("Missing or wrong CSRF token.", code="csrf_failed")
     with _runtime().db.session() as s:
         if "athlete_id" in session:
-            if s.get(Athlete, session["athlete_id"]) is None:  # deleted since sign-in
-                session.clear()
+            athlete = s.get(Athlete, session["athlete_id"])
+            if athlete is None or athlete.session_version != session.get("v"):
+                session.clear()  # deleted, signed out elsewhere, or the token was reissued
                 return ANONYMOUS
-            return Principal(kind="athlete", athlete_id=session["athlete_id"], via="session")
+            return Principal(kind="athlete", athlete_id=athlete.id, via="session")
         key = s.get(ApiKey, session["key_id"])
-        if key is None or key.revoked_at is not None:
+        if key is None or key.revoked_at is not None or key.session_version != session.get("v"):
             session.clear()
             return ANONYMOUS
         return _key_principal(s, key, via="session")

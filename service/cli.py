@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -33,13 +34,71 @@ def main() -> None:
               help="Web processes (default: 1 on the embedded default, 2×CPU+1 with Redis).")
 def serve(host: str, port: int, web_workers: int | None) -> None:
     """Serve HTTP (and, on the embedded default, run the worker in-process)."""
-    from service import migrate
     from service.server import run
 
-    settings = load_settings()
+    settings = serve_settings(load_settings(), host, port, os.environ.get("PUBLIC_URL"))
     _configure_logs(settings)
-    migrate.upgrade(settings.database_url)
+    prepare_database(settings)
+    click.echo(f"kneeguard: data in {settings.data_dir} · database "
+               f"{_redact(settings.database_url)} · links point to {settings.public_url}",
+               err=True)
     run(settings, host, port, web_workers)
+
+
+def serve_settings(settings: Settings, host: str, port: int, public_url: str | None) -> Settings:
+    """Without PUBLIC_URL, links in emails and invites point where this server listens."""
+    if public_url and public_url.strip():
+        return settings
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return settings.with_overrides(public_url=f"http://{shown}:{port}")
+
+
+def prepare_database(settings: Settings) -> None:
+    """Migrate, saying so when that creates a new, empty database (a different working folder or
+    data directory than last time is the usual reason)."""
+    from service import migrate
+    from service.settings import sqlite_path
+
+    path = sqlite_path(settings.database_url)
+    if path is not None and not path.exists():
+        click.echo(f"kneeguard: no database at {path}: creating a new, empty one (set "
+                   "KNEEGUARD_DATA_DIR or DATABASE_URL to use existing data)", err=True)
+    migrate.upgrade(settings.database_url)
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--files", default=None, help="Folder with fit/ and gpx/ activity files "
+              "(default: the shared test corpus beside a checkout).")
+@click.option("--no-serve", is_flag=True, help="Load the demo data and exit.")
+def demo(port: int, files: str | None, no_serve: bool) -> None:
+    """A local demo: ten weeks of real runs re-dated to now, a warning, a club; then serve."""
+    from service import demo as demo_mod
+    from service import runtime
+    from service.server import run
+
+    base = load_settings()
+    data = os.path.join(base.data_dir, "demo")  # never mixed with real data
+    settings = serve_settings(base.with_overrides(
+        data_dir=data, database_url=f"sqlite:///{os.path.join(data, 'demo.db')}",
+        email_outbox_dir=os.path.join(data, "outbox"), redis_url=None), "127.0.0.1", port, None)
+    os.makedirs(data, mode=0o700, exist_ok=True)
+    try:
+        folder = demo_mod.find_files(files)
+    except FileNotFoundError as exc:
+        raise click.UsageError(str(exc)) from None
+    prepare_database(settings)
+    rt = runtime.build(settings)
+    seeded = demo_mod.load(rt, folder)
+    rt.close()
+    click.echo(f"""kneeguard demo: {seeded['runs']} runs loaded into {data}
+  open {settings.public_url}/login and paste the runner's token:
+    {seeded['token']}
+  the club dashboard: {settings.public_url}/clubs/{seeded['club_id']}
+  the warning email: {settings.email_outbox_dir}""", err=True)
+    if not no_serve:
+        _configure_logs(settings)
+        run(settings, "127.0.0.1", port, None)
 
 
 @main.command()
@@ -68,6 +127,11 @@ def db_upgrade(revision: str) -> None:
     from service import migrate
 
     settings = load_settings()
+    from service.settings import sqlite_path
+
+    path = sqlite_path(settings.database_url)
+    if path is not None and not path.exists():
+        click.echo(f"kneeguard: no database at {path}: creating a new, empty one", err=True)
     migrate.upgrade(settings.database_url, revision)
     emit({"database": _redact(settings.database_url), "revision": revision, "status": "ok"})
 
@@ -92,10 +156,10 @@ def athletes_add(email: str) -> None:
 
 
 def _runtime():
-    from service import migrate, runtime
+    from service import runtime
 
     settings = load_settings()
-    migrate.upgrade(settings.database_url)
+    prepare_database(settings)
     return runtime.build(settings)
 
 

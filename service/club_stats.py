@@ -39,10 +39,10 @@ def _active(club_id: str):
 
 
 def sharing_members(s: Session, club_id: str) -> list:
-    """Rows of (athlete_id, name, role, consent_scope, consented_at): columns, not ORM objects,
-    because a club may have thousands of members."""
-    return s.execute(select(ClubMember.athlete_id, Athlete.name, ClubMember.role,
-                            ClubMember.consent_scope, ClubMember.consented_at)
+    """Rows of (athlete_id, display_name, share_name, role, consent_scope, consented_at): columns,
+    not ORM objects, because a club may have thousands of members."""
+    return s.execute(select(ClubMember.athlete_id, Athlete.display_name, ClubMember.share_name,
+                            ClubMember.role, ClubMember.consent_scope, ClubMember.consented_at)
                      .join(Athlete, Athlete.id == ClubMember.athlete_id)
                      .where(_active(club_id))).all()
 
@@ -87,10 +87,16 @@ def visible_runs():
                 Activity.source.in_(club_sources()))
 
 
+def own_runs():
+    """Every run of the runner, whatever its source: what the runner's own page counts."""
+    return Activity.sport == "running"
+
+
 def weekly_sums(s: Session, as_of: date, weeks: int, *, club_id: str | None = None,
-                athlete_id: str | None = None) -> dict[str, list[dict]]:
+                athlete_id: str | None = None, runs=None,
+                athlete_ids: list[str] | None = None) -> dict[str, list[dict]]:
     """{athlete_id: [{"start", "distance_m", "loss_m", "runs"}] × weeks}, oldest first, with
-    zero weeks kept."""
+    zero weeks kept. `runs`: which activities count (default: what clubs may see)."""
     last = week_of(as_of)
     first = last - weeks + 1
     since = datetime.combine(week_start(first), time(0), tzinfo=UTC)
@@ -99,7 +105,8 @@ def weekly_sums(s: Session, as_of: date, weeks: int, *, club_id: str | None = No
     loss = _loss_expr()
     q = (select(Activity.athlete_id, week, func.sum(Activity.distance_m), func.sum(loss),
                 func.count())
-         .where(visible_runs(), Activity.start_time >= since, Activity.start_time < until)
+         .where(visible_runs() if runs is None else runs, Activity.start_time >= since,
+                Activity.start_time < until)
          .group_by(Activity.athlete_id, week))
     if club_id is not None:
         # IN (members) rather than a join: the planner then walks the (athlete_id, start_time)
@@ -108,6 +115,8 @@ def weekly_sums(s: Session, as_of: date, weeks: int, *, club_id: str | None = No
         q = q.where(Activity.athlete_id.in_(members))
     if athlete_id is not None:
         q = q.where(Activity.athlete_id == athlete_id)
+    if athlete_ids is not None:  # one page of a dashboard
+        q = q.where(Activity.athlete_id.in_(athlete_ids))
     found: dict[str, dict[int, tuple]] = defaultdict(dict)
     for aid, w, dist, lo, n in s.execute(q):
         found[aid][int(w)] = (float(dist or 0), float(lo or 0), int(n))
@@ -180,25 +189,57 @@ def risk(findings: list[dict]) -> dict:
 # ---- the dashboard -------------------------------------------------------------------------------
 
 
-def dashboard(s: Session, club_id: str, as_of: date, weeks: int = 12) -> list[dict]:
-    """One row per consenting member, riskiest first."""
+def dashboard(s: Session, club_id: str, as_of: date, weeks: int = 12, *,
+              page: int | None = None, per_page: int = 50) -> list[dict]:
+    """One row per consenting member, most at risk first. With `page` (1-based), only that page's
+    rows are built: ranking needs just the members and their recent findings, so the weekly sums
+    (the expensive part) are read for the page's members alone."""
+    return dashboard_page(s, club_id, as_of, weeks, page=page, per_page=per_page)[0]
+
+
+def dashboard_page(s: Session, club_id: str, as_of: date, weeks: int = 12, *,
+                   page: int | None = None, per_page: int = 50) -> tuple[list[dict], int]:
+    """(rows of this page, number of members)."""
     members = sharing_members(s, club_id)
-    sums = weekly_sums(s, as_of, weeks, club_id=club_id)
     since = as_of - timedelta(days=RISK_WINDOW_DAYS - 1)
     found = visible_findings(s, since, as_of, club_id=club_id)
-    empty = empty_weeks(as_of, weeks)
-    rows = []
+    ranked = []
     for m in members:
         scope = list(m.consent_scope or [])
         fs = found.get(m.athlete_id, []) if "findings" in scope else []
-        rows.append({
-            "athlete_id": m.athlete_id, "name": display_name(m), "role": m.role, "sharing": scope,
-            "consented_at": m.consented_at.isoformat() if m.consented_at else None,
-            "risk": risk(fs), "latest_finding": fs[0] if fs else None,
-            "weeks": shared_weeks(sums.get(m.athlete_id, empty), scope),
-        })
-    rows.sort(key=lambda r: (-r["risk"]["score"], -r["risk"]["findings"], r["name"].lower()))
-    return rows
+        ranked.append((m, scope, fs, risk(fs), display_name(m)))
+    ranked.sort(key=lambda x: (-x[3]["score"], -x[3]["findings"], x[4].lower()))
+    if page is not None:
+        ranked = ranked[(page - 1) * per_page:page * per_page]
+    ids = [m.athlete_id for m, *_ in ranked]
+    # A page's members are known: filter on their ids alone (no club subquery for the planner).
+    sums = (weekly_sums(s, as_of, weeks, athlete_ids=ids) if page is not None
+            else weekly_sums(s, as_of, weeks, club_id=club_id))
+    empty = empty_weeks(as_of, weeks)
+    rows = [_dashboard_row(m, scope, fs, level, name, sums.get(m.athlete_id, empty))
+            for m, scope, fs, level, name in ranked]
+    return rows, len(members)
+
+
+def _dashboard_row(m, scope: list[str], fs: list[dict], level: dict, name: str,
+                   weeks: list[dict]) -> dict:
+    recent_runs = sum(w["runs"] for w in weeks[-4:])
+    return {
+        "athlete_id": m.athlete_id, "name": name, "role": m.role, "sharing": scope,
+        "consented_at": m.consented_at.isoformat() if m.consented_at else None,
+        "risk": level, "latest_finding": most_severe(fs),
+        "recent": ("not shared" if "findings" not in scope else
+                   "no runs in the last 4 weeks" if recent_runs == 0 else
+                   "nothing found" if not fs else "findings"),
+        "weeks": shared_weeks(weeks, scope),
+    }
+
+
+def most_severe(findings: list[dict]) -> dict | None:
+    """The most severe recent finding (the newest among equals): what a coach should read first."""
+    if not findings:
+        return None
+    return max(findings, key=lambda f: (rank(f["severity"], 0), f["date"]))
 
 
 def today() -> date:

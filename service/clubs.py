@@ -215,11 +215,14 @@ def remove_member(s: Session, club_id: str, athlete_id: str) -> None:
     m.withdrawn_at, m.consent_scope = utcnow(), []
 
 
-def display_name(a) -> str:
-    """An Athlete or a row with `name` and `athlete_id`/`id`. Clubs never see emails: a name, or a
-    stable pseudonym."""
+def display_name(a, share: bool | None = None) -> str:
+    """An Athlete or a row with `display_name`, `share_name` and `athlete_id`/`id`. Clubs never see
+    emails: the runner's display name if they agreed to show it when joining, else a stable
+    pseudonym."""
     ident = getattr(a, "athlete_id", None) or a.id
-    return a.name or f"Runner {ident[-6:]}"
+    share = bool(getattr(a, "share_name", False)) if share is None else share
+    name = getattr(a, "display_name", None)
+    return name if share and name else f"Runner {ident[-6:]}"
 
 
 def _admin_count(s: Session, club_id: str) -> int:

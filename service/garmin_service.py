@@ -11,14 +11,14 @@ lock would block the token refresh, which commits in its own session).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service import activities, deliveries, jobs, oauth
+from service import activities, deliveries, jobs, oauth, signup
 from service import garmin_status as gst
 from service.errors import ApiError, Conflict, InvalidInput
 from service.models import Activity, Athlete, Connection, Finding, InboundEvent, RawFile, utcnow
@@ -51,6 +51,8 @@ class Connected:
     provider_user_id: str
     status: str  # active, or disabled when the user did not share activities
     delivery_ids: tuple[str, ...] = ()  # athlete.connected webhooks to send
+    created: bool = False  # a new account (sign-up by connect)
+    return_to: str | None = None
 
 
 def client(settings: Settings) -> GarminClient:
@@ -80,25 +82,29 @@ def athlete_connection(s: Session, athlete_id: str) -> Connection | None:
 # -- connect ---------------------------------------------------------------------------------------
 
 
-def start_connect(rt: Runtime, athlete_id: str) -> str:
-    """A fresh PKCE pair and single-use state; returns Garmin's consent URL."""
+def start_connect(rt: Runtime, athlete_id: str | None, *, browser: str,
+                  return_to: str | None = None) -> str:
+    """A fresh PKCE pair and single-use state bound to this browser (and to the signed-in athlete,
+    or None for sign-up/sign-in); returns Garmin's consent URL."""
     verifier, challenge = new_pkce_pair()
     with rt.db.session() as s:
-        state = oauth.new_state(s, rt.box, PROVIDER, athlete_id=athlete_id,
-                                code_verifier=verifier)
+        state = oauth.new_state(s, rt.box, PROVIDER, athlete_id=athlete_id, browser=browser,
+                                code_verifier=verifier, return_to=return_to)
     return client(rt.settings).authorize_url(redirect_uri(rt.settings), state, challenge)
 
 
-def finish_connect(rt: Runtime, code: str | None, state: str | None) -> Connected:
+def finish_connect(rt: Runtime, code: str | None, state: str | None,
+                   browser: str | None) -> Connected:
     """Consume the state (even when the exchange then fails), exchange the code with the PKCE
     verifier, identify the Garmin user and upsert the connection with encrypted tokens."""
     with rt.db.session() as s:
-        row = oauth.consume_state(s, rt.box, PROVIDER, state)
+        row = oauth.consume_state(s, rt.box, PROVIDER, state, browser)
         athlete_id = row.athlete_id if row else None
         verifier = row.code_verifier_enc if row else None
-    if not athlete_id or not verifier:
-        raise InvalidInput("The connect link is invalid, expired or already used; start again.",
-                           code="invalid_state")
+        return_to = row.return_to if row else None
+    if not verifier:
+        raise InvalidInput("The connect link is invalid, expired, already used or was started "
+                           "in another browser; start again.", code="invalid_state")
     if not code:
         raise InvalidInput("Garmin sent no authorization code.", code="invalid_callback")
     api = client(rt.settings)
@@ -110,12 +116,13 @@ def finish_connect(rt: Runtime, code: str | None, state: str | None) -> Connecte
         raise UpstreamError(f"Garmin refused the connection: {exc}") from exc
     try:
         with rt.db.session() as s:
+            athlete_id, created = signup.account_for(s, PROVIDER, user_id, athlete_id)
             connected = _upsert(s, rt, athlete_id, user_id, tokens, permissions)
     except IntegrityError as exc:  # a concurrent callback for the same Garmin user won
         raise Conflict("This Garmin account is already connected.",
                        code="already_connected") from exc
     deliveries.enqueue(rt, connected.delivery_ids)
-    return connected
+    return replace(connected, created=created, return_to=return_to)
 
 
 def _permissions(api: GarminClient, access_token: str) -> frozenset[str] | None:

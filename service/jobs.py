@@ -37,12 +37,14 @@ ANALYZE_IMPORT = _spec("analyze_import", "workers.analyze_import.analyze_import"
                        3600)
 DELIVER = _spec("deliver", "workers.deliver.deliver", "notify", 120)
 GARMIN_BACKFILL = _spec("backfill", "workers.providers.garmin_jobs.backfill", "ingest", 600)
-GARMIN_UPKEEP = _spec("garmin_upkeep", "workers.providers.garmin_jobs.daily_upkeep", "maintenance", 3600)
+GARMIN_UPKEEP = _spec("garmin_upkeep", "workers.providers.garmin_jobs.daily_upkeep", "maintenance",
+                      3600)
 STRAVA_PURGE = _spec("purge", "workers.providers.strava.purge", "maintenance", 1800)
 STRAVA_RECONCILE = _spec("reconcile", "workers.providers.strava.reconcile", "maintenance", 3600)
 
 JOBS: dict[str, JobSpec] = {spec.name: spec for spec in (
-    PROCESS_EVENT, ANALYZE, ANALYZE_IMPORT, DELIVER, GARMIN_BACKFILL, GARMIN_UPKEEP, STRAVA_PURGE, STRAVA_RECONCILE)}
+    PROCESS_EVENT, ANALYZE, ANALYZE_IMPORT, DELIVER, GARMIN_BACKFILL, GARMIN_UPKEEP, STRAVA_PURGE,
+    STRAVA_RECONCILE)}
 BY_FUNC: dict[str, JobSpec] = {spec.func: spec for spec in JOBS.values()}
 QUEUES = ("ingest", "analyze", "notify", "maintenance")
 

@@ -27,13 +27,15 @@ def lookback_days() -> int:
 
 
 def member_series(s: Session, athlete_id: str, scope: list[str], as_of: date,
-                  weeks: int = 26) -> dict:
-    sums = weekly_sums(s, as_of, weeks, athlete_id=athlete_id).get(athlete_id)
+                  weeks: int = 26, *, runs=None) -> dict:
+    """`runs`: which activities count (default: club-visible ones; the runner's own page passes
+    club_stats.own_runs())."""
+    sums = weekly_sums(s, as_of, weeks, athlete_id=athlete_id, runs=runs).get(athlete_id)
     out: dict = {"weeks": shared_weeks(sums or empty_weeks(as_of, weeks), scope),
                  "runs": None, "route_repetition": None}
     if not {"distance", "routes"} & set(scope):
         return out
-    history, first_day = _history(s, athlete_id, as_of, weeks)
+    history, first_day = _history(s, athlete_id, as_of, weeks, runs)
     if "distance" in scope:
         out["runs"] = runs_vs_longest(history, first_day)
     if "routes" in scope:
@@ -41,14 +43,15 @@ def member_series(s: Session, athlete_id: str, scope: list[str], as_of: date,
     return out
 
 
-def _history(s: Session, athlete_id: str, as_of: date, weeks: int):
+def _history(s: Session, athlete_id: str, as_of: date, weeks: int, runs=None):
     from workers.analysis import ActivityMetrics, History, HistoryItem
 
     first_day = as_of - timedelta(days=weeks * 7 - 1)
     since = datetime.combine(first_day - timedelta(days=lookback_days()), time(0), tzinfo=UTC)
     until = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=UTC)
     rows = s.execute(select(Activity.id, Activity.source, Activity.metrics).where(
-        Activity.athlete_id == athlete_id, visible_runs(), Activity.metrics.is_not(None),
+        Activity.athlete_id == athlete_id, visible_runs() if runs is None else runs,
+        Activity.metrics.is_not(None),
         Activity.start_time >= since, Activity.start_time < until)).all()
     items = [HistoryItem(i, src, ActivityMetrics.from_dict(m)) for i, src, m in rows]
     return History.build(items), first_day

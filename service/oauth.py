@@ -1,10 +1,17 @@
-"""OAuth plumbing shared by providers: single-use expiring state, encrypted token storage, and
-refresh-ahead-of-expiry with exactly one upstream refresh per connection at a time.
+"""OAuth plumbing shared by providers: single-use expiring state bound to the browser that started
+the flow, encrypted token storage, and refresh-ahead-of-expiry with exactly one upstream refresh per
+connection at a time.
+
+Why the browser binding: without it, whoever holds an authorize URL can hand it to someone else,
+whose provider account then lands in the starter's kneeguard account (account-linking CSRF,
+RFC 6749 §10.12). The state row keeps the hash of a random value from the starter's session
+cookie; a callback arriving with another browser's cookie (or none) is refused.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import threading
 from collections.abc import Callable
@@ -27,18 +34,23 @@ def _hash(state: str) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
 
 
-def new_state(s: Session, box: TokenBox, provider: str, *, athlete_id: str | None = None,
-              code_verifier: str | None = None, options: str | None = None) -> str:
+def new_state(s: Session, box: TokenBox, provider: str, *, browser: str,
+              athlete_id: str | None = None, code_verifier: str | None = None,
+              options: str | None = None, return_to: str | None = None) -> str:
+    """`browser`: hash of the starting browser's binding value; `athlete_id` None = sign up/in."""
     state = secrets.token_urlsafe(32)
     s.execute(delete(OAuthState).where(OAuthState.expires_at < utcnow()))
     s.add(OAuthState(state_hash=_hash(state), provider=provider, athlete_id=athlete_id,
                      code_verifier_enc=box.encrypt(code_verifier) if code_verifier else None,
-                     options=options, expires_at=utcnow() + STATE_TTL))
+                     options=options, browser_hash=browser, return_to=return_to,
+                     expires_at=utcnow() + STATE_TTL))
     return state
 
 
-def consume_state(s: Session, box: TokenBox, provider: str, state: str | None) -> OAuthState | None:
-    """The state row if `state` is ours, unexpired and unused; it can never be used again."""
+def consume_state(s: Session, box: TokenBox, provider: str, state: str | None,
+                  browser: str | None) -> OAuthState | None:
+    """The state row if `state` is ours, unexpired, unused and started by this browser; it can
+    never be used again (a mismatch burns it too: the link was leaked)."""
     if not state or len(state) > 200:
         return None
     row = s.get(OAuthState, _hash(state))
@@ -47,6 +59,8 @@ def consume_state(s: Session, box: TokenBox, provider: str, state: str | None) -
     # DELETE … with a rowcount check: two callbacks racing with one state cannot both win.
     gone = s.execute(delete(OAuthState).where(OAuthState.state_hash == row.state_hash)).rowcount
     if gone != 1 or row.expires_at < utcnow():
+        return None
+    if not browser or not row.browser_hash or not hmac.compare_digest(row.browser_hash, browser):
         return None
     if row.code_verifier_enc:
         row.code_verifier_enc = box.decrypt(row.code_verifier_enc)

@@ -39,12 +39,13 @@ class _Gunicorn(BaseApplication):
         return app
 
 
-def run(settings: Settings, host: str, port: int, web_workers: int | None) -> None:
-    embedded = settings.embedded_queue
-    workers = 1 if embedded else (web_workers or 2 * (os.cpu_count() or 1) + 1)
-    if embedded and web_workers and web_workers > 1:
-        log.warning("the embedded default runs one web process; set REDIS_URL for more")
-    options = {
+# gunicorn's default logs the request line with its query string (%(r)s); a token or code in a
+# URL would end up in the log. %(U)s is the path alone.
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)s'
+
+
+def gunicorn_options(host: str, port: int, workers: int, log_level: str) -> dict:
+    return {
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": 8,
@@ -58,9 +59,18 @@ def run(settings: Settings, host: str, port: int, web_workers: int | None) -> No
         "max_requests_jitter": 100,
         "graceful_timeout": 30,
         "accesslog": "-",
+        "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": "-",
-        "loglevel": settings.log_level.lower(),
+        "loglevel": log_level.lower(),
     }
+
+
+def run(settings: Settings, host: str, port: int, web_workers: int | None) -> None:
+    embedded = settings.embedded_queue
+    workers = 1 if embedded else (web_workers or 2 * (os.cpu_count() or 1) + 1)
+    if embedded and web_workers and web_workers > 1:
+        log.warning("the embedded default runs one web process; set REDIS_URL for more")
+    options = gunicorn_options(host, port, workers, settings.log_level)
     log.info("serving", extra={"url": f"http://{host}:{port}", "queue": "embedded" if embedded
                                else "redis", "workers": workers})
     _Gunicorn(settings, options).run()

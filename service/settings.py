@@ -3,6 +3,10 @@
 A bad value stops the process with a message that names the variable. On the embedded default (no
 DATABASE_URL) the secret key and encryption key are generated once and kept in a local file, so a
 newcomer needs no configuration at all; in production they must be given.
+
+One data directory (KNEEGUARD_DATA_DIR, default `$XDG_DATA_HOME/kneeguard`, i.e.
+`~/.local/share/kneeguard`) holds the embedded default's database, secrets file and email outbox,
+so `serve` and every CLI command find the same data from any working folder.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
-DEFAULT_DATABASE_URL = "sqlite:///kneeguard.db"
+DEFAULT_DATABASE_URL = "sqlite:///kneeguard.db"  # relative: only for Settings() built in code
+DATABASE_FILE = "kneeguard.db"
 LOCAL_SECRETS_FILE = "kneeguard-secrets.json"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -69,6 +74,7 @@ class Settings:
     trust_proxy: bool = False
     # Bearer token /metrics requires when set (unset: /metrics is public, as before).
     metrics_token: str | None = None
+    data_dir: str = "."
 
     @property
     def embedded_queue(self) -> bool:
@@ -93,7 +99,10 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         r = _Reader(env)
-        database_url = r.url("DATABASE_URL", DEFAULT_DATABASE_URL, schemes=("sqlite", "postgresql"))
+        data_dir = str(Path(r.str("KNEEGUARD_DATA_DIR", None) or default_data_dir(env))
+                       .expanduser().absolute())
+        database_url = r.url("DATABASE_URL", f"sqlite:///{Path(data_dir) / DATABASE_FILE}",
+                             schemes=("sqlite", "postgresql"))
         settings = cls(
             database_url=_normalise_db_url(database_url),
             redis_url=r.url("REDIS_URL", None, schemes=("redis", "rediss", "unix")),
@@ -114,7 +123,7 @@ class Settings:
             garmin_backfill_days=r.int("GARMIN_BACKFILL_DAYS", 90, minimum=1),
             smtp_url=r.url("SMTP_URL", None, schemes=("smtp", "smtps")),
             mail_from=r.str("MAIL_FROM", cls.mail_from),
-            email_outbox_dir=r.str("EMAIL_OUTBOX_DIR", cls.email_outbox_dir),
+            email_outbox_dir=r.str("EMAIL_OUTBOX_DIR", str(Path(data_dir) / "outbox")),
             webhook_allow_loopback=r.bool("WEBHOOK_ALLOW_LOOPBACK", False),
             webhook_ca_bundle=r.file("WEBHOOK_CA_BUNDLE"),
             max_upload_bytes=r.int("KNEEGUARD_MAX_UPLOAD_BYTES", cls.max_upload_bytes, minimum=1024),
@@ -127,8 +136,13 @@ class Settings:
             notify_max_age_days=r.int("KNEEGUARD_NOTIFY_MAX_AGE_DAYS", 7, minimum=0),
             trust_proxy=r.bool("KNEEGUARD_TRUST_PROXY", False),
             metrics_token=r.str("KNEEGUARD_METRICS_TOKEN", None),
+            data_dir=data_dir,
         )
-        return settings.with_local_secrets() if settings.is_sqlite else settings.require_secrets()
+        if not settings.is_sqlite:
+            return settings.require_secrets()
+        if r.str("DATABASE_URL", None) is None:  # the default database lives in the data dir
+            Path(data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+        return settings.with_local_secrets(data_dir)
 
     def require_secrets(self) -> Settings:
         if not self.secret_key:
@@ -148,6 +162,7 @@ class Settings:
         if not stored:
             stored = {"secret_key": secrets.token_urlsafe(32),
                       "encryption_key": Fernet.generate_key().decode()}
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             _write_private(path, json.dumps(stored))
         return replace(
             self,
@@ -166,6 +181,19 @@ def _write_private(path: Path, text: str) -> None:
 
 def _optional_int(r: _Reader, name: str) -> int | None:
     return None if r.str(name, None) is None else r.int(name, 0, minimum=1)
+
+
+def default_data_dir(env: Mapping[str, str]) -> Path:
+    """XDG's data home (https://specifications.freedesktop.org/basedir-spec/latest/)."""
+    base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "share")
+    return Path(base) / "kneeguard"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a sqlite:/// URL (None for PostgreSQL or in-memory)."""
+    if not url.startswith("sqlite:///") or url.endswith(":memory:"):
+        return None
+    return Path(url.split(":///", 1)[1])
 
 
 def _normalise_db_url(url: str) -> str:

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from service import activities, deliveries, jobs, oauth
+from service import activities, deliveries, jobs, oauth, signup
 from service.errors import ApiError
 from service.models import (
     Activity,
@@ -142,12 +142,16 @@ def redirect_uri(rt: Runtime) -> str:
     return f"{rt.settings.public_url}{CALLBACK_PATH}"
 
 
-def start_connect(rt: Runtime, athlete_id: str, note: bool) -> str:
-    """The Strava authorize URL with a single-use, expiring state bound to this athlete."""
+def start_connect(rt: Runtime, athlete_id: str | None, note: bool, *, browser: str,
+                  return_to: str | None = None) -> str:
+    """The Strava authorize URL with a single-use, expiring state bound to this browser (and to
+    the signed-in athlete, or None for sign-up). activity:write only if the runner chose the note:
+    an app asks for no more than it uses."""
     with rt.db.session() as s:
-        state = oauth.new_state(s, rt.box, PROVIDER, athlete_id=athlete_id,
-                                options="note=1" if note else "note=0")
-    return client(rt).authorize_url(redirect_uri(rt), state)
+        state = oauth.new_state(s, rt.box, PROVIDER, athlete_id=athlete_id, browser=browser,
+                                options="note=1" if note else "note=0", return_to=return_to)
+    scopes = (REQUIRED_SCOPE, WRITE_SCOPE) if note else (REQUIRED_SCOPE,)
+    return client(rt).authorize_url(redirect_uri(rt), state, scopes)
 
 
 @dataclass(frozen=True)
@@ -159,15 +163,17 @@ class Connected:
     note: bool
     delivery_ids: list[str]
     sync_event_id: str | None
+    created: bool = False
+    return_to: str | None = None
 
 
 def finish_connect(rt: Runtime, state: str | None, code: str | None,
-                   scope: str | None) -> Connected:
+                   scope: str | None, browser: str | None) -> Connected:
     with rt.db.session() as s:  # consumed and committed first: a state never works twice
-        row = oauth.consume_state(s, rt.box, PROVIDER, state)
-    if row is None or not row.athlete_id:
-        raise ConnectError("The connect link expired or was already used; start again.",
-                           code="invalid_state")
+        row = oauth.consume_state(s, rt.box, PROVIDER, state, browser)
+    if row is None:
+        raise ConnectError("The connect link expired, was already used or was started in "
+                           "another browser; start again.", code="invalid_state")
     if not code or len(code) > 200:
         raise ConnectError("Strava sent no authorization code.", code="invalid_code")
     api = client(rt)
@@ -181,7 +187,8 @@ def finish_connect(rt: Runtime, state: str | None, code: str | None,
                            code="insufficient_scope", status=403,
                            details={"granted": sorted(tokens.scopes)})
     note = row.options == "note=1" and WRITE_SCOPE in tokens.scopes
-    return _save_connection(rt, row.athlete_id, tokens, note)
+    done = _save_connection(rt, row.athlete_id, tokens, note)
+    return replace(done, return_to=row.return_to)
 
 
 def _revoke_quietly(api: StravaClient, tokens: TokenSet) -> None:
@@ -191,11 +198,14 @@ def _revoke_quietly(api: StravaClient, tokens: TokenSet) -> None:
         log.warning("could not revoke a refused Strava grant", exc_info=True)
 
 
-def _save_connection(rt: Runtime, athlete_id: str, tokens: TokenSet, note: bool) -> Connected:
+def _save_connection(rt: Runtime, athlete_id: str | None, tokens: TokenSet,
+                     note: bool) -> Connected:
     owner = tokens.provider_user_id
     if not owner:
         raise UpstreamError("Strava's token response named no athlete.")
     with rt.db.session() as s:
+        athlete_id, created = signup.account_for(s, PROVIDER, owner, athlete_id,
+                                                 tokens.profile_name)
         taken = connection_for(s, owner)
         if taken is not None and taken.athlete_id != athlete_id:
             raise ConnectError("This Strava account is connected to another kneeguard athlete.",
@@ -217,7 +227,7 @@ def _save_connection(rt: Runtime, athlete_id: str, tokens: TokenSet, note: bool)
         planned = deliveries.plan_connection_event(s, conn, "athlete.connected")
         sync = add_sync_event(s, conn, "connect")
         result = Connected(athlete_id, conn.id, owner, sorted(tokens.scopes), note,
-                           [d.id for d in planned], sync)
+                           [d.id for d in planned], sync, created)
     _enqueue(rt, result.delivery_ids, [result.sync_event_id] if result.sync_event_id else [])
     return result
 

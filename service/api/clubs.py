@@ -101,7 +101,7 @@ def get_member(club_id: str, athlete_id: str):
         found = club_stats.visible_findings(s, as_of - timedelta(days=89), as_of,
                                             athlete_id=athlete_id) if "findings" in scope else {}
         fs = found.get(athlete_id, [])
-        return {"athlete_id": a.id, "name": clubs.display_name(a), "role": m.role,
+        return {"athlete_id": a.id, "name": clubs.display_name(a, m.share_name), "role": m.role,
                 "sharing": scope, "consented_at": m.consented_at.isoformat(),
                 "risk": club_stats.risk([f for f in fs if f["date"] >= _recent(as_of)]),
                 "findings": fs, "policy": club_stats.CLUB_POLICY_NOTE}

@@ -22,7 +22,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from service import garmin_service, garmin_status, jobs, oauth
-from service.auth import connecting_runner, login_runner, require_athlete, wants_html
+from service.auth import (
+    browser_binding,
+    connecting_runner,
+    current_binding,
+    landing,
+    login_runner,
+    require_athlete,
+    return_path,
+    wants_html,
+)
 from service.bodies import read_limited
 from service.errors import Forbidden, InvalidInput, NotFound
 from service.models import Connection, InboundEvent, new_id, utcnow
@@ -56,11 +65,13 @@ def _require_enabled(rt: Runtime) -> None:
 
 @bp.get("/connect/garmin")
 def connect():
-    """302 to Garmin's consent screen. The athlete is the caller (`Authorization: Bearer`) or,
-    for a plain browser link, `?token=` with the personal API token."""
+    """302 to Garmin's consent screen: sign up or in when anonymous, link when signed in
+    (session or `Authorization: Bearer`). `?next=/path` is where to land afterwards."""
     rt = _rt()
     _require_enabled(rt)
-    return redirect(garmin_service.start_connect(rt, connecting_runner()), 302)
+    athlete_id = connecting_runner()
+    return redirect(garmin_service.start_connect(rt, athlete_id, browser=browser_binding(),
+                                                 return_to=return_path()), 302)
 
 
 @bp.get(garmin_service.CALLBACK_PATH)
@@ -69,16 +80,19 @@ def callback():
     _require_enabled(rt)
     if request.args.get("error"):
         with rt.db.session() as s:  # burn the state: a refused consent cannot be replayed
-            oauth.consume_state(s, rt.box, "garmin", request.args.get("state"))
+            oauth.consume_state(s, rt.box, "garmin", request.args.get("state"),
+                                current_binding())
         raise InvalidInput("The Garmin connection was not authorised.", code="consent_denied",
                            details={"error": request.args.get("error")[:100]})
-    done = garmin_service.finish_connect(rt, request.args.get("code"), request.args.get("state"))
+    done = garmin_service.finish_connect(rt, request.args.get("code"), request.args.get("state"),
+                                         current_binding())
     if done.status == "active":
         garmin_service.enqueue_backfill(rt, done.connection_id)
     login_runner(done.athlete_id)  # connecting once is how a runner signs in on this browser
     if wants_html():
-        return redirect("/me?connected=garmin", 303)
+        return redirect(landing(done.return_to, "garmin", done.created), 303)
     return {"connected": True, "provider": "garmin", "athlete_id": done.athlete_id,
+            "created": done.created,
             "connection_id": done.connection_id, "status": done.status,
             "backfill_days": garmin_service.backfill_days(rt.settings)
             if done.status == "active" else 0}

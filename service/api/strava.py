@@ -27,7 +27,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from service import jobs
 from service import strava_service as svc
-from service.auth import connecting_runner, login_runner, require_athlete, wants_html
+from service.auth import (
+    browser_binding,
+    connecting_runner,
+    current_binding,
+    landing,
+    login_runner,
+    require_athlete,
+    return_path,
+    wants_html,
+)
 from service.bodies import read_limited
 from service.errors import Forbidden, InvalidInput, NotFound
 from service.models import Connection, InboundEvent, new_id, utcnow
@@ -84,12 +93,15 @@ def _require_enabled(rt: Runtime) -> None:
 
 @bp.get("/connect/strava")
 def connect():
-    """302 to Strava's consent page. `?note=1` opts into the description note (it also needs
-    the activity:write scope, which the runner may untick)."""
+    """302 to Strava's consent page: sign up or in when anonymous, link when signed in.
+    `?note=1` opts into the description note (only then is activity:write asked for; the runner
+    may still untick it); `?next=/path` is where to land afterwards (e.g. an invite)."""
     rt = _rt()
     _require_enabled(rt)
     note = request.args.get("note", "0") in ("1", "true", "yes")
-    return redirect(svc.start_connect(rt, connecting_runner(), note), 302)
+    athlete_id = connecting_runner()
+    return redirect(svc.start_connect(rt, athlete_id, note, browser=browser_binding(),
+                                      return_to=return_path()), 302)
 
 
 @bp.get(svc.CALLBACK_PATH)
@@ -101,15 +113,17 @@ def callback():
         from service import oauth
 
         with rt.db.session() as s:  # burn the state: a refused consent cannot be replayed
-            oauth.consume_state(s, rt.box, svc.PROVIDER, a.get("state"))
+            oauth.consume_state(s, rt.box, svc.PROVIDER, a.get("state"), current_binding())
         raise InvalidInput("The Strava connection was not authorised.", code="consent_denied",
                            details={"error": a.get("error", "")[:100]})
-    done = svc.finish_connect(rt, a.get("state"), a.get("code"), a.get("scope"))
+    done = svc.finish_connect(rt, a.get("state"), a.get("code"), a.get("scope"),
+                              current_binding())
     login_runner(done.athlete_id)  # connecting once is how a runner signs in on this browser
     if wants_html():
-        return redirect("/me?connected=strava", 303)
+        return redirect(landing(done.return_to, svc.PROVIDER, done.created), 303)
     return {"connected": True, "provider": svc.PROVIDER, "athlete_id": done.athlete_id,
-            "connection_id": done.connection_id, "scopes": done.scopes, "note": done.note}
+            "connection_id": done.connection_id, "scopes": done.scopes, "note": done.note,
+            "created": done.created}
 
 
 @bp.post("/v1/athletes/<athlete_id>/connections/strava/disconnect")

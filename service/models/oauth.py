@@ -18,5 +18,9 @@ class OAuthState(Base):
     athlete_id: Mapped[str | None] = mapped_column(String(40))
     code_verifier_enc: Mapped[str | None] = mapped_column(Text)
     options: Mapped[str | None] = mapped_column(String(200))  # e.g. "note=1"
+    # sha256 of a random value kept in the starting browser's session: the callback must come
+    # from that same browser (stops account-linking CSRF with a forwarded authorize URL).
+    browser_hash: Mapped[str | None] = mapped_column(String(64))
+    return_to: Mapped[str | None] = mapped_column(String(300))  # same-site path, e.g. /join/…
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -53,6 +53,7 @@ class TokenSet:
     scopes: frozenset[str] = frozenset()
     provider_user_id: str | None = None  # Strava athlete id / Garmin user id, when the exchange says
     refresh_expires_at: datetime | None = None  # when the refresh token dies, if the provider says
+    profile_name: str | None = None  # e.g. "Ana P." from Strava's token response (sign-up default)
 
 
 @dataclass(slots=True)

@@ -169,7 +169,8 @@ class StravaClient:
     def _token_set(self, tr: TokenResponse, scopes: frozenset[str]) -> TokenSet:
         return TokenSet(access_token=tr.access_token, refresh_token=tr.refresh_token,
                         expires_at=datetime.fromtimestamp(tr.expires_at, UTC), scopes=scopes,
-                        provider_user_id=str(tr.athlete.id) if tr.athlete else None)
+                        provider_user_id=str(tr.athlete.id) if tr.athlete else None,
+                        profile_name=_profile_name(tr))
 
     # Reference: https://developers.strava.com/docs/authentication/#tokenexchange
     def exchange_code(self, code: str, granted_scope: str | None = None) -> TokenSet:
@@ -321,3 +322,12 @@ class StravaClient:
             return to_remote(item)
         except pydantic.ValidationError as exc:
             raise ProviderError(f"strava: bad activity: {exc}", permanent=True) from exc
+
+
+def _profile_name(tr: TokenResponse) -> str | None:
+    """First name and last initial ("Ana P."): a default display name, never the full name."""
+    first = ((tr.athlete.firstname if tr.athlete else None) or "").strip()
+    last = ((tr.athlete.lastname if tr.athlete else None) or "").strip()
+    if not first:
+        return None
+    return f"{first} {last[0]}." if last else first

@@ -5,8 +5,9 @@ small script (static/site.js) sorts tables and sends the page's buttons to the J
 CSRF token. Everything is served from here: no CDN, no front-end build.
 
 How people sign in to pages:
-- runners: the provider OAuth callbacks call `service.auth.login_runner`; runners without a provider
-  use `/login?token=<personal token>` (or paste the token into the `/login` form);
+- runners: connecting Strava or Garmin is signing up or in (the OAuth callbacks call
+  `service.auth.login_runner`); runners without a provider paste their personal token into the
+  `/login` form (POST with the form's CSRF token: a token in a URL would be logged);
 - club admins: a runner who is admin of a club (ClubMember.role == "admin") opens `/clubs/<id>`
   from `/me`; an admin without a runner account pastes a club API key into the `/login` form, which
   binds the browser session to that key (revoking the key ends the session). Keys are never accepted
@@ -33,29 +34,40 @@ def _globals() -> dict:
     return {"csrf_token": auth.csrf_token, "policy_note": club_stats.CLUB_POLICY_NOTE}
 
 
+@bp.app_template_filter("weekday_date")
+def _weekday_date(value) -> str:
+    """"Tue 1 Dec" for an ISO date or a date (the page shows the year elsewhere)."""
+    from datetime import date
+
+    d = date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{d.strftime('%a')} {d.day} {d.strftime('%b')}"
+
+
 @bp.errorhandler(ApiError)
 def _page_error(exc: ApiError):
     return render_template("error.html", status=exc.status, message=exc.message), exc.status
 
 
 def _next_url(default: str) -> str:
-    target = request.values.get("next", "")
-    # Only same-site paths: never an open redirect.
-    return target if target.startswith("/") and not target.startswith("//") else default
+    return auth.safe_path(request.values.get("next", "")) or default
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    token = request.args.get("token", "").strip()
-    if request.method == "POST":
-        token = request.form.get("credential", "").strip()
+    auth.refuse_token_in_url()
+    if request.method == "GET":
+        return render_template("login.html", next=request.args.get("next", ""),
+                               providers=_providers())
+    _check_form_csrf()  # login CSRF: a foreign page must not sign this browser into its account
+    token = request.form.get("credential", "").strip()
     if not token:
-        return render_template("login.html", next=request.args.get("next", ""))
+        return render_template("login.html", error="Paste a token or key.",
+                               next=request.values.get("next", ""), providers=_providers()), 400
     with _rt().db.session() as s:
         found = _credential(s, token)
     if found is None:
         return render_template("login.html", error="That token or key is not valid.",
-                               next=request.values.get("next", "")), 401
+                               next=request.values.get("next", ""), providers=_providers()), 401
     kind, ident, club_id = found
     if kind == "athlete":
         auth.login_runner(ident)
@@ -79,10 +91,36 @@ def _credential(s, token: str) -> tuple[str, str, str | None] | None:
     return ("athlete", athlete.id, None) if athlete else None
 
 
-@bp.route("/logout", methods=["GET", "POST"])
+@bp.get("/logout")
+def logout_page():
+    """A link to /logout shows a button; only the POST (with the CSRF token) signs out, so a
+    foreign page or an image tag cannot."""
+    return render_template("logout.html")
+
+
+@bp.post("/logout")
 def logout():
+    _check_form_csrf()
     auth.logout()
     return redirect(url_for("web.login"), 303)
+
+
+def _check_form_csrf() -> None:
+    import hmac
+
+    from flask import session
+
+    from service.errors import Forbidden
+
+    given = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
+    expected = session.get("csrf", "")
+    if not expected or not hmac.compare_digest(str(given).encode(), str(expected).encode()):
+        raise Forbidden("Missing or wrong CSRF token: reload the page and try again.",
+                        code="csrf_failed")
+
+
+def _providers() -> dict:
+    return {"strava": _rt().settings.strava_enabled, "garmin": _rt().settings.garmin_enabled}
 
 
 def _signed_in(kinds: tuple[str, ...] = ("athlete",)):
@@ -93,4 +131,4 @@ def _signed_in(kinds: tuple[str, ...] = ("athlete",)):
     return p, None
 
 
-from service.web import pages  # noqa: E402,F401  (registers the page views on bp)
+from service.web import me, pages  # noqa: E402,F401  (registers the page views on bp)

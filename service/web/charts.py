@@ -6,7 +6,9 @@ nothing user-supplied reaches the SVG unescaped.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from datetime import date
 
 from markupsafe import Markup, escape
 
@@ -33,69 +35,112 @@ def sparkline(values: Sequence[float | None], *, width: int = 120, height: int =
         f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="2.2" fill="currentColor"/></svg>')
 
 
+LEFT, BOTTOM, TOP = 46, 20, 8  # room for the y labels, the date labels and the top tick
+
+
 def bar_chart(labels: Sequence[str], values: Sequence[float | None], *, unit: str, title: str,
-              width: int = 640, height: int = 180, scale: float = 1.0,
+              width: int = 640, height: int = 200, scale: float = 1.0,
               css: str = "chart") -> Markup:
-    """Vertical bars with a max label; `scale` converts stored units (e.g. m → km)."""
+    """Vertical bars with y ticks in `unit` and dated x labels; `scale` converts stored units
+    (e.g. m → km)."""
     vals = [None if v is None else v * scale for v in values]
     if not vals or all(v is None for v in vals):
         return _empty(title, width, height)
-    top = max((v for v in vals if v is not None), default=0.0)
-    ys = _scale(vals, height - 16)
-    bar = width / len(vals)
-    parts = [_frame(title, width, height, css)]
-    for i, (y, v, lab) in enumerate(zip(ys, vals, labels, strict=True)):
-        if y is None:
-            continue
-        h = max(height - 16 - y, 0.5)
-        parts.append(f'<rect x="{i * bar + 1:.1f}" y="{y:.1f}" width="{max(bar - 2, 1):.1f}" '
-                     f'height="{h:.1f}"><title>{escape(lab)}: {v:.1f} {escape(unit)}'
-                     '</title></rect>')
-    parts.append(_axis(labels, width, height, top, unit))
-    return Markup("".join(parts) + "</svg>")
+    top = _nice(max((v for v in vals if v is not None), default=0.0))
+    bars = _bars(labels, vals, top, width, height, unit)
+    return Markup(_frame(title, width, height, css) + bars +
+                  _axes(labels, width, height, top, unit) + "</svg>")
 
 
 def pair_chart(labels: Sequence[str], first: Sequence[float | None],
                second: Sequence[float | None], *, unit: str, title: str, names: tuple[str, str],
-               width: int = 640, height: int = 180, scale: float = 1.0) -> Markup:
+               width: int = 640, height: int = 200, scale: float = 1.0) -> Markup:
     """Bars for `first` (e.g. each run) with a line for `second` (e.g. the 30-day longest run)."""
     a = [None if v is None else v * scale for v in first]
     b = [None if v is None else v * scale for v in second]
     if not a:
         return _empty(title, width, height)
-    top = max((v for v in a + b if v is not None), default=0.0) or 1.0
-    ya, yb = _scale(a + [top], height - 16)[:-1], _scale(b + [top], height - 16)[:-1]
-    bar = width / len(a)
-    parts = [_frame(title, width, height, "chart pair")]
-    for i, (y, v, lab) in enumerate(zip(ya, a, labels, strict=True)):
-        if y is not None:
-            parts.append(f'<rect x="{i * bar + 1:.1f}" y="{y:.1f}" width="{max(bar - 2, 1):.1f}" '
-                         f'height="{max(height - 16 - y, 0.5):.1f}"><title>{escape(lab)}: '
-                         f'{v:.1f} {escape(unit)}</title></rect>')
-    line = " ".join(f"{i * bar + bar / 2:.1f},{y:.1f}" for i, y in enumerate(yb) if y is not None)
+    top = _nice(max((v for v in a + b if v is not None), default=0.0))
+    parts = [_frame(title, width, height, "chart pair"), _bars(labels, a, top, width, height, unit)]
+    step = (width - LEFT) / len(a)
+    line = " ".join(f"{LEFT + i * step + step / 2:.1f},{_y(v, top, height):.1f}"
+                    for i, v in enumerate(b) if v is not None)
     if line:
         parts.append(f'<polyline class="ref" fill="none" stroke-width="2" points="{line}">'
                      f'<title>{escape(names[1])}</title></polyline>')
-    parts.append(_axis(labels, width, height, top, unit))
+    parts.append(_axes(labels, width, height, top, unit))
+    parts.append(f'<text x="{width - 2}" y="{TOP + 2}" class="lbl key" text-anchor="end">'
+                 f'bars: {escape(names[0])} · line: {escape(names[1])}</text>')
     return Markup("".join(parts) + "</svg>")
+
+
+def _y(v: float, top: float, height: int) -> float:
+    plot = height - BOTTOM - TOP
+    return TOP + plot - (v / top) * plot
+
+
+def _bars(labels, vals, top: float, width: int, height: int, unit: str) -> str:
+    step = (width - LEFT) / len(vals)
+    out = []
+    for i, (v, lab) in enumerate(zip(vals, labels, strict=True)):
+        if v is None:
+            continue
+        y = _y(v, top, height)
+        out.append(f'<rect x="{LEFT + i * step + 1:.1f}" y="{y:.1f}" '
+                   f'width="{max(step - 2, 1):.1f}" height="{max(height - BOTTOM - y, 0.5):.1f}">'
+                   f'<title>{escape(_date(lab))}: {v:.1f} {escape(unit)}</title></rect>')
+    return "".join(out)
+
+
+def _nice(top: float) -> float:
+    """A round axis maximum (1, 2, 2.5 or 5 × 10ⁿ) at or above the data's maximum."""
+    if top <= 0:
+        return 1.0
+    mag = 10 ** math.floor(math.log10(top))
+    return next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= top)
 
 
 def _frame(title: str, width: int, height: int, css: str) -> str:
     t = escape(title)
-    return (f'<svg class="{css}" role="img" aria-label="{t}" width="100%" height="{height}" '
-            f'viewBox="0 0 {width} {height}" preserveAspectRatio="none"><title>{t}</title>')
+    return (f'<svg class="{css}" role="img" aria-label="{t}" width="100%" '
+            f'viewBox="0 0 {width} {height}"><title>{t}</title>')
 
 
-def _axis(labels: Sequence[str], width: int, height: int, top: float, unit: str) -> str:
-    first = escape(labels[0]) if labels else ""
-    last = escape(labels[-1]) if labels else ""
-    return (f'<line x1="0" y1="{height - 15}" x2="{width}" y2="{height - 15}" class="axis"/>'
-            f'<text x="2" y="{height - 3}" class="lbl">{first}</text>'
-            f'<text x="{width - 2}" y="{height - 3}" class="lbl" text-anchor="end">{last}</text>'
-            f'<text x="2" y="10" class="lbl">max {top:.1f} {escape(unit)}</text>')
+def _axes(labels: Sequence[str], width: int, height: int, top: float, unit: str) -> str:
+    parts = []
+    for frac in (0.0, 0.5, 1.0):  # y ticks with units, and light grid lines
+        y = _y(top * frac, top, height)
+        parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{width}" y2="{y:.1f}" class="grid"/>'
+                     f'<text x="{LEFT - 4}" y="{y + 3:.1f}" class="lbl" text-anchor="end">'
+                     f'{_num(top * frac)} {escape(unit)}</text>')
+    n = len(labels)
+    step = (width - LEFT) / max(n, 1)
+    for i in sorted({round(k * (n - 1) / 4) for k in range(5)} if n > 1 else {0}):
+        x = LEFT + i * step + step / 2
+        # the end labels hug the plot's edges so they are never cut off
+        anchor = "start" if i == 0 and n > 1 else "end" if i == n - 1 and n > 1 else "middle"
+        x = LEFT if anchor == "start" else width - 1 if anchor == "end" else x
+        parts.append(f'<text x="{x:.1f}" y="{height - 5}" class="lbl" text-anchor="{anchor}">'
+                     f'{escape(_date(labels[i]))}</text>')
+    parts.append(f'<line x1="{LEFT}" y1="{height - BOTTOM}" x2="{width}" y2="{height - BOTTOM}" '
+                 'class="axis"/>')
+    return "".join(parts)
+
+
+def _num(v: float) -> str:
+    return f"{v:.0f}" if v == int(v) else f"{v:.1f}"
+
+
+def _date(label: str) -> str:
+    """ISO dates as "3 Nov" (the year is on the page); anything else as given."""
+    try:
+        d = date.fromisoformat(label)
+    except (TypeError, ValueError):
+        return str(label)
+    return f"{d.day} {d.strftime('%b')}"
 
 
 def _empty(title: str, width: int, height: int) -> Markup:
     return Markup(_frame(title, width, height, "chart empty") +
                   f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" class="lbl">'
-                  f'not shared, or no data</text></svg>')
+                  f'not shared, or no data yet</text></svg>')

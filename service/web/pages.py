@@ -1,49 +1,27 @@
-"""The page views: /, /me, /join/<token>, /clubs/<id>, /clubs/<id>/members/<athlete_id>."""
+"""The page views: /, /join/<token>, /clubs/<id>, /clubs/<id>/members/<athlete_id> (/me is in me.py)."""
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from datetime import date
+from types import SimpleNamespace
 
-from service import auth, club_stats, clubs, garmin_status
-from service.deliveries import preferences
+from flask import redirect, render_template, request, url_for
+
+from service import auth, club_stats, clubs
+from service.api.params import int_arg
 from service.errors import Forbidden, NotFound
 from service.member_series import member_series
-from service.models import Activity, Athlete, Connection, Finding
-from service.web import _rt, _signed_in, bp
-from service.web.charts import bar_chart, pair_chart, sparkline
+from service.models import Athlete
+from service.web import _providers, _rt, _signed_in, bp, me, words
+from service.web.charts import sparkline
 
-SOURCE_LABELS = {"strava": "Strava", "garmin": "Garmin", "upload": "Uploaded files",
-                 "strava_export": "Strava export", "garmin_export": "Garmin export"}
+PER_PAGE = 50  # members per dashboard page, most at risk first
 
 
 @bp.get("/")
 def home():
     """The service's front door: the runner's page (which sends strangers to /login)."""
     return redirect(url_for("web.me"), 303)
-
-
-@bp.get("/me")
-def me():
-    p, go = _signed_in()
-    if go:
-        return go
-    rt = _rt()
-    with rt.db.session() as s:
-        athlete = s.get(Athlete, p.athlete_id)
-        sources = s.execute(select(Activity.source, func.count(), func.max(Activity.start_time))
-                            .where(Activity.athlete_id == p.athlete_id)
-                            .group_by(Activity.source)).all()
-        conns = s.scalars(select(Connection).where(Connection.athlete_id == p.athlete_id)).all()
-        findings = s.scalars(select(Finding).where(Finding.athlete_id == p.athlete_id)
-                             .order_by(Finding.date.desc()).limit(10)).all()
-        return render_template(
-            "me.html", athlete=athlete, labels=SOURCE_LABELS,
-            sources=[{"source": src, "count": n, "last": last} for src, n, last in sources],
-            connections={c.provider: c for c in conns}, findings=findings,
-            garmin=next((garmin_status.view(s, c) for c in conns if c.provider == "garmin"), None),
-            prefs=preferences(athlete), memberships=clubs.clubs_of(s, p),
-            providers={"strava": rt.settings.strava_enabled, "garmin": rt.settings.garmin_enabled})
 
 
 @bp.route("/join/<token>", methods=["GET", "POST"])
@@ -56,10 +34,13 @@ def join(token: str):
             if p.kind != "athlete":
                 raise Forbidden("Sign in as a runner to join a club.")
             scope = request.form.getlist("scope")
-            clubs.accept_invite(s, invite, p.athlete_id, scope)
-            return redirect(url_for("web.me"), 303)
+            member = clubs.accept_invite(s, invite, p.athlete_id, scope)
+            member.share_name = request.form.get("share_name") == "1"
+            return redirect(url_for("web.me", joined=club.id), 303)
+        athlete = s.get(Athlete, p.athlete_id) if p.kind == "athlete" else None
         return render_template("join.html", club=club, invite=invite, token=token, principal=p,
-                               scopes=clubs.CONSENT_SCOPES)
+                               scopes=clubs.CONSENT_SCOPES, athlete=athlete,
+                               providers=_providers())
 
 
 @bp.get("/clubs/<club_id>")
@@ -68,17 +49,23 @@ def club_page(club_id: str):
     if go:
         return go
     as_of = club_stats.today()
+    page = int_arg("page", 1, 1, 100_000)
     with _rt().db.session() as s:
         club = clubs.club_for(s, p, club_id, need="read")
-        rows = club_stats.dashboard(s, club_id, as_of, weeks=12)
+        rows, total = club_stats.dashboard_page(s, club_id, as_of, weeks=12, page=page,
+                                                per_page=PER_PAGE)
         for r in rows:
             r["spark_km"] = sparkline([_km(w["distance_m"]) for w in r["weeks"]],
                                       label=f"weekly km, last {len(r['weeks'])} weeks")
             r["spark_loss"] = sparkline([w["loss_m"] for w in r["weeks"]], css="spark loss",
                                         label="weekly descent (m)")
             r["km_4w"] = _sum_last(r["weeks"], "distance_m", 4, 0.001)
+            r["guide"] = (words.guide(r["latest_finding"]["rule"], "coach")
+                          if r["latest_finding"] else None)
         return render_template("club.html", club=club, rows=rows, as_of=as_of, principal=p,
-                               base=url_for("web.club_page", club_id=club_id))
+                               base=url_for("web.club_page", club_id=club_id), page=page,
+                               pages=max(1, -(-total // PER_PAGE)), total=total,
+                               first=(page - 1) * PER_PAGE)
 
 
 @bp.get("/clubs/<club_id>/members/<athlete_id>")
@@ -98,31 +85,15 @@ def member_page(club_id: str, athlete_id: str):
         fs = (club_stats.visible_findings(s, as_of.replace(year=as_of.year - 1), as_of,
                                           athlete_id=athlete_id).get(athlete_id, [])
               if "findings" in scope else [])
-        return render_template("member.html", club=club, member=m, name=clubs.display_name(a),
-                               scope=scope, findings=fs[:20], charts=_member_charts(series),
-                               as_of=as_of)
+        return render_template("member.html", club=club, member=m,
+                               name=clubs.display_name(a, m.share_name), scope=scope,
+                               groups=me.finding_groups([_as_row(f) for f in fs[:40]], as_of,
+                                                        "coach"),
+                               charts=me.charts(series, "their"), as_of=as_of)
 
 
-def _member_charts(series: dict) -> dict:
-    weeks = series["weeks"]
-    labels = [w["start"] for w in weeks]
-    charts = {
-        "distance": bar_chart(labels, [w["distance_m"] for w in weeks], unit="km", scale=0.001,
-                              title="Weekly distance (km)"),
-        "descent": bar_chart(labels, [w["loss_m"] for w in weeks], unit="m",
-                             title="Weekly descent (m)", css="chart loss"),
-    }
-    runs = (series.get("runs") or [])[-40:]
-    charts["runs"] = pair_chart([r["date"] for r in runs], [r["distance_m"] for r in runs],
-                                [r["longest_30d_m"] for r in runs], unit="km", scale=0.001,
-                                title="Each run vs the longest run of the previous 30 days",
-                                names=("run", "30-day longest"))
-    rep = series.get("route_repetition") or []
-    charts["routes"] = bar_chart([r["week_ending"] for r in rep],
-                                 [None if r["share"] is None else r["share"] * 100 for r in rep],
-                                 unit="%", title="Route repetition (share of 28-day road km)",
-                                 css="chart routes")
-    return charts
+def _as_row(f: dict) -> SimpleNamespace:
+    return SimpleNamespace(**{**f, "date": date.fromisoformat(f["date"])})
 
 
 def _km(metres: float | None) -> float | None:

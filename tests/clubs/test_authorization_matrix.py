@@ -128,6 +128,10 @@ ROWS: list[Row] = [
     *own_endpoint("POST", "/v1/endpoints/<endpoint_id>/disable", 200),
     # pages (the Authorization header counts there too; 303 = off to /login)
     Row("GET", "/me", {}, "303 200 200 303 303 303 303", "303 200 200 303 303 303 303"),
+    # runners land back on /me, everyone else is sent to /login: 303 either way
+    same("POST", "/me/name", "303", form={"display_name": "Ana P."}),
+    same("POST", "/me/email", "303", form={"email": "new-address@example.org"}),
+    same("GET", "/me/email/confirm/<token>", "404", {"token": "bogus"}),
     Row("GET", "/clubs/<club_id>", CLUB, "303 200 404 200 404 200 303",
         "303 404 200 404 200 404 303"),
     Row("GET", "/clubs/<club_id>/members/<athlete_id>", MEMBER, "303 200 404 200 404 200 303",
@@ -137,9 +141,9 @@ ROWS: list[Row] = [
         "403 303 303 403 403 403 403", form={"scope": "findings"}),
     same("GET", "/", "303"),
     same("GET", "/login", "200"),
-    same("POST", "/login", "200", form={}),
-    same("GET", "/logout", "303"),
-    same("POST", "/logout", "303", form={}),
+    same("POST", "/login", "403", form={}),  # no CSRF token: login CSRF is refused
+    same("GET", "/logout", "200"),  # a page with a button; only the POST signs out
+    same("POST", "/logout", "403", form={}),
     same("GET", "/openapi.json", "200"),
     same("GET", "/docs", "200"),
     same("GET", "/docs/init.js", "200"),

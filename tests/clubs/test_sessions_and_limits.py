@@ -14,9 +14,13 @@ def _token(headers: dict) -> str:
     return headers["Authorization"].split(" ", 1)[1]
 
 
-def test_a_personal_token_link_signs_a_runner_in(client, world):
+def _sign_in(client, token: str):
+    return client.post("/login", data={"credential": token, "csrf_token": _csrf(client)})
+
+
+def test_a_personal_token_in_the_form_signs_a_runner_in(client, world):
     runner = world.personas["runner a1"]
-    r = client.get(f"/login?token={_token(runner.headers)}")
+    r = _sign_in(client, _token(runner.headers))
     assert r.status_code == 303 and r.headers["Location"].endswith("/me")
     me = client.get("/v1/whoami").json
     assert me["kind"] == "athlete" and me["athlete_id"] == runner.athlete_id
@@ -25,7 +29,7 @@ def test_a_personal_token_link_signs_a_runner_in(client, world):
 
 def test_unsafe_requests_on_a_session_need_the_csrf_token(client, world):
     runner = world.personas["runner a1"]
-    client.get(f"/login?token={_token(runner.headers)}")
+    _sign_in(client, _token(runner.headers))
     url = f"/v1/athletes/{runner.athlete_id}/preferences"
     refused = client.put(url, json={"email": False})
     assert refused.status_code == 403 and refused.json["error"]["code"] == "csrf_failed"

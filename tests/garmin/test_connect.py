@@ -23,13 +23,13 @@ def test_connect_redirects_to_garmin_with_pkce_s256_and_a_state(client, athlete)
     assert len(query["state"][0]) >= 32
 
 
-def test_connect_accepts_the_token_as_a_query_parameter_for_browser_links(client, athlete):
-    assert client.get(f"/connect/garmin?token={athlete[1]}").status_code == 302
+def test_connect_refuses_a_token_in_the_url(client, athlete):
+    resp = client.get(f"/connect/garmin?token={athlete[1]}")
+    assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "token_in_url"
 
 
-def test_connect_without_a_valid_token_is_unauthorized(client, athlete):
-    assert client.get("/connect/garmin").status_code == 401
-    resp = client.get("/connect/garmin?token=kg_wrong")
+def test_connect_with_a_wrong_bearer_token_is_unauthorized(client, athlete):
+    resp = client.get("/connect/garmin", headers={"Authorization": "Bearer kg_wrong"})
     assert resp.status_code == 401
     assert resp.get_json()["error"]["code"] == "unauthorized"
 
@@ -158,7 +158,7 @@ def test_a_browser_lands_on_its_own_page_signed_in_after_connecting(client, fake
     import requests
 
     fake.login_user = fake.add_user()
-    start = client.get(f"/connect/garmin?token={athlete[1]}")
+    start = client.get("/connect/garmin", headers={"Authorization": f"Bearer {athlete[1]}"})
     consent = requests.get(start.headers["Location"], allow_redirects=False, timeout=5)
     back = urlsplit(consent.headers["Location"])
     browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}

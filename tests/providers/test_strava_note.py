@@ -75,9 +75,21 @@ def test_render_note_is_short_plain_text_with_the_link():
                 {"rule": "acwr", "severity": "info", "message": "ACWR 1.6"},
                 {"rule": "downhill_novel", "severity": "caution", "message": "x" * 500}]
     text = render_note(findings, "https://kneeguard.example/a/1")
-    assert text.startswith("!! This run was 2.1x") and "ACWR" not in text
-    assert text.endswith("Details: https://kneeguard.example/a/1")
+    assert text.splitlines() == ["kneeguard noticed:", "Longer than this runner's recent runs.",
+                                 "More downhill than recent runs.",
+                                 "Details: https://kneeguard.example/a/1"]
+    assert "ACWR" not in text and "x" * 20 not in text and "…" not in text
     assert len(text) <= MAX_NOTE_CHARS
+
+
+def test_a_note_that_would_not_fit_counts_the_rest_instead_of_cutting_a_sentence():
+    findings = [{"rule": r, "severity": "caution"} for r in
+                ("weekly_jump", "weekly_descent", "route_repetition", "cadence_drop")]
+    text = render_note(findings, "https://kneeguard.example/" + "a" * 250)
+    assert len(text) <= MAX_NOTE_CHARS and "…" not in text
+    assert all(line.endswith((".", ":", "more")) or line.startswith("Details")
+               for line in text.splitlines())
+    assert "more" in text
 
 
 def test_render_note_without_warnings_is_empty_so_the_old_note_goes_away():

@@ -17,6 +17,8 @@ ACTIVITY_KEYS = {"id", "file", "sport", "sub_sport", "start_time", "distance_m",
 
 def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    if cwd is not None:  # keep each test's data in its own folder, never in the user's home
+        env["KNEEGUARD_DATA_DIR"] = str(cwd)
     return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=600, cwd=cwd,
                           env=env)
 
@@ -78,3 +80,21 @@ def test_athletes_add_prints_an_id_and_a_token(tmp_path):
     out = json.loads(done.stdout)
     assert out["id"].startswith("ath_") and out["token"].startswith("kg_")
     assert run("athletes", "add", "not-an-email", cwd=tmp_path).returncode == 2
+
+
+def test_a_command_that_creates_a_new_empty_database_says_so(tmp_path):
+    first = run("athletes", "add", "one@example.com", cwd=tmp_path)
+    assert first.returncode == 0 and "creating a new, empty one" in first.stderr
+    again = run("athletes", "add", "two@example.com", cwd=tmp_path)
+    assert again.returncode == 0 and "creating a new" not in again.stderr
+
+
+def test_serve_links_point_at_its_own_port_unless_public_url_is_set():
+    from service.cli import serve_settings
+    from service.settings import Settings
+
+    base = Settings()
+    assert serve_settings(base, "127.0.0.1", 8123, None).public_url == "http://127.0.0.1:8123"
+    assert serve_settings(base, "0.0.0.0", 9000, "").public_url == "http://127.0.0.1:9000"
+    given = base.with_overrides(public_url="https://kg.example.org")
+    assert serve_settings(given, "0.0.0.0", 9000, "https://kg.example.org") is given

@@ -8,28 +8,40 @@ from service import oauth
 from service.models import Athlete, Connection, OAuthState, utcnow
 from service.providers.base import TokenSet
 
+B = "a" * 64  # the hash of a browser's binding value
+
 
 def test_a_state_works_once(runtime):
     with runtime.db.session() as s:
-        state = oauth.new_state(s, runtime.box, "strava", code_verifier="v" * 50)
+        state = oauth.new_state(s, runtime.box, "strava", code_verifier="v" * 50, browser=B)
     with runtime.db.session() as s:
-        row = oauth.consume_state(s, runtime.box, "strava", state)
+        row = oauth.consume_state(s, runtime.box, "strava", state, B)
         assert row is not None and row.code_verifier_enc == "v" * 50
     with runtime.db.session() as s:
-        assert oauth.consume_state(s, runtime.box, "strava", state) is None
+        assert oauth.consume_state(s, runtime.box, "strava", state, B) is None
+
+
+def test_a_state_from_another_browser_is_refused_and_burnt(runtime):
+    with runtime.db.session() as s:
+        state = oauth.new_state(s, runtime.box, "strava", browser=B)
+    with runtime.db.session() as s:
+        assert oauth.consume_state(s, runtime.box, "strava", state, "b" * 64) is None
+        assert oauth.consume_state(s, runtime.box, "strava", state, None) is None
+    with runtime.db.session() as s:  # the leaked state is gone for its owner too
+        assert oauth.consume_state(s, runtime.box, "strava", state, B) is None
 
 
 def test_a_state_for_another_provider_or_expired_or_forged_is_refused(runtime):
     with runtime.db.session() as s:
-        state = oauth.new_state(s, runtime.box, "garmin")
-        expired = oauth.new_state(s, runtime.box, "strava")
+        state = oauth.new_state(s, runtime.box, "garmin", browser=B)
+        expired = oauth.new_state(s, runtime.box, "strava", browser=B)
         s.flush()
         s.get(OAuthState, oauth._hash(expired)).expires_at = utcnow() - timedelta(seconds=1)
     with runtime.db.session() as s:
-        assert oauth.consume_state(s, runtime.box, "strava", state) is None
-        assert oauth.consume_state(s, runtime.box, "strava", expired) is None
-        assert oauth.consume_state(s, runtime.box, "strava", "forged") is None
-        assert oauth.consume_state(s, runtime.box, "strava", None) is None
+        assert oauth.consume_state(s, runtime.box, "strava", state, B) is None
+        assert oauth.consume_state(s, runtime.box, "strava", expired, B) is None
+        assert oauth.consume_state(s, runtime.box, "strava", "forged", B) is None
+        assert oauth.consume_state(s, runtime.box, "strava", None, B) is None
 
 
 def _connection(runtime, expires_in: timedelta) -> str:

@@ -10,20 +10,34 @@ PROD = {"DATABASE_URL": "postgresql://u@127.0.0.1/db", "KNEEGUARD_SECRET_KEY": "
         "KNEEGUARD_ENCRYPTION_KEYS": KEY}
 
 
-def test_no_configuration_gives_the_embedded_default(tmp_path, monkeypatch):
+def test_no_configuration_gives_the_embedded_default_in_the_data_directory(tmp_path,
+                                                                           monkeypatch):
     monkeypatch.chdir(tmp_path)
-    s = Settings.from_env({})
-    assert s.database_url == "sqlite:///kneeguard.db"
+    s = Settings.from_env({"HOME": str(tmp_path)})
+    data = tmp_path / ".local" / "share" / "kneeguard"
+    assert s.data_dir == str(data)
+    assert s.database_url == f"sqlite:///{data / 'kneeguard.db'}"
+    assert s.email_outbox_dir == str(data / "outbox")
     assert s.embedded_queue and s.public_url == "http://127.0.0.1:8000"
     assert not s.strava_enabled and not s.garmin_enabled
-    stored = json.loads((tmp_path / LOCAL_SECRETS_FILE).read_text())
+    stored = json.loads((data / LOCAL_SECRETS_FILE).read_text())
     assert s.secret_key == stored["secret_key"]
     assert s.encryption_keys == (stored["encryption_key"],)
 
 
-def test_local_secrets_are_generated_once_and_reused(tmp_path, monkeypatch):
+def test_local_secrets_are_generated_once_and_reused(tmp_path):
+    env = {"KNEEGUARD_DATA_DIR": str(tmp_path)}
+    assert Settings.from_env(env).secret_key == Settings.from_env(env).secret_key
+
+
+def test_every_working_folder_finds_the_same_data(tmp_path, monkeypatch):
+    env = {"KNEEGUARD_DATA_DIR": str(tmp_path / "data")}
     monkeypatch.chdir(tmp_path)
-    assert Settings.from_env({}).secret_key == Settings.from_env({}).secret_key
+    here = Settings.from_env(env)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    there = Settings.from_env(env)
+    assert here.database_url == there.database_url and here.secret_key == there.secret_key
 
 
 def test_postgres_urls_use_psycopg3():

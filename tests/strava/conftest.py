@@ -53,15 +53,18 @@ def runner(runtime) -> tuple[str, str]:
     return accounts.add_athlete(runtime, "runner@example.com")
 
 
-def connect(live, fake, token: str, strava_athlete: int, *, note: bool = True,
-            grant: str | None = None) -> requests.Response:
-    """The runner clicks Connect, approves on (fake) Strava, and comes back to our callback."""
-    start = requests.get(f"{live.url}/connect/strava",
-                         params={"token": token, "note": "1" if note else "0"},
-                         allow_redirects=False, timeout=5)
+def connect(live, fake, token: str | None, strava_athlete: int, *, note: bool = True,
+            grant: str | None = None, browser: requests.Session | None = None
+            ) -> requests.Response:
+    """The runner clicks Connect, approves on (fake) Strava, and comes back to our callback in
+    the same browser (one cookie jar). `token=None`: an anonymous visitor (sign up or in)."""
+    browser = browser or requests.Session()
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    start = browser.get(f"{live.url}/connect/strava", params={"note": "1" if note else "0"},
+                        headers=headers, allow_redirects=False, timeout=5)
     assert start.status_code == 302, start.text
     params = fake.authorize(start.headers["Location"], athlete=strava_athlete, grant=grant)
-    return requests.get(f"{live.url}/connect/strava/callback", params=params, timeout=10)
+    return browser.get(f"{live.url}/connect/strava/callback", params=params, timeout=10)
 
 
 def add_history(fake, athlete: int, runs: int = 8, km: float = 10.0, every_days: int = 4,

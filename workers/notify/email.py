@@ -26,7 +26,7 @@ import ssl
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
@@ -136,12 +136,48 @@ def _severity_rank(f: Mapping[str, Any]) -> tuple[int, str]:
 
 def _view(f: Mapping[str, Any]) -> dict[str, str]:
     label, colour = _SEVERITY_STYLE.get(str(f.get("severity")), ("Note", "#59636e"))
-    figures = ""
-    if f.get("value") is not None and f.get("threshold") is not None:
-        figures = f"{_num(f['value'])} (threshold {_num(f['threshold'])})"
-    return {"severity_label": label, "colour": colour, "date": str(f.get("date") or ""),
-            "figures": figures, "message": str(f.get("message") or ""),
+    day = _day(f.get("date"))
+    return {"severity_label": label, "colour": colour, "date": day,
+            "figures": _comparison(f), "message": dated(str(f.get("message") or ""), day),
             "rule": str(f.get("rule") or ""), "sources": ", ".join(f.get("sources") or [])}
+
+
+# Plain comparisons instead of a bare ratio beside a threshold.
+_COMPARE = {
+    "single_run_spike": "{v:.1f}× your longest run of the 30 days before (we flag above {t:.1f}×)",
+    "weekly_jump": "{v:.1f}× the same 7 days two weeks earlier (we flag above {t:.1f}×)",
+    "acwr": "{v:.1f}× your average week of the last 4 weeks (we note above {t:.1f}×)",
+    "weekly_descent": "{v:.1f}× your usual weekly descent (we flag above {t:.1f}×)",
+    "downhill_novel": "{v:.1f}× your biggest recent descent (we flag above {t:.1f}×)",
+    "shoe_mileage": "{v:.0f} km on these shoes (we flag from {t:.0f} km)",
+}
+
+
+def _comparison(f: Mapping[str, Any]) -> str:
+    template = _COMPARE.get(str(f.get("rule")))
+    try:
+        v, th = float(f["value"]), float(f["threshold"])
+    except (KeyError, TypeError, ValueError):
+        return ""
+    return template.format(v=v, t=th) if template else ""
+
+
+def _day(value: Any) -> str:
+    """"Sun 30 Nov" for an ISO date: a past run is named by its date."""
+    try:
+        d = date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return str(value or "")
+    return f"{d.strftime('%a')} {d.day} {d.strftime('%b')}"
+
+
+def dated(message: str, day: str) -> str:
+    """Rule messages speak on the day of the run ("Today's 40.8 km is …"); an email arrives later,
+    so the run is named by its date: "Your 40.8 km run on Sun 30 Nov is …"."""
+    if not day:
+        return message
+    message = re.sub(r"^Today's ([\d.,]+ km) is", rf"Your \1 run on {day} is", message)
+    return re.sub(r"\btoday\b", f"on {day}", message)
 
 
 def _num(x: Any) -> str:

@@ -75,25 +75,49 @@ def _get(finding: Any, key: str) -> Any:
     return getattr(finding, key, None)
 
 
+# One short, neutral sentence per rule. A public activity's description is read by the runner's
+# followers: no numbers about their body, no alarm, no advice; the link has the details.
+NOTE_LINES = {
+    "single_run_spike": "Longer than this runner's recent runs.",
+    "return_to_running": "A first run back after a break.",
+    "weekly_jump": "A bigger week than usual.",
+    "acwr": "A heavier month than usual.",
+    "weekly_descent": "More downhill this week than usual.",
+    "downhill_novel": "More downhill than recent runs.",
+    "route_repetition": "A route often run the same way round.",
+    "track_direction": "Track laps mostly the same way round.",
+    "gct_asymmetry": "Uneven ground contact on this run.",
+    "cadence_drop": "Fewer steps per minute than usual.",
+    "shoe_mileage": "These shoes have many kilometres.",
+}
+NOTE_HEAD = "kneeguard noticed:"
+
+
 def render_note(findings: Iterable[Any], public_url: str, *, min_severity: str = "caution",
                 max_items: int = 3) -> str:
     """Short plain text for the description, or "" when nothing reaches `min_severity` (so a
-    re-analysis that no longer warns removes the old note). `findings` are mappings or objects with
-    `rule`, `severity`, `message` (the analyze JSON shape); `public_url` is the link to details."""
+    re-analysis that no longer warns removes the old note). One sentence per finding, most severe
+    first; sentences that would not fit are counted ("+1 more"), never cut mid-sentence.
+    `findings` are mappings or objects with `rule` and `severity`."""
     floor = rank(min_severity, 1)
     shown = [f for f in findings if rank(str(_get(f, "severity"))) >= floor]
     shown.sort(key=lambda f: -rank(str(_get(f, "severity"))))
     if not shown:
         return ""
-    lines = []
-    for f in shown[:max_items]:
-        mark = "!!" if _get(f, "severity") == "high" else "!"
-        message = str(_get(f, "message") or _get(f, "rule") or "").strip()
-        lines.append(f"{mark} {_shorten(message, 110)}")
-    if len(shown) > max_items:
-        lines.append(f"+{len(shown) - max_items} more")
-    text = "\n".join(lines)
-    return _shorten(text, MAX_NOTE_CHARS - len(public_url) - 10) + f"\nDetails: {public_url}"
+    tail = f"Details: {public_url}"
+    lines: list[str] = []
+    for f in shown:
+        line = NOTE_LINES.get(str(_get(f, "rule")), "A pattern worth a look.")
+        if line in lines:
+            continue
+        more = len(shown) - len(lines) - 1
+        room = MAX_NOTE_CHARS - len(tail) - len(NOTE_HEAD) - 12 * (more > 0) - 3
+        if len(lines) >= max_items or sum(len(x) + 1 for x in lines) + len(line) > room:
+            break
+        lines.append(line)
+    rest = len({NOTE_LINES.get(str(_get(f, "rule"))) for f in shown}) - len(lines)
+    extra = [f"+{rest} more"] if rest > 0 else []
+    return "\n".join([NOTE_HEAD, *lines, *extra, tail])
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -74,3 +74,86 @@
     });
   });
 })();
+
+// /me: upload files one request each, so every file gets its own progress bar and its own result
+// (created, already there, or why it was skipped), then offer to show the new runs.
+(function () {
+  "use strict";
+  const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
+
+  function row(list, name) {
+    const li = document.createElement("li");
+    const label = document.createElement("span");
+    label.textContent = name;
+    const bar = document.createElement("progress");
+    bar.max = 100;
+    bar.value = 0;
+    const out = document.createElement("span");
+    out.className = "result";
+    li.append(label, " ", bar, " ", out);
+    list.appendChild(li);
+    return { li, bar, out };
+  }
+
+  function describe(status, body) {
+    if (status === 202) {
+      const made = (body.activities || []).length, dup = (body.duplicates || []).length;
+      const skipped = (body.skipped || []).map((s) => s.file + ": " + s.reason);
+      const parts = [];
+      if (made) parts.push(made === 1 ? "1 run added" : made + " runs added");
+      if (dup) parts.push(dup === 1 ? "already here" : dup + " already here");
+      if (skipped.length) parts.push("skipped " + skipped.join("; "));
+      return { ok: true, text: parts.join(", ") };
+    }
+    const err = (body && body.error) || {};
+    const why = Array.isArray(err.details) ? err.details.map((d) => d.reason).join("; ") : "";
+    const text = status === 413 ? "too large for one upload: split it or zip fewer files"
+      : (err.message || "failed (" + status + ")") + (why ? " — " + why : "");
+    return { ok: false, text };
+  }
+
+  function send(url, file, ui) {
+    return new Promise((resolve) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", url);
+      xhr.setRequestHeader("X-CSRF-Token", csrf());
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.onprogress = (e) => { if (e.lengthComputable) ui.bar.value = 100 * e.loaded / e.total; };
+      xhr.onload = () => {
+        let body = {};
+        try { body = JSON.parse(xhr.responseText); } catch (e) { body = {}; }
+        const r = describe(xhr.status, body);
+        ui.bar.value = 100;
+        ui.out.textContent = r.ok ? "✓ " + r.text : "✗ " + r.text;
+        ui.li.className = r.ok ? "ok" : "failed";
+        resolve(r.ok);
+      };
+      xhr.onerror = () => { ui.out.textContent = "✗ the connection dropped; try again"; ui.li.className = "failed"; resolve(false); };
+      const data = new FormData();
+      data.append("file", file, file.name);
+      xhr.send(data);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const form = document.getElementById("upload");
+    if (!form) return;
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const files = Array.from(document.getElementById("files").files);
+      const list = document.getElementById("upload-results");
+      if (!files.length) { row(list, "").out.textContent = "Choose one or more files first."; return; }
+      for (const f of files) await send(form.dataset.url, f, row(list, f.name));
+      document.getElementById("upload-done").hidden = false;
+      form.dataset.finished = String(files.length);
+    });
+  });
+
+  // Run times in the reader's own time zone (the server only knows UTC).
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("time.local").forEach((t) => {
+      const d = new Date(t.getAttribute("datetime"));
+      if (!isNaN(d)) t.textContent = d.toLocaleString(undefined, { weekday: "short", day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" });
+    });
+  });
+})();

@@ -1,0 +1,135 @@
+"""Drive headless Chromium over the DevTools protocol (a websocket): open pages, fill and submit
+forms, attach files to <input type=file>, read the DOM, take screenshots.
+
+`--dump-dom` can only load a URL; signing in through the /login form (tokens are never accepted in
+URLs) and uploading through /me need a real page session. Used by the browser tests and by
+bench/screenshots.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+import websocket
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+class Browser:
+    def __init__(self, width: int = 1200, height: int = 900) -> None:
+        if CHROMIUM is None:
+            raise RuntimeError("chromium is not installed")
+        self._profile = tempfile.TemporaryDirectory(prefix="kg-chromium-")
+        self._proc = subprocess.Popen(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-dev-shm-usage",
+             "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
+             f"--user-data-dir={self._profile.name}", f"--window-size={width},{height}",
+             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._ids = itertools.count(1)
+        self._ws = websocket.create_connection(self._page_socket(), timeout=60)
+        self.send("Page.enable")
+        self.send("Runtime.enable")
+        self.send("Emulation.setDeviceMetricsOverride", width=width, height=height,
+                  deviceScaleFactor=1, mobile=False)
+
+    def _page_socket(self) -> str:
+        port_file = Path(self._profile.name) / "DevToolsActivePort"
+        deadline = time.monotonic() + 30
+        while not port_file.exists() or not port_file.read_text().strip():
+            if time.monotonic() > deadline or self._proc.poll() is not None:
+                raise RuntimeError("chromium did not start its DevTools endpoint")
+            time.sleep(0.05)
+        port = int(port_file.read_text().split()[0])
+        pages = requests.get(f"http://127.0.0.1:{port}/json/list", timeout=10).json()
+        return next(p["webSocketDebuggerUrl"] for p in pages if p["type"] == "page")
+
+    def send(self, method: str, **params) -> dict:
+        ident = next(self._ids)
+        self._ws.send(json.dumps({"id": ident, "method": method, "params": params}))
+        while True:
+            msg = json.loads(self._ws.recv())
+            if msg.get("id") == ident:
+                if "error" in msg:
+                    raise RuntimeError(f"{method}: {msg['error']}")
+                return msg.get("result", {})
+
+    def _wait_load(self) -> None:
+        while True:
+            msg = json.loads(self._ws.recv())
+            if msg.get("method") == "Page.loadEventFired":
+                return
+
+    def open(self, url: str) -> None:
+        self.send("Page.navigate", url=url)
+        self._wait_load()
+
+    def eval(self, expression: str):
+        found = self.send("Runtime.evaluate", expression=expression, returnByValue=True,
+                          awaitPromise=True)
+        if "exceptionDetails" in found:
+            raise RuntimeError(found["exceptionDetails"])
+        return found["result"].get("value")
+
+    def submit(self, form_selector: str, **fields: str) -> None:
+        """Fill named fields and submit the form (a real navigation)."""
+        script = "".join(
+            f"document.querySelector({json.dumps(form_selector)}).elements"
+            f"[{json.dumps(k)}].value = {json.dumps(v)};" for k, v in fields.items())
+        self.send("Runtime.evaluate",
+                  expression=script + f"document.querySelector({json.dumps(form_selector)})"
+                                      ".requestSubmit();")
+        self._wait_load()
+
+    def set_files(self, selector: str, paths: list[str]) -> None:
+        root = self.send("DOM.getDocument")["root"]["nodeId"]
+        node = self.send("DOM.querySelector", nodeId=root, selector=selector)["nodeId"]
+        self.send("DOM.setFileInputFiles", nodeId=node, files=[str(p) for p in paths])
+
+    def wait_for(self, expression: str, timeout: float = 60.0):
+        """Poll a JS expression until it is truthy (a page doing async work, e.g. uploads)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = self.eval(expression)
+            if value:
+                return value
+            time.sleep(0.1)
+        raise AssertionError(f"never true: {expression}")
+
+    def html(self) -> str:
+        return self.eval("document.documentElement.outerHTML")
+
+    def screenshot(self, path: Path) -> None:
+        data = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        Path(path).write_bytes(base64.b64decode(data["data"]))
+
+    def close(self) -> None:
+        try:
+            self._ws.close()
+        finally:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+            self._profile.cleanup()
+
+    def __enter__(self) -> Browser:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def sign_in(b: Browser, base_url: str, token: str, next_path: str = "") -> None:
+    """Through the /login form, as a person would (paste the token, press Sign in)."""
+    b.open(f"{base_url}/login" + (f"?next={next_path}" if next_path else ""))
+    b.submit("form.card", credential=token)
