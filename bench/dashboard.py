@@ -29,9 +29,11 @@ from sqlalchemy import insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service import clubs, create_app, migrate  # noqa: E402
+from service import create_app
+from service.domain import clubs  # noqa: E402
+from service.infra import migrate
+from service.infra.settings import Settings  # noqa: E402
 from service.models import Activity, Athlete, ClubMember, Finding, new_id  # noqa: E402
-from service.settings import Settings  # noqa: E402
 
 RULES = ("single_run_spike", "weekly_jump", "downhill_novel", "weekly_descent", "route_repetition")
 SEVERITIES = ("info", "caution", "caution", "high")
@@ -130,7 +132,7 @@ def timed(client, path: str, headers: dict, repeat: int) -> dict:
 
 def breakdown(rt, club_id: str) -> dict:
     """Where the time goes: each query of the dashboard alone (median of 5)."""
-    from service import club_stats
+    from service.domain import club_stats
 
     as_of = club_stats.today()
     parts = {
@@ -154,7 +156,7 @@ def breakdown(rt, club_id: str) -> dict:
 
 
 def _pages(members: int) -> int:
-    from service.web.pages import PER_PAGE
+    from service.web.pages.views import PER_PAGE
 
     return max(1, -(-members // PER_PAGE))
 

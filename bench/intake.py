@@ -30,7 +30,7 @@ from cryptography.fernet import Fernet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.settings import Settings  # noqa: E402
+from service.infra.settings import Settings  # noqa: E402
 
 DB = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/kneeguard_bench")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -50,7 +50,7 @@ def _prepare(env: dict) -> None:
     import redis
     from sqlalchemy import text
 
-    from service import migrate, runtime
+    from service.infra import migrate, runtime
     from service.models import Athlete, Base, Connection
 
     admin = DB.rsplit("/", 1)[0] + "/postgres"

@@ -22,8 +22,10 @@ from cryptography.fernet import Fernet
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from service import create_app, demo, migrate  # noqa: E402
-from service.settings import Settings  # noqa: E402
+from service import create_app  # noqa: E402
+from service.domain import demo  # noqa: E402
+from service.infra import migrate  # noqa: E402
+from service.infra.settings import Settings  # noqa: E402
 from tests.fakes.server import LiveServer  # noqa: E402
 from tests.web.cdp import Browser, sign_in  # noqa: E402
 

@@ -108,8 +108,8 @@ def prepare(env: dict) -> None:
     sys.path.insert(0, str(REPO))
     import redis
 
-    from service import migrate, runtime
-    from service.settings import Settings
+    from service.infra import migrate, runtime
+    from service.infra.settings import Settings
 
     settings = Settings.from_env(env)
     migrate.upgrade(settings.database_url)

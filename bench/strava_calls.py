@@ -24,8 +24,10 @@ from cryptography.fernet import Fernet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service import accounts, create_app, migrate  # noqa: E402
-from service.settings import Settings  # noqa: E402
+from service import create_app
+from service.domain import accounts  # noqa: E402
+from service.infra import migrate
+from service.infra.settings import Settings  # noqa: E402
 from tests.fakes.server import LiveServer  # noqa: E402
 from tests.fakes.strava import FakeStrava  # noqa: E402
 

@@ -15,7 +15,7 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from service.settings import Settings
+    from service.infra.settings import Settings
 
     return Settings.from_env().database_url
 

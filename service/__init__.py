@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from flask import Flask
 
-from service import runtime as runtime_mod
-from service.settings import Settings
+from service.infra import runtime as runtime_mod
+from service.infra.settings import Settings
 
 SESSION_LIFETIME = timedelta(days=7)  # signed cookies: a copy lives this long at most (was 31)
 
@@ -37,8 +37,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _register(app: Flask) -> None:
-    from service import bodies, errors, headers, metrics
-    from service.api import register_blueprints
+    from service.infra import metrics
+    from service.web import bodies, errors, headers
+    from service.web.api import register_blueprints
 
     errors.register_error_handlers(app)
     bodies.init_app(app)

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from service import create_app, migrate
-from service.settings import Settings
+from service import create_app
+from service.infra import migrate
+from service.infra.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"

@@ -13,9 +13,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service import deliveries, jobs, transient
-from service import runtime as runtime_mod
-from service.metrics import JOBS
+from service.domain import deliveries
+from service.infra import jobs, transient
+from service.infra import runtime as runtime_mod
+from service.infra.metrics import JOBS
 from service.models import Activity, Athlete, Finding
 from workers.analysis import ActivityMetrics, ElevationMetrics, HistoryItem, Thresholds, evaluate
 from workers.analysis.history import local_offset

@@ -20,9 +20,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select, update
 
-from service import deliveries
-from service import runtime as runtime_mod
-from service.metrics import JOBS
+from service.domain import deliveries
+from service.infra import runtime as runtime_mod
+from service.infra.metrics import JOBS
 from service.models import Activity, Athlete, Finding
 from workers.analysis import History, HistoryItem, Thresholds, evaluate
 from workers.analysis.history import local_offset

@@ -13,9 +13,9 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from service import jobs
-from service import runtime as runtime_mod
-from service.metrics import JOBS
+from service.infra import jobs
+from service.infra import runtime as runtime_mod
+from service.infra.metrics import JOBS
 from service.models import Athlete, ClubMember, Delivery, DeliveryAttempt, Endpoint, utcnow
 from workers.notify import channels
 from workers.notify.outcome import Outcome, after_failure

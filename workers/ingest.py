@@ -13,11 +13,11 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from service import jobs, transient
-from service import runtime as runtime_mod
-from service.metrics import JOBS
+from service.infra import jobs, transient
+from service.infra import runtime as runtime_mod
+from service.infra.metrics import JOBS
+from service.integrations.base import ProviderError
 from service.models import InboundEvent, utcnow
-from service.providers.base import ProviderError
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -104,7 +104,8 @@ def _failed(event: InboundEvent, exc: Exception, *, permanent: bool,
 def handlers() -> dict[tuple[str, str], Handler]:
     """The one table of event handlers. Imported when called: the provider modules import this
     one (for `Dropped`), and the web side never imports either."""
-    from workers.providers import garmin, strava
+    from service.integrations.garmin import jobs as garmin
+    from service.integrations.strava import jobs as strava
 
     return {
         ("strava", "activity.create"): strava.on_activity,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from service import accounts, club_stats, clubs
+from service.domain import accounts, club_stats, clubs
 from tests.clubs.world import add_finding, add_run
 
 

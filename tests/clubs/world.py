@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from service import accounts, clubs
+from service.domain import accounts, clubs
 from service.models import Activity, Delivery, Endpoint, Finding
 from tests.service.synthetic_runs import run_track
 

@@ -15,8 +15,9 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from service import clubs, deliveries, jobs
-from service import endpoints as svc
+from service.domain import clubs, deliveries
+from service.domain import endpoints as svc
+from service.infra import jobs
 from service.models import Activity, Athlete, Connection, Delivery, Finding, utcnow
 from tests.deliveries.receivers import VerifyingReceiver
 from tests.notify.conftest import free_port

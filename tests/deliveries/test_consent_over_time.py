@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from service import clubs
-from service import endpoints as svc
+from service.domain import clubs
+from service.domain import endpoints as svc
 from service.models import Athlete, Delivery, DeliveryAttempt
 from tests.deliveries.receivers import VerifyingReceiver
 from tests.notify.conftest import free_port

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from service.openapi import OPERATIONS
+from service.web.openapi import OPERATIONS
 from tests.fakes.server import LiveServer
 from workers.notify import catalog
 

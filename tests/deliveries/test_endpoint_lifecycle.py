@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from service import clubs, jobs
+from service.domain import clubs
+from service.infra import jobs
 from service.models import Delivery
 from tests.deliveries.receivers import VerifyingReceiver
 from tests.notify.conftest import free_port
@@ -62,7 +63,7 @@ def test_the_cli_recovers_an_endpoint_a_410_disabled(runtime, settings, rx):
     ep_id, rx.secret = added["id"], added["secret"]
     run_cli(settings, "endpoints", "list")
     with runtime.db.session() as s:
-        from service import endpoints as svc
+        from service.domain import endpoints as svc
         from service.models import Endpoint
 
         message_id = svc.send_test(s, s.get(Endpoint, ep_id)).id

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from service import endpoints as svc
+from service.domain import endpoints as svc
 from service.models import Delivery, Finding
 from tests.deliveries.receivers import VerifyingReceiver
 from tests.notify.conftest import free_port

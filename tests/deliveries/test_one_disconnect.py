@@ -11,10 +11,10 @@ import json
 
 import pytest
 
-from service import endpoints as svc
-from service import sweeper
+from service.domain import endpoints as svc
+from service.infra import sweeper
 from tests.deliveries.receivers import VerifyingReceiver
-from tests.garmin.conftest import athlete, connect, fake  # noqa: F401  (fixtures)
+from tests.integrations.garmin.conftest import athlete, connect, fake  # noqa: F401  (fixtures)
 from tests.notify.conftest import free_port
 from workers.notify.catalog import validate_payload
 

@@ -10,10 +10,10 @@ import socket
 import pytest
 from sqlalchemy import select
 
-from service import endpoints as svc
-from service import jobs
+from service.domain import endpoints as svc
+from service.infra import jobs
+from service.infra.netguard import guarded_post
 from service.models import Delivery, DeliveryAttempt
-from service.netguard import guarded_post
 from tests.deliveries.receivers import VerifyingReceiver, server_tls
 from tests.deliveries.tls import make_ca_and_server
 from tests.notify.conftest import free_port

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from service import endpoints as svc
-from service import sweeper
+from service.domain import endpoints as svc
+from service.infra import sweeper
 from tests.deliveries.receivers import VerifyingReceiver
-from tests.notify.conftest import free_port
-from tests.strava.conftest import (  # noqa: F401  (fixtures)
+from tests.integrations.strava.conftest import (  # noqa: F401  (fixtures)
     VERIFY_TOKEN,
     connected,
     fake,
@@ -18,6 +17,7 @@ from tests.strava.conftest import (  # noqa: F401  (fixtures)
     port,
     runner,
 )
+from tests.notify.conftest import free_port
 
 
 @pytest.fixture

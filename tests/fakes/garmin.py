@@ -63,7 +63,7 @@ from urllib.parse import urlencode
 import requests
 from werkzeug.wrappers import Request, Response
 
-from service.providers.garmin import pkce_challenge
+from service.integrations.garmin.client import pkce_challenge
 
 from .server import LiveServer, Served
 
@@ -240,7 +240,7 @@ class FakeGarmin(Served):
 
     @property
     def token_url(self) -> str:
-        return self.url + "/di-oauth2-service/oauth/token"
+        return self.url + "/di-oauth2-service/integrations/oauth/token"
 
     # -- test setup ------------------------------------------------------------------------------
 
@@ -405,13 +405,13 @@ class FakeGarmin(Served):
                                    response.status_code, user_id))
         return response(environ, start_response)
 
-    _OPEN = frozenset({"/oauth2Confirm", "/di-oauth2-service/oauth/token",
+    _OPEN = frozenset({"/oauth2Confirm", "/di-oauth2-service/integrations/oauth/token",
                        "/wellness-api/rest/activityFile"})  # not bearer-checked here
 
     def _dispatch(self, request: Request, user_id: str | None, denied: int) -> Response:
         routes = {
             ("GET", "/oauth2Confirm"): self._authorize,
-            ("POST", "/di-oauth2-service/oauth/token"): self._token,
+            ("POST", "/di-oauth2-service/integrations/oauth/token"): self._token,
             ("GET", "/wellness-api/rest/user/id"): self._user_id,
             ("GET", "/wellness-api/rest/user/permissions"): self._permissions,
             ("DELETE", "/wellness-api/rest/user/registration"): self._deregister,

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from service.providers.garmin import (
+from service.integrations.garmin.client import (
     parse_activities,
     parse_activity_files,
     parse_deregistrations,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from service import http
-from service.netguard import (
+from service.infra import http
+from service.infra.netguard import (
     UnresolvableURL,
     UnsafeURL,
     address_refusal,
@@ -189,7 +189,7 @@ def test_an_endless_response_returns_after_the_cap(big_responder):
 
 
 def test_a_closed_port_is_a_transport_error_not_a_refusal():
-    from service.netguard import TransportError
+    from service.infra.netguard import TransportError
     from tests.notify.conftest import free_port
 
     with pytest.raises(TransportError) as err:

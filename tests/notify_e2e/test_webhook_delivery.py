@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from service import endpoints as svc
-from service import jobs
+from service.domain import endpoints as svc
+from service.infra import jobs
 from service.models import Delivery, DeliveryAttempt, Endpoint, utcnow
 from tests.notify_e2e.gpx_history import spike_folder
 from tests.notify_e2e.receiver import Receiver
@@ -57,7 +57,7 @@ def pass_time(runtime) -> None:
     with runtime.db.session() as s:
         s.execute(update(Delivery).where(Delivery.status == "pending")
                   .values(next_attempt_at=utcnow()))
-    from service import sweeper
+    from service.infra import sweeper
     sweeper.sweep(runtime)
     runtime.queue.drain()
 

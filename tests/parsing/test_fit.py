@@ -3,14 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.parsing.conftest import (
-    FIT_FILES,
-    INVALID_FIT,
-    MULTISPORT_FIT,
-    NON_RUNNING_FIT,
-    fit_tracks,
-    ids,
-)
+from tests.parsing.conftest import FIT_FILES, INVALID_FIT, MULTISPORT_FIT, NON_RUNNING_FIT, fit_tracks, ids
 from workers.parsing.fit import parse_fit
 from workers.parsing.track import InvalidFile
 

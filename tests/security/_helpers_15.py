@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from service import accounts
+from service.domain import accounts
 from tests.fakes.garmin import FakeGarmin
 from tests.fakes.server import LiveServer
 from tests.fakes.strava import FakeStrava

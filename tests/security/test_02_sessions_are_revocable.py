@@ -10,7 +10,7 @@ from email.utils import parsedate_to_datetime
 
 import requests
 
-from service import accounts
+from service.domain import accounts
 from tests.security import _helpers_15 as h
 from tests.security._helpers_15 import browser, csrf_of, sign_in, whoami
 
@@ -68,7 +68,7 @@ def test_the_session_cookie_lives_at_most_a_week(live, mallory):
 
 
 def test_revoking_a_club_key_ends_the_sessions_made_from_it(runtime, live):
-    from service import clubs
+    from service.domain import clubs
 
     with runtime.db.session() as s:
         club = clubs.create_club(s, "Harriers")

@@ -5,7 +5,7 @@ records paths without their query strings.
 
 from __future__ import annotations
 
-from service import server
+from service.infra import server
 from tests.security import _helpers_15 as h
 from tests.security._helpers_15 import browser, whoami
 

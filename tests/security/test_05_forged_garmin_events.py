@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.garmin import conftest as garmin
+from tests.integrations.garmin import conftest as garmin
 
 # The Garmin area's fixtures (the fake, the app, a connected user), shared not copied.
 fake, settings, live, athlete, garmin_user = (garmin.fake, garmin.settings, garmin.live,

@@ -13,7 +13,7 @@ import requests
 from sqlalchemy import func, select
 
 from service.models import Activity, Connection, InboundEvent
-from tests.strava import conftest as strava
+from tests.integrations.strava import conftest as strava
 
 # The Strava area's fixtures (the fake, the live app, a connected runner), shared not copied.
 fake, port, live, runner, connected = (strava.fake, strava.port, strava.live, strava.runner,

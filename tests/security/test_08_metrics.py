@@ -55,7 +55,7 @@ class TestWithAToken:
 
 
 def test_the_metrics_token_is_read_from_the_environment():
-    from service.settings import Settings
+    from service.infra.settings import Settings
 
     env = {"DATABASE_URL": "sqlite:///unused.db", "KNEEGUARD_SECRET_KEY": "k",
            "KNEEGUARD_ENCRYPTION_KEYS": "X" * 43 + "=", "KNEEGUARD_METRICS_TOKEN": TOKEN}

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from service import accounts, create_app, migrate
+from service import create_app
+from service.domain import accounts
+from service.infra import migrate
+from service.infra.settings import LOCAL_SECRETS_FILE, Settings
 from service.models import Delivery
-from service.settings import LOCAL_SECRETS_FILE, Settings
 from workers.notify import email as mail
 
 EMAIL = "erase-me-7f3a91@example.com"

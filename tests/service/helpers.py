@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service import accounts
+from service.domain import accounts
 
 
 def athlete_with_token(runtime, email: str = "runner@example.com") -> tuple[str, dict]:

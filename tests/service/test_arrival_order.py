@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from service import activities, sweeper
+from service.domain import activities
+from service.infra import sweeper
 from service.models import Activity, Athlete, Finding
 from tests.service.helpers import athlete_with_token
 from tests.service.synthetic_runs import run_track

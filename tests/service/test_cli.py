@@ -91,7 +91,7 @@ def test_a_command_that_creates_a_new_empty_database_says_so(tmp_path):
 
 def test_serve_links_point_at_its_own_port_unless_public_url_is_set():
     from service.cli import serve_settings
-    from service.settings import Settings
+    from service.infra.settings import Settings
 
     base = Settings()
     assert serve_settings(base, "127.0.0.1", 8123, None).public_url == "http://127.0.0.1:8123"

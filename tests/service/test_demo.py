@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from service import demo
+from service.domain import demo
 from service.models import Activity, Delivery, Finding
 
 

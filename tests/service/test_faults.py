@@ -27,7 +27,7 @@ from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 from sqlalchemy import create_engine, func, select, text
 
-from service import jobs, sweeper
+from service.infra import jobs, sweeper
 from service.models import Activity
 from tests.service.helpers import athlete_with_token
 from tests.service.test_pipeline import store_runs
@@ -120,7 +120,7 @@ def test_the_sweeper_survives_a_raising_stage_row_and_periodic_step(runtime, mon
     monkeypatch.setattr(sweeper.jobs, "enqueue", enqueue)
     monkeypatch.setattr(sweeper, "periodic", periodic)
     monkeypatch.setattr(sweeper, "STAGES", (broken, *sweeper.STAGES))
-    with caplog.at_level(logging.WARNING, logger="service.sweeper"):
+    with caplog.at_level(logging.WARNING, logger="service.infra.sweeper"):
         assert sweeper.sweep(runtime) == 2  # the two healthy rows
     runtime.queue.drain()
     assert statuses(runtime, ids) == ["analyzed", "parsed", "analyzed"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from service import accounts, activities, importer
+from service.domain import accounts, activities, importer
 from service.models import Activity, Delivery, Finding
 from tests.notify_e2e.test_webhook_delivery import CLI, cli_env
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 
 import workers.analyze as analyze
-from service import jobs, sweeper
+from service.infra import jobs, sweeper
 from service.models import Activity
 from tests.service.helpers import athlete_with_token
 from tests.service.test_pipeline import store_runs
@@ -88,7 +88,7 @@ def test_redis_unavailable_after_the_commit_still_answers_202(client, runtime, d
     Redis is back."""
     import socket
 
-    from service.queue import JobQueue
+    from service.infra.queue import JobQueue
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

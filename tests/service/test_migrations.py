@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from service import migrate
+from service.infra import migrate
 from service.models import Base
 
 

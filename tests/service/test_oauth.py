@@ -4,9 +4,9 @@ import threading
 import time
 from datetime import timedelta
 
-from service import oauth
+from service.integrations import oauth
+from service.integrations.base import TokenSet
 from service.models import Athlete, Connection, OAuthState, utcnow
-from service.providers.base import TokenSet
 
 B = "a" * 64  # the hash of a browser's binding value
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from service import activities
+from service.domain import activities
 from service.models import Activity, RawFile
 from tests.service.helpers import athlete_with_token
 

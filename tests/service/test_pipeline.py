@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from service import jobs, sweeper
+from service.infra import jobs, sweeper
 from service.models import Activity, Delivery, Finding
 from tests.service.helpers import athlete_with_token
 
@@ -22,7 +22,7 @@ START = (datetime.now(UTC) - timedelta(days=33)).replace(hour=7, minute=0, secon
 
 def store_runs(runtime, athlete_id: str, km_by_day: dict[int, float]) -> list[str]:
     """Store synthetic runs (day offset → km) through the real ingestion path."""
-    from service import activities
+    from service.domain import activities
     from tests.service.synthetic_runs import run_track
 
     start = START
@@ -142,7 +142,8 @@ def test_periodic_jobs_are_enqueued_once_per_period(runtime):
 def test_removing_a_provider_run_re_analyses_the_days_that_leaned_on_it(runtime):
     """A 20 km Garmin run hid the spike of a later 14 km run; once the Garmin data is gone
     (deregistration), the later day is re-analysed and the spike is found."""
-    from service import activities, garmin_service
+    from service.domain import activities
+    from service.integrations.garmin import connection as garmin_service
     from tests.service.synthetic_runs import run_track
 
     athlete_id, _ = athlete_with_token(runtime)
@@ -189,7 +190,7 @@ def test_the_embedded_worker_thread_runs_jobs_by_itself(runtime):
 def test_an_old_history_gets_findings_but_no_emails(runtime):
     """Importing years-old runs records their findings (and tells integrators) but does not email
     the runner about a spike from long ago."""
-    from service import activities
+    from service.domain import activities
     from tests.service.synthetic_runs import run_track
 
     athlete_id, _ = athlete_with_token(runtime)

@@ -3,7 +3,7 @@ import json
 import pytest
 from cryptography.fernet import Fernet
 
-from service.settings import LOCAL_SECRETS_FILE, Settings, SettingsError
+from service.infra.settings import LOCAL_SECRETS_FILE, Settings, SettingsError
 
 KEY = Fernet.generate_key().decode()
 PROD = {"DATABASE_URL": "postgresql://u@127.0.0.1/db", "KNEEGUARD_SECRET_KEY": "s",

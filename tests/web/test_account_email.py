@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from service.domain.signup import account_for
 from service.models import Athlete
-from service.signup import account_for
 
 
 def _runner_without_email(runtime) -> str:

@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from service import accounts
+from service.domain import accounts
 from service.models import Athlete, ClubMember
 from tests.clubs.world import build
 from tests.fakes.server import LiveServer

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from service import accounts
+from service.domain import accounts
 from tests.clubs.world import add_finding, add_run
 
 HTML = {"Accept": "text/html"}

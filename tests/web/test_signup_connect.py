@@ -12,7 +12,7 @@ import re
 
 from sqlalchemy import func, select
 
-from service import clubs
+from service.domain import clubs
 from service.models import Athlete, ClubMember, Connection
 from tests.security import _helpers_15 as h
 from tests.security._helpers_15 import browser, finish, garmin_consent, start, strava_consent, whoami

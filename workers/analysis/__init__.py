@@ -19,13 +19,7 @@ from workers.analysis.metrics import (
     compute_metrics,
 )
 from workers.analysis.report import SCHEMA, analyze_tracks, build_document, render_text
-from workers.analysis.rules import (
-    RULE_IDS,
-    evaluate,
-    evaluate_dates,
-    history_note,
-    weekly_table,
-)
+from workers.analysis.rules import RULE_IDS, evaluate, evaluate_dates, history_note, weekly_table
 from workers.analysis.severity import SEVERITIES, rank
 from workers.analysis.windows import lookback_days
 

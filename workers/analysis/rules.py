@@ -15,13 +15,7 @@ from datetime import date, timedelta
 
 from workers.analysis import load, patterns
 from workers.analysis.config import Thresholds
-from workers.analysis.history import (
-    Finding,
-    History,
-    HistoryItem,
-    day_number,
-    from_day_number,
-)
+from workers.analysis.history import Finding, History, HistoryItem, day_number, from_day_number
 
 ACTIVITY_RULES = (
     load.single_run_spike,

@@ -3,7 +3,7 @@
 Adding or removing a run at time t can change the findings of later days: every day whose rules
 read t. `lookback_days(thresholds)` is the longest such distance in days, so re-analysing
 [t, t + lookback] makes findings independent of the order runs arrived in. Three look-backs are not
-windows and are handled by the caller (service.activities.reanalyze_later):
+windows and are handled by the caller (service.domain.activities.reanalyze_later):
 
 - return_to_running: "first run in N days" reads back to the previous run, however long ago —
   the next run after a changed one is re-analysed;

@@ -19,7 +19,7 @@ Sender = Callable[[object, object], Outcome]
 CHANNELS: dict[str, str] = {
     "webhook": "workers.notify.webhook_channel:send",
     "email": "workers.notify.email_channel:send",
-    "strava_note": "workers.providers.strava:send_note",
+    "strava_note": "service.integrations.strava.jobs:send_note",
 }
 
 

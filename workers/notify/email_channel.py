@@ -6,7 +6,7 @@ from email.message import EmailMessage
 
 from sqlalchemy import select
 
-from service.deliveries import finding_data, unsubscribe_token
+from service.domain.deliveries import finding_data, unsubscribe_token
 from service.models import Athlete, Delivery, Finding
 from workers.notify import connection_notice
 from workers.notify import email as mail

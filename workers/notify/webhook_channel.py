@@ -1,13 +1,13 @@
 """The webhook channel: authorize again, then one signed attempt at the endpoint.
 
 Consent may have been withdrawn (or an endpoint disabled) between planning and sending, so the
-one authorization check (service/delivery_auth.py) runs again here: a delivery it refuses is
+one authorization check (service/domain/delivery_auth.py) runs again here: a delivery it refuses is
 cancelled, never sent.
 """
 
 from __future__ import annotations
 
-from service import delivery_auth
+from service.domain import delivery_auth
 from service.models import Delivery, Endpoint, utcnow
 from workers.notify import webhooks
 from workers.notify.outcome import Outcome

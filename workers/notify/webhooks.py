@@ -21,7 +21,7 @@ from typing import Any
 
 from standardwebhooks import Webhook
 
-from service import netguard
+from service.infra import netguard
 from workers.notify.outcome import (  # noqa: F401  (the retry policy, re-exported for callers)
     JITTER,
     RETRY_AFTER_CAP,

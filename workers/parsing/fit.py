@@ -33,12 +33,7 @@ from fitparse.records import (
     get_dev_type,
 )
 
-from workers.parsing.devices import (
-    GARMIN_PRODUCT_IDS,
-    barometer_by_id,
-    device_name,
-    is_barometric,
-)
+from workers.parsing.devices import GARMIN_PRODUCT_IDS, barometer_by_id, device_name, is_barometric
 from workers.parsing.track import InvalidFile, Lap, SessionTotals, Track
 
 MAX_FIT_BYTES = 25 * 1024 * 1024

@@ -1,0 +1,53 @@
+"""Helpers every command module shares: settings, JSON output, a migrated runtime."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from service.infra.settings import Settings, SettingsError
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise click.UsageError(f"configuration error: {exc}") from None
+
+
+def emit(obj: object) -> None:
+    click.echo(json.dumps(obj, indent=2, default=str))
+
+
+def _runtime():
+    from service.infra import runtime
+
+    settings = load_settings()
+    prepare_database(settings)
+    return runtime.build(settings)
+
+
+def _configure_logs(settings: Settings) -> None:
+    from service.infra import logs
+
+    logs.configure(settings.log_level, settings.log_json)
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def prepare_database(settings: Settings) -> None:
+    """Migrate, saying so when that creates a new, empty database (a different working folder or
+    data directory than last time is the usual reason)."""
+    from service.infra import migrate
+    from service.infra.settings import sqlite_path
+
+    path = sqlite_path(settings.database_url)
+    if path is not None and not path.exists():
+        click.echo(f"kneeguard: no database at {path}: creating a new, empty one (set "
+                   "KNEEGUARD_DATA_DIR or DATABASE_URL to use existing data)", err=True)
+    migrate.upgrade(settings.database_url)

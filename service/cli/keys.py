@@ -1,0 +1,92 @@
+"""`kneeguard keys`: API keys (printed once, stored only as hashes) and encryption-key rotation.
+
+    kneeguard keys add --integrator NAME           -> {"id", "key"}
+    kneeguard keys add --club ID [--scopes read]   -> {"id", "key"}
+    kneeguard keys list [--club ID]  /  kneeguard keys revoke KEY_ID  /  kneeguard keys rotate
+"""
+
+from __future__ import annotations
+
+import click
+
+from service.cli.common import _runtime, emit
+
+
+def _scopes(value: str) -> list[str]:
+    return [s.strip() for s in value.split(",") if s.strip()]
+
+
+@click.group()
+def keys() -> None:
+    """Encryption keys (KNEEGUARD_ENCRYPTION_KEYS), and API keys for club admins and integrators."""
+
+
+@keys.command("rotate")
+def rotate() -> None:
+    """Re-encrypt every token and webhook secret with the newest key; then the old key can go."""
+    from service.domain.secrets import rotate_keys
+
+    emit(rotate_keys(_runtime()))
+
+
+
+
+@keys.command("add")
+@click.option("--integrator", "integrator", default=None, metavar="NAME",
+              help="An integrator key with this name.")
+@click.option("--club", "club_id", default=None, help="A key for this club.")
+@click.option("--name", default=None, help="A label for a club key.")
+@click.option("--scopes", default="read,admin", show_default=True, help="read and/or admin")
+def keys_add(integrator: str | None, club_id: str | None, name: str | None, scopes: str) -> None:
+    """Prints {"id", "key"}; the key is shown only this once."""
+    from service.cli.common import _runtime
+    from service.domain import clubs as svc
+    from service.models import Club
+    from service.web.errors import ApiError
+
+    if bool(integrator) == bool(club_id):
+        raise click.UsageError("give exactly one of --integrator NAME or --club ID")
+    rt = _runtime()
+    try:
+        with rt.db.session() as s:
+            if club_id and s.get(Club, club_id) is None:
+                raise click.UsageError(f"no club {club_id}")
+            kind = "club" if club_id else "integrator"
+            row, key = svc.issue_key(s, kind, integrator or name, _scopes(scopes), club_id=club_id)
+            out = {"id": row.id, "key": key, "kind": kind, "scopes": row.scopes}
+    except ApiError as exc:
+        raise click.UsageError(exc.message) from None
+    emit(out)
+
+
+@keys.command("list")
+@click.option("--club", "club_id", default=None)
+def keys_list(club_id: str | None) -> None:
+    """Keys (never the keys themselves: prefix, scopes, last use)."""
+    from sqlalchemy import select
+
+    from service.cli.common import _runtime
+    from service.domain import clubs as svc
+    from service.models import ApiKey
+
+    rt = _runtime()
+    with rt.db.session() as s:
+        q = select(ApiKey).order_by(ApiKey.created_at)
+        if club_id:
+            q = q.where(ApiKey.club_id == club_id)
+        emit({"keys": [svc.key_view(k) for k in s.scalars(q)]})
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    from service.cli.common import _runtime
+    from service.domain import clubs as svc
+    from service.web.errors import NotFound
+
+    rt = _runtime()
+    try:
+        with rt.db.session() as s:
+            emit(svc.key_view(svc.revoke_key(s, key_id)))
+    except NotFound:
+        raise click.UsageError(f"no key {key_id}") from None

@@ -1,0 +1,1 @@
+"""The domain: accounts, activities, clubs, endpoints, deliveries, policy, erasure."""

@@ -1,0 +1,228 @@
+"""Activities in: raw bytes → stored raw file → parsed Tracks → activity rows with metrics.
+
+Used by the upload API, `kneeguard import` and the provider jobs. The web side may import the pure
+parsing and analysis libraries (no Flask/DB inside them); it never imports job modules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import zipfile
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from service.domain import policy
+from service.infra import jobs, transient
+from service.infra.finite import finite, scrub
+from service.models import Activity, RawFile, utcnow
+from workers.parsing.track import InvalidFile, Track
+
+log = logging.getLogger(__name__)
+
+# The same run from another source: start ±60 s and distance ±1%. Distances of one recording differ
+# by more than that across formats (a watch's FIT total vs the GPX export's GPS path: 1.06% on the
+# sportslib pair in shared/data), so a matching duration (±1%) with distance ±5% also counts.
+DUPLICATE_WINDOW = timedelta(seconds=60)
+DUPLICATE_DISTANCE = 0.01
+DUPLICATE_DURATION = 0.01
+DUPLICATE_DISTANCE_WITH_DURATION = 0.05
+
+
+@dataclass
+class IngestResult:
+    created: list[dict] = field(default_factory=list)
+    duplicates: list[dict] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+
+    def extend(self, other: IngestResult) -> None:
+        self.created += other.created
+        self.duplicates += other.duplicates
+        self.skipped += other.skipped
+
+    def as_dict(self) -> dict:
+        return {"activities": self.created, "duplicates": self.duplicates, "skipped": self.skipped}
+
+
+def ingest_one(s: Session, athlete_id: str, filename: str, data: bytes) -> IngestResult:
+    """One file of a batch, in its own savepoint: whatever it throws (a parser bug, an odd value)
+    becomes a recorded skip and the rest of the batch is stored. Transient database errors are
+    not swallowed: the whole request fails and can be retried."""
+    try:
+        with s.begin_nested():
+            return ingest_bytes(s, athlete_id, filename, data, source=guess_source(data))
+    except Exception as exc:
+        if transient.is_transient(exc):
+            raise
+        log.exception("file could not be stored", extra={"file": filename[:200]})
+        return IngestResult(skipped=[{"file": filename, "reason": "the file could not be "
+                                      f"processed ({type(exc).__name__}); it was logged"}])
+
+
+def ingest_bytes(s: Session, athlete_id: str, filename: str, data: bytes,
+                 source: str = "upload") -> IngestResult:
+    """Parse one file or archive and store what is new. Invalid input becomes a skip, never an
+    exception, and nothing of an invalid file is stored."""
+    sha = hashlib.sha256(data).hexdigest()
+    known = s.scalar(select(RawFile).where(RawFile.athlete_id == athlete_id, RawFile.sha256 == sha))
+    if known is not None:
+        return _same_bytes(s, known, filename)
+    from workers.parsing import parse_bytes
+
+    try:
+        parsed = parse_bytes(data, filename)
+    except InvalidFile as exc:
+        return IngestResult(skipped=[{"file": filename, "reason": str(exc)}])
+    result = IngestResult(skipped=[{"file": k.file, "reason": k.reason} for k in parsed.skipped])
+    if not parsed.tracks:
+        if not result.skipped:
+            result.skipped.append({"file": filename, "reason": "no activity found in the file"})
+        return result
+    try:
+        # A savepoint: the same bytes uploaded twice at the same moment meet at the unique
+        # (athlete, sha256) key; the loser answers "duplicate" instead of failing the request.
+        with s.begin_nested():
+            raw = RawFile(athlete_id=athlete_id, source=source, filename=filename[:500],
+                          sha256=sha, size=len(data), data=data,
+                          expires_at=policy.raw_expiry(source, utcnow()))
+            s.add(raw)
+            s.flush()
+    except IntegrityError:
+        known = s.scalar(select(RawFile).where(RawFile.athlete_id == athlete_id,
+                                               RawFile.sha256 == sha))
+        if known is None:
+            raise
+        return _same_bytes(s, known, filename)
+    for leg, track in enumerate(parsed.tracks):
+        result.extend(store_track(s, athlete_id, track, source, filename, raw_file_id=raw.id,
+                                  leg=leg))
+    return result
+
+
+def store_track(s: Session, athlete_id: str, track: Track, source: str, filename: str, *,
+                raw_file_id: str | None = None, leg: int = 0,
+                provider_activity_id: str | None = None) -> IngestResult:
+    label = getattr(track, "source_file", None) or track.name or filename
+    twin = find_duplicate(s, athlete_id, track)
+    if twin is not None:
+        return IngestResult(duplicates=[{"file": label, "activity": twin.id,
+                                         "reason": f"same run as {twin.id} ({twin.source})"}])
+    from workers.analysis import compute_metrics
+
+    metrics = compute_metrics(track).to_dict()
+    # A file without elevation, times or distance gives NaN somewhere: store "unknown" instead
+    # (0 for the two NOT NULL totals, as the parsers do when a file has no times at all).
+    distance_m, moving_s = finite(track.distance_m, 0.0), finite(track.moving_time_s, 0.0)
+    metrics.update(scrub(metrics), distance_m=distance_m, moving_time_s=moving_s)
+    activity = _add(s, athlete_id, source, raw_file_id, leg, provider_activity_id, dict(
+        name=track.name, start_time=track.start_time, sport=track.sport,
+        sub_sport=track.sub_sport, distance_m=distance_m, moving_time_s=moving_s,
+        indoor=track.indoor, manual=track.manual, gear_id=track.gear_id, metrics=metrics,
+        loss_m=finite((metrics.get("elevation") or {}).get("loss_m"))))
+    reanalyze_later(s, athlete_id, [activity.start_time])
+    return IngestResult(created=[summary(activity, label)])
+
+
+def store_measured(s: Session, athlete_id: str, run: dict, source: str, *,
+                   raw_file_id: str | None, leg: int) -> IngestResult:
+    """Store a run measured elsewhere (the import's process pool: `workers.import_parse`).
+    The caller re-marks later days for analysis once for the whole batch."""
+    twin = find_duplicate(s, athlete_id, _Measured(run))
+    if twin is not None:
+        return IngestResult(duplicates=[{"file": run["label"], "activity": twin.id,
+                                         "reason": f"same run as {twin.id} ({twin.source})"}])
+    fields = {k: v for k, v in run.items() if k != "label"}
+    activity = _add(s, athlete_id, source, raw_file_id, leg, None, fields)
+    return IngestResult(created=[summary(activity, run["label"])])
+
+
+class _Measured:
+    """What find_duplicate reads of a Track, from a measured run's fields."""
+
+    def __init__(self, run: dict) -> None:
+        self.start_time = run["start_time"]
+        self.distance_m, self.moving_time_s = run["distance_m"], run["moving_time_s"]
+
+
+def _add(s: Session, athlete_id: str, source: str, raw_file_id: str | None, leg: int,
+         provider_activity_id: str | None, fields: dict) -> Activity:
+    activity = Activity(athlete_id=athlete_id, source=source, raw_file_id=raw_file_id, leg=leg,
+                        provider_activity_id=provider_activity_id, status="parsed",
+                        expires_at=policy.derived_expiry(source, utcnow()), **fields)
+    s.add(activity)
+    s.flush()
+    return activity
+
+
+def find_duplicate(s: Session, athlete_id: str, track: Track) -> Activity | None:
+    start = track.start_time
+    candidates = s.scalars(select(Activity).where(
+        Activity.athlete_id == athlete_id,
+        Activity.start_time >= start - DUPLICATE_WINDOW,
+        Activity.start_time <= start + DUPLICATE_WINDOW,
+    )).all()
+    distance, duration = finite(track.distance_m, 0.0), finite(track.moving_time_s, 0.0)
+    for other in candidates:
+        d_rel = abs(other.distance_m - distance) / max(distance, other.distance_m, 1.0)
+        t_rel = abs(other.moving_time_s - duration) / max(duration, other.moving_time_s, 1.0)
+        if d_rel <= DUPLICATE_DISTANCE or (
+                duration > 0 and t_rel <= DUPLICATE_DURATION
+                and d_rel <= DUPLICATE_DISTANCE_WITH_DURATION):
+            return other
+    return None
+
+
+def reanalyze_later(s: Session, athlete_id: str, changed_starts: list) -> int:
+    """Runs added to or removed from a history change the verdicts of later days: mark them for
+    re-analysis (windows from the rules themselves: service.domain.reanalysis)."""
+    from service.domain.reanalysis import reanalyze_later as mark
+
+    return mark(s, athlete_id, changed_starts)
+
+
+def summary(activity: Activity, file: str | None = None) -> dict:
+    return {
+        "id": activity.id, "file": file, "source": activity.source, "sport": activity.sport,
+        "sub_sport": activity.sub_sport, "start_time": activity.start_time.isoformat(),
+        "distance_m": round(activity.distance_m, 1), "status": activity.status,
+    }
+
+
+def guess_source(data: bytes) -> str:
+    """An archive's origin from its layout: Strava's bulk export has activities.csv, Garmin's
+    holds nested zips (DI_CONNECT/…); anything else is a plain upload."""
+    if not data.startswith(b"PK"):
+        return "upload"
+    return guess_archive_source(io.BytesIO(data))
+
+
+def guess_archive_source(fileobj) -> str:
+    """guess_source for an archive given as a path or an open file (read lazily)."""
+    try:
+        with zipfile.ZipFile(fileobj) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return "upload"
+    if any(n.rsplit("/", 1)[-1] == "activities.csv" for n in names):
+        return "strava_export"
+    if any(n.lower().endswith(".zip") or "DI_CONNECT" in n for n in names):
+        return "garmin_export"
+    return "upload"
+
+
+def _same_bytes(s: Session, raw: RawFile, filename: str) -> IngestResult:
+    ids = s.scalars(select(Activity.id).where(Activity.raw_file_id == raw.id)).all()
+    return IngestResult(duplicates=[{"file": filename, "activity": i,
+                                     "reason": "this exact file was already imported"}
+                                    for i in ids])
+
+
+def enqueue_analysis(runtime, result: IngestResult) -> None:
+    """After the commit: one analyze job per new activity (the sweeper backs this up)."""
+    for item in result.created:
+        jobs.analyze_activity(runtime, item["id"])

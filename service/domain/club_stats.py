@@ -1,0 +1,246 @@
+"""What a club sees of its consenting members: risk, latest finding, weekly series.
+
+Only what the policy lets clubs see (service/domain/policy.py): activities from club-visible sources that
+are not private, findings whose every source is club-visible — by default nothing derived from
+Strava data. Each member's consent scope narrows it further.
+
+The dashboard must stay fast for a club of 1,000 members with years of history, so weekly sums are
+aggregated in SQL (one GROUP BY over the index on (athlete_id, start_time)); only a member's detail
+page loads per-run metrics.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Integer, and_, case, cast, func, or_, select
+from sqlalchemy.orm import Session
+
+from service.domain import policy
+from service.domain.clubs import display_name
+from service.models import Activity, Athlete, ClubMember, Finding
+from workers.analysis.severity import rank, strongest
+
+RISK_WINDOW_DAYS = 28
+EPOCH = date(1970, 1, 1)
+CLUB_POLICY_NOTE = ("Clubs see only what members consented to share, computed from club-visible "
+                    "sources: by default nothing derived from Strava data, and no private "
+                    "activities, emails, tokens or GPS tracks.")
+
+
+def club_sources() -> list[str]:
+    return [src for src, audiences in policy.VISIBLE_TO.items() if "club" in audiences]
+
+
+def _active(club_id: str):
+    return and_(ClubMember.club_id == club_id, ClubMember.withdrawn_at.is_(None),
+                ClubMember.consented_at.is_not(None))
+
+
+def sharing_members(s: Session, club_id: str) -> list:
+    """Rows of (athlete_id, display_name, share_name, role, consent_scope, consented_at): columns,
+    not ORM objects, because a club may have thousands of members."""
+    return s.execute(select(ClubMember.athlete_id, Athlete.display_name, ClubMember.share_name,
+                            ClubMember.role, ClubMember.consent_scope, ClubMember.consented_at)
+                     .join(Athlete, Athlete.id == ClubMember.athlete_id)
+                     .where(_active(club_id))).all()
+
+
+def sharing_member(s: Session, club_id: str, athlete_id: str) -> tuple[ClubMember, Athlete] | None:
+    row = s.execute(select(ClubMember, Athlete).join(Athlete, Athlete.id == ClubMember.athlete_id)
+                    .where(_active(club_id), ClubMember.athlete_id == athlete_id)).first()
+    return (row[0], row[1]) if row else None
+
+
+# ---- weekly sums in SQL --------------------------------------------------------------------------
+
+
+def _week_index(dialect: str):
+    """Monday-based week number since the epoch week (1970-01-01 was a Thursday)."""
+    if dialect == "postgresql":
+        days = func.extract("epoch", Activity.start_time) / 86400.0
+        return cast(func.floor((days + 3) / 7), Integer)
+    days = func.julianday(Activity.start_time) - 2440587.5
+    return cast((days + 3) / 7, Integer)  # positive, so truncation is floor
+
+
+def _loss_expr():
+    """Elevation loss of terrain runs (indoor and manual runs count for distance only, DESIGN §1).
+
+    Read from the plain `loss_m` column: extracting it from every run's metrics JSON cost most of
+    the dashboard's time (and grows with the route keys stored there)."""
+    return case((or_(Activity.indoor, Activity.manual), 0.0),
+                else_=func.coalesce(Activity.loss_m, 0.0))
+
+
+def week_start(index: int) -> date:
+    return EPOCH + timedelta(days=index * 7 - 3)
+
+
+def week_of(day: date) -> int:
+    return ((day - EPOCH).days + 3) // 7
+
+
+def visible_runs():
+    return and_(Activity.sport == "running", Activity.private.is_(False),
+                Activity.source.in_(club_sources()))
+
+
+def own_runs():
+    """Every run of the runner, whatever its source: what the runner's own page counts."""
+    return Activity.sport == "running"
+
+
+def weekly_sums(s: Session, as_of: date, weeks: int, *, club_id: str | None = None,
+                athlete_id: str | None = None, runs=None,
+                athlete_ids: list[str] | None = None) -> dict[str, list[dict]]:
+    """{athlete_id: [{"start", "distance_m", "loss_m", "runs"}] × weeks}, oldest first, with
+    zero weeks kept. `runs`: which activities count (default: what clubs may see)."""
+    last = week_of(as_of)
+    first = last - weeks + 1
+    since = datetime.combine(week_start(first), time(0), tzinfo=UTC)
+    until = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=UTC)
+    week = _week_index(s.bind.dialect.name).label("week")
+    loss = _loss_expr()
+    q = (select(Activity.athlete_id, week, func.sum(Activity.distance_m), func.sum(loss),
+                func.count())
+         .where(visible_runs() if runs is None else runs, Activity.start_time >= since,
+                Activity.start_time < until)
+         .group_by(Activity.athlete_id, week))
+    if club_id is not None:
+        # IN (members) rather than a join: the planner then walks the (athlete_id, start_time)
+        # index once per member instead of scanning every activity in the table.
+        members = select(ClubMember.athlete_id).where(_active(club_id))
+        q = q.where(Activity.athlete_id.in_(members))
+    if athlete_id is not None:
+        q = q.where(Activity.athlete_id == athlete_id)
+    if athlete_ids is not None:  # one page of a dashboard
+        q = q.where(Activity.athlete_id.in_(athlete_ids))
+    found: dict[str, dict[int, tuple]] = defaultdict(dict)
+    for aid, w, dist, lo, n in s.execute(q):
+        found[aid][int(w)] = (float(dist or 0), float(lo or 0), int(n))
+    # Week labels once, not once per member: this loop builds members × weeks rows.
+    starts = [(i, week_start(i).isoformat()) for i in range(first, last + 1)]
+    zero = (0.0, 0.0, 0)
+    return {aid: [_row(start, by_week.get(i, zero)) for i, start in starts]
+            for aid, by_week in found.items()}
+
+
+def _row(start: str, sums: tuple) -> dict:
+    return {"start": start, "distance_m": round(sums[0], 1), "loss_m": round(sums[1], 1),
+            "runs": sums[2]}
+
+
+def empty_weeks(as_of: date, weeks: int) -> list[dict]:
+    last = week_of(as_of)
+    return [_week_row(i, None) for i in range(last - weeks + 1, last + 1)]
+
+
+def _week_row(index: int, sums: tuple | None) -> dict:
+    return _row(week_start(index).isoformat(), sums or (0.0, 0.0, 0))
+
+
+def shared_weeks(rows: list[dict], scope: list[str]) -> list[dict]:
+    """Drop the series a member did not consent to share (None, not zero: unknown ≠ nothing)."""
+    return [{"start": r["start"], "runs": r["runs"] if "distance" in scope else None,
+             "distance_m": r["distance_m"] if "distance" in scope else None,
+             "loss_m": r["loss_m"] if "descent" in scope else None} for r in rows]
+
+
+# ---- findings ------------------------------------------------------------------------------------
+
+
+FINDING_COLUMNS = (Finding.id, Finding.athlete_id, Finding.rule, Finding.severity, Finding.date,
+                   Finding.value, Finding.threshold, Finding.message, Finding.activity_id,
+                   Finding.sources)
+
+
+def visible_findings(s: Session, since: date, until: date, *, club_id: str | None = None,
+                     athlete_id: str | None = None) -> dict[str, list[dict]]:
+    """Club-visible findings per athlete, newest first (columns only: evidence is never read)."""
+    q = (select(*FINDING_COLUMNS).outerjoin(Activity, Activity.id == Finding.activity_id)
+         .where(Finding.date >= since, Finding.date <= until,
+                or_(Finding.activity_id.is_(None), Activity.private.is_(False)))
+         .order_by(Finding.date.desc(), Finding.updated_at.desc()))
+    if club_id is not None:
+        q = q.join(ClubMember, and_(ClubMember.athlete_id == Finding.athlete_id, _active(club_id)))
+    if athlete_id is not None:
+        q = q.where(Finding.athlete_id == athlete_id)
+    out: dict[str, list[dict]] = defaultdict(list)
+    for row in s.execute(q):
+        if policy.visible(row.sources or [], "club"):
+            out[row.athlete_id].append(finding_view(row))
+    return out
+
+
+def finding_view(f) -> dict:
+    # An allowlist: evidence may name other activities, so it is not part of the club view.
+    return {"id": f.id, "rule": f.rule, "severity": f.severity, "date": f.date.isoformat(),
+            "value": f.value, "threshold": f.threshold, "message": f.message,
+            "activity_id": f.activity_id, "sources": list(f.sources or [])}
+
+
+def risk(findings: list[dict]) -> dict:
+    level = strongest(f["severity"] for f in findings) or "none"  # the one order: severity.py
+    return {"level": level, "score": rank(level) + 1, "findings": len(findings)}  # none 0 .. high 3
+
+
+# ---- the dashboard -------------------------------------------------------------------------------
+
+
+def dashboard(s: Session, club_id: str, as_of: date, weeks: int = 12, *,
+              page: int | None = None, per_page: int = 50) -> list[dict]:
+    """One row per consenting member, most at risk first. With `page` (1-based), only that page's
+    rows are built: ranking needs just the members and their recent findings, so the weekly sums
+    (the expensive part) are read for the page's members alone."""
+    return dashboard_page(s, club_id, as_of, weeks, page=page, per_page=per_page)[0]
+
+
+def dashboard_page(s: Session, club_id: str, as_of: date, weeks: int = 12, *,
+                   page: int | None = None, per_page: int = 50) -> tuple[list[dict], int]:
+    """(rows of this page, number of members)."""
+    members = sharing_members(s, club_id)
+    since = as_of - timedelta(days=RISK_WINDOW_DAYS - 1)
+    found = visible_findings(s, since, as_of, club_id=club_id)
+    ranked = []
+    for m in members:
+        scope = list(m.consent_scope or [])
+        fs = found.get(m.athlete_id, []) if "findings" in scope else []
+        ranked.append((m, scope, fs, risk(fs), display_name(m)))
+    ranked.sort(key=lambda x: (-x[3]["score"], -x[3]["findings"], x[4].lower()))
+    if page is not None:
+        ranked = ranked[(page - 1) * per_page:page * per_page]
+    ids = [m.athlete_id for m, *_ in ranked]
+    # A page's members are known: filter on their ids alone (no club subquery for the planner).
+    sums = (weekly_sums(s, as_of, weeks, athlete_ids=ids) if page is not None
+            else weekly_sums(s, as_of, weeks, club_id=club_id))
+    empty = empty_weeks(as_of, weeks)
+    rows = [_dashboard_row(m, scope, fs, level, name, sums.get(m.athlete_id, empty))
+            for m, scope, fs, level, name in ranked]
+    return rows, len(members)
+
+
+def _dashboard_row(m, scope: list[str], fs: list[dict], level: dict, name: str,
+                   weeks: list[dict]) -> dict:
+    recent_runs = sum(w["runs"] for w in weeks[-4:])
+    return {
+        "athlete_id": m.athlete_id, "name": name, "role": m.role, "sharing": scope,
+        "consented_at": m.consented_at.isoformat() if m.consented_at else None,
+        "risk": level, "latest_finding": most_severe(fs),
+        "recent": ("not shared" if "findings" not in scope else
+                   "no runs in the last 4 weeks" if recent_runs == 0 else
+                   "nothing found" if not fs else "findings"),
+        "weeks": shared_weeks(weeks, scope),
+    }
+
+
+def most_severe(findings: list[dict]) -> dict | None:
+    """The most severe recent finding (the newest among equals): what a coach should read first."""
+    if not findings:
+        return None
+    return max(findings, key=lambda f: (rank(f["severity"], 0), f["date"]))
+
+
+def today() -> date:
+    return datetime.now(UTC).date()

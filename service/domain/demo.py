@@ -1,0 +1,94 @@
+"""`kneeguard demo`: a local demo for people without Strava or Garmin app credentials.
+
+Real activity files (the shared test corpus next to a checkout, or a folder given with --files) are
+re-dated into ten weeks of ordinary training ending with one long run, then go through the real
+pipeline: parse, metrics, the analyze job, findings, and deliveries (the email lands in the outbox).
+A runner who shares with a demo club lets the club pages show too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from service.domain import accounts, activities, clubs
+from service.models import Athlete
+
+# Ordinary runs (4-10 km, some hilly, one on a track) cycled through the weeks, then the long one.
+EASY = ("fit/msimms__20181108_run_garmin_fenix_3_hr.fit",
+        "fit/fitparse__2013-02-06-12-11-14.fit",
+        "fit/workoutizer__2019-09-14-17-22-05.fit",
+        "fit/fitparse__activity-small-fenix2-run.fit",
+        "fit/workoutizer__run_with_coordinates.fit",
+        "fit/msimms__20210604_track_run_garmin_fenix_6.fit",
+        "gpx/msimms__run_03_garmin.gpx",
+        "fit/msimms__20210507_run_garmin_fenix_6.fit")
+LONG = "gpx/gc__Move_2014_01_17_09_33_11.gpx"  # 15.5 km: far beyond the month's longest
+WEEKS = 10
+EMAIL = "demo-runner@example.invalid"
+
+
+def find_files(given: str | None) -> Path:
+    """The folder holding fit/ and gpx/: --files, else the shared corpus beside a checkout."""
+    candidates = [Path(given)] if given else []
+    repo = Path(__file__).resolve().parents[1]
+    candidates += [repo.parent / "shared" / "data" / "activities", Path.cwd() / "activities"]
+    for c in candidates:
+        if (c / LONG).is_file():
+            return c
+    raise FileNotFoundError("demo activity files not found; pass --files <folder with fit/ and "
+                            "gpx/> (the shared/data/activities folder of a checkout)")
+
+
+def redate(track, start: datetime):
+    """The same recording, moved to `start` (every time stamp shifted by the same amount)."""
+    delta = (start - track.start_time).total_seconds()
+    track.start_time = start
+    track.timestamps = track.timestamps + delta
+    track.laps = [dataclasses.replace(lap, start_time=lap.start_time + delta) for lap in track.laps]
+    track.pauses = [(a + delta, b + delta) for a, b in track.pauses]
+    return track
+
+
+def schedule(today: datetime) -> list[tuple[str, datetime]]:
+    """Ten weeks of runs every two or three days at 07:00, the long run yesterday."""
+    plan, day, i = [], WEEKS * 7, 0
+    while day > 2:
+        plan.append((EASY[i % len(EASY)], today - timedelta(days=day)))
+        day -= 2 if i % 3 else 3
+        i += 1
+    plan.append((LONG, today - timedelta(days=1)))
+    return plan
+
+
+def load(rt, folder: Path) -> dict:
+    """Seed the demo runner and club (idempotent per database: an existing demo is reused)."""
+    from workers.parsing import parse_bytes
+
+    athlete_id, token = accounts.add_athlete(rt, EMAIL)
+    today = datetime.now(UTC).replace(hour=7, minute=0, second=0, microsecond=0)
+    result = activities.IngestResult()
+    with rt.db.session() as s:
+        athlete = s.get(Athlete, athlete_id)
+        athlete.display_name = "Dana R."
+        athlete.preferences = {**(athlete.preferences or {}), "email": True}
+        for name, start in schedule(today):
+            track = parse_bytes((folder / name).read_bytes(), name).tracks[0]
+            result.extend(activities.store_track(s, athlete_id, redate(track, start), "upload",
+                                                 Path(name).name))
+        club_id, key = _club(s, athlete_id)
+    activities.enqueue_analysis(rt, result)
+    rt.queue.drain(max_rounds=500)
+    return {"athlete_id": athlete_id, "token": token, "club_id": club_id, "club_key": key,
+            "runs": len(result.created)}
+
+
+def _club(s, athlete_id: str) -> tuple[str, str]:
+    club = clubs.create_club(s, "Demo Harriers", admin_athlete_id=athlete_id)
+    invite, _ = clubs.create_invite(s, club.id)
+    member = clubs.accept_invite(s, invite, athlete_id, list(clubs.CONSENT_SCOPES))
+    member.role, member.share_name = "admin", True
+    _, key = clubs.issue_key(s, "club", "demo", ["read"], club_id=club.id)
+    s.flush()
+    return club.id, key

@@ -1,0 +1,73 @@
+"""Delete my data: a runner's account and everything derived from it, at once.
+
+Provider connections are disconnected first (best effort upstream: Strava deauthorisation, Garmin
+deregistration), then the athlete row goes and the database cascades to activities, raw files,
+findings, deliveries, endpoints and club memberships. Copies outside those rows go too: the
+runner's .eml files in the outbox, and (SQLite) the WAL, checkpointed and truncated at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy import delete, or_, select
+
+from service.infra.runtime import Runtime
+from service.models import Athlete, Connection, Delivery, OAuthState
+
+log = logging.getLogger(__name__)
+
+
+def delete_athlete(rt: Runtime, athlete_id: str) -> dict:
+    with rt.db.session() as s:
+        providers = set(s.scalars(select(Connection.provider).where(
+            Connection.athlete_id == athlete_id)).all())
+    upstream = {name: _disconnect(rt, name, athlete_id) for name in sorted(providers)}
+    with rt.db.session() as s:
+        mails = _email_ids(s, athlete_id)
+        s.execute(delete(OAuthState).where(OAuthState.athlete_id == athlete_id))
+        deleted = s.execute(delete(Athlete).where(Athlete.id == athlete_id)).rowcount
+    removed = _remove_outbox_files(rt.settings.email_outbox_dir, mails)
+    rt.db.checkpoint()
+    log.info("athlete erased", extra={"athlete": athlete_id, "outbox_files": removed})
+    return {"deleted": bool(deleted), "athlete_id": athlete_id, "providers": upstream}
+
+
+def _email_ids(s, athlete_id: str) -> list[str]:
+    """Every email delivery to this runner (findings, and notices sent to their address)."""
+    email = s.scalar(select(Athlete.email).where(Athlete.id == athlete_id))
+    to_them = or_(Delivery.athlete_id == athlete_id,
+                  Delivery.target == email) if email else Delivery.athlete_id == athlete_id
+    return list(s.scalars(select(Delivery.id).where(Delivery.channel == "email", to_them)))
+
+
+def _remove_outbox_files(outbox_dir: str, delivery_ids: list[str]) -> int:
+    """The outbox names each message `<delivery id>.eml` (workers/notify/email.py)."""
+    removed = 0
+    for delivery_id in delivery_ids:
+        try:
+            (Path(outbox_dir) / f"{delivery_id}.eml").unlink()
+            removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
+def _disconnect(rt: Runtime, provider: str, athlete_id: str) -> str:
+    try:
+        if provider == "strava" and rt.settings.strava_enabled:
+            from service.integrations.strava import connection as strava_service
+
+            strava_service.disconnect(rt, athlete_id)
+            return "disconnected"
+        if provider == "garmin" and rt.settings.garmin_enabled:
+            from service.integrations.garmin import connection as garmin_service
+
+            garmin_service.disconnect(rt, athlete_id)
+            return "disconnected"
+    except Exception as exc:  # the local data goes whatever the provider answers
+        log.warning("disconnect before deletion failed",
+                    extra={"provider": provider, "error": type(exc).__name__})
+        return "upstream_failed"
+    return "local_only"

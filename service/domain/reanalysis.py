@@ -1,0 +1,99 @@
+"""Which analysed runs must be re-analysed when runs are added to or removed from a history.
+
+The look-backs come from the rules (workers.analysis.windows), so a history's findings never depend
+on the order its runs arrived in: a backfill may deliver the newest run first, an import may be
+shuffled, a deletion may come last. Marked runs go back to `parsed`; the sweeper re-analyses them,
+findings are upserted (only genuinely new ones are delivered; stale ones are dropped).
+"""
+
+from __future__ import annotations
+
+import bisect
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from service.models import Activity, Athlete, Finding
+
+RUNNING = "running"  # the rules only see runs (workers.analysis.history.History.build)
+
+
+def thresholds_for(s: Session, athlete_id: str):
+    """The athlete's thresholds as the analyze job builds them (deployment, then own)."""
+    from service.infra import runtime as runtime_mod
+    from workers.analysis import Thresholds
+
+    rt = runtime_mod._current
+    deployment = dict(rt.settings.thresholds) if rt is not None else {}
+    athlete = s.get(Athlete, athlete_id)
+    own = (athlete.thresholds or {}) if athlete is not None else {}
+    return Thresholds.from_mapping(deployment).merged(own)
+
+
+def reanalyze_later(s: Session, athlete_id: str, changed_starts: list[datetime]) -> int:
+    """Mark the analysed runs whose findings can change; returns how many were marked."""
+    if not changed_starts:
+        return 0
+    first, last = min(changed_starts), max(changed_starts)
+    if _next_run(s, athlete_id, first) is None:
+        return 0  # the newest run (the common case): nothing later can change
+    from workers.analysis.windows import history_start_days, lookback_days
+
+    t = thresholds_for(s, athlete_id)
+    runs = _runs(s, athlete_id)
+    starts = [r.start_time for r in runs]
+    end = last + timedelta(days=lookback_days(t))
+    ids: set[str] = set()
+    for start in changed_starts:
+        i = bisect.bisect_right(starts, start)
+        if i == len(runs):
+            continue
+        ids.add(runs[i].id)  # return_to_running: its gap is measured from the changed run
+        if bisect.bisect_left(starts, start) == 0:  # acwr/descent: history starts elsewhere now
+            end = max(end, runs[i].start_time + timedelta(days=history_start_days(t)))
+    ids |= _shoe_crossings(s, athlete_id, runs, first, t)
+    marked = s.execute(update(Activity).where(
+        Activity.athlete_id == athlete_id, Activity.status == "analyzed",
+        Activity.start_time >= first, Activity.start_time <= end,
+    ).values(status="parsed")).rowcount
+    if ids:
+        marked += s.execute(update(Activity).where(
+            Activity.id.in_(ids), Activity.status == "analyzed").values(status="parsed")).rowcount
+    return marked
+
+
+def _next_run(s: Session, athlete_id: str, start: datetime):
+    return s.scalar(select(Activity.id).where(
+        Activity.athlete_id == athlete_id, Activity.sport == RUNNING,
+        Activity.start_time > start).limit(1))
+
+
+def _runs(s: Session, athlete_id: str) -> list:
+    """Every run of the athlete, oldest first, in the order the rules sort them."""
+    return s.execute(select(Activity.id, Activity.start_time, Activity.gear_id,
+                            Activity.distance_m, Activity.metrics.is_not(None).label("ready"))
+                     .where(Activity.athlete_id == athlete_id, Activity.sport == RUNNING)
+                     .order_by(Activity.start_time, Activity.id)).all()
+
+
+def _shoe_crossings(s: Session, athlete_id: str, runs: list, since: datetime, t) -> set[str]:
+    """Runs from `since` on that cross a pair's mileage mark now, or held a shoe finding before
+    (a pair's whole life counts, so an old run moves the crossing run)."""
+    from workers.analysis.history import meaningful
+    from workers.analysis.windows import shoe_marks_km
+
+    marks = [km * 1000.0 for km in shoe_marks_km(t)]
+    totals: dict[str, float] = {}
+    ids: set[str] = set()
+    for r in runs:
+        if not r.gear_id or not r.ready:
+            continue
+        before = totals.get(r.gear_id, 0.0)
+        totals[r.gear_id] = after = before + meaningful(r.distance_m)
+        if r.start_time >= since and any(before < m <= after for m in marks):
+            ids.add(r.id)
+    held = s.scalars(select(Finding.activity_id).where(
+        Finding.athlete_id == athlete_id, Finding.rule == "shoe_mileage",
+        Finding.date >= since.date(), Finding.activity_id.is_not(None))).all()
+    return ids | set(held)

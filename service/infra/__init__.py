@@ -1,0 +1,1 @@
+"""Infrastructure: settings, database, queue and jobs, HTTP out, workers, logs, metrics."""

@@ -1,0 +1,101 @@
+"""Engine and sessions. Built by create_app / the worker from Settings; nothing connects at import."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.infra import finite
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = _make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self.sessions, "before_flush", finite.guard)  # no NaN/inf is ever stored
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: commits on success, rolls back on error, always closes."""
+        s = self.sessions()
+        try:
+            yield s
+            s.commit()
+        except BaseException:
+            s.rollback()
+            raise
+        finally:
+            s.close()
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def empty_all_tables(self) -> None:
+        """Delete every row (tests and benchmarks start from nothing; never called by the service)."""
+        from service.models import Base
+
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+                conn.execute(text(f"TRUNCATE {names} CASCADE"))
+            else:
+                for table in reversed(Base.metadata.sorted_tables):
+                    conn.execute(table.delete())
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def checkpoint(self) -> None:
+        """SQLite: fold the WAL into the database file and truncate it to zero bytes, so deleted
+        rows (with secure_delete, zeroed in the main file) leave no copy in the -wal file.
+        Best effort while another connection reads; a no-op on PostgreSQL."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        make_private(url)
+        # The embedded default: web threads and the in-process worker share one file.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    # pre_ping survives a PostgreSQL restart; short recycle keeps idle pools honest.
+    return create_engine(url, pool_pre_ping=True, pool_recycle=1800, pool_size=5, max_overflow=10)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    # Deleted rows (emails, GPS) are overwritten with zeros, not left in free pages.
+    cur.execute("PRAGMA secure_delete=ON")
+    cur.close()
+
+
+def make_private(url: str) -> None:
+    """The SQLite file (emails, raw GPS) readable by its owner only. Created 0600 before SQLite
+    opens it: SQLite gives the -wal and -shm files the database file's mode. Files from older
+    versions are tightened too."""
+    name = make_url(url).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for suffix in ("", "-wal", "-shm"):
+        extra = Path(f"{path}{suffix}")
+        if extra.exists():
+            extra.chmod(0o600)

@@ -1,0 +1,1 @@
+"""One package per provider (Strava, Garmin); a new provider copies a sibling."""

@@ -1,0 +1,1 @@
+"""Everything about Garmin: client, connect, push receivers, jobs."""

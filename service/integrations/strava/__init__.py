@@ -1,0 +1,1 @@
+"""Everything about Strava: client, connect, push receiver, jobs, note, CLI."""

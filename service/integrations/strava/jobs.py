@@ -1,0 +1,373 @@
+"""Strava jobs: inbound-event handlers (listed in workers.ingest.handlers), the description-note sender
+(registered with workers.deliver), and the reconcile/purge jobs.
+
+Events are unsigned hints: every handler re-fetches with the owner's token, so duplicates and any
+order are harmless — a create or update is an upsert of what Strava says now, a delete Strava
+confirms (404) leaves its event row as a tombstone that later creates respect, a deauthorization
+Strava confirms (tokens refused) purges everything at once. Unconfirmed ones destroy nothing.
+
+Every database read before a Strava call uses a short session of its own, and the handler's own
+session (a savepoint) is only used after the network: SQLite cannot let a transaction that read
+before another connection committed (e.g. a token refresh) write afterwards, and no transaction
+should stay open across an HTTP call anyway.
+
+# Reference: ../shared/reference/apis.md §2-4, §10 (events, streams, rate limits, write-back)
+# Reference: ../shared/reference/reliability.md §4
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.domain import deliveries
+from service.domain.activities import store_track
+from service.infra import jobs
+from service.infra import runtime as runtime_mod
+from service.infra.runtime import Runtime
+from service.integrations.base import AuthRevoked, ProviderError, RateLimited, RemoteActivity
+from service.integrations.strava import connection as svc
+from service.integrations.strava.client import StravaClient
+from service.integrations.strava.note import merge_note, render_note
+from service.models import Activity, Athlete, Connection, Delivery, Finding, InboundEvent, utcnow
+from workers.ingest import Dropped
+from workers.notify.outcome import Outcome, after_failure
+from workers.parsing.strava_streams import parse_strava_streams
+from workers.parsing.track import INDOOR_SUB_SPORTS, InvalidFile, Track
+
+log = logging.getLogger(__name__)
+STEP_SPORTS = frozenset({"running", "walking", "hiking"})  # the sports whose streams we read
+
+
+@dataclass(frozen=True)
+class Ctx:
+    connection_id: str
+    athlete_id: str
+    owner_id: str
+
+
+def _context(rt: Runtime, owner_id: object) -> Ctx | None:
+    with rt.db.session() as s:
+        conn = svc.connection_for(s, str(owner_id))
+        if conn is None or conn.status != "active":
+            return None
+        return Ctx(conn.id, conn.athlete_id, conn.provider_user_id)
+
+
+def _token(rt: Runtime, ctx: Ctx) -> str | None:
+    """A valid access token, or None when the connection is gone (deauthorized meanwhile)."""
+    try:
+        return svc.access_token(rt, ctx.connection_id)
+    except LookupError:
+        return None
+    except AuthRevoked:
+        with rt.db.session() as s:  # the runner must reconnect; stop using this connection
+            conn = s.get(Connection, ctx.connection_id)
+            if conn is not None:
+                conn.status = "revoked"
+        raise
+
+
+def _row(s: Session, athlete_id: str, provider_id: object) -> Activity | None:
+    return s.scalar(select(Activity).where(Activity.source == svc.PROVIDER,
+                                           Activity.athlete_id == athlete_id,
+                                           Activity.provider_activity_id == str(provider_id)))
+
+
+# ---- activity events -------------------------------------------------------------------------
+
+
+def on_activity(s: Session, event: InboundEvent) -> list[str]:
+    """Upsert the activity as Strava describes it now (an update before its create creates it)."""
+    rt = runtime_mod.current()
+    owner, oid = event.payload["owner_id"], event.payload["object_id"]
+    ctx = _context(rt, owner)
+    if ctx is None or _tombstoned(rt, owner, oid):
+        return []
+    svc.check_budget(rt, "live")
+    token = _token(rt, ctx)
+    if token is None:
+        return []
+    api = svc.client(rt)
+    try:
+        remote = api.get_activity(token, oid)
+    except ProviderError as exc:
+        if exc.status == 404:  # deleted, or no longer visible: it must leave our cache too
+            return _forget(s, ctx, oid)
+        raise
+    existing = _row(s, ctx.athlete_id, oid)
+    if existing is not None:
+        return _refresh(existing, remote, created=event.kind == "activity.create")
+    return _store(s, ctx, remote, _track(rt, api, token, remote, "live"), status="parsed")
+
+
+def _tombstoned(rt: Runtime, owner: object, oid: object) -> bool:
+    with rt.db.session() as s:
+        return svc.tombstoned(s, owner, oid)
+
+
+def _refresh(row: Activity, remote: RemoteActivity, *, created: bool) -> list[str]:
+    """Title, type and privacy can change (the only update events Strava sends)."""
+    row.name = (remote.name or row.name or "")[:300] or None
+    row.private = remote.private
+    row.gear_id = remote.gear_id
+    changed = (row.sport, row.sub_sport) != (remote.sport, remote.sub_sport)
+    if changed:
+        row.sport, row.sub_sport = remote.sport, remote.sub_sport
+        indoor = (remote.sub_sport or "") in INDOOR_SUB_SPORTS
+        row.indoor = indoor
+        row.metrics = {**(row.metrics or {}), "sport": remote.sport,
+                       "sub_sport": remote.sub_sport, "indoor": indoor}
+    if (created and row.status == "history") or (changed and row.status != "history"):
+        row.status = "parsed"  # analyse it now (a live create met its backfilled copy)
+        return [row.id]
+    return []
+
+
+def _track(rt: Runtime, api: StravaClient, token: str, remote: RemoteActivity,
+           priority: svc.Priority) -> Track:
+    """Streams for runs, walks and hikes with a recording; a summary Track for the rest (manual
+    entries have no streams: Strava answers 404 for them, so we do not even ask)."""
+    if remote.manual or remote.sport not in STEP_SPORTS:
+        return _summary_track(remote)
+    svc.check_budget(rt, priority)
+    streams = api.get_streams(token, remote.provider_id)
+    if not streams:
+        return _summary_track(remote)
+    try:
+        return parse_strava_streams(streams, remote.raw)
+    except InvalidFile:
+        log.warning("unreadable strava streams", extra={"activity": remote.provider_id})
+        return _summary_track(remote)
+
+
+def _summary_track(r: RemoteActivity) -> Track:
+    return Track(start_time=r.start_time, sport=r.sport, sub_sport=r.sub_sport, manual=r.manual,
+                 gear_id=r.gear_id, name=r.name, summary_distance_m=r.distance_m,
+                 summary_moving_time_s=r.moving_time_s)
+
+
+def _store(s: Session, ctx: Ctx, remote: RemoteActivity, track: Track, status: str) -> list[str]:
+    result = store_track(s, ctx.athlete_id, track, svc.PROVIDER, f"strava:{remote.provider_id}",
+                         provider_activity_id=str(remote.provider_id))
+    if not result.created:
+        return []  # the same run is already here from another source (upload, Garmin)
+    row = s.get(Activity, result.created[0]["id"])
+    row.private, row.status = remote.private, status
+    return [row.id] if status == "parsed" else []
+
+
+def _forget(s: Session, ctx: Ctx, oid: object) -> list[str]:
+    ids = s.scalars(select(Activity.id).where(
+        Activity.source == svc.PROVIDER, Activity.athlete_id == ctx.athlete_id,
+        Activity.provider_activity_id == str(oid))).all()
+    svc.forget_activities(s, ctx.athlete_id, list(ids))
+    return []
+
+
+def on_delete(s: Session, event: InboundEvent) -> list[str]:
+    """Pushes are unsigned, so a delete is a claim to check: only when Strava answers 404 for the
+    activity (owner's token) do the activity and everything derived from it go. This row then
+    stays "done" as the tombstone that stops a late create from bringing it back. A delete Strava
+    does not confirm, or one for an activity we never stored (e.g. a future id), ends "dropped"
+    and leaves no tombstone."""
+    rt = runtime_mod.current()
+    owner, oid = event.payload["owner_id"], event.payload["object_id"]
+    ctx = _context(rt, owner)
+    if ctx is None:
+        raise Dropped("no active Strava connection for this owner")
+    if not _gone_at_strava(rt, ctx, oid):
+        log.warning("ignored a delete event Strava does not confirm",
+                    extra={"event": event.id, "activity": str(oid)})
+        raise Dropped("unconfirmed: Strava still serves this activity")
+    if _row(s, ctx.athlete_id, oid) is None:
+        raise Dropped("nothing stored for this activity")
+    _forget(s, ctx, oid)
+    return []
+
+
+def _gone_at_strava(rt: Runtime, ctx: Ctx, oid: object) -> bool:
+    """True when Strava answers 404 for the activity with its owner's token. Any other failure
+    (5xx, timeout, 429) raises, so the job retries instead of deciding either way."""
+    svc.check_budget(rt, "live")
+    token = _token(rt, ctx)
+    if token is None:
+        raise Dropped("the Strava connection is gone")
+    try:
+        svc.client(rt).get_activity(token, oid)
+    except ProviderError as exc:
+        if exc.status == 404:
+            return True
+        raise
+    return False
+
+
+# ---- deauthorization ---------------------------------------------------------------------------
+
+
+def on_deauthorize(s: Session, event: InboundEvent) -> list[str]:
+    """Tokens and every Strava-derived row deleted at once, queued work cancelled. Events are
+    unsigned, so Strava must confirm first: only when the stored tokens are refused (401 on the
+    call or on the refresh) is this a real deauthorization. A working token means the event is
+    stale (the runner reconnected since) or forged: ignored. Other failures retry later."""
+    rt = runtime_mod.current()
+    ctx = _context(rt, event.payload["owner_id"])
+    if ctx is not None and not _token_refused(rt, ctx):
+        log.warning("ignored a deauthorization for a working token", extra={"event": event.id})
+        raise Dropped("unconfirmed: the Strava token still works")
+    conn = svc.connection_for(s, event.payload["owner_id"])
+    if conn is None:
+        return []
+    # The athlete's own endpoints hear of it once per connection lifetime (sent by the sweeper).
+    deliveries.plan_connection_event(s, conn, "athlete.disconnected", reason="deauthorized")
+    counts = svc.purge_athlete(s, conn, keep_event_id=event.id)
+    log.info("strava deauthorization purged", extra={"athlete": conn.athlete_id, **counts})
+    return []
+
+
+def _token_refused(rt: Runtime, ctx: Ctx) -> bool:
+    """Strava refuses the athlete's tokens (AuthRevoked) or we hold none; a 5xx/timeout/429
+    raises so the event is retried, never taken as a confirmation."""
+    try:
+        token = svc.access_token(rt, ctx.connection_id)
+        svc.client(rt).get_athlete(token)
+    except (AuthRevoked, LookupError):
+        return True
+    return False
+
+
+# ---- history: backfill on connect, reconcile later ------------------------------------------------
+
+
+def on_sync(s: Session, event: InboundEvent) -> list[str]:
+    """List the last HISTORY_DAYS of activities (per_page=200: one or two calls) and store what
+    is missing: streams for runs of the last STREAM_DAYS, summaries for the rest. Backfill
+    priority; when the budget runs out, a follow-up sync is scheduled and the progress kept."""
+    rt = runtime_mod.current()
+    ctx = _context(rt, event.payload["owner_id"])
+    if ctx is None or ctx.connection_id != event.payload.get("connection_id"):
+        return []
+    now = utcnow()
+    try:
+        svc.check_budget(rt, "backfill")
+        token = _token(rt, ctx)
+        if token is None:
+            return []
+        api = svc.client(rt)
+        remotes = list(api.iter_activities(token, after=now - timedelta(days=svc.HISTORY_DAYS)))
+    except RateLimited as exc:
+        return _continue_later(s, ctx, exc.retry_after)
+    skip = _known_ids(s, ctx) | _deleted_ids(s, ctx.owner_id)
+    recent = now - timedelta(days=svc.STREAM_DAYS)
+    for remote in sorted(remotes, key=lambda r: r.start_time, reverse=True):
+        if remote.provider_id in skip:
+            continue
+        try:
+            track = (_track(rt, api, token, remote, "backfill") if remote.start_time >= recent
+                     else _summary_track(remote))
+        except RateLimited as exc:
+            return _continue_later(s, ctx, exc.retry_after)
+        _store(s, ctx, remote, track, status="history")
+    return []
+
+
+def _continue_later(s: Session, ctx: Ctx, wait: float | None) -> list[str]:
+    conn = s.get(Connection, ctx.connection_id)
+    if conn is not None:
+        svc.add_sync_event(s, conn, "continue",
+                           not_before=utcnow() + timedelta(seconds=(wait or 900) + 1))
+    return []
+
+
+def _known_ids(s: Session, ctx: Ctx) -> set[str]:
+    return set(s.scalars(select(Activity.provider_activity_id).where(
+        Activity.source == svc.PROVIDER, Activity.athlete_id == ctx.athlete_id)))
+
+
+def _deleted_ids(s: Session, owner: str) -> set[str]:
+    prefix = f"{svc.event_prefix(owner)}activity:"
+    keys = s.scalars(select(InboundEvent.dedupe_key).where(
+        InboundEvent.kind == "activity.delete", InboundEvent.status == "done",
+        InboundEvent.dedupe_key.startswith(prefix, autoescape=True)))
+    return {k[len(prefix):].split(":", 1)[0] for k in keys}
+
+
+def reconcile() -> dict:
+    """The lost-events backstop (run daily by the scheduler or `kneeguard strava reconcile`):
+    purge what is past retention, then a sync per active connection re-fetches what is needed."""
+    rt = runtime_mod.current()
+    with rt.db.session() as s:
+        purged = svc.purge_expired(s)
+        conns = s.scalars(select(Connection).where(Connection.provider == svc.PROVIDER,
+                                                   Connection.status == "active")).all()
+        ids = [svc.add_sync_event(s, c, "reconcile") for c in conns]
+    for event_id in ids:
+        jobs.process_event(rt, event_id)
+    return {"purged": purged, "syncs": len(ids)}
+
+
+def purge() -> dict:
+    """Delete Strava data past its retention (policy: 7 days)."""
+    rt = runtime_mod.current()
+    with rt.db.session() as s:
+        return svc.purge_expired(s)
+
+
+# ---- description note ------------------------------------------------------------------------
+
+
+def send_note(rt: Runtime, d: Delivery) -> Outcome:
+    """GET the description, replace only our block, PUT it back (JSON). Idempotent: an unchanged
+    description is not written again."""
+    plan = _note_plan(rt, d)
+    if isinstance(plan, Outcome):
+        return plan
+    connection_id, activity_id, note = plan
+    try:
+        svc.check_budget(rt, "live")
+        token = svc.access_token(rt, connection_id)
+        api = svc.client(rt)
+        current = api.get_activity(token, activity_id).description or ""
+        merged = merge_note(current, note)
+        if merged != current:
+            api.update_description(token, activity_id, merged)
+    except LookupError:
+        return Outcome("cancelled", error="the Strava connection is gone")
+    except RateLimited as exc:
+        return Outcome("retry", code=429, error=str(exc)[:500], next_delay_s=exc.retry_after)
+    except ProviderError as exc:
+        return _note_failure(exc, d)
+    return Outcome("ok", code=200)
+
+
+def _note_failure(exc: ProviderError, d: Delivery) -> Outcome:
+    if exc.status == 404:
+        return Outcome("cancelled", code=404, error="the activity is gone on Strava")
+    if exc.permanent:
+        return Outcome("failed", code=exc.status, error=str(exc)[:500])
+    return after_failure(d.attempt_count, code=exc.status, error=str(exc)[:500])
+
+
+def _note_plan(rt: Runtime, d: Delivery) -> tuple[str, str, str] | Outcome:
+    with rt.db.session() as s:
+        a = s.get(Activity, (d.payload or {}).get("activity_id"))
+        if a is None or a.source != svc.PROVIDER or not a.provider_activity_id:
+            return Outcome("cancelled", error="the activity is gone")
+        athlete = s.get(Athlete, a.athlete_id)
+        prefs = deliveries.preferences(athlete)
+        if not (athlete.note_writeback or prefs.get("strava_note")):
+            return Outcome("cancelled", error="the runner switched the note off")
+        conn = svc.athlete_connection(s, athlete.id)
+        if conn is None or conn.status != "active":
+            return Outcome("cancelled", error="the Strava connection is gone")
+        if svc.WRITE_SCOPE not in (conn.scopes or []):
+            return Outcome("failed", error="the runner did not grant activity:write")
+        findings = s.scalars(select(Finding).where(Finding.activity_id == a.id)).all()
+        note = render_note([deliveries.finding_data(f) for f in findings],
+                           f"{rt.settings.public_url}/me",
+                           min_severity=prefs.get("min_severity", "caution"))
+        return conn.id, a.provider_activity_id, note

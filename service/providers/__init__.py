@@ -1,1 +1,0 @@
-"""Activity providers (Strava, Garmin) behind one small interface; see base.py."""

@@ -1,0 +1,159 @@
+"""The runner's home, /me: upload, runs, the four charts, findings in plain words, and the account
+(display name, optional confirmed email, connections, preferences, clubs, delete).
+
+Everything here is the runner's own data, so every source counts (Strava-derived runs included:
+they are shown to their owner only).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from service.domain import club_stats, clubs, signup
+from service.domain.deliveries import preferences
+from service.domain.member_series import member_series
+from service.integrations.garmin import status as garmin_status
+from service.models import Activity, Athlete, Connection, Finding
+from service.web.api.params import int_arg
+from service.web.errors import InvalidInput
+from service.web.pages import _providers, _rt, _signed_in, account_email, bp, words
+from service.web.pages.charts import bar_chart, pair_chart
+
+PER_PAGE = 20
+RECENT_DAYS = 28  # findings older than this, of severity info, are folded away
+ALL_SCOPES = ["findings", "distance", "descent", "routes"]
+SOURCE_LABELS = {"strava": "Strava", "garmin": "Garmin", "upload": "Uploaded file",
+                 "strava_export": "Strava export", "garmin_export": "Garmin export"}
+
+
+@bp.get("/me")
+def me():
+    p, go = _signed_in()
+    if go:
+        return go
+    page = int_arg("page", 1, 1, 100_000)
+    today = club_stats.today()
+    with _rt().db.session() as s:
+        athlete = s.get(Athlete, p.athlete_id)
+        runs, total = runs_page(s, p.athlete_id, page)
+        conns = s.scalars(select(Connection).where(Connection.athlete_id == p.athlete_id)).all()
+        series = member_series(s, p.athlete_id, ALL_SCOPES, today, weeks=26,
+                               runs=club_stats.own_runs())
+        findings = s.scalars(select(Finding).where(
+            Finding.athlete_id == p.athlete_id, Finding.date >= today - timedelta(days=365))
+            .order_by(Finding.date.desc()).limit(300)).all()
+        return render_template(
+            "me.html", athlete=athlete, labels=SOURCE_LABELS, runs=runs, page=page,
+            pages=max(1, -(-total // PER_PAGE)), total=total,
+            connections={c.provider: c for c in conns}, charts=charts(series, "your"),
+            garmin=next((garmin_status.view(s, c) for c in conns if c.provider == "garmin"), None),
+            groups=finding_groups(findings, today), prefs=preferences(athlete),
+            memberships=clubs.clubs_of(s, p), providers=_providers(),
+            welcome=request.args.get("welcome") == "1", notice=request.args.get("notice"))
+
+
+def runs_page(s, athlete_id: str, page: int) -> tuple[list[dict], int]:
+    """One page of runs, newest first, each with its findings (most severe first)."""
+    total = s.scalar(select(func.count()).select_from(Activity)
+                     .where(Activity.athlete_id == athlete_id))
+    rows = s.scalars(select(Activity).where(Activity.athlete_id == athlete_id)
+                     .order_by(Activity.start_time.desc())
+                     .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
+    ids = [a.id for a in rows]
+    by_run: dict[str, list] = {}
+    if ids:
+        for f in s.scalars(select(Finding).where(Finding.activity_id.in_(ids))):
+            by_run.setdefault(f.activity_id, []).append(f)
+    return [run_view(a, by_run.get(a.id, [])) for a in rows], total or 0
+
+
+def run_view(a: Activity, findings: list) -> dict:
+    m = a.metrics or {}
+    route = m.get("route") or {}
+    return {"id": a.id, "start": a.start_time, "name": a.name, "source": a.source,
+            "sport": a.sport or "unknown", "km": a.distance_m / 1000.0,
+            "duration": _duration(a.moving_time_s), "descent": a.loss_m,
+            "shape": _shape(route, a), "status": a.status, "error": a.error,
+            "findings": [{"severity": f.severity, "title": words.guide(f.rule)["title"]}
+                         for f in words.by_severity(findings)]}
+
+
+def _duration(seconds: float | None) -> str:
+    if not seconds:
+        return "–"
+    minutes = round(seconds / 60)
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+def _shape(route: dict, a: Activity) -> str:
+    if a.indoor or a.manual:
+        return "indoor" if a.indoor else "manual entry"
+    if not route.get("has_gps"):
+        return "no GPS"
+    shape = (route.get("shape") or "route").replace("_", " ")
+    way = {"cw": "clockwise", "ccw": "anticlockwise"}.get(route.get("direction") or "", "")
+    return f"{shape}, {way}" if way else shape
+
+
+def charts(series: dict, whose: str) -> dict:
+    """The four charts of the club member page, for the runner's own history."""
+    weeks = series["weeks"]
+    labels = [w["start"] for w in weeks]
+    runs = (series.get("runs") or [])[-40:]
+    rep = series.get("route_repetition") or []
+    return {
+        "distance": bar_chart(labels, [w["distance_m"] for w in weeks], unit="km", scale=0.001,
+                              title=f"Weekly distance: {whose} last 26 weeks (km)"),
+        "runs": pair_chart([r["date"] for r in runs], [r["distance_m"] for r in runs],
+                           [r["longest_30d_m"] for r in runs], unit="km", scale=0.001,
+                           title="Each run vs the longest run of the 30 days before it",
+                           names=("run", "30-day longest")),
+        "descent": bar_chart(labels, [w["loss_m"] for w in weeks], unit="m",
+                             title="Weekly descent (metres downhill)", css="chart loss"),
+        "routes": bar_chart([r["week_ending"] for r in rep],
+                            [None if r["share"] is None else r["share"] * 100 for r in rep],
+                            unit="%", title="Route habit: share of road km on the same stretches",
+                            css="chart routes"),
+    }
+
+
+def finding_groups(findings: list, today: date, audience: str = "runner") -> dict:
+    """{"recent": [week groups], "older": [...]}: each week's findings most severe first, in plain
+    words; older `info` context goes to the folded part."""
+    recent, older = {}, {}
+    for f in findings:
+        week = f.date - timedelta(days=f.date.weekday())
+        old = f.severity == "info" and (today - f.date).days > RECENT_DAYS
+        (older if old else recent).setdefault(week, []).append(
+            {"severity": f.severity, "date": f.date, "message": f.message,
+             "activity_id": f.activity_id, **words.guide(f.rule, audience)})
+    return {"recent": _weeks(recent), "older": _weeks(older)}
+
+
+def _weeks(groups: dict) -> list[dict]:
+    out = []
+    for week in sorted(groups, reverse=True):
+        items = sorted(groups[week], key=lambda x: (words.SEVERITY_ORDER.get(x["severity"], 3),
+                                                    -x["date"].toordinal()))
+        out.append({"week": week, "items": items})
+    return out
+
+
+@bp.post("/me/name")
+def set_name():
+    p, go = _signed_in()
+    if go:
+        return go
+    try:
+        name = signup.clean_display_name(request.form.get("display_name", ""))
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    with _rt().db.session() as s:
+        s.get(Athlete, p.athlete_id).display_name = name
+    return redirect(url_for("web.me", notice="name"), 303)
+
+
+account_email.register(bp)
