@@ -16,21 +16,12 @@ from sqlalchemy.orm import Session
 from service.infra import jobs, transient
 from service.infra import runtime as runtime_mod
 from service.infra.metrics import JOBS
-from service.integrations.base import ProviderError
+from service.integrations.base import Dropped, Paused, ProviderError
 from service.models import InboundEvent, utcnow
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 Handler = Callable[[Session, InboundEvent], list[str]]
-
-
-class Dropped(Exception):
-    """Raised by a handler when the event is not for us any more (e.g. connection revoked)."""
-
-
-class Paused(Exception):
-    """Raised by a handler when the event must wait (e.g. the runner paused sharing): the row is
-    parked as `paused` until whatever ends the pause sets it back to `received`."""
 
 
 def process_event(event_id: str) -> None:

@@ -53,3 +53,14 @@ def add_athlete(runtime: Runtime, email: str) -> tuple[str, str]:
 
 def athlete_for_token(session, token: str) -> Athlete | None:
     return session.scalar(select(Athlete).where(Athlete.token_hash == hash_token(token)))
+
+
+# `integrators`: share findings with third-party integrators' webhooks (API-key endpoints). Off until
+# the runner says so (DESIGN §2: integrator webhooks only with consent). The operator's own
+# endpoints (`kneeguard endpoints add`) are the service itself and need no extra consent.
+DEFAULT_PREFERENCES = {"email": True, "strava_note": False, "min_severity": "caution",
+                       "integrators": False}
+
+
+def preferences(athlete: Athlete) -> dict:
+    return {**DEFAULT_PREFERENCES, **(athlete.preferences or {})}

@@ -16,20 +16,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from service.domain import delivery_auth
+from service.domain.accounts import DEFAULT_PREFERENCES, preferences  # noqa: F401  (callers' import)
 from service.infra import jobs
 from service.models import Activity, Athlete, ClubMember, Delivery, Endpoint, Finding, utcnow
 from workers.analysis.severity import rank
 from workers.notify import webhooks
-
-# `integrators`: share findings with third-party integrators' webhooks (API-key endpoints). Off until
-# the runner says so (DESIGN §2: integrator webhooks only with consent). The operator's own
-# endpoints (`kneeguard endpoints add`) are the service itself and need no extra consent.
-DEFAULT_PREFERENCES = {"email": True, "strava_note": False, "min_severity": "caution",
-                       "integrators": False}
-
-
-def preferences(athlete: Athlete) -> dict:
-    return {**DEFAULT_PREFERENCES, **(athlete.preferences or {})}
 
 
 def finding_data(f: Finding) -> dict:

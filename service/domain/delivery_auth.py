@@ -109,7 +109,7 @@ def _club(s: Session, ep: Endpoint, event_type: str, athlete_id: str) -> Verdict
 
 
 def _integrator(s: Session, ep: Endpoint, event_type: str, athlete_id: str) -> Verdict:
-    from service.domain.deliveries import preferences
+    from service.domain.accounts import preferences
 
     athlete = s.get(Athlete, athlete_id)
     if athlete is None or not preferences(athlete).get("integrators"):

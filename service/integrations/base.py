@@ -75,3 +75,14 @@ class RemoteActivity:
     gear_id: str | None = None
     description: str | None = None  # only in detailed representations (Strava DetailedActivity)
     raw: dict[str, Any] = field(default_factory=dict)
+
+
+# What an event handler raises when the event is not to be processed now (workers/ingest.py
+# records it); here, beside ProviderError, so handlers need nothing of the job that runs them.
+class Dropped(Exception):
+    """Raised by a handler when the event is not for us any more (e.g. connection revoked)."""
+
+
+class Paused(Exception):
+    """Raised by a handler when the event must wait (e.g. the runner paused sharing): the row is
+    parked as `paused` until whatever ends the pause sets it back to `received`."""

@@ -11,6 +11,7 @@ from email.utils import format_datetime
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from workers.notify import webhook_channel
 from workers.notify import webhooks as wh
 from workers.notify.catalog import validate_payload
 
@@ -126,7 +127,7 @@ def test_only_2xx_succeeds_and_only_410_disables(outcome, expected):
 def test_a_delivery_verifies_at_the_receiver_with_both_secrets(receiver):
     new, old = wh.new_secret(), wh.new_secret()
     receiver.secrets = [new, old]
-    result = wh.send_attempt(receiver.url + "/hook", [new, old], "msg_1", _body(),
+    result = webhook_channel.send_attempt(receiver.url + "/hook", [new, old], "msg_1", _body(),
                              allow_loopback=True)
     assert (result.status, result.code, result.next_delay_s) == ("ok", 204, None)
     assert receiver.verified_by == [[0, 1]]
@@ -137,10 +138,10 @@ def test_retries_keep_the_webhook_id_and_refresh_the_timestamp(receiver):
     secret = wh.new_secret()
     receiver.secrets = [secret]
     receiver.status = "503 Service Unavailable"
-    first = wh.send_attempt(receiver.url, [secret], "msg_same", _body(), attempt_number=1,
+    first = webhook_channel.send_attempt(receiver.url, [secret], "msg_same", _body(), attempt_number=1,
                             allow_loopback=True, now=datetime.now(UTC) - timedelta(seconds=60))
     receiver.status = "200 OK"
-    second = wh.send_attempt(receiver.url, [secret], "msg_same", _body(), attempt_number=2,
+    second = webhook_channel.send_attempt(receiver.url, [secret], "msg_same", _body(), attempt_number=2,
                              allow_loopback=True)
     assert (first.status, first.code) == ("retry", 503) and 4 <= first.next_delay_s <= 6
     assert second.status == "ok"
@@ -153,7 +154,7 @@ def test_410_disables_the_endpoint(receiver):
     secret = wh.new_secret()
     receiver.secrets = [secret]
     receiver.status = "410 Gone"
-    result = wh.send_attempt(receiver.url, [secret], "msg_2", _body(), allow_loopback=True)
+    result = webhook_channel.send_attempt(receiver.url, [secret], "msg_2", _body(), allow_loopback=True)
     assert (result.status, result.code, result.next_delay_s) == ("disabled", 410, None)
 
 
@@ -162,7 +163,7 @@ def test_retry_after_from_the_receiver_sets_the_next_delay(receiver):
     receiver.secrets = [secret]
     receiver.status = "429 Too Many Requests"
     receiver.extra_headers = [("Retry-After", "120")]
-    result = wh.send_attempt(receiver.url, [secret], "msg_3", _body(), allow_loopback=True)
+    result = webhook_channel.send_attempt(receiver.url, [secret], "msg_3", _body(), allow_loopback=True)
     assert (result.status, result.next_delay_s) == ("retry", 120)
     assert result.snippet.startswith("429")
 
@@ -171,13 +172,13 @@ def test_the_last_failed_attempt_is_exhausted(receiver):
     secret = wh.new_secret()
     receiver.secrets = [secret]
     receiver.status = "500 Internal Server Error"
-    result = wh.send_attempt(receiver.url, [secret], "msg_4", _body(), allow_loopback=True,
+    result = webhook_channel.send_attempt(receiver.url, [secret], "msg_4", _body(), allow_loopback=True,
                              attempt_number=len(wh.RETRY_SCHEDULE) + 1)
     assert result.exhausted and result.code == 500
 
 
 def test_production_mode_refuses_a_loopback_receiver_without_contacting_it(receiver):
-    result = wh.send_attempt(receiver.url, [wh.new_secret()], "msg_5", _body())
+    result = webhook_channel.send_attempt(receiver.url, [wh.new_secret()], "msg_5", _body())
     assert result.status == "retry" and result.code is None
     assert "loopback" in result.error
     assert receiver.recorder.hits == []
@@ -186,14 +187,14 @@ def test_production_mode_refuses_a_loopback_receiver_without_contacting_it(recei
 def test_a_receiver_that_is_down_is_a_retry_with_an_error():
     from tests.notify.conftest import free_port
 
-    result = wh.send_attempt(f"http://127.0.0.1:{free_port()}/", [wh.new_secret()], "msg_6",
+    result = webhook_channel.send_attempt(f"http://127.0.0.1:{free_port()}/", [wh.new_secret()], "msg_6",
                              _body(), allow_loopback=True, timeout=(2, 2))
     assert result.status == "retry" and result.code is None and "connect" in result.error
     assert 4 <= result.next_delay_s <= 6
 
 
 def test_the_response_snippet_is_capped(big_responder):
-    result = wh.send_attempt(big_responder.url + "/10mb", [wh.new_secret()], "msg_7", _body(),
+    result = webhook_channel.send_attempt(big_responder.url + "/10mb", [wh.new_secret()], "msg_7", _body(),
                              allow_loopback=True)
     assert result.status == "ok"
     assert len(result.snippet) == wh.SNIPPET_CAP

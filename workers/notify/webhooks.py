@@ -1,9 +1,9 @@
 """Outgoing webhooks following Standard Webhooks v1 (reference/reliability.md §1–2).
 
-Pure pieces (signing, the envelope, outcome classification) plus `send_attempt`, which makes one
-guarded HTTP attempt and says what should happen next (an `Outcome`, retried on the one policy of
-workers/notify/outcome.py). The caller (the delivery
-job) owns the rows: it stores the body bytes once per message, keeps `msg_id` stable across
+Pure pieces only: signing, ids, the one envelope builder, outcome classification. The guarded
+HTTP attempt is the webhook channel's (`webhook_channel.send_attempt`, behind the SSRF guard), so
+this module needs nothing of the service and the web side may use it to plan. The caller (the
+delivery job) owns the rows: it stores the body bytes once per message, keeps `msg_id` stable across
 attempts and replays, and writes each Outcome as an attempt row.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import random
 import re
 import secrets as _secrets
 import time
@@ -21,7 +20,6 @@ from typing import Any
 
 from standardwebhooks import Webhook
 
-from service.infra import netguard
 from workers.notify.outcome import (  # noqa: F401  (the retry policy, re-exported for callers)
     JITTER,
     RETRY_AFTER_CAP,
@@ -81,7 +79,7 @@ def build_headers(msg_id: str, timestamp: datetime, body: bytes,
         raise ValueError("msg_id must be 1-128 chars of [A-Za-z0-9_-]")
     if not secrets:
         raise ValueError("at least one secret is needed")
-    ts = _as_utc(timestamp)
+    ts = as_utc(timestamp)
     text = body.decode("utf-8")
     signatures = " ".join(Webhook(s).sign(msg_id, ts, text) for s in secrets)
     return {
@@ -92,7 +90,7 @@ def build_headers(msg_id: str, timestamp: datetime, body: bytes,
     }
 
 
-def _as_utc(ts: datetime) -> datetime:
+def as_utc(ts: datetime) -> datetime:
     # standardwebhooks' sign() does timestamp.replace(tzinfo=utc): an aware non-UTC datetime
     # would be signed hours off (reliability.md §0.10), so convert; naive is refused outright.
     if ts.tzinfo is None:
@@ -101,7 +99,7 @@ def _as_utc(ts: datetime) -> datetime:
 
 
 def _iso_utc(ts: datetime) -> str:
-    return _as_utc(ts).isoformat().replace("+00:00", "Z")
+    return as_utc(ts).isoformat().replace("+00:00", "Z")
 
 
 def classify(outcome: int | BaseException) -> str:
@@ -111,48 +109,3 @@ def classify(outcome: int | BaseException) -> str:
     if 200 <= outcome < 300:
         return "ok"
     return "disabled" if outcome == 410 else "retry"
-
-
-def send_attempt(
-    url: str,
-    secrets: Sequence[str],
-    msg_id: str,
-    body: bytes,
-    *,
-    attempt_number: int = 1,
-    allow_loopback: bool = False,
-    timeout: tuple[float, float] = (5.0, 15.0),
-    now: datetime | None = None,
-    rng: random.Random | None = None,
-    resolver: netguard.Resolver | None = None,
-    verify: bool | str = True,
-) -> Outcome:
-    """One delivery attempt of a stored message body; never raises for receiver/network faults.
-
-    `verify`: True (certifi's CAs) or the path of a PEM bundle (WEBHOOK_CA_BUNDLE)."""
-    ts = _as_utc(now or datetime.now(UTC))
-    headers = build_headers(msg_id, ts, body, secrets)
-    started = time.monotonic()
-    try:
-        resp = netguard.guarded_post(url, body, headers, allow_loopback=allow_loopback,
-                                     timeout=timeout, max_response_bytes=RESPONSE_CAP,
-                                     resolver=resolver, verify=verify)
-    except (netguard.UnsafeURL, netguard.TransportError) as exc:
-        # Transport faults and guard refusals (the name now resolves somewhere private) are
-        # ordinary failed attempts: the schedule runs out and the 5-day rule disables the endpoint.
-        return after_failure(attempt_number, error=f"{type(exc).__name__}: {exc}"[:SNIPPET_CAP],
-                             snippet="", duration_ms=int((time.monotonic() - started) * 1000),
-                             rng=rng, now=ts)
-    status = classify(resp.status)
-    snippet = resp.body_prefix.decode("utf-8", "replace")[:SNIPPET_CAP]
-    if status == "retry":
-        return after_failure(attempt_number, code=resp.status, error=_http_error(resp),
-                             snippet=snippet, duration_ms=resp.duration_ms,
-                             retry_after=resp.headers.get("retry-after"), rng=rng, now=ts)
-    return Outcome(status, code=resp.status, duration_ms=resp.duration_ms, snippet=snippet,
-                   error=None if status == "ok" else _http_error(resp))
-
-
-def _http_error(resp: netguard.GuardedResponse) -> str:
-    text = f"HTTP {resp.status}"
-    return f"{text} ({resp.read_error})" if resp.read_error else text

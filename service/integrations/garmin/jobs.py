@@ -26,7 +26,7 @@ from service.domain.activities import store_track
 from service.infra import runtime as runtime_mod
 from service.infra.runtime import Runtime
 from service.integrations import oauth
-from service.integrations.base import AuthRevoked, ProviderError
+from service.integrations.base import AuthRevoked, Dropped, Paused, ProviderError
 from service.integrations.garmin import connection as gs
 from service.integrations.garmin import status as gst
 from service.integrations.garmin.client import (
@@ -46,7 +46,6 @@ from service.integrations.garmin.notifications import (
 )
 from service.models import Activity, Connection, InboundEvent, RawFile, utcnow
 from workers.analysis import compute_metrics
-from workers.ingest import Dropped, Paused
 from workers.parsing import InvalidFile, SessionTotals, Track, parse_bytes
 from workers.parsing.formats import MAX_SINGLE_BYTES
 

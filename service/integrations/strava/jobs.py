@@ -29,12 +29,11 @@ from service.domain.activities import store_track
 from service.infra import jobs
 from service.infra import runtime as runtime_mod
 from service.infra.runtime import Runtime
-from service.integrations.base import AuthRevoked, ProviderError, RateLimited, RemoteActivity
+from service.integrations.base import AuthRevoked, Dropped, ProviderError, RateLimited, RemoteActivity
 from service.integrations.strava import connection as svc
 from service.integrations.strava.client import StravaClient
 from service.integrations.strava.note import merge_note, render_note
 from service.models import Activity, Athlete, Connection, Delivery, Finding, InboundEvent, utcnow
-from workers.ingest import Dropped
 from workers.notify.outcome import Outcome, after_failure
 from workers.parsing.strava_streams import parse_strava_streams
 from workers.parsing.track import INDOOR_SUB_SPORTS, InvalidFile, Track
