@@ -9,6 +9,7 @@ into another LiveServer (e.g. the Strava subscription handshake) while serving a
 
 from __future__ import annotations
 
+import socket
 import threading
 from typing import Any
 
@@ -85,3 +86,10 @@ class Served:
     @property
     def url(self) -> str:
         return self._server.url
+
+
+def free_port() -> int:
+    """The one free-port helper: a loopback port nothing listens on (the kernel picks it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,6 +17,7 @@ from service.integrations.garmin.client import (
     pkce_challenge,
 )
 from tests.fakes.garmin import DATA_DIR, FIT_DIR, Canary, FakeGarmin, fit_summary
+from tests.fakes.server import free_port
 
 REDIRECT = "http://127.0.0.1:9/callback"
 SMALL_RUN = "fitparse__garmin-fenix-5-run.fit"
@@ -161,9 +161,7 @@ def test_deregistration_and_permission_notifications_use_the_documented_shapes(
 
 
 def test_an_unreachable_receiver_is_recorded_not_raised(garmin: FakeGarmin) -> None:
-    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens there
     garmin.receivers = {"deregistrations": f"http://127.0.0.1:{port}/webhooks/garmin/dereg"}
     delivery = garmin.send_deregistration("u-1")
     assert delivery.status is None and delivery.error == "ConnectionError"

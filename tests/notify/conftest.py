@@ -18,7 +18,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from tests.fakes.server import LiveServer
+from tests.fakes.server import (
+    LiveServer,
+    free_port,  # noqa: F401  (re-exported: tests import it from here)
+)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
 
@@ -134,12 +137,6 @@ def big_responder() -> Iterator[Server]:
         return (chunk for _ in range(160))
 
     yield from _serve(app, rec)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def fake_resolver(table: dict[str, list[str]]) -> Callable[[str, int], list[str]]:

@@ -8,7 +8,6 @@ Test modules import the fixtures they use by name (pytest finds them in the modu
 from __future__ import annotations
 
 import re
-import socket
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,16 +15,11 @@ import requests
 
 from service.domain import accounts
 from tests.fakes.garmin import FakeGarmin
-from tests.fakes.server import LiveServer
+from tests.fakes.server import LiveServer, free_port
 from tests.fakes.strava import FakeStrava
 
 JSON = {"Accept": "application/json"}
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -42,7 +36,7 @@ def fake_garmin():
 
 @pytest.fixture
 def port() -> int:
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture

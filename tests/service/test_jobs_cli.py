@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 import workers.analyze as analyze
 from service.infra import jobs, sweeper
 from service.models import Activity
+from tests.fakes.server import free_port
 from tests.service.helpers import athlete_with_token
 from tests.service.test_pipeline import store_runs
 
@@ -86,13 +87,10 @@ def test_redis_unavailable_after_the_commit_still_answers_202(client, runtime, d
                                                               monkeypatch):
     """The upload is stored, the enqueue fails (Redis away): 202, and the sweeper enqueues it once
     Redis is back."""
-    import socket
 
     from service.infra.queue import JobQueue
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        closed = sock.getsockname()[1]  # nothing listens here once the socket is closed
+    closed = free_port()  # nothing listens there
     athlete_id, auth = athlete_with_token(runtime)
     monkeypatch.setattr(runtime, "queue", JobQueue(f"redis://127.0.0.1:{closed}/0"))
     r = client.post(f"/v1/athletes/{athlete_id}/activities?filename=run.fit", headers=auth,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -22,6 +21,7 @@ from service.integrations.garmin.client import (
     pkce_challenge,
 )
 from tests.fakes.garmin import FIT_DIR, FakeGarmin
+from tests.fakes.server import free_port
 
 REDIRECT = "http://127.0.0.1:8000/connect/garmin/callback"
 SMALL_RUN = "fitparse__garmin-fenix-5-run.fit"  # 5.6 KB, parses in milliseconds
@@ -206,9 +206,7 @@ def test_http_errors_map_to_transient_or_permanent(
 
 
 def test_an_unreachable_garmin_is_a_transient_error() -> None:
-    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
-        sock.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    dead = f"http://127.0.0.1:{free_port()}"  # a port that was free a moment ago: nothing listens
     client = GarminClient(dead, dead + "/auth", dead + "/token", "id", "secret")
     with pytest.raises(ProviderError) as info:
         client.get_user_id("token")

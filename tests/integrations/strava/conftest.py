@@ -3,23 +3,17 @@ HTTP), with the app's Strava settings pointing at the fake."""
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
 from service.domain import accounts
-from tests.fakes.server import LiveServer
+from tests.fakes.server import LiveServer, free_port
 from tests.fakes.strava import FakeStrava
 
 VERIFY_TOKEN = "verify-me-please"
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -30,7 +24,7 @@ def fake():
 
 @pytest.fixture
 def port() -> int:
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture
