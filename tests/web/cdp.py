@@ -35,6 +35,7 @@ class Browser:
              f"--user-data-dir={self._profile.name}", f"--window-size={width},{height}",
              "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._ids = itertools.count(1)
+        self._events: list[dict] = []  # events read while waiting for a reply, kept for _wait_load
         self._ws = websocket.create_connection(self._page_socket(), timeout=60)
         self.send("Page.enable")
         self.send("Runtime.enable")
@@ -61,14 +62,23 @@ class Browser:
                 if "error" in msg:
                     raise RuntimeError(f"{method}: {msg['error']}")
                 return msg.get("result", {})
+            if "method" in msg:
+                self._events.append(msg)
 
     def _wait_load(self) -> None:
+        # A busy machine can deliver the load event before the reply to the command that caused
+        # it: `send` keeps such events, so look there first.
         while True:
+            if any(e.get("method") == "Page.loadEventFired" for e in self._events):
+                self._events.clear()
+                return
             msg = json.loads(self._ws.recv())
             if msg.get("method") == "Page.loadEventFired":
+                self._events.clear()
                 return
 
     def open(self, url: str) -> None:
+        self._events.clear()
         self.send("Page.navigate", url=url)
         self._wait_load()
 
@@ -84,6 +94,7 @@ class Browser:
         script = "".join(
             f"document.querySelector({json.dumps(form_selector)}).elements"
             f"[{json.dumps(k)}].value = {json.dumps(v)};" for k, v in fields.items())
+        self._events.clear()
         self.send("Runtime.evaluate",
                   expression=script + f"document.querySelector({json.dumps(form_selector)})"
                                       ".requestSubmit();")

@@ -18,10 +18,11 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None,
                                 reason="chromium is not installed (apt-get install -y chromium)")
 
 
-def _page(srv: LiveServer, world, target: str, shot=None) -> str:
+def _page(srv: LiveServer, world, target: str, shot=None, ready: str = "!!document.body") -> str:
     token = world.personas["runner A"].headers["Authorization"].split(" ", 1)[1]
     with Browser() as b:
         sign_in(b, srv.url, token, target)
+        b.wait_for(f"location.pathname === {target!r} && !!({ready})")
         if shot is not None:
             b.screenshot(shot)
         return b.html()
@@ -49,7 +50,7 @@ def test_the_dashboard_renders_the_members_table_and_sparklines(served, tmp_path
 def test_a_members_page_renders_four_charts(served, tmp_path):
     srv, world = served
     target = f"/clubs/{world.ids['club A']}/members/{world.ids['athlete a1']}"
-    dom = _page(srv, world, target)
+    dom = _page(srv, world, target, ready="document.querySelectorAll('svg.chart').length >= 4")
     charts = re.findall(r'<svg class="chart[^"]*"', dom)
     assert len(charts) == 4, dom[:2000]
     assert dom.count("<rect") > 20  # weekly and per-run bars
