@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -27,13 +29,16 @@ class Browser:
     def __init__(self, width: int = 1200, height: int = 900) -> None:
         if CHROMIUM is None:
             raise RuntimeError("chromium is not installed")
-        self._profile = tempfile.TemporaryDirectory(prefix="kg-chromium-")
+        # Chromium's helper processes may still write to the profile for a moment after the browser
+        # exits: the whole process group is stopped, and a late file never fails a test.
+        self._profile = tempfile.TemporaryDirectory(prefix="kg-chromium-", ignore_cleanup_errors=True)
         self._proc = subprocess.Popen(
             [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
              "--disable-background-networking", "--disable-dev-shm-usage",
              "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
              f"--user-data-dir={self._profile.name}", f"--window-size={width},{height}",
-             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
         self._ids = itertools.count(1)
         self._events: list[dict] = []  # events read while waiting for a reply, kept for _wait_load
         self._ws = websocket.create_connection(self._page_socket(), timeout=60)
@@ -126,12 +131,19 @@ class Browser:
         try:
             self._ws.close()
         finally:
-            self._proc.terminate()
+            self._stop(signal.SIGTERM)
             try:
                 self._proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self._proc.kill()
+                self._stop(signal.SIGKILL)
+                self._proc.wait(timeout=10)
             self._profile.cleanup()
+
+    def _stop(self, sig: int) -> None:
+        try:
+            os.killpg(self._proc.pid, sig)  # the browser and every helper it started
+        except ProcessLookupError:
+            pass
 
     def __enter__(self) -> Browser:
         return self
