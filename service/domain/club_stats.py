@@ -156,21 +156,44 @@ FINDING_COLUMNS = (Finding.id, Finding.athlete_id, Finding.rule, Finding.severit
                    Finding.sources)
 
 
+def _recent_visible(columns, since: date, until: date):
+    """Findings dated [since, until] that are not about a private run. Sources are judged by the
+    policy afterwards (in Python: `policy.visible`). Ranking and rows share this filter, so a
+    member's rank and the findings shown beside it always agree."""
+    return (select(*columns).outerjoin(Activity, Activity.id == Finding.activity_id)
+            .where(Finding.date >= since, Finding.date <= until,
+                   or_(Finding.activity_id.is_(None), Activity.private.is_(False))))
+
+
 def visible_findings(s: Session, since: date, until: date, *, club_id: str | None = None,
-                     athlete_id: str | None = None) -> dict[str, list[dict]]:
+                     athlete_id: str | None = None,
+                     athlete_ids: list[str] | None = None) -> dict[str, list[dict]]:
     """Club-visible findings per athlete, newest first (columns only: evidence is never read)."""
-    q = (select(*FINDING_COLUMNS).outerjoin(Activity, Activity.id == Finding.activity_id)
-         .where(Finding.date >= since, Finding.date <= until,
-                or_(Finding.activity_id.is_(None), Activity.private.is_(False)))
-         .order_by(Finding.date.desc(), Finding.updated_at.desc()))
+    q = _recent_visible(FINDING_COLUMNS, since, until).order_by(Finding.date.desc(),
+                                                                Finding.updated_at.desc())
     if club_id is not None:
         q = q.join(ClubMember, and_(ClubMember.athlete_id == Finding.athlete_id, _active(club_id)))
     if athlete_id is not None:
         q = q.where(Finding.athlete_id == athlete_id)
+    if athlete_ids is not None:  # one page of a dashboard
+        q = q.where(Finding.athlete_id.in_(athlete_ids))
     out: dict[str, list[dict]] = defaultdict(list)
     for row in s.execute(q):
         if policy.visible(row.sources or [], "club"):
             out[row.athlete_id].append(finding_view(row))
+    return out
+
+
+def recent_severities(s: Session, club_id: str, since: date, until: date) -> dict[str, list[str]]:
+    """{athlete_id: severities of their club-visible findings}: all that ranking a club needs.
+    Three narrow columns per finding (no messages, no numbers), so ranking 1,000 members stays
+    cheap; the full findings are read for one page's members only."""
+    q = (_recent_visible((Finding.athlete_id, Finding.severity, Finding.sources), since, until)
+         .join(ClubMember, and_(ClubMember.athlete_id == Finding.athlete_id, _active(club_id))))
+    out: dict[str, list[str]] = defaultdict(list)
+    for aid, severity, sources in s.execute(q):
+        if policy.visible(sources or [], "club"):
+            out[aid].append(severity)
     return out
 
 
@@ -182,8 +205,12 @@ def finding_view(f) -> dict:
 
 
 def risk(findings: list[dict]) -> dict:
-    level = strongest(f["severity"] for f in findings) or "none"  # the one order: severity.py
-    return {"level": level, "score": rank(level) + 1, "findings": len(findings)}  # none 0 .. high 3
+    return risk_of([f["severity"] for f in findings])
+
+
+def risk_of(severities: list[str]) -> dict:
+    level = strongest(severities) or "none"  # the one order: severity.py
+    return {"level": level, "score": rank(level) + 1, "findings": len(severities)}  # none 0 .. high 3
 
 
 # ---- the dashboard -------------------------------------------------------------------------------
@@ -192,33 +219,44 @@ def risk(findings: list[dict]) -> dict:
 def dashboard(s: Session, club_id: str, as_of: date, weeks: int = 12, *,
               page: int | None = None, per_page: int = 50) -> list[dict]:
     """One row per consenting member, most at risk first. With `page` (1-based), only that page's
-    rows are built: ranking needs just the members and their recent findings, so the weekly sums
-    (the expensive part) are read for the page's members alone."""
+    rows are built (see dashboard_page)."""
     return dashboard_page(s, club_id, as_of, weeks, page=page, per_page=per_page)[0]
 
 
 def dashboard_page(s: Session, club_id: str, as_of: date, weeks: int = 12, *,
                    page: int | None = None, per_page: int = 50) -> tuple[list[dict], int]:
-    """(rows of this page, number of members)."""
+    """(rows of this page, number of members). Members are ranked from their recent findings'
+    severities alone; findings and weekly sums are then read for the page's members only."""
     members = sharing_members(s, club_id)
     since = as_of - timedelta(days=RISK_WINDOW_DAYS - 1)
-    found = visible_findings(s, since, as_of, club_id=club_id)
+    if page is None:  # every member: one read of the club's findings serves ranking and rows
+        found = visible_findings(s, since, as_of, club_id=club_id)
+        ranked = _ranked(members, {a: [f["severity"] for f in fs] for a, fs in found.items()})
+        sums = weekly_sums(s, as_of, weeks, club_id=club_id)
+    else:
+        ranked = _ranked(members, recent_severities(s, club_id, since, as_of))
+        ranked = ranked[(page - 1) * per_page:page * per_page]
+        # The page's members are known: filter on their ids alone (no club subquery to plan).
+        ids = [m.athlete_id for m, *_ in ranked]
+        found = visible_findings(s, since, as_of, athlete_ids=ids)
+        sums = weekly_sums(s, as_of, weeks, athlete_ids=ids)
+    empty = empty_weeks(as_of, weeks)
+    rows = [_dashboard_row(m, scope, found.get(m.athlete_id, []) if "findings" in scope else [],
+                           level, name, sums.get(m.athlete_id, empty))
+            for m, scope, level, name in ranked]
+    return rows, len(members)
+
+
+def _ranked(members: list, severities: dict[str, list[str]]) -> list[tuple]:
+    """(member, scope, risk, display name), most at risk first, then by name. A member's
+    findings count only if they share them."""
     ranked = []
     for m in members:
         scope = list(m.consent_scope or [])
-        fs = found.get(m.athlete_id, []) if "findings" in scope else []
-        ranked.append((m, scope, fs, risk(fs), display_name(m)))
-    ranked.sort(key=lambda x: (-x[3]["score"], -x[3]["findings"], x[4].lower()))
-    if page is not None:
-        ranked = ranked[(page - 1) * per_page:page * per_page]
-    ids = [m.athlete_id for m, *_ in ranked]
-    # A page's members are known: filter on their ids alone (no club subquery for the planner).
-    sums = (weekly_sums(s, as_of, weeks, athlete_ids=ids) if page is not None
-            else weekly_sums(s, as_of, weeks, club_id=club_id))
-    empty = empty_weeks(as_of, weeks)
-    rows = [_dashboard_row(m, scope, fs, level, name, sums.get(m.athlete_id, empty))
-            for m, scope, fs, level, name in ranked]
-    return rows, len(members)
+        level = risk_of(severities.get(m.athlete_id, []) if "findings" in scope else [])
+        ranked.append((m, scope, level, display_name(m)))
+    ranked.sort(key=lambda x: (-x[2]["score"], -x[2]["findings"], x[3].lower(), x[0].athlete_id))
+    return ranked
 
 
 def _dashboard_row(m, scope: list[str], fs: list[dict], level: dict, name: str,
