@@ -78,6 +78,7 @@ def load(rt, folder: Path) -> dict:
             result.extend(activities.store_track(s, athlete_id, redate(track, start), "upload",
                                                  Path(name).name))
         club_id, key = _club(s, athlete_id)
+        result.again = activities.marked_again(s)
     activities.enqueue_analysis(rt, result)
     rt.queue.drain(max_rounds=500)
     return {"athlete_id": athlete_id, "token": token, "club_id": club_id, "club_key": key,
