@@ -51,3 +51,11 @@ def prepare_database(settings: Settings) -> None:
         click.echo(f"kneeguard: no database at {path}: creating a new, empty one (set "
                    "KNEEGUARD_DATA_DIR or DATABASE_URL to use existing data)", err=True)
     migrate.upgrade(settings.database_url)
+
+
+def serve_settings(settings: Settings, host: str, port: int, public_url: str | None) -> Settings:
+    """Without PUBLIC_URL, links in emails and invites point where this server listens."""
+    if public_url and public_url.strip():
+        return settings
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return settings.with_overrides(public_url=f"http://{shown}:{port}")

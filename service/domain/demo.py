@@ -32,13 +32,14 @@ EMAIL = "demo-runner@example.invalid"
 def find_files(given: str | None) -> Path:
     """The folder holding fit/ and gpx/: --files, else the shared corpus beside a checkout."""
     candidates = [Path(given)] if given else []
-    repo = Path(__file__).resolve().parents[1]
-    candidates += [repo.parent / "shared" / "data" / "activities", Path.cwd() / "activities"]
+    checkout = Path(__file__).resolve().parents[2]  # service/domain/demo.py → the checkout
+    candidates += [checkout.parent / "shared" / "data" / "activities", Path.cwd() / "activities"]
     for c in candidates:
         if (c / LONG).is_file():
             return c
-    raise FileNotFoundError("demo activity files not found; pass --files <folder with fit/ and "
-                            "gpx/> (the shared/data/activities folder of a checkout)")
+    raise FileNotFoundError("demo activity files not found; run `kneeguard demo --files <folder "
+                            "with fit/ and gpx/>` (the shared/data/activities folder beside a "
+                            "checkout)")
 
 
 def redate(track, start: datetime):
