@@ -40,7 +40,8 @@ def run_demo(settings: Settings, host: str, port: int, files: str | None, *, ser
     rt = runtime.build(settings)
     seeded = demo_mod.load(rt, folder)
     rt.close()
-    click.echo(f"""kneeguard demo: {seeded['runs']} runs loaded into {settings.data_dir}
+    click.echo(f"""kneeguard demo: {seeded['runs']} runs of Dana R. and {seeded['clubmate_runs']} of \
+three clubmates loaded into {settings.data_dir}
   (its own database, rebuilt at every start; DATABASE_URL and REDIS_URL are not used)
   open {settings.public_url}/login and paste the runner's token:
     {seeded['token']}

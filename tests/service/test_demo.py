@@ -17,7 +17,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from service.domain import demo
+from service.domain import club_stats, demo
 from service.infra.settings import Settings, SettingsError
 from service.models import Activity, Delivery, Finding
 from tests.fakes.server import free_port
@@ -28,6 +28,8 @@ CLI = str(Path(sys.executable).with_name("kneeguard"))
 def test_the_demo_history_ends_with_a_warning(runtime, data_dir):
     seeded = demo.load(runtime, demo.find_files(str(data_dir / "activities")))
     assert seeded["runs"] == len(demo.schedule(datetime.now(UTC)))
+    assert seeded["clubmate_runs"] == sum(len(demo.mate_schedule(datetime.now(UTC), i, mate[-1]))
+                                          for i, mate in enumerate(demo.CLUBMATES))
     with runtime.db.session() as s:
         runs = s.scalars(select(Activity)).all()
         assert {a.status for a in runs} == {"analyzed"}
@@ -38,6 +40,14 @@ def test_the_demo_history_ends_with_a_warning(runtime, data_dir):
                                                Finding.rule == "single_run_spike"))
         assert spike is not None
         assert s.scalar(select(Delivery).where(Delivery.channel == "email")).status == "sent"
+        rows = club_stats.dashboard(s, seeded["club_id"], club_stats.today())
+    # The dashboard shows what consent changes: Dana at risk first, a name kept back, warnings
+    # not shared.
+    by_name = {r["name"]: r for r in rows}
+    assert rows[0]["name"] == "Dana R." and rows[0]["risk"]["level"] in ("caution", "high")
+    assert {"Sam K.", "Noor A."} <= set(by_name) and "Lee M." not in by_name
+    assert len(rows) == 4 and sum(n.startswith("Runner ") for n in by_name) == 1
+    assert by_name["Noor A."]["recent"] == "not shared"
 
 
 def test_kneeguard_demo_1_is_the_demo_world_and_never_real_data(tmp_path):
@@ -110,10 +120,11 @@ def test_each_demo_start_is_a_fresh_demo(tmp_path, data_dir):
         done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr[-3000:]
     runs = len(demo.schedule(datetime.now(UTC)))
-    assert f"{runs} runs loaded" in done.stderr
+    assert f"{runs} runs of Dana R." in done.stderr
+    mates = int(re.search(r"and (\d+) of\s+three clubmates", done.stderr).group(1))
     db = sqlite3.connect(tmp_path / "demo" / "demo.db")
     try:
         assert db.execute("SELECT count(*) FROM clubs").fetchone() == (1,)
-        assert db.execute("SELECT count(*) FROM activities").fetchone() == (runs,)
+        assert db.execute("SELECT count(*) FROM activities").fetchone() == (runs + mates,)
     finally:
         db.close()
