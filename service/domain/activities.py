@@ -126,8 +126,7 @@ def store_track(s: Session, athlete_id: str, track: Track, source: str, filename
     file_name = getattr(track, "source_file", None) or (filename if raw_file_id else None)
     activity = _add(s, athlete_id, source, raw_file_id, leg, provider_activity_id, dict(
         file_name=file_name and file_name[:500], name=track.name, start_time=track.start_time,
-        sport=track.sport,
-        sub_sport=track.sub_sport, distance_m=distance_m, moving_time_s=moving_s,
+        sport=track.sport, sub_sport=track.sub_sport, distance_m=distance_m, moving_time_s=moving_s,
         indoor=track.indoor, manual=track.manual, gear_id=track.gear_id, metrics=metrics,
         loss_m=finite((metrics.get("elevation") or {}).get("loss_m"))))
     reanalyze_later(s, athlete_id, [activity.start_time])
@@ -201,8 +200,9 @@ def marked_again(s: Session) -> list[str]:
 
 def summary(activity: Activity) -> dict:
     return {
-        "id": activity.id, "file": activity.file_name, "source": activity.source, "sport": activity.sport,
-        "sub_sport": activity.sub_sport, "start_time": activity.start_time.isoformat(),
+        "id": activity.id, "file": activity.file_name, "source": activity.source,
+        "sport": activity.sport, "sub_sport": activity.sub_sport,
+        "start_time": activity.start_time.isoformat(),
         "distance_m": round(activity.distance_m, 1), "status": activity.status,
     }
 
