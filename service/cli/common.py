@@ -11,9 +11,13 @@ from service.infra.settings import Settings, SettingsError
 
 def load_settings() -> Settings:
     try:
-        return Settings.from_env()
+        settings = Settings.from_env()
     except SettingsError as exc:
         raise click.UsageError(f"configuration error: {exc}") from None
+    if settings.demo:  # say so: a command that quietly used other data would be a surprise
+        click.echo(f"kneeguard: KNEEGUARD_DEMO is set: using the demo's data in "
+                   f"{settings.data_dir}", err=True)
+    return settings
 
 
 def emit(obj: object) -> None:
