@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 
 import click
 
 from service.infra.settings import Settings, SettingsError
 
 
-def load_settings() -> Settings:
+def load_settings(*, demo: bool = False) -> Settings:
+    """Settings from the environment; `demo`: the demo's world whatever KNEEGUARD_DEMO says (so a
+    production DATABASE_URL without its secrets in the environment does not stop the demo)."""
+    env = {**os.environ, "KNEEGUARD_DEMO": "1"} if demo else os.environ
     try:
-        settings = Settings.from_env()
+        settings = Settings.from_env(env)
     except SettingsError as exc:
         raise click.UsageError(f"configuration error: {exc}") from None
-    if settings.demo:  # say so: a command that quietly used other data would be a surprise
+    if settings.demo and not demo:  # say so: quietly using other data would be a surprise
         click.echo(f"kneeguard: KNEEGUARD_DEMO is set: using the demo's data in "
                    f"{settings.data_dir}", err=True)
     return settings

@@ -21,7 +21,7 @@ from service.infra.settings import Settings
 @click.option("--no-serve", is_flag=True, help="Load the demo data and exit.")
 def demo(port: int, files: str | None, no_serve: bool) -> None:
     """A local demo: ten weeks of real runs re-dated to now, a warning, a club; then serve."""
-    run_demo(load_settings().as_demo(), "127.0.0.1", port, files, serve=not no_serve)
+    run_demo(load_settings(demo=True), "127.0.0.1", port, files, serve=not no_serve)
 
 
 def run_demo(settings: Settings, host: str, port: int, files: str | None, *, serve: bool,

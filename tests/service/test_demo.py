@@ -114,7 +114,11 @@ def _wait_for_token(proc, path, base: str) -> str:
 
 
 def test_each_demo_start_is_a_fresh_demo(tmp_path, data_dir):
-    env = {**os.environ, "KNEEGUARD_DATA_DIR": str(tmp_path)}
+    """Also with a production database (and none of its secrets) in the environment: the demo
+    never uses it, so it does not need them either."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KNEEGUARD_")}
+    env.update(KNEEGUARD_DATA_DIR=str(tmp_path),
+               DATABASE_URL="postgresql://prod@db.example.org/kneeguard")
     args = [CLI, "demo", "--no-serve", "--files", str(data_dir / "activities")]
     for _ in range(2):
         done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
