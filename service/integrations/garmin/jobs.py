@@ -244,6 +244,7 @@ def summary_track(summary: ActivitySummary) -> Track:
     return Track(
         start_time=remote.start_time, sport=remote.sport, sub_sport=remote.sub_sport,
         device=summary.device_name, manual=summary.manual, name=remote.name,
+        utc_offset_s=summary.start_time_offset_in_seconds,  # local day = the watch's display day
         summary_distance_m=remote.distance_m, summary_moving_time_s=remote.moving_time_s,
         totals=SessionTotals(distance_m=remote.distance_m, ascent_m=remote.elevation_gain_m,
                              descent_m=remote.elevation_loss_m, timer_s=remote.moving_time_s),
