@@ -11,18 +11,14 @@ Strava streams vs the FIT device's total), for the figure the rules use and the 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import gpxpy.gpx
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.analyze import real_runs  # noqa: E402
-from workers.analysis import compute_metrics  # noqa: E402
-
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from service.infra.corpus import SHARED_DATA
+from testkit.corpus import real_runs
+from workers.analysis import compute_metrics
 
 
 def gpxpy_loss(track) -> float:
@@ -74,7 +70,7 @@ def summary(label: str, group: list[dict]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small files only (CI)")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=SHARED_DATA)
     args = parser.parse_args(argv)
     table = rows(args.data, args.quick)
     print(f"{'file':<48} {'device':<16} {'alt':<10} {'device':>7} {'ours':>7} {'err':>6}"
@@ -87,8 +83,6 @@ def main(argv: list[str] | None = None) -> int:
     summary("gps altitude", [r for r in table if r["source"] == "gps"])
     per_source(args.data, table)
     return 0
-
-
 
 
 # Paired recordings: the same run as a FIT with the device's total and as GPX / Strava streams.

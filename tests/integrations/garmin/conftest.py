@@ -10,9 +10,9 @@ import requests
 from sqlalchemy import select
 
 from service.domain.accounts import add_athlete
+from service.infra.loopback import LiveServer
+from service.integrations.garmin.fake.provider import FakeGarmin
 from service.models import Connection
-from tests.fakes.garmin import FakeGarmin
-from tests.fakes.server import LiveServer
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from service.integrations.garmin.client import (
     is_allowed_callback,
     parse_activity_files,
 )
-from tests.fakes.garmin import Canary, FakeGarmin
+from service.integrations.garmin.fake.provider import FakeGarmin
+from testkit.receiver import Receiver
 
 API = "https://apis.garmin.com"
 FILE = "/wellness-api/rest/activityFile?id=123&token=abc"
@@ -97,13 +98,13 @@ def garmin() -> Iterator[FakeGarmin]:
 
 
 @pytest.fixture
-def canary() -> Iterator[Canary]:
-    with Canary() as server:
+def canary() -> Iterator[Receiver]:
+    with Receiver(verify=False, status="200 OK") as server:
         yield server
 
 
 def test_a_notification_pointing_at_another_host_causes_no_request_to_it(
-        garmin: FakeGarmin, canary: Canary) -> None:
+        garmin: FakeGarmin, canary: Receiver) -> None:
     client = GarminClient(garmin.api_url, garmin.auth_url, garmin.token_url,
                           garmin.client_id, garmin.client_secret)
     run = garmin.add_activity(garmin.add_user(), "fitparse__garmin-fenix-5-run.fit")

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from service.infra.loopback import free_port
 from service.integrations.base import AuthRevoked, ProviderError, RateLimited, TokenSet
 from service.integrations.garmin.client import (
     BACKFILL_MAX_SPAN,
@@ -20,8 +21,7 @@ from service.integrations.garmin.client import (
     new_pkce_pair,
     pkce_challenge,
 )
-from tests.fakes.garmin import FIT_DIR, FakeGarmin
-from tests.fakes.server import free_port
+from service.integrations.garmin.fake.provider import FIT_DIR, FakeGarmin
 
 REDIRECT = "http://127.0.0.1:8000/connect/garmin/callback"
 SMALL_RUN = "fitparse__garmin-fenix-5-run.fit"  # 5.6 KB, parses in milliseconds

@@ -1,7 +1,7 @@
 """Strava API calls spent to onboard a runner with a year of history, and per new activity.
 
-    python bench/strava_calls.py            # 300 runs over a year
-    python bench/strava_calls.py --quick    # 60 runs
+    python bench/provider_calls.py            # 300 runs over a year
+    python bench/provider_calls.py --quick    # 60 runs
 
 Everything in-process on loopback: FakeStrava (which counts every request), the app on a
 LiveServer (the fake calls our webhook over HTTP), a fresh SQLite file and the embedded queue.
@@ -13,31 +13,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
-import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import requests
 from cryptography.fernet import Fernet
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from service import create_app
-from service.domain import accounts  # noqa: E402
+from service.domain import accounts
 from service.infra import migrate
-from service.infra.settings import Settings  # noqa: E402
-from tests.fakes.server import LiveServer  # noqa: E402
-from tests.fakes.strava import FakeStrava  # noqa: E402
+from service.infra.loopback import LiveServer, free_port
+from service.infra.settings import Settings
+from service.integrations.strava.fake.provider import FakeStrava
 
 RUN_TYPES = ("Run", "TrailRun", "VirtualRun")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _app(fake: FakeStrava, folder: str, port: int):
@@ -87,7 +76,7 @@ def main() -> None:
     runs = 60 if args.quick else 300
     with FakeStrava() as fake, tempfile.TemporaryDirectory() as folder:
         fake.limits = {"overall": (10**6, 10**7), "read": (10**6, 10**7)}
-        port = _free_port()
+        port = free_port()
         app = _app(fake, folder, port)
         runtime = app.extensions["kneeguard"]
         with LiveServer(app, port=port) as live:

@@ -1,5 +1,5 @@
 """The fake Garmin against Garmin's documents: every notification it sends and every answer it
-gives has the shape of the examples quoted in `garmin_documents` (Activity API v1.2.3, Start
+gives has the shape of the examples quoted in its `documents` (Activity API v1.2.3, Start
 Guide v1.1.0, OAuth2 PKCE spec). If the fake drifts from the documents, this fails, not the
 service's tests that rely on it. Our own parsers are also fed the documents' examples verbatim."""
 
@@ -19,9 +19,10 @@ from service.integrations.garmin.client import (
     parse_deregistrations,
     parse_permission_changes,
 )
-from tests.fakes import garmin_documents as doc
-from tests.fakes.garmin import Canary, FakeGarmin
-from tests.fakes.test_garmin_fake import REDIRECT, SMALL_RUN, authorize
+from service.integrations.garmin.fake import documents as doc
+from service.integrations.garmin.fake.provider import FakeGarmin
+from testkit.receiver import Receiver
+from tests.integrations.garmin.test_fake import REDIRECT, SMALL_RUN, authorize
 
 BACKFILL = "/wellness-api/rest/backfill/activities"
 
@@ -33,8 +34,8 @@ def garmin() -> Iterator[FakeGarmin]:
 
 
 @pytest.fixture
-def receiver(garmin: FakeGarmin) -> Iterator[Canary]:
-    with Canary() as server:
+def receiver(garmin: FakeGarmin) -> Iterator[Receiver]:
+    with Receiver(verify=False, status="200 OK") as server:
         garmin.configure_receivers(server.url)
         yield server
 
@@ -70,8 +71,8 @@ def _get(garmin: FakeGarmin, path: str, token: str, **params) -> requests.Respon
                         headers={"Authorization": f"Bearer {token}"})
 
 
-def _sent(receiver: Canary) -> dict:
-    return json.loads(receiver.requests[-1].body)
+def _sent(receiver: Receiver) -> dict:
+    return json.loads(receiver.hits[-1]["body"])
 
 
 # -- our parsers read the documents' own examples ---------------------------------------------------
