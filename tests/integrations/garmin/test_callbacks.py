@@ -7,13 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from service.integrations.garmin.client import (
-    CallbackRefused,
-    GarminClient,
-    is_allowed_callback,
-    parse_activity_files,
-)
+from service.integrations.garmin.callbacks import CallbackRefused, is_allowed_callback
+from service.integrations.garmin.client import GarminClient
 from service.integrations.garmin.fake.provider import FakeGarmin
+from service.integrations.garmin.notifications import parse_activity_files
 from testkit.receiver import Receiver
 
 API = "https://apis.garmin.com"

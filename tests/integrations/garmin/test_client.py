@@ -13,8 +13,6 @@ from service.infra.loopback import free_port
 from service.integrations.base import AuthRevoked, ProviderError, RateLimited, TokenSet
 from service.integrations.garmin.client import (
     BACKFILL_MAX_SPAN,
-    FileGone,
-    FileTooLarge,
     GarminClient,
     backfill_chunks,
     needs_refresh,
@@ -22,6 +20,7 @@ from service.integrations.garmin.client import (
     pkce_challenge,
 )
 from service.integrations.garmin.fake.provider import FIT_DIR, FakeGarmin
+from service.integrations.garmin.responses import FileGone, FileTooLarge
 
 REDIRECT = "http://127.0.0.1:8000/connect/garmin/callback"
 SMALL_RUN = "fitparse__garmin-fenix-5-run.fit"  # 5.6 KB, parses in milliseconds

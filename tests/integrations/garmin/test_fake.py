@@ -10,15 +10,15 @@ import pytest
 import requests
 
 from service.infra.loopback import free_port
-from service.integrations.garmin.client import (
+from service.integrations.garmin.client import pkce_challenge
+from service.integrations.garmin.fake.data import DATA_DIR, FIT_DIR, fit_summary
+from service.integrations.garmin.fake.provider import FakeGarmin
+from service.integrations.garmin.notifications import (
     parse_activities,
     parse_activity_files,
     parse_deregistrations,
     parse_permission_changes,
-    pkce_challenge,
 )
-from service.integrations.garmin.fake.data import DATA_DIR, FIT_DIR, fit_summary
-from service.integrations.garmin.fake.provider import FakeGarmin
 from testkit.receiver import Receiver
 
 REDIRECT = "http://127.0.0.1:9/callback"

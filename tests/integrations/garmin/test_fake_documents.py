@@ -13,14 +13,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from service.integrations.garmin.client import (
+from service.integrations.garmin.fake import documents as doc
+from service.integrations.garmin.fake.provider import FakeGarmin
+from service.integrations.garmin.notifications import (
     parse_activities,
     parse_activity_files,
     parse_deregistrations,
     parse_permission_changes,
 )
-from service.integrations.garmin.fake import documents as doc
-from service.integrations.garmin.fake.provider import FakeGarmin
 from testkit.receiver import Receiver
 from tests.integrations.garmin.test_fake import REDIRECT, SMALL_RUN, authorize
 
