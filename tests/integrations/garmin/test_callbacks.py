@@ -89,12 +89,6 @@ def test_plain_http_is_accepted_only_when_the_configured_api_is_http() -> None:
 
 
 @pytest.fixture
-def garmin() -> Iterator[FakeGarmin]:
-    with FakeGarmin() as fake:
-        yield fake
-
-
-@pytest.fixture
 def canary() -> Iterator[Receiver]:
     with Receiver(verify=False, status="200 OK") as server:
         yield server

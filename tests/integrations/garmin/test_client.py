@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,12 +23,6 @@ from service.integrations.garmin.responses import FileGone, FileTooLarge
 
 REDIRECT = "http://127.0.0.1:8000/connect/garmin/callback"
 SMALL_RUN = "fitparse__garmin-fenix-5-run.fit"  # 5.6 KB, parses in milliseconds
-
-
-@pytest.fixture
-def garmin() -> Iterator[FakeGarmin]:
-    with FakeGarmin() as fake:
-        yield fake
 
 
 @pytest.fixture

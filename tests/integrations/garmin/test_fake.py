@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -23,19 +22,6 @@ from testkit.receiver import Receiver
 
 REDIRECT = "http://127.0.0.1:9/callback"
 SMALL_RUN = "fitparse__garmin-fenix-5-run.fit"
-
-
-@pytest.fixture
-def garmin() -> Iterator[FakeGarmin]:
-    with FakeGarmin() as fake:
-        yield fake
-
-
-@pytest.fixture
-def receiver(garmin: FakeGarmin) -> Iterator[Receiver]:
-    with Receiver(verify=False, status="200 OK") as server:
-        garmin.configure_receivers(server.url)
-        yield server
 
 
 def authorize(garmin: FakeGarmin, **overrides: str) -> requests.Response:

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 import requests
 
 from service.integrations.garmin.fake import documents as doc
@@ -25,19 +23,6 @@ from testkit.receiver import Receiver
 from tests.integrations.garmin.test_fake import REDIRECT, SMALL_RUN, authorize
 
 BACKFILL = "/wellness-api/rest/backfill/activities"
-
-
-@pytest.fixture
-def garmin() -> Iterator[FakeGarmin]:
-    with FakeGarmin() as fake:
-        yield fake
-
-
-@pytest.fixture
-def receiver(garmin: FakeGarmin) -> Iterator[Receiver]:
-    with Receiver(verify=False, status="200 OK") as server:
-        garmin.configure_receivers(server.url)
-        yield server
 
 
 def _kind(value: object) -> type:
