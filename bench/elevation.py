@@ -9,7 +9,7 @@
    engine's own), GPS FIT, and the real pairs in shared/data (the same run as GPX / Strava streams;
    streams read both as the ingest job gets them, with the activity's `device_name`, and with no
    summary). Rows marked "derived" are copies made from every barometric FIT
-   (bench/elevation_copies.py: a Garmin Connect GPX export, Strava streams at the API's high /
+   (testkit/copies.py: a Garmin Connect GPX export, Strava streams at the API's high /
    medium / low resolutions, none naming the device); they enlarge the calibration set and are
    never counted as real pairs.
 
@@ -20,20 +20,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import gpxpy.gpx
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.analyze import real_runs  # noqa: E402
-from bench.elevation_copies import RESOLUTIONS, gpx_copy, stream_copy, stream_summary  # noqa: E402
-from workers.analysis import compute_metrics  # noqa: E402
-from workers.parsing import parse_bytes, parse_strava_streams  # noqa: E402
-
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from service.infra.corpus import SHARED_DATA
+from testkit.copies import RESOLUTIONS, gpx_copy, stream_copy, stream_summary
+from testkit.corpus import real_runs
+from workers.analysis import compute_metrics
+from workers.parsing import parse_bytes, parse_strava_streams
 
 
 def gpxpy_loss(track) -> float:
@@ -85,7 +81,7 @@ def summary(label: str, group: list[dict]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small files only (CI)")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=SHARED_DATA)
     args = parser.parse_args(argv)
     table = rows(args.data, args.quick)
     print(f"{'file':<48} {'device':<16} {'alt':<10} {'device':>7} {'ours':>7} {'err':>6}"
@@ -147,7 +143,7 @@ def paired_rows(data: Path) -> dict[str, list[dict]]:
 
 def derived_rows(data: Path, quick: bool) -> dict[str, list[dict]]:
     """Every barometric running FIT with a device total, as a Garmin Connect GPX export and as
-    Strava streams at the API's resolutions, none naming the device (bench/elevation_copies.py)."""
+    Strava streams at the API's resolutions, none naming the device (testkit/copies.py)."""
     groups: dict[str, list[dict]] = {"GPX": [],
                                      **{f"Strava streams, {r}": [] for r in RESOLUTIONS}}
     for name, track in real_runs(data, quick, kinds=("fit",)):

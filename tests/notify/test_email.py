@@ -9,7 +9,8 @@ import ssl
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.notify.conftest import free_port, self_signed
+from service.infra.loopback import free_port
+from testkit.tls import self_signed
 from workers.notify.email import (
     EmailSendError,
     SmtpConfig,

@@ -6,8 +6,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
+from service.infra.loopback import free_port
 from service.models import Activity, Delivery
-from tests.notify.conftest import free_port
 from tests.service.helpers import athlete_with_token
 from tests.service.test_pipeline import analyze_all, spike_history
 

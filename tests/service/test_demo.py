@@ -24,3 +24,10 @@ def test_the_demo_history_ends_with_a_warning(runtime, data_dir):
                                                Finding.rule == "single_run_spike"))
         assert spike is not None
         assert s.scalar(select(Delivery).where(Delivery.channel == "email")).status == "sent"
+
+
+def test_the_demo_finds_the_shared_corpus_without_files_from_any_folder(data_dir, tmp_path,
+                                                                       monkeypatch):
+    # `kneeguard demo` with no --files, started from an unrelated folder (as the README shows).
+    monkeypatch.chdir(tmp_path)
+    assert demo.find_files(None) == data_dir / "activities"

@@ -35,7 +35,7 @@ from service.integrations.strava.client import StravaClient
 from service.integrations.strava.note import merge_note, render_note
 from service.models import Activity, Athlete, Connection, Delivery, Finding, InboundEvent, utcnow
 from workers.notify.outcome import Outcome, after_failure
-from workers.parsing.strava_streams import parse_strava_streams
+from workers.parsing.streams import parse_strava_streams
 from workers.parsing.track import INDOOR_SUB_SPORTS, InvalidFile, Track
 
 log = logging.getLogger(__name__)
