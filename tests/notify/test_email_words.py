@@ -62,7 +62,7 @@ def test_each_finding_carries_its_evidence_line_and_weeks_apart_are_not_one_week
     text = _week_mail().get_body(("plain",)).get_content()
     assert "evidence: moderate-weak" in text and "evidence: moderate mechanism" in text
     assert "1.8× your usual training week (we flag above 1.5×)" in text
-    apart = render_finding_email([JUMP, CADENCE], "runner@example.com",
+    apart = render_finding_email([JUMP, {**CADENCE, "date": "2026-11-16"}], "runner@example.com",
                                  "https://kg.example/unsubscribe/t", "https://kg.example/me",
                                  key="words_3")
     assert apart["Subject"] == "kneeguard: 2 warnings about your running (caution)"
