@@ -182,7 +182,9 @@ def note_findings(s: Session, activity_id: str) -> list[Finding]:
     """What the activity's note shows now: the newest note row's findings that still exist."""
     rows = note_rows(s, activity_id)
     ids = _note_ids(s, rows[-1], activity_id) if rows else []
-    return list(s.scalars(select(Finding).where(Finding.id.in_(ids)))) if ids else []
+    found = s.scalars(select(Finding).where(Finding.id.in_(ids))) if ids else []
+    # The run's own findings before the week's (the note sorts by severity, stably).
+    return sorted(found, key=lambda f: (f.activity_id is None, f.rule))
 
 
 def _note_ids(s: Session, row: Delivery, activity_id: str) -> list[str]:

@@ -77,3 +77,36 @@ def test_a_bad_week_from_strava_is_one_note_per_run_written_once(runtime, fake, 
         notes = s.scalars(select(Delivery).where(Delivery.channel == "strava_note")).all()
         assert len(notes) == 2 and {d.status for d in notes} == {"sent"}
     assert timedelta(0) <= datetime.now(UTC) - _at(week["sun_race"]) < timedelta(days=14)
+
+
+def test_a_week_finding_that_moves_to_another_day_leaves_the_race_note(runtime, fake, live,
+                                                                        runner, client):
+    """Hill runs on Friday and Saturday arrive later from a watch file. Friday's makes the week a
+    caution-level jump (news: the race's note, whose analysis raised it, gains it); Saturday's
+    makes the big descent week Saturday's finding, so the race note loses that line. One write
+    each, and the race's own findings stay."""
+    from tests.notify_e2e.bad_week import Run, upload
+
+    athlete_id, token = runner
+    strava_athlete = fake.add_athlete()
+    monday = bad_monday()
+    for run in ordinary_weeks(monday):
+        fake.add_activity(strava_athlete, _at(run), run.km * 1000.0, climb_m=run.climb_m)
+    fake.subscribe_directly(f"{live.url}/webhooks/strava")
+    assert connect(live, fake, token, strava_athlete).status_code == 200
+    settle(runtime)
+    week = bad_week(monday)
+    for name in ("mon", "tue_long"):
+        _push(runtime, fake, strava_athlete, week[name])
+    race = _push(runtime, fake, strava_athlete, week["sun_race"])
+    assert "More downhill this week than usual." in fake.activities[race]["description"]
+    fake.reset_calls()
+
+    auth = {"Authorization": f"Bearer {token}"}
+    for day in (4, 5):  # Friday, Saturday: 800 m down each (the race stays a novel descent)
+        upload(client, runtime, athlete_id, auth,
+               Run(f"hills-{day}", monday + timedelta(days=day), 10.0, 800.0))
+    assert _puts(fake) == {f"/api/v3/activities/{race}": 2}
+    note = fake.activities[race]["description"]
+    assert "More downhill this week than usual." not in note
+    assert "More downhill than recent runs." in note and "A bigger week than usual." in note
