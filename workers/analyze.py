@@ -199,6 +199,6 @@ def _withdraw(s: Session, athlete_id: str, stale: list[Finding]) -> set[str]:
         return set()
     s.info.setdefault(WITHDRAWN, []).extend(deliveries.plan_withdrawn(s, stale))
     lost = {f.activity_id for f in stale if f.activity_id}
-    lost |= grouping.noted_activities(s, athlete_id, [f.id for f in stale if not f.activity_id])
+    lost |= grouping.noted_activities(s, athlete_id, [f for f in stale if not f.activity_id])
     s.execute(delete(Finding).where(Finding.id.in_([f.id for f in stale])))
     return lost

@@ -144,6 +144,8 @@ def plan_notes(s: Session, athlete: Athlete, findings: Iterable[Finding],
         target = f.activity_id or day_activity
         if target:
             adds.setdefault(target, set()).add(f.id)
+    if not adds:
+        return []
     strava = s.scalars(select(Activity.id).where(Activity.id.in_(adds),
                                                  Activity.source == "strava"))
     floor = floor_of(athlete)
@@ -195,17 +197,19 @@ def _note_ids(s: Session, row: Delivery, activity_id: str) -> list[str]:
     return list(s.scalars(select(Finding.id).where(Finding.activity_id == activity_id)))
 
 
-def noted_activities(s: Session, athlete_id: str, finding_ids: Iterable[str]) -> set[str]:
+def noted_activities(s: Session, athlete_id: str, findings: Iterable[Finding]) -> set[str]:
     """Activities whose latest note shows any of these findings (day findings that a re-analysis
-    withdrew: their notes must be rewritten)."""
-    wanted = set(finding_ids)
+    withdrew: their notes must be rewritten). A note row is planned after its findings' day."""
+    wanted = {f.id: f.date for f in findings}
     if not wanted:
         return set()
-    rows = s.scalars(select(Delivery).where(Delivery.athlete_id == athlete_id,
-                                            Delivery.channel == "strava_note")
-                     .order_by(Delivery.created_at, Delivery.id))
+    since = datetime.combine(min(wanted.values()) - timedelta(days=1), time(0), tzinfo=UTC)
+    rows = s.scalars(select(Delivery).where(
+        Delivery.athlete_id == athlete_id, Delivery.channel == "strava_note",
+        Delivery.created_at >= since).order_by(Delivery.created_at, Delivery.id))
     latest = {d.target: d for d in rows}
-    return {a for a, d in latest.items() if wanted & set((d.payload or {}).get("finding_ids", ()))}
+    return {a for a, d in latest.items()
+            if set(wanted) & set((d.payload or {}).get("finding_ids", ()))}
 
 
 def _existing(s: Session, ids: set[str], floor: int) -> set[str]:
