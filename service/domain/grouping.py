@@ -56,7 +56,8 @@ def plan_email(s: Session, athlete: Athlete, findings: Iterable[Finding]) -> Del
     if not (prefs.get("email") and athlete.email and wanted):
         return None
     rows = email_rows(s, athlete.id, min(week_of(f.date) for f in wanted))
-    fresh = {f.id: topic(f) for f in wanted if not _heard(f, rows)}
+    seen = [(d.status, _topics(d), _included(d)) for d in rows]
+    fresh = {f.id: topic(f) for f in wanted if not _heard(f, seen)}
     if not fresh:
         return None
     waiting = next((d for d in rows if d.status == "pending" and d.attempt_count == 0), None)
@@ -78,20 +79,18 @@ def email_rows(s: Session, athlete_id: str, since_week: date) -> list[Delivery]:
         .order_by(Delivery.created_at, Delivery.id)))
 
 
-def _heard(f: Finding, rows: list[Delivery]) -> bool:
+def _heard(f: Finding, seen: list[tuple[str, dict, set[str]]]) -> bool:
     """Is this finding waiting in an email at this severity, or its topic in a sent email at
-    least as severe? (An escalation is news; a topic counts as told once the email went out.)"""
+    least as severe? (An escalation is news; a topic counts as told once the email went out.)
+    `seen`: (status, topics, included) of the athlete's live finding emails."""
     level, key = rank(f.severity, 0), (f.rule, week_of(f.date).isoformat())
-    for d in rows:
-        topics = _topics(d)
-        if d.status != "sent":
+    for status, topics, included in seen:
+        if status != "sent":
             mine = topics.get(f.id)
             if mine is not None and rank(mine[2], 0) >= level:
                 return True
-            continue
-        included = _included(d)
-        if any((t[0], t[1]) == key and rank(t[2], 0) >= level
-               for fid, t in topics.items() if fid in included):
+        elif any((t[0], t[1]) == key and rank(t[2], 0) >= level
+                 for fid, t in topics.items() if fid in included):
             return True
     return False
 

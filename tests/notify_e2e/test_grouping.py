@@ -181,3 +181,23 @@ def test_a_crash_between_planning_and_sending_still_sends_once(runtime, inbox):
         sweeper.sweep(runtime)
         runtime.queue.drain()
     assert len(inbox.messages) == 1 and "single_run_spike" in rules_in(inbox.messages[0])
+
+
+def test_rows_planned_before_grouping_still_count(runtime, inbox):
+    """Emails and notes planned by the previous planner carry only ids: a sent email still tells
+    its findings' topics, and an old note still shows the run's findings."""
+    from service.domain import grouping
+
+    athlete_id, _ = athlete_with_token(runtime)
+    a1, a2 = runs(runtime, athlete_id)
+    with runtime.db.session() as s:
+        spike = upsert_findings(s, athlete_id, TUE, [result("single_run_spike", activity=a1)])
+        s.add(Delivery(channel="email", dedupe_key="email:legacy", athlete_id=athlete_id,
+                       target="runner@example.com", event_type="finding.created",
+                       status="sent", payload={"finding_ids": [spike.created[0].id]}))
+        s.add(Delivery(channel="strava_note", dedupe_key="strava_note:legacy", target=a1,
+                       athlete_id=athlete_id, event_type="finding.created", status="sent",
+                       payload={"activity_id": a1}))
+    assert analyse(runtime, athlete_id, SUN, result("single_run_spike", activity=a2)) == []
+    with runtime.db.session() as s:
+        assert [f.rule for f in grouping.note_findings(s, a1)] == ["single_run_spike"]
