@@ -33,13 +33,13 @@ def test_a_finding_keeps_its_id_when_it_comes_back(runtime):
     athlete_id, _ = athlete_with_token(runtime)
     day = date(2026, 3, 1)
     with runtime.db.session() as s:
-        first, _ = upsert_findings(s, athlete_id, day, [result("weekly_descent", None)])
+        first = upsert_findings(s, athlete_id, day, [result("weekly_descent", None)]).created
         first_id = first[0].id
     with runtime.db.session() as s:
         upsert_findings(s, athlete_id, day, [])  # a re-analysis without it: the row goes
         assert s.scalars(select(Finding)).all() == []
     with runtime.db.session() as s:
-        again, _ = upsert_findings(s, athlete_id, day, [result("weekly_descent", None)])
+        again = upsert_findings(s, athlete_id, day, [result("weekly_descent", None)]).created
         assert again[0].id == first_id == finding_id(athlete_id, "weekly_descent", day, "day")
 
 
