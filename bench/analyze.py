@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.analysis.synthetic import START, make_track, polyline, run  # noqa: E402
-from workers.analysis import (  # noqa: E402
+from service.infra.corpus import SHARED_DATA
+from testkit.corpus import real_runs
+from testkit.synthetic import START, make_track, polyline, run
+from workers.analysis import (
     DynamicsMetrics,
     History,
     RouteMetrics,
@@ -31,9 +29,6 @@ from workers.analysis import (  # noqa: E402
     evaluate,
     evaluate_dates,
 )
-from workers.parsing import InvalidFile, parse_bytes  # noqa: E402
-
-DEFAULT_DATA = ROOT.parent / "shared" / "data"
 
 
 def best_ms(fn, repeat: int) -> float:
@@ -43,19 +38,6 @@ def best_ms(fn, repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return min(times) * 1000.0
-
-
-def real_runs(data: Path, quick: bool, kinds: tuple[str, ...] = ("fit", "gpx")):
-    """(file name, Track) for every running track in shared/data (big files skipped with quick)."""
-    folders = [data / "activities" / kind for kind in kinds]
-    for path in sorted(p for folder in folders for p in folder.glob("*")):
-        if quick and path.stat().st_size > 300_000:
-            continue
-        try:
-            tracks = parse_bytes(path.read_bytes(), path.name).tracks
-        except InvalidFile:
-            continue
-        yield from ((path.name, t) for t in tracks if t.is_run)
 
 
 def synthetic_runs():
@@ -116,7 +98,7 @@ def bench_history(quick: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small files, fewer repeats (CI)")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=SHARED_DATA)
     args = parser.parse_args(argv)
     bench_metrics(args.data, args.quick)
     bench_history(args.quick)

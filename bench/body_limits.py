@@ -11,7 +11,6 @@ and seconds until the exchange ended.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,14 +19,9 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
+from service.infra.loopback import free_port
+
 MB = 1024 * 1024
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Body:
@@ -69,7 +63,7 @@ def main() -> None:
         env.pop("REDIS_URL", None)
         kneeguard = str(Path(sys.executable).parent / "kneeguard")
         server = subprocess.Popen([kneeguard, "serve", "--port", str(port)], cwd=tmp,
-                                  env={**env, "PYTHONPATH": str(ROOT)},
+                                  env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_up(url)

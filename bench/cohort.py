@@ -20,7 +20,6 @@ injected pattern whether (and how soon) it was detected at caution or higher.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -28,15 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from service.infra.corpus import SHARED_DATA
+from workers.analysis import HistoryItem, compute_metrics, evaluate_dates
+from workers.analysis.metrics import ActivityMetrics
+from workers.analysis.severity import at_least
+from workers.parsing import parse_bytes
+from workers.parsing.track import Track
 
-from workers.analysis import HistoryItem, compute_metrics, evaluate_dates  # noqa: E402
-from workers.analysis.metrics import ActivityMetrics  # noqa: E402
-from workers.analysis.severity import at_least  # noqa: E402
-from workers.parsing import parse_bytes  # noqa: E402
-from workers.parsing.track import Track  # noqa: E402
-
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 START = date(2025, 1, 6)  # a Monday
 M_PER_DEG = 111_320.0
 ROAD_FILES = (
@@ -338,7 +335,7 @@ def comeback_ok(r: Runner, findings, back: date) -> tuple[bool, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=SHARED_DATA)
     parser.add_argument("--weeks", type=int, default=16)
     parser.add_argument("--verbose", action="store_true", help="list every caution-or-higher")
     args = parser.parse_args(argv)

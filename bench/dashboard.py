@@ -19,7 +19,6 @@ import json
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -28,13 +27,11 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from sqlalchemy import insert, text
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from service import create_app
-from service.domain import clubs  # noqa: E402
+from service.domain import clubs
 from service.infra import migrate
-from service.infra.settings import Settings  # noqa: E402
-from service.models import Activity, Athlete, ClubMember, Finding, new_id  # noqa: E402
+from service.infra.settings import Settings
+from service.models import Activity, Athlete, ClubMember, Finding, new_id
 
 RULES = ("single_run_spike", "weekly_jump", "downhill_novel", "weekly_descent", "route_repetition")
 SEVERITIES = ("info", "caution", "caution", "high")

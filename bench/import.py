@@ -34,13 +34,11 @@ import zipfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from service.infra.corpus import ACTIVITIES
+from workers.parsing.fit import fit_crc
+from workers.parsing.formats import parse_single
 
-from workers.parsing.fit import fit_crc  # noqa: E402
-from workers.parsing.formats import parse_single  # noqa: E402
-
-DATA = ROOT.parent / "shared" / "data" / "activities"
+DATA = ACTIVITIES
 MAX_SOURCE_BYTES = 400_000  # realistic 1 Hz runs; the two biggest files would only slow the build
 CSV_HEADER = ["Activity ID", "Activity Date", "Activity Name", "Activity Type",
               "Activity Description", "Elapsed Time", "Distance", "Activity Gear", "Filename",

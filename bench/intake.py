@@ -18,30 +18,21 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import requests
 from cryptography.fernet import Fernet
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from service.infra.settings import Settings  # noqa: E402
+from service.infra.loopback import free_port
+from service.infra.settings import Settings
 
 DB = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/kneeguard_bench")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 OWNER = 134815
 THREADS = 32
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _prepare(env: dict) -> None:
@@ -153,7 +144,7 @@ def main() -> None:
            "STRAVA_CLIENT_ID": "1", "STRAVA_CLIENT_SECRET": "bench",
            "STRAVA_VERIFY_TOKEN": "bench", "LOG_JSON": "false"}
     _prepare(env)
-    port = _free_port()
+    port = free_port()
     server = _start_server(env, port)
     try:
         started = time.perf_counter()

@@ -14,24 +14,21 @@ import argparse
 import gc
 import io
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+import fitparse
+import gpxpy
 
-import fitparse  # noqa: E402
-import gpxpy  # noqa: E402
+from service.infra.corpus import ACTIVITIES
+from testkit import hostile
+from workers.parsing import parse_bytes
+from workers.parsing.fit import parse_fit
+from workers.parsing.gpx import parse_gpx
+from workers.parsing.track import InvalidFile
 
-from bench import hostile  # noqa: E402
-from workers.parsing import parse_bytes  # noqa: E402
-from workers.parsing.fit import parse_fit  # noqa: E402
-from workers.parsing.gpx import parse_gpx  # noqa: E402
-from workers.parsing.track import InvalidFile  # noqa: E402
-
-DATA = REPO.parent / "shared" / "data" / "activities"
+DATA = ACTIVITIES
 GPX_REPEAT_FACTOR = 5
 
 

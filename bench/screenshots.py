@@ -4,7 +4,7 @@
 
 Loads the demo history (real files re-dated, through the real pipeline) into a temporary SQLite
 database, serves the app on a loopback port, signs in through the /login form in headless Chromium
-(over the DevTools protocol, tests/web/cdp.py) and writes me.png, club.png and member.png. Prints
+(over the DevTools protocol, testkit/cdp.py) and writes me.png, club.png and member.png. Prints
 JSON with the files and their sizes.
 """
 
@@ -12,27 +12,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from service import create_app  # noqa: E402
-from service.domain import demo  # noqa: E402
-from service.infra import migrate  # noqa: E402
-from service.infra.settings import Settings  # noqa: E402
-from tests.fakes.server import LiveServer  # noqa: E402
-from tests.web.cdp import Browser, sign_in  # noqa: E402
+from service import create_app
+from service.domain import demo
+from service.infra import migrate
+from service.infra.corpus import CHECKOUT
+from service.infra.loopback import LiveServer
+from service.infra.settings import Settings
+from testkit.cdp import Browser, sign_in
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=str(REPO / "docs" / "screenshots"))
+    ap.add_argument("--out", default=str(CHECKOUT / "docs" / "screenshots"))
     ap.add_argument("--files", default=None, help="folder with fit/ and gpx/ (default: shared)")
     args = ap.parse_args()
     out = Path(args.out)

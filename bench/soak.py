@@ -23,7 +23,6 @@ import argparse
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,17 +34,12 @@ from pathlib import Path
 import requests
 from cryptography.fernet import Fernet
 
-REPO = Path(__file__).resolve().parents[1]
+from service.infra.loopback import free_port
+
 DB = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL")
 REDIS = os.environ.get("BENCH_REDIS_URL") or os.environ.get("REDIS_URL")
 CLI = str(Path(sys.executable).with_name("kneeguard"))
 CLIENTS = 4
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def gpx(day: int) -> bytes:
@@ -90,7 +84,7 @@ def children(pid: int) -> list[int]:
 
 
 def environment(tmp: Path) -> dict:
-    env = {**os.environ, "LOG_LEVEL": "WARNING", "PYTHONPATH": str(REPO),
+    env = {**os.environ, "LOG_LEVEL": "WARNING",
            "KNEEGUARD_SECRET_KEY": "soak", "EMAIL_OUTBOX_DIR": str(tmp / "outbox"),
            "KNEEGUARD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
            "KNEEGUARD_RATE_LIMITS": json.dumps({"key": 1_000_000, "address": 1_000_000})}
@@ -105,7 +99,6 @@ def environment(tmp: Path) -> dict:
 def prepare(env: dict) -> None:
     if "REDIS_URL" not in env:
         return
-    sys.path.insert(0, str(REPO))
     import redis
 
     from service.infra import migrate, runtime
@@ -170,7 +163,6 @@ def batch(url: str, token: str, athlete_id: str, first: int, last: int) -> list:
 
 def settle(env: dict, seconds: float = 600) -> None:
     """Wait until the workers are idle: nothing queued and nothing left `parsed`."""
-    sys.path.insert(0, str(REPO))
     from sqlalchemy import create_engine, text
 
     engine = create_engine(env["DATABASE_URL"])

@@ -1,7 +1,8 @@
 """The analyze job: recompute an athlete's findings for one activity's day from stored history.
 
 Idempotent: findings are upserted on (athlete, rule, date, subject), so a re-run updates in place and
-never creates a second finding (nor, downstream, a second delivery).
+never creates a second finding (nor, downstream, a second delivery). What the runner is told of
+them is grouped in service/domain/grouping.py.
 """
 
 from __future__ import annotations
@@ -9,17 +10,19 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service.domain import deliveries
+from service.domain import deliveries, grouping
 from service.infra import jobs, transient
 from service.infra import runtime as runtime_mod
 from service.infra.metrics import JOBS
 from service.models import Activity, Athlete, Finding
 from workers.analysis import ActivityMetrics, ElevationMetrics, HistoryItem, Thresholds, evaluate
 from workers.analysis.history import local_offset
+from workers.analysis.severity import rank
 from workers.analysis.windows import FULL_METRICS_DAYS
 
 log = logging.getLogger(__name__)
@@ -60,15 +63,15 @@ def _analyze(rt, activity_id: str) -> None:
             return
         # One analysis per athlete at a time (PostgreSQL row lock; SQLite serialises writers).
         athlete = s.get(Athlete, activity.athlete_id, with_for_update=True)
-        findings, lost = analyze_day(s, athlete, local_date(activity), rt.settings.thresholds)
+        day = analyze_day(s, athlete, local_date(activity), rt.settings.thresholds)
         activity.status = "analyzed"
         activity.error = None
         planned = deliveries.plan_findings(
-            s, athlete, findings, notify_max_age_days=rt.settings.notify_max_age_days)
-        planned += deliveries.plan_note_refresh(s, athlete, lost)
+            s, athlete, day.created, notify_max_age_days=rt.settings.notify_max_age_days,
+            escalated=day.escalated, lost=day.lost, day_activity=activity.id)
         planned += s.info.pop(WITHDRAWN, [])
         planned += deliveries.plan_event(s, athlete.id, "activity.analyzed",
-                                         analyzed_data(activity, findings), key=activity.id)
+                                         analyzed_data(activity, day.created), key=activity.id)
         s.flush()
         delivery_ids = [d.id for d in planned]
     # Committed: now hand the messages to the notify queue (the sweeper backs this up).
@@ -107,8 +110,17 @@ def local_date(activity: Activity) -> date:
     return (start.astimezone(UTC) + timedelta(seconds=local_offset(offset))).date()
 
 
-def analyze_day(s: Session, athlete: Athlete, day: date,
-                deployment: dict) -> tuple[list[Finding], set[str]]:
+class Upserted(NamedTuple):
+    """What one day's upsert changed: new findings, activities whose note showed a finding that
+    went, and findings now more severe than before (news to the runner, not to integrators:
+    `finding.created` is sent once per id)."""
+
+    created: list[Finding]
+    lost: set[str]
+    escalated: list[Finding]
+
+
+def analyze_day(s: Session, athlete: Athlete, day: date, deployment: dict) -> Upserted:
     history = load_history(s, athlete.id, day)
     thresholds = Thresholds.from_mapping(dict(deployment)).merged(athlete.thresholds or {})
     results = evaluate(history, day, thresholds)
@@ -150,14 +162,14 @@ def light_metrics(r) -> ActivityMetrics:
         utc_offset_s=r.utc_offset_s)
 
 
-def upsert_findings(s: Session, athlete_id: str, day: date,
-                    results) -> tuple[list[Finding], set[str]]:
+def upsert_findings(s: Session, athlete_id: str, day: date, results) -> Upserted:
     """Insert new findings, update changed ones, drop the day's findings that no longer hold.
-
-    Returns the findings that are new (the ones to deliver) and the activities that lost one."""
+    A finding that gets more severe (a weekly jump that a late file turns from info into a
+    caution) is `escalated`."""
     existing = {(f.rule, f.subject): f for f in s.scalars(
         select(Finding).where(Finding.athlete_id == athlete_id, Finding.date == day))}
     created: list[Finding] = []
+    escalated: list[Finding] = []
     seen = set()
     for r in results:
         key = (r.rule, r.activity or "day")
@@ -168,15 +180,25 @@ def upsert_findings(s: Session, athlete_id: str, day: date,
                           activity_id=r.activity, subject=key[1], rule=r.rule, date=day)
             s.add(row)
             created.append(row)
+        elif rank(r.severity, 0) > rank(row.severity, 0):
+            escalated.append(row)
         row.severity, row.value, row.threshold = r.severity, r.value, r.threshold
         row.message, row.evidence, row.sources = r.message, r.evidence, list(r.sources)
     stale = [f for k, f in existing.items() if k not in seen]
-    if stale:
-        # Integrators were told about these: tell them they no longer hold (same ids), before
-        # the rows go. The caller enqueues the planned rows (s.info keeps this signature stable).
-        s.info.setdefault(WITHDRAWN, []).extend(deliveries.plan_withdrawn(s, stale))
-        s.execute(delete(Finding).where(Finding.id.in_([f.id for f in stale])))
+    lost = _withdraw(s, athlete_id, stale)
     s.flush()
-    # Activities that lost a finding: a note already on Strava may now say too much.
-    return created, {f.activity_id for f in stale if f.activity_id}
+    return Upserted(created, lost, escalated)
 
+
+def _withdraw(s: Session, athlete_id: str, stale: list[Finding]) -> set[str]:
+    """Delete findings that no longer hold, after telling integrators (same ids; the caller
+    enqueues the planned rows: s.info keeps upsert_findings' signature stable). Returns the
+    activities whose note may now say too much: the runs the findings were about, and the runs
+    whose note carried a day finding."""
+    if not stale:
+        return set()
+    s.info.setdefault(WITHDRAWN, []).extend(deliveries.plan_withdrawn(s, stale))
+    lost = {f.activity_id for f in stale if f.activity_id}
+    lost |= grouping.noted_activities(s, athlete_id, [f for f in stale if not f.activity_id])
+    s.execute(delete(Finding).where(Finding.id.in_([f.id for f in stale])))
+    return lost

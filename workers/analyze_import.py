@@ -51,7 +51,7 @@ def analyze_import(athlete_id: str, first: str, last: str, light_until: str | No
             athlete.thresholds or {})
         lost = _light_days(s, athlete_id, [d for d in days if cut and d < cut], thresholds)
         for day in (d for d in days if not cut or d >= cut):
-            lost |= analyze_day(s, athlete, day, rt.settings.thresholds)[1]
+            lost |= analyze_day(s, athlete, day, rt.settings.thresholds).lost
         _mark_analyzed(s, athlete_id, days)
         planned = _plan(s, athlete, since, lost, rt.settings.notify_max_age_days) if deliver else []
         s.flush()
@@ -88,7 +88,7 @@ def _light_days(s, athlete_id: str, days: list[date], thresholds: Thresholds) ->
     history = History.build([HistoryItem(r.id, r.source, light_metrics(r)) for r in rows])
     lost: set[str] = set()
     for day in days:
-        lost |= upsert_findings(s, athlete_id, day, evaluate(history, day, thresholds))[1]
+        lost |= upsert_findings(s, athlete_id, day, evaluate(history, day, thresholds)).lost
     return lost
 
 
@@ -109,8 +109,8 @@ def _plan(s, athlete: Athlete, since: str, lost: set[str], max_age: int | None) 
     created = s.scalars(select(Finding).where(
         Finding.athlete_id == athlete.id,
         Finding.created_at >= datetime.fromisoformat(since))).all()
-    planned = deliveries.plan_findings(s, athlete, list(created), notify_max_age_days=max_age)
-    planned += deliveries.plan_note_refresh(s, athlete, lost)
+    planned = deliveries.plan_findings(s, athlete, list(created), notify_max_age_days=max_age,
+                                       lost=lost)
     planned += s.info.pop(WITHDRAWN, [])
     if deliveries.candidate_endpoints(s, athlete.id):  # as the per-run job; cheap when none
         planned += _analyzed_events(s, athlete.id, since, created)

@@ -7,7 +7,6 @@ plans nothing at all. Rows are sent later by `workers.deliver.deliver`.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -15,11 +14,10 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from service.domain import delivery_auth
+from service.domain import delivery_auth, grouping
 from service.domain.accounts import DEFAULT_PREFERENCES, preferences  # noqa: F401  (callers' import)
 from service.infra import jobs
-from service.models import Activity, Athlete, ClubMember, Delivery, Endpoint, Finding, utcnow
-from workers.analysis.severity import rank
+from service.models import Athlete, ClubMember, Delivery, Endpoint, Finding, utcnow
 from workers.notify import webhooks
 
 
@@ -76,23 +74,25 @@ def plan_webhooks(s: Session, athlete_id: str, event_type: str, data: dict, key:
 
 
 def plan_findings(s: Session, athlete: Athlete, findings: list[Finding], *,
-                  notify_max_age_days: int | None = None) -> list[Delivery]:
-    """Deliveries for newly created findings: webhooks, one email, a Strava note per activity.
+                  notify_max_age_days: int | None = None, escalated: Iterable[Finding] = (),
+                  lost: Iterable[str] = (), day_activity: str | None = None) -> list[Delivery]:
+    """Deliveries for an analysis's new `findings`: a `finding.created` webhook each; for them
+    and the `escalated` ones (more severe than before), one email and at most one Strava note
+    per activity (service/domain/grouping.py).
 
-    Webhooks carry every finding (integrators keep the record). Emails and notes only speak of
-    the last `notify_max_age_days` days: importing ten years of history must not send the runner
-    a warning for every spike of 2016."""
-    if not findings:
-        return []
+    Emails and notes only speak of the last `notify_max_age_days` days: importing ten years of
+    history must not send the runner a warning for every spike of 2016. `lost`: activities that
+    lost a finding (their notes are rewritten); `day_activity`: the run whose analysis raised the
+    day's findings (weekly jump, weekly descent…), whose note carries them."""
     planned: list[Delivery | None] = []
     now = utcnow()
     for f in findings:
         planned += plan_webhooks(s, athlete.id, "finding.created", finding_data(f), f.id, now,
                                  key_for=lambda ep, f=f: _created_key(s, ep.id, f.id))
-    recent = [f for f in findings if notify_max_age_days is None
+    recent = [f for f in [*findings, *escalated] if notify_max_age_days is None
               or f.date >= now.date() - timedelta(days=notify_max_age_days)]
-    planned.append(_plan_email(s, athlete, recent))
-    planned += _plan_notes(s, athlete, recent)
+    planned.append(grouping.plan_email(s, athlete, recent))
+    planned += grouping.plan_notes(s, athlete, recent, lost, day_activity)
     return [d for d in planned if d is not None]
 
 
@@ -196,55 +196,6 @@ def enqueue(rt, delivery_ids) -> None:
     backs this up if the process dies in between)."""
     for delivery_id in delivery_ids:
         jobs.deliver(rt, delivery_id)
-
-
-def _plan_email(s: Session, athlete: Athlete, findings: list[Finding]) -> Delivery | None:
-    prefs = preferences(athlete)
-    floor = rank(prefs.get("min_severity", "caution"), 1)
-    chosen = sorted(f.id for f in findings if rank(f.severity, 0) >= floor)
-    if not (prefs.get("email") and athlete.email and chosen):
-        return None
-    return add_once(s, channel="email", dedupe_key=f"email:{_digest(chosen)}",
-                    athlete_id=athlete.id, target=athlete.email, event_type="finding.created",
-                    payload={"finding_ids": chosen})
-
-
-def _plan_notes(s: Session, athlete: Athlete, findings: list[Finding]) -> list[Delivery | None]:
-    """A Strava description note per Strava activity with new findings, if the runner chose it."""
-    if not (athlete.note_writeback or preferences(athlete).get("strava_note")):
-        return []
-    ids = {f.activity_id for f in findings if f.activity_id}
-    acts = s.scalars(select(Activity).where(Activity.id.in_(ids), Activity.source == "strava")).all()
-    planned = []
-    for a in acts:
-        digest = _digest(sorted(f.id for f in findings if f.activity_id == a.id))
-        planned.append(add_once(s, channel="strava_note", dedupe_key=f"strava_note:{a.id}:{digest}",
-                                athlete_id=athlete.id, target=a.id, event_type="finding.created",
-                                payload={"activity_id": a.id}))
-    return planned
-
-
-def plan_note_refresh(s: Session, athlete: Athlete, activity_ids: set[str]) -> list[Delivery]:
-    """Rewrite (or remove) our note on Strava activities whose findings were dropped by a
-    re-analysis, when a note was written there before. The sender renders the current findings;
-    with none left it removes our block."""
-    if not activity_ids:
-        return []
-    noted = set(s.scalars(select(Delivery.target).where(
-        Delivery.channel == "strava_note", Delivery.status == "sent",
-        Delivery.target.in_(activity_ids))))
-    planned = []
-    for activity_id in sorted(noted):
-        current = sorted(s.scalars(select(Finding.id).where(Finding.activity_id == activity_id)))
-        planned.append(add_once(
-            s, channel="strava_note", dedupe_key=f"strava_note:{activity_id}:now:{_digest(current)}",
-            athlete_id=athlete.id, target=activity_id, event_type="finding.updated",
-            payload={"activity_id": activity_id}))
-    return [d for d in planned if d is not None]
-
-
-def _digest(ids: Iterable[str]) -> str:
-    return hashlib.sha256(",".join(ids).encode()).hexdigest()[:32]
 
 
 def unsubscribe_token(secret_key: str, athlete_id: str, channel: str = "email") -> str:

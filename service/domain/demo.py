@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from service.domain import accounts, activities, clubs
+from service.infra.corpus import ACTIVITIES
 from service.models import Athlete
 
 # Ordinary runs (4-10 km, some hilly, one on a track) cycled through the weeks, then the long one.
@@ -39,8 +40,7 @@ MATE_WEEKS = WEEKS
 def find_files(given: str | None) -> Path:
     """The folder holding fit/ and gpx/: --files, else the shared corpus beside a checkout."""
     candidates = [Path(given)] if given else []
-    checkout = Path(__file__).resolve().parents[2]  # service/domain/demo.py → the checkout
-    candidates += [checkout.parent / "shared" / "data" / "activities", Path.cwd() / "activities"]
+    candidates += [ACTIVITIES, Path.cwd() / "activities"]
     for c in candidates:
         if (c / LONG).is_file():
             return c

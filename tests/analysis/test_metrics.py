@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.analysis.synthetic import gps_noise, make_track, oval, polyline
+from testkit.synthetic import gps_noise, make_track, oval, polyline
 from workers.analysis import ActivityMetrics, Thresholds, compute_metrics
 from workers.analysis.elevation import compute_elevation
 from workers.parsing.track import SessionTotals, Track

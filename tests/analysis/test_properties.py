@@ -9,7 +9,7 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.analysis.synthetic import START, run
+from testkit.synthetic import START, run
 from workers.analysis import RouteMetrics, evaluate, evaluate_dates, weekly_table
 from workers.analysis.report import build_document
 

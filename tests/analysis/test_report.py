@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from tests.analysis.synthetic import START, make_track, oval, polyline
+from testkit.synthetic import START, make_track, oval, polyline
 from workers.analysis import SCHEMA, analyze_tracks, render_text
 from workers.parsing.track import Skip
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.analysis.synthetic import START, daily, run
+from testkit.synthetic import START, daily, run
 from workers.analysis import (
     DynamicsMetrics,
     RouteMetrics,

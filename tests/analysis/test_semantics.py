@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pytest
 
-from tests.analysis.synthetic import START, daily, make_track, polyline, run
+from testkit.synthetic import START, daily, make_track, polyline, run
 from workers.analysis import (
     RouteMetrics,
     Thresholds,

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from service.domain import accounts, clubs
 from service.models import Activity, Delivery, Endpoint, Finding
-from tests.service.synthetic_runs import run_track
+from testkit.synthetic import run_track
 
 
 @dataclass

@@ -18,9 +18,9 @@ import pytest
 from service.domain import clubs, deliveries
 from service.domain import endpoints as svc
 from service.infra import jobs
+from service.infra.loopback import free_port
 from service.models import Activity, Athlete, Connection, Delivery, Finding, utcnow
-from tests.deliveries.receivers import VerifyingReceiver
-from tests.notify.conftest import free_port
+from testkit.receiver import Receiver
 from workers.analyze import analyzed_data
 from workers.notify.catalog import event_types
 
@@ -52,7 +52,7 @@ def test_the_matrix_covers_every_athlete_event_in_the_catalog():
 class World:
     """Two athletes (one consents to integrators) in the same clubs, and one endpoint per column."""
 
-    def __init__(self, runtime, rx: VerifyingReceiver) -> None:
+    def __init__(self, runtime, rx: Receiver) -> None:
         self.rt, self.rx = runtime, rx
         self.endpoints: dict[str, str] = {}  # column → endpoint id (own: per athlete)
         with runtime.db.session() as s:
@@ -88,7 +88,7 @@ class World:
         ep, secret = svc.create(s, self.rt.box, url=self.rx_url(path), events=event_types(),
                                 allow_loopback=True, **owner)
         ep.owner_key_id = owner_key_id
-        self.rx.secrets[path] = secret
+        self.rx.path_secrets[path] = secret
         self.endpoints[column] = ep.id
 
     def rx_url(self, path: str) -> str:
@@ -141,7 +141,7 @@ def settings(base_settings):
 
 @pytest.fixture
 def world(runtime):
-    with VerifyingReceiver("127.0.0.1", free_port()) as rx:
+    with Receiver("127.0.0.1", free_port()) as rx:
         yield World(runtime, rx)
 
 

@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from service.domain import clubs
 from service.domain import endpoints as svc
+from service.infra.loopback import free_port
 from service.models import Athlete, Delivery, DeliveryAttempt
-from tests.deliveries.receivers import VerifyingReceiver
-from tests.notify.conftest import free_port
+from testkit.receiver import Receiver
 from tests.service.helpers import athlete_with_token
 from tests.service.test_pipeline import analyze_all, spike_history
 from workers.analyze import _analyze
@@ -23,7 +23,7 @@ def settings(base_settings):
 
 @pytest.fixture
 def rx():
-    with VerifyingReceiver("127.0.0.1", free_port()) as receiver:
+    with Receiver("127.0.0.1", free_port()) as receiver:
         yield receiver
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from service.infra.loopback import LiveServer
 from service.web.openapi import OPERATIONS
-from tests.fakes.server import LiveServer
 from workers.notify import catalog
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -12,25 +12,11 @@ from sqlalchemy import select
 
 from service.domain import clubs
 from service.infra import jobs
+from service.infra.loopback import free_port
 from service.models import Delivery
-from tests.deliveries.receivers import VerifyingReceiver
-from tests.notify.conftest import free_port
+from testkit.receiver import Receiver
 from tests.notify_e2e.test_webhook_delivery import run_cli
 from tests.service.helpers import athlete_with_token
-
-
-class Gone(VerifyingReceiver):
-    """Answers 410 Gone until `fixed`."""
-
-    fixed = False
-
-    def _app(self, environ, start_response):
-        if not self.fixed:
-            from werkzeug.wrappers import Response
-
-            self.requests.append({"gone": True})
-            return Response("gone", status=410)(environ, start_response)
-        return super()._app(environ, start_response)
 
 
 @pytest.fixture
@@ -40,7 +26,9 @@ def settings(base_settings):
 
 @pytest.fixture
 def rx():
-    with Gone("127.0.0.1", free_port()) as receiver:
+    """Answers 410 Gone until the test sets `status_override` back to None (the endpoint fixed)."""
+    with Receiver("127.0.0.1", free_port()) as receiver:
+        receiver.status_override = 410
         yield receiver
 
 
@@ -75,7 +63,7 @@ def test_the_cli_recovers_an_endpoint_a_410_disabled(runtime, settings, rx):
     notice = notices_to(settings, "ops@example.com")[-1].get_content()
     assert f"kneeguard endpoints enable {ep_id}" in notice
     assert f"kneeguard endpoints replay {ep_id} --since" in notice
-    rx.fixed = True
+    rx.status_override = None  # fixed
     assert run_cli(settings, "endpoints", "enable", ep_id)["status"] == "active"
     replayed = run_cli(settings, "endpoints", "replay", ep_id, "--since", "2000-01-01")
     assert replayed == {"replayed": [message_id], "withheld": 0}

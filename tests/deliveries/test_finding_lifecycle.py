@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from service.domain import endpoints as svc
+from service.infra.loopback import free_port
 from service.models import Delivery, Finding
-from tests.deliveries.receivers import VerifyingReceiver
-from tests.notify.conftest import free_port
+from testkit.receiver import Receiver
 from tests.service.helpers import athlete_with_token
 from tests.service.test_pipeline import analyze_all, spike_history, store_runs
 from workers.analyze import finding_id, upsert_findings
@@ -33,19 +33,19 @@ def test_a_finding_keeps_its_id_when_it_comes_back(runtime):
     athlete_id, _ = athlete_with_token(runtime)
     day = date(2026, 3, 1)
     with runtime.db.session() as s:
-        first, _ = upsert_findings(s, athlete_id, day, [result("weekly_descent", None)])
+        first = upsert_findings(s, athlete_id, day, [result("weekly_descent", None)]).created
         first_id = first[0].id
     with runtime.db.session() as s:
         upsert_findings(s, athlete_id, day, [])  # a re-analysis without it: the row goes
         assert s.scalars(select(Finding)).all() == []
     with runtime.db.session() as s:
-        again, _ = upsert_findings(s, athlete_id, day, [result("weekly_descent", None)])
+        again = upsert_findings(s, athlete_id, day, [result("weekly_descent", None)]).created
         assert again[0].id == first_id == finding_id(athlete_id, "weekly_descent", day, "day")
 
 
 def test_a_delivered_finding_that_no_longer_holds_is_withdrawn_under_its_id(runtime):
     athlete_id, _ = athlete_with_token(runtime)
-    with VerifyingReceiver("127.0.0.1", free_port()) as rx:
+    with Receiver("127.0.0.1", free_port()) as rx:
         with runtime.db.session() as s:
             _, rx.secret = svc.create(s, runtime.box, url=f"http://127.0.0.1:{rx.port}/op",
                                       events=["finding.created"], allow_loopback=True)

@@ -13,9 +13,9 @@ import pytest
 
 from service.domain import endpoints as svc
 from service.infra import sweeper
-from tests.deliveries.receivers import VerifyingReceiver
+from service.infra.loopback import free_port
+from testkit.receiver import Receiver
 from tests.integrations.garmin.conftest import athlete, connect, fake  # noqa: F401  (fixtures)
-from tests.notify.conftest import free_port
 from workers.notify.catalog import validate_payload
 
 EVENTS = ["athlete.connected", "athlete.disconnected"]
@@ -50,7 +50,7 @@ def settle(runtime) -> None:
 def test_a_garmin_disconnection_is_announced_once(client, fake, runtime, athlete, order):  # noqa: F811
     athlete_id, token = athlete
     user_id = fake.add_user()
-    with VerifyingReceiver("127.0.0.1", free_port()) as rx:
+    with Receiver("127.0.0.1", free_port()) as rx:
         with runtime.db.session() as s:
             _, rx.secret = svc.create(s, runtime.box, url=f"http://127.0.0.1:{rx.port}/op",
                                       events=EVENTS, allow_loopback=True)
@@ -72,7 +72,7 @@ def test_a_garmin_disconnection_is_announced_once(client, fake, runtime, athlete
 def test_reconnecting_starts_a_new_lifetime(client, fake, runtime, athlete):  # noqa: F811
     athlete_id, token = athlete
     user_id = fake.add_user()
-    with VerifyingReceiver("127.0.0.1", free_port()) as rx:
+    with Receiver("127.0.0.1", free_port()) as rx:
         with runtime.db.session() as s:
             _, rx.secret = svc.create(s, runtime.box, url=f"http://127.0.0.1:{rx.port}/op",
                                       events=EVENTS, allow_loopback=True)

@@ -5,6 +5,8 @@ every delivery verifies with the `standardwebhooks` package."""
 
 from __future__ import annotations
 
+import errno
+import os
 import socket
 
 import pytest
@@ -12,11 +14,11 @@ from sqlalchemy import select
 
 from service.domain import endpoints as svc
 from service.infra import jobs
+from service.infra.loopback import free_port
 from service.infra.netguard import guarded_post
 from service.models import Delivery, DeliveryAttempt
-from tests.deliveries.receivers import VerifyingReceiver, server_tls
-from tests.deliveries.tls import make_ca_and_server
-from tests.notify.conftest import free_port
+from testkit.receiver import Receiver
+from testkit.tls import make_ca_and_server, server_tls
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,19 @@ def localhost_address() -> str:
     return socket.getaddrinfo("localhost", 80, type=socket.SOCK_STREAM)[0][4][0]
 
 
-def deliver_test_event(runtime, rx: VerifyingReceiver, url: str) -> str:
+def on(host: str, port: int, ssl_context=None) -> Receiver:
+    """A started receiver on a fixed port; the test is skipped where that port cannot be had."""
+    if port < 1024 and os.geteuid() != 0:
+        pytest.skip(f"binding port {port} needs root (CI runs as root)")
+    try:
+        return Receiver(host, port, ssl_context).start()
+    except OSError as exc:
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            pytest.skip(f"port {port} on {host} is not available: {exc}")
+        raise
+
+
+def deliver_test_event(runtime, rx: Receiver, url: str) -> str:
     """Register `url` like an integrator would, send the test event through the deliver job."""
     with runtime.db.session() as s:
         ep, rx.secret = svc.create(s, runtime.box, url=url, events=["finding.created"],
@@ -56,7 +70,7 @@ def outcome_of(runtime, message_id: str) -> tuple[str, list[str | None]]:
 @pytest.mark.parametrize("scheme, port", [("http", 80), ("https", 443)])
 def test_a_portless_url_receives_a_delivery_that_verifies(runtime, tls, scheme, port):
     ctx = server_tls(str(tls[1]), str(tls[2])) if scheme == "https" else None
-    with VerifyingReceiver(localhost_address(), port, ctx) as rx:
+    with on(localhost_address(), port, ctx) as rx:
         message_id = deliver_test_event(runtime, rx, f"{scheme}://localhost/kneeguard")
     assert outcome_of(runtime, message_id) == ("sent", [None])
     assert [m["type"] for m in rx.verified] == ["endpoint.test"]
@@ -68,7 +82,7 @@ def test_https_refuses_a_certificate_the_service_does_not_trust(runtime, tls, ba
     """Without the bundle (certifi's CAs only) the throwaway CA is not trusted: a failed attempt,
     never an unverified send."""
     ctx = server_tls(str(tls[1]), str(tls[2]))
-    with VerifyingReceiver(localhost_address(), 443, ctx) as rx:
+    with on(localhost_address(), 443, ctx) as rx:
         with pytest.raises(Exception) as caught:
             guarded_post("https://localhost/kneeguard", b"{}", {}, allow_loopback=True)
     assert "tls" in str(caught.value)
@@ -81,12 +95,12 @@ def test_a_pinned_name_keeps_its_host_and_certificate_check_without_a_port(tls):
     so a certificate for `localhost` does not pass for `rebind.test`."""
     ip = "127.0.0.1"
     resolver = lambda host, port: [ip]  # noqa: E731
-    with VerifyingReceiver(ip, 80) as rx:
+    with on(ip, 80) as rx:
         resp = guarded_post("http://rebind.test/x", b"{}", {}, allow_loopback=True,
                             resolver=resolver)
     assert resp.status == 400 and resp.ip == ip  # reached; our empty body does not verify
     assert rx.requests == [{"host": "rebind.test", "path": "/x"}]
-    with VerifyingReceiver(ip, 443, server_tls(str(tls[1]), str(tls[2]))) as rx:
+    with on(ip, 443, server_tls(str(tls[1]), str(tls[2]))) as rx:
         with pytest.raises(Exception) as caught:
             guarded_post("https://rebind.test/x", b"{}", {}, allow_loopback=True,
                          resolver=resolver, verify=str(tls[0]))
@@ -97,7 +111,7 @@ def test_a_pinned_name_keeps_its_host_and_certificate_check_without_a_port(tls):
 def test_ipv6_literal_urls_receive_deliveries(runtime, tls, url):
     port = free_port()
     ctx = server_tls(str(tls[1]), str(tls[2])) if url.startswith("https") else None
-    with VerifyingReceiver("::1", port, ctx) as rx:
+    with on("::1", port, ctx) as rx:
         message_id = deliver_test_event(runtime, rx, url.format(port=port))
     assert outcome_of(runtime, message_id) == ("sent", [None])
     assert [m["type"] for m in rx.verified] == ["endpoint.test"]
@@ -105,7 +119,7 @@ def test_ipv6_literal_urls_receive_deliveries(runtime, tls, url):
 
 
 def test_ipv6_literal_without_a_port(runtime):
-    with VerifyingReceiver("::1", 80) as rx:
+    with on("::1", 80) as rx:
         message_id = deliver_test_event(runtime, rx, "http://[::1]/hook")
     assert outcome_of(runtime, message_id) == ("sent", [None])
     assert rx.requests == [{"host": "[::1]", "path": "/hook"}] and len(rx.verified) == 1

@@ -9,7 +9,8 @@ import ssl
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.notify.conftest import free_port, self_signed
+from service.infra.loopback import free_port
+from testkit.tls import self_signed
 from workers.notify.email import (
     EmailSendError,
     SmtpConfig,
@@ -78,7 +79,7 @@ def test_a_finding_email_arrives_as_multipart_with_unsubscribe_headers(smtpd, tm
     assert msg["List-Unsubscribe"] == f"<{UNSUB}>"
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert msg["Message-ID"] == message_id("dlv_01", "alerts@kneeguard.example")
-    assert msg["Subject"] == "kneeguard: 2 warnings about your running (high)"
+    assert msg["Subject"] == "kneeguard: 2 warnings about your week of 27 Apr (high)"
     assert list(tmp_path.iterdir()) == []  # SMTP configured: no outbox file
 
 

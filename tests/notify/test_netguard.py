@@ -189,8 +189,8 @@ def test_an_endless_response_returns_after_the_cap(big_responder):
 
 
 def test_a_closed_port_is_a_transport_error_not_a_refusal():
+    from service.infra.loopback import free_port
     from service.infra.netguard import TransportError
-    from tests.notify.conftest import free_port
 
     with pytest.raises(TransportError) as err:
         guarded_post(f"http://127.0.0.1:{free_port()}/", b"{}", {}, allow_loopback=True,
@@ -211,7 +211,7 @@ def test_https_keeps_the_name_for_sni_and_certificate_checks_while_pinned(tmp_pa
 
     from werkzeug.serving import make_server
 
-    from tests.notify.conftest import self_signed
+    from testkit.tls import self_signed
 
     cert, key = self_signed(tmp_path, "hooks.kneeguard.test")
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

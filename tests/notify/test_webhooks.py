@@ -185,7 +185,7 @@ def test_production_mode_refuses_a_loopback_receiver_without_contacting_it(recei
 
 
 def test_a_receiver_that_is_down_is_a_retry_with_an_error():
-    from tests.notify.conftest import free_port
+    from service.infra.loopback import free_port
 
     result = webhook_channel.send_attempt(f"http://127.0.0.1:{free_port()}/", [wh.new_secret()], "msg_6",
                              _body(), allow_loopback=True, timeout=(2, 2))

@@ -1,44 +1,17 @@
 """Finding emails through a real SMTP server on loopback (aiosmtpd), exactly once."""
 
-from email import message_from_bytes
-
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
 from service.models import Activity, Delivery
-from tests.notify.conftest import free_port
+from tests.notify_e2e.smtp import plain as _plain
 from tests.service.helpers import athlete_with_token
 from tests.service.test_pipeline import analyze_all, spike_history
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def inbox():
-    handler = Inbox()
-    handler.port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
-    controller.start()
-    yield handler
-    controller.stop()
-
-
 @pytest.fixture
 def settings(base_settings, inbox):
-    return base_settings.with_overrides(smtp_url=f"smtp://127.0.0.1:{inbox.port}?starttls=false")
-
-
-def _plain(message) -> str:
-    part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
-    return part.get_payload(decode=True).decode()
+    return base_settings.with_overrides(smtp_url=inbox.url)
 
 
 def test_a_finding_is_emailed_once_even_when_the_analysis_reruns(runtime, inbox):

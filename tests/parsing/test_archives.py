@@ -5,7 +5,7 @@ import zipfile
 
 import pytest
 
-from bench.hostile import zip_of
+from testkit.hostile import zip_of
 from tests.parsing.conftest import ACTIVITIES
 from workers.parsing import iter_paths, parse_bytes
 

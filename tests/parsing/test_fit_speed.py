@@ -1,9 +1,9 @@
 """The FIT decoder's fast paths read every shared file exactly as plain fitparse does.
 
-Three shortcuts in workers/parsing/fit.py: messages we never use are skipped with one read, the
-CRC is computed once with numpy instead of per read, and the light pass skims records for time
-and distance. Each must be invisible in the Tracks (same arrays, totals, laps, pauses, device) or,
-for the light pass, in everything the distance rules read.
+Three shortcuts in workers/parsing/fit_decode.py: messages we never use are skipped with one
+read, the CRC is computed once with numpy instead of per read, and the light pass skims records
+for time and distance. Each must be invisible in the Tracks (same arrays, totals, laps, pauses,
+device) or, for the light pass, in everything the distance rules read.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.parsing.conftest import FIT_FILES, INVALID_FIT, ids
-from workers.parsing import fit
+from workers.parsing import fit_decode
 from workers.parsing.fit import fit_crc, parse_fit
 from workers.parsing.track import InvalidFile
 
@@ -28,9 +28,8 @@ LIGHT_FIELDS = ("start_time", "sport", "sub_sport", "device", "distance_m", "mov
 
 def _plain(monkeypatch) -> None:
     """fitparse's own reading, CRC and message decoding (what the decoder did before)."""
-    monkeypatch.setattr(fit._FitFile, "_read", fitparse.FitFile._read)
-    monkeypatch.setattr(fit._FitFile, "_read_and_assert_crc", fitparse.FitFile._read_and_assert_crc)
-    monkeypatch.setattr(fit._FitFile, "_parse_data_message", fitparse.FitFile._parse_data_message)
+    for name in ("_read", "_read_and_assert_crc", "_parse_data_message"):
+        monkeypatch.setattr(fit_decode.FitDecoder, name, getattr(fitparse.FitFile, name))
 
 
 def _same(a, b) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import hostile
+from testkit import hostile
 from tests.parsing.conftest import ACTIVITIES
 from workers.parsing import archives, parse_bytes
 from workers.parsing.track import InvalidFile

@@ -1,7 +1,8 @@
 """Fixtures and steps for the sign-in, session and OAuth-state tests (items 1-4 and 11).
 
 Two real browsers are two `requests.Session` cookie jars talking over real HTTP to the app on a
-loopback LiveServer; Strava and Garmin are the fakes in tests/fakes (their own loopback servers).
+loopback LiveServer; Strava and Garmin are the sandboxes in service/integrations/<provider>/fake
+(their own loopback servers).
 Test modules import the fixtures they use by name (pytest finds them in the module namespace).
 """
 
@@ -14,9 +15,9 @@ import pytest
 import requests
 
 from service.domain import accounts
-from tests.fakes.garmin import FakeGarmin
-from tests.fakes.server import LiveServer, free_port
-from tests.fakes.strava import FakeStrava
+from service.infra.loopback import LiveServer, free_port
+from service.integrations.garmin.fake.provider import FakeGarmin
+from service.integrations.strava.fake.provider import FakeStrava
 
 JSON = {"Accept": "application/json"}
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from service.infra.loopback import LiveServer
 from tests.clubs.world import build
-from tests.fakes.server import LiveServer
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

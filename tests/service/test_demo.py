@@ -18,9 +18,9 @@ import requests
 from sqlalchemy import select
 
 from service.domain import club_stats, demo
+from service.infra.loopback import free_port
 from service.infra.settings import Settings, SettingsError
 from service.models import Activity, Delivery, Finding
-from tests.fakes.server import free_port
 
 CLI = str(Path(sys.executable).with_name("kneeguard"))
 
@@ -132,3 +132,10 @@ def test_each_demo_start_is_a_fresh_demo(tmp_path, data_dir):
         assert db.execute("SELECT count(*) FROM activities").fetchone() == (runs + mates,)
     finally:
         db.close()
+
+
+def test_the_demo_finds_the_shared_corpus_without_files_from_any_folder(data_dir, tmp_path,
+                                                                       monkeypatch):
+    # `kneeguard demo` with no --files, started from an unrelated folder (as the README shows).
+    monkeypatch.chdir(tmp_path)
+    assert demo.find_files(None) == data_dir / "activities"

@@ -12,8 +12,8 @@ from sqlalchemy.exc import OperationalError
 
 import workers.analyze as analyze
 from service.infra import jobs, sweeper
+from service.infra.loopback import free_port
 from service.models import Activity
-from tests.fakes.server import free_port
 from tests.service.helpers import athlete_with_token
 from tests.service.test_pipeline import store_runs
 

@@ -23,7 +23,7 @@ START = (datetime.now(UTC) - timedelta(days=33)).replace(hour=7, minute=0, secon
 def store_runs(runtime, athlete_id: str, km_by_day: dict[int, float]) -> list[str]:
     """Store synthetic runs (day offset → km) through the real ingestion path."""
     from service.domain import activities
-    from tests.service.synthetic_runs import run_track
+    from testkit.synthetic import run_track
 
     start = START
     ids = []
@@ -144,7 +144,7 @@ def test_removing_a_provider_run_re_analyses_the_days_that_leaned_on_it(runtime)
     (deregistration), the later day is re-analysed and the spike is found."""
     from service.domain import activities
     from service.integrations.garmin import connection as garmin_service
-    from tests.service.synthetic_runs import run_track
+    from testkit.synthetic import run_track
 
     athlete_id, _ = athlete_with_token(runtime)
     store_runs(runtime, athlete_id, {d: 10.0 for d in range(0, 20, 2)})
@@ -191,7 +191,7 @@ def test_an_old_history_gets_findings_but_no_emails(runtime):
     """Importing years-old runs records their findings (and tells integrators) but does not email
     the runner about a spike from long ago."""
     from service.domain import activities
-    from tests.service.synthetic_runs import run_track
+    from testkit.synthetic import run_track
 
     athlete_id, _ = athlete_with_token(runtime)
     start = datetime(2020, 3, 1, 7, 0, tzinfo=UTC)

@@ -1,7 +1,7 @@
 """The club dashboard in headless Chromium: the members table and the charts are in the DOM.
 
 The app runs on a loopback LiveServer with a seeded two-club world; Chromium signs in through the
-/login form with the club admin's personal token (tests/web/cdp.py) and reads the rendered DOM.
+/login form with the club admin's personal token (testkit/cdp.py) and reads the rendered DOM.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import re
 
 import pytest
 
+from service.infra.loopback import LiveServer
+from testkit.cdp import CHROMIUM, Browser, sign_in
 from tests.clubs.world import build
-from tests.fakes.server import LiveServer
-from tests.web.cdp import CHROMIUM, Browser, sign_in
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None,
                                 reason="chromium is not installed (apt-get install -y chromium)")

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from service.domain import accounts
+from service.infra.loopback import LiveServer
 from service.models import Athlete, ClubMember
+from testkit.cdp import CHROMIUM, Browser, sign_in
 from tests.clubs.world import build
-from tests.fakes.server import LiveServer
-from tests.web.cdp import CHROMIUM, Browser, sign_in
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None,
                                 reason="chromium is not installed (apt-get install -y chromium)")

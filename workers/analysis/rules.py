@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from workers.analysis import load, patterns
+from workers.analysis import load, patterns, spikes
 from workers.analysis.config import Thresholds
 from workers.analysis.history import Finding, History, HistoryItem, day_number, from_day_number
 
 ACTIVITY_RULES = (
-    load.single_run_spike,
-    load.downhill_novel,
+    spikes.single_run_spike,
+    spikes.downhill_novel,
     patterns.gct_asymmetry,
     patterns.cadence_drop,
     patterns.shoe_mileage,

@@ -26,7 +26,7 @@ import ssl
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
@@ -100,7 +100,9 @@ def render_finding_email(
     _check_link(unsubscribe_url)
     _check_link(public_url)
     items = [_view(f) for f in sorted(findings, key=_severity_rank)]
-    context = {"findings": items, "athlete_email": athlete_email, "subject": _subject(items),
+    week = _one_week(findings)
+    context = {"findings": items, "athlete_email": athlete_email, "week": week,
+               "subject": _subject(items, week),
                "unsubscribe_url": unsubscribe_url, "public_url": public_url}
     msg = EmailMessage(policy=MAIL_POLICY)
     msg["Subject"] = context["subject"]
@@ -137,16 +139,25 @@ def _severity_rank(f: Mapping[str, Any]) -> tuple[int, str]:
 def _view(f: Mapping[str, Any]) -> dict[str, str]:
     label, colour = _SEVERITY_STYLE.get(str(f.get("severity")), ("Note", "#59636e"))
     day = _day(f.get("date"))
+    message = dated(str(f.get("message") or ""), day, _day(_monday(f.get("date"))))
     return {"severity_label": label, "colour": colour, "date": day,
-            "figures": _comparison(f), "message": dated(str(f.get("message") or ""), day),
-            "rule": str(f.get("rule") or ""), "sources": ", ".join(f.get("sources") or [])}
+            "figures": _comparison(f), "message": message,
+            "rule": str(f.get("rule") or ""), "sources": ", ".join(f.get("sources") or []),
+            "strength": _strength(f)}
+
+
+def _strength(f: Mapping[str, Any]) -> str:
+    """The evidence grade the rule gave ("strong", "expert opinion"…), for the evidence line."""
+    evidence = f.get("evidence")
+    grade = evidence.get("evidence") if isinstance(evidence, Mapping) else None
+    return str(grade) if grade else "see the message"
 
 
 # Plain comparisons instead of a bare ratio beside a threshold.
 _COMPARE = {
     "single_run_spike": "{v:.1f}× your longest run of the 30 days before (we flag above {t:.1f}×)",
-    "weekly_jump": "{v:.1f}× the same 7 days two weeks earlier (we flag above {t:.1f}×)",
-    "acwr": "{v:.1f}× your average week of the last 4 weeks (we note above {t:.1f}×)",
+    "weekly_jump": "{v:.1f}× your usual training week (we flag above {t:.1f}×)",
+    "acwr": "{v:.1f}× your average week of the 3 weeks before (we note above {t:.1f}×)",
     "weekly_descent": "{v:.1f}× your usual weekly descent (we flag above {t:.1f}×)",
     "downhill_novel": "{v:.1f}× your biggest recent descent (we flag above {t:.1f}×)",
     "shoe_mileage": "{v:.0f} km on these shoes (we flag from {t:.0f} km)",
@@ -162,21 +173,50 @@ def _comparison(f: Mapping[str, Any]) -> str:
     return template.format(v=v, t=th) if template else ""
 
 
+def _date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
 def _day(value: Any) -> str:
     """"Sun 30 Nov" for an ISO date: a past run is named by its date."""
-    try:
-        d = date.fromisoformat(str(value)[:10])
-    except ValueError:
+    d = value if isinstance(value, date) else _date(value)
+    if d is None:
         return str(value or "")
     return f"{d.strftime('%a')} {d.day} {d.strftime('%b')}"
 
 
-def dated(message: str, day: str) -> str:
-    """Rule messages speak on the day of the run ("Today's 40.8 km is …"); an email arrives later,
-    so the run is named by its date: "Your 40.8 km run on Sun 30 Nov is …"."""
+def _monday(value: Any) -> date | None:
+    d = _date(value)
+    return None if d is None else d - timedelta(days=d.weekday())
+
+
+def _one_week(findings: Sequence[Mapping[str, Any]]) -> str:
+    """"24 Nov" when every finding falls in the week starting Monday 24 Nov (local), else ""."""
+    mondays = {_monday(f.get("date")) for f in findings}
+    if len(mondays) != 1 or None in mondays:
+        return ""
+    monday = mondays.pop()
+    return f"{monday.day} {monday.strftime('%b')}"
+
+
+def dated(message: str, day: str, monday: str = "") -> str:
+    """Rule messages speak on the day of the run ("Today's 40.8 km is …", "This week so far you
+    ran …"); an email arrives later, so the run is named by its date ("Your 40.8 km run on Sun
+    30 Nov is …") and the week by its days ("From Mon 24 Nov to Sun 30 Nov you ran …")."""
     if not day:
         return message
-    message = re.sub(r"^Today's ([\d.,]+ km) is", rf"Your \1 run on {day} is", message)
+    message = re.sub(r"^(Race: )?Today's ([\d.,]+ km) is", rf"\1Your \2 run on {day} is",
+                     message)
+    message = re.sub(r"^(Race: )?This run\b", rf"\1Your run on {day}", message)
+    if monday and monday != day:
+        message = re.sub(r"^This week so far", f"From {monday} to {day}", message)
+        message = re.sub(r"\bthis week so far\b", f"from {monday} to {day}", message)
+    elif monday:
+        message = re.sub(r"^This week so far", f"On {day}", message)
+        message = re.sub(r"\bthis week so far\b", f"on {day}", message)
     return re.sub(r"\btoday\b", f"on {day}", message)
 
 
@@ -187,10 +227,11 @@ def _num(x: Any) -> str:
         return str(x)
 
 
-def _subject(items: Sequence[Mapping[str, str]]) -> str:
+def _subject(items: Sequence[Mapping[str, str]], week: str = "") -> str:
     n = len(items)
     what = "a warning" if n == 1 else f"{n} warnings"
-    return f"kneeguard: {what} about your running ({items[0]['severity_label'].lower()})"
+    about = f"your week of {week}" if week else "your running"
+    return f"kneeguard: {what} about {about} ({items[0]['severity_label'].lower()})"
 
 
 def parse_smtp_url(url: str) -> SmtpConfig:

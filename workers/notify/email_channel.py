@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from sqlalchemy import select
-
+from service.domain import grouping
 from service.domain.deliveries import finding_data, unsubscribe_token
-from service.models import Athlete, Delivery, Finding
+from service.models import Athlete, Delivery
 from workers.notify import connection_notice
 from workers.notify import email as mail
 from workers.notify.outcome import Outcome, after_failure
@@ -16,8 +15,8 @@ from workers.notify.outcome import Outcome, after_failure
 def send(rt, d: Delivery) -> Outcome:
     settings = rt.settings
     msg = _render(rt, d)
-    if msg is None:
-        return Outcome("cancelled", error="nothing left to send (findings deleted)")
+    if isinstance(msg, str):
+        return Outcome("cancelled", error=msg)
     try:
         result = mail.send_email(msg, settings.smtp_url, settings.email_outbox_dir)
     except mail.EmailSendError as exc:
@@ -27,7 +26,8 @@ def send(rt, d: Delivery) -> Outcome:
     return Outcome("ok", snippet=str(result.path) if result.path else result.transport)
 
 
-def _render(rt, d: Delivery) -> EmailMessage | None:
+def _render(rt, d: Delivery) -> EmailMessage | str:
+    """The message, or why there is nothing to send."""
     if d.event_type == connection_notice.EVENT:
         return connection_notice.render(rt.settings, d)
     if d.event_type == "endpoint.disabled":
@@ -35,15 +35,16 @@ def _render(rt, d: Delivery) -> EmailMessage | None:
     return _finding_mail(rt, d)
 
 
-def _finding_mail(rt, d: Delivery) -> EmailMessage | None:
+def _finding_mail(rt, d: Delivery) -> EmailMessage | str:
+    """One email for the findings the row still carries (grouping.email_findings re-reads them
+    and the runner's preferences, and records what goes out)."""
     settings = rt.settings
     with rt.db.session() as s:
-        findings = s.scalars(select(Finding).where(Finding.id.in_(d.payload["finding_ids"]))).all()
-        athlete = s.get(Athlete, d.athlete_id)
-        if not findings or athlete is None or not athlete.email:
-            return None
-        data = [finding_data(f) for f in findings]
-        to = athlete.email
+        found = grouping.email_findings(s, d)
+        if isinstance(found, str):
+            return found
+        data = [finding_data(f) for f in found]
+        to = s.get(Athlete, d.athlete_id).email
     token = unsubscribe_token(settings.secret_key, d.athlete_id, "email")
     return mail.render_finding_email(
         data, to, f"{settings.public_url}/unsubscribe/{token}", f"{settings.public_url}/me",

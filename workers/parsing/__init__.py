@@ -21,7 +21,7 @@ from workers.parsing.archives import (
 from workers.parsing.fit import MAX_FIT_BYTES
 from workers.parsing.formats import MAX_JSON_BYTES, MAX_SINGLE_BYTES, ZIP_MAGICS, parse_single
 from workers.parsing.gpx import MAX_GPX_BYTES
-from workers.parsing.strava_streams import parse_strava_streams
+from workers.parsing.streams import parse_strava_streams
 from workers.parsing.track import InvalidFile, Lap, ParsedFile, SessionTotals, Skip, Track
 
 # Largest archive accepted as bytes in memory (an upload); paths are streamed from disk instead.

@@ -27,7 +27,7 @@ from typing import BinaryIO
 from workers.parsing.fit import MAX_FIT_BYTES
 from workers.parsing.formats import gunzip, parse_single
 from workers.parsing.gpx import MAX_GPX_BYTES
-from workers.parsing.strava_streams import strava_sport
+from workers.parsing.streams import strava_sport
 from workers.parsing.track import InvalidFile, ParsedFile, Skip, Track
 
 MAX_ARCHIVE_ENTRIES = 10_000  # over the archive and all nested zips

@@ -10,7 +10,7 @@ import zlib
 
 from workers.parsing.fit import MAX_FIT_BYTES, parse_fit
 from workers.parsing.gpx import MAX_GPX_BYTES, check_xml, parse_gpx
-from workers.parsing.strava_streams import parse_strava_streams
+from workers.parsing.streams import parse_strava_streams
 from workers.parsing.track import InvalidFile, Track
 
 MAX_JSON_BYTES = 32 * 1024 * 1024

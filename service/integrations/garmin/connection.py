@@ -25,7 +25,9 @@ from service.infra.settings import Settings
 from service.integrations import oauth
 from service.integrations.base import AuthRevoked, ProviderError, TokenSet
 from service.integrations.garmin import status as gst
-from service.integrations.garmin.client import ACTIVITY_EXPORT, GarminClient, PermissionMissing, new_pkce_pair
+from service.integrations.garmin.client import GarminClient, new_pkce_pair
+from service.integrations.garmin.notifications import ACTIVITY_EXPORT
+from service.integrations.garmin.responses import PermissionMissing
 from service.models import Activity, Athlete, Connection, Finding, InboundEvent, RawFile, utcnow
 from service.web.errors import ApiError, Conflict, InvalidInput
 

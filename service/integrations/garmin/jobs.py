@@ -29,13 +29,7 @@ from service.integrations import oauth
 from service.integrations.base import AuthRevoked, Dropped, Paused, ProviderError
 from service.integrations.garmin import connection as gs
 from service.integrations.garmin import status as gst
-from service.integrations.garmin.client import (
-    CallbackRefused,
-    FileGone,
-    PermissionMissing,
-    is_allowed_callback,
-    summary_to_remote_activity,
-)
+from service.integrations.garmin.callbacks import CallbackRefused, is_allowed_callback
 from service.integrations.garmin.notifications import (
     ACTIVITY_EXPORT,
     ActivityFileNotice,
@@ -43,7 +37,9 @@ from service.integrations.garmin.notifications import (
     Deregistration,
     PermissionChange,
     SummaryPing,
+    summary_to_remote_activity,
 )
+from service.integrations.garmin.responses import FileGone, PermissionMissing
 from service.models import Activity, Connection, InboundEvent, RawFile, utcnow
 from workers.analysis import compute_metrics
 from workers.parsing import InvalidFile, SessionTotals, Track, parse_bytes
@@ -244,6 +240,7 @@ def summary_track(summary: ActivitySummary) -> Track:
     return Track(
         start_time=remote.start_time, sport=remote.sport, sub_sport=remote.sub_sport,
         device=summary.device_name, manual=summary.manual, name=remote.name,
+        utc_offset_s=summary.start_time_offset_in_seconds,  # local day = the watch's display day
         summary_distance_m=remote.distance_m, summary_moving_time_s=remote.moving_time_s,
         totals=SessionTotals(distance_m=remote.distance_m, ascent_m=remote.elevation_gain_m,
                              descent_m=remote.elevation_loss_m, timer_s=remote.moving_time_s),

@@ -67,7 +67,9 @@ class ActivitySummary(_Model):
     activity_name: str | None = None
     activity_type: str | None = None
     start_time_in_seconds: _EpochSeconds
-    start_time_offset_in_seconds: int = 0  # device display offset, not a time zone (§7 fields)
+    # The watch's display-time offset (local = start + offset); not a time zone (§7 fields).
+    # Absent means unknown (the athlete's setting applies), not UTC.
+    start_time_offset_in_seconds: int | None = None
     duration_in_seconds: float | None = None
     distance_in_meters: float | None = None
     total_elevation_gain_in_meters: float | None = None

@@ -30,7 +30,9 @@ from service.integrations import oauth
 from service.integrations.base import AuthRevoked, ProviderError
 from service.integrations.garmin import connection as gs
 from service.integrations.garmin import status as gst
-from service.integrations.garmin.client import ACTIVITY_EXPORT, PermissionMissing, backfill_chunks
+from service.integrations.garmin.client import backfill_chunks
+from service.integrations.garmin.notifications import ACTIVITY_EXPORT
+from service.integrations.garmin.responses import PermissionMissing
 from service.models import Connection, utcnow
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.domain import deliveries
+from service.domain import deliveries, grouping
 from service.domain.activities import store_track
 from service.infra import jobs
 from service.infra import runtime as runtime_mod
@@ -33,9 +33,9 @@ from service.integrations.base import AuthRevoked, Dropped, ProviderError, RateL
 from service.integrations.strava import connection as svc
 from service.integrations.strava.client import StravaClient
 from service.integrations.strava.note import merge_note, render_note
-from service.models import Activity, Athlete, Connection, Delivery, Finding, InboundEvent, utcnow
+from service.models import Activity, Athlete, Connection, Delivery, InboundEvent, utcnow
 from workers.notify.outcome import Outcome, after_failure
-from workers.parsing.strava_streams import parse_strava_streams
+from workers.parsing.streams import parse_strava_streams
 from workers.parsing.track import INDOOR_SUB_SPORTS, InvalidFile, Track
 
 log = logging.getLogger(__name__)
@@ -365,7 +365,7 @@ def _note_plan(rt: Runtime, d: Delivery) -> tuple[str, str, str] | Outcome:
             return Outcome("cancelled", error="the Strava connection is gone")
         if svc.WRITE_SCOPE not in (conn.scopes or []):
             return Outcome("failed", error="the runner did not grant activity:write")
-        findings = s.scalars(select(Finding).where(Finding.activity_id == a.id)).all()
+        findings = grouping.note_findings(s, a.id)  # the newest note row's set, still held
         note = render_note([deliveries.finding_data(f) for f in findings],
                            f"{rt.settings.public_url}/me",
                            min_severity=prefs.get("min_severity", "caution"))

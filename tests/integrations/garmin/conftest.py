@@ -1,4 +1,6 @@
-"""Garmin end to end: the app on a LiveServer, a FakeGarmin on another, both on 127.0.0.1."""
+"""Garmin end to end: the app on a LiveServer, a FakeGarmin on another, both on 127.0.0.1 (`fake`,
+the one the app's settings point at); or a bare sandbox without our app (`garmin`), whose
+notifications a recording `receiver` collects."""
 
 from __future__ import annotations
 
@@ -10,9 +12,23 @@ import requests
 from sqlalchemy import select
 
 from service.domain.accounts import add_athlete
+from service.infra.loopback import LiveServer
+from service.integrations.garmin.fake.provider import FakeGarmin
 from service.models import Connection
-from tests.fakes.garmin import FakeGarmin
-from tests.fakes.server import LiveServer
+from testkit.receiver import Receiver
+
+
+@pytest.fixture
+def garmin() -> Iterator[FakeGarmin]:
+    with FakeGarmin() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def receiver(garmin: FakeGarmin) -> Iterator[Receiver]:
+    with Receiver(verify=False, status="200 OK") as server:
+        garmin.configure_receivers(server.url)
+        yield server
 
 
 @pytest.fixture

@@ -7,13 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from service.integrations.garmin.client import (
-    CallbackRefused,
-    GarminClient,
-    is_allowed_callback,
-    parse_activity_files,
-)
-from tests.fakes.garmin import Canary, FakeGarmin
+from service.integrations.garmin.callbacks import CallbackRefused, is_allowed_callback
+from service.integrations.garmin.client import GarminClient
+from service.integrations.garmin.fake.provider import FakeGarmin
+from service.integrations.garmin.notifications import parse_activity_files
+from testkit.receiver import Receiver
 
 API = "https://apis.garmin.com"
 FILE = "/wellness-api/rest/activityFile?id=123&token=abc"
@@ -91,19 +89,13 @@ def test_plain_http_is_accepted_only_when_the_configured_api_is_http() -> None:
 
 
 @pytest.fixture
-def garmin() -> Iterator[FakeGarmin]:
-    with FakeGarmin() as fake:
-        yield fake
-
-
-@pytest.fixture
-def canary() -> Iterator[Canary]:
-    with Canary() as server:
+def canary() -> Iterator[Receiver]:
+    with Receiver(verify=False, status="200 OK") as server:
         yield server
 
 
 def test_a_notification_pointing_at_another_host_causes_no_request_to_it(
-        garmin: FakeGarmin, canary: Canary) -> None:
+        garmin: FakeGarmin, canary: Receiver) -> None:
     client = GarminClient(garmin.api_url, garmin.auth_url, garmin.token_url,
                           garmin.client_id, garmin.client_secret)
     run = garmin.add_activity(garmin.add_user(), "fitparse__garmin-fenix-5-run.fit")

@@ -2,35 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
+from service.infra.loopback import free_port
 from service.integrations.base import AuthRevoked, ProviderError, RateLimited, TokenSet
 from service.integrations.garmin.client import (
     BACKFILL_MAX_SPAN,
-    FileGone,
-    FileTooLarge,
     GarminClient,
     backfill_chunks,
     needs_refresh,
     new_pkce_pair,
     pkce_challenge,
 )
-from tests.fakes.garmin import FIT_DIR, FakeGarmin
-from tests.fakes.server import free_port
+from service.integrations.garmin.fake.provider import FIT_DIR, FakeGarmin
+from service.integrations.garmin.responses import FileGone, FileTooLarge
 
 REDIRECT = "http://127.0.0.1:8000/connect/garmin/callback"
 SMALL_RUN = "fitparse__garmin-fenix-5-run.fit"  # 5.6 KB, parses in milliseconds
-
-
-@pytest.fixture
-def garmin() -> Iterator[FakeGarmin]:
-    with FakeGarmin() as fake:
-        yield fake
 
 
 @pytest.fixture

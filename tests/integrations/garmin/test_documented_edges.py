@@ -1,6 +1,7 @@
 """Garmin outside the happy path, as Garmin's documents describe it (issue 16): 403 and 412,
 ordering of pings against permission changes, history after a deregistration and reconnect, and
-refresh tokens that die of age. The fake answers as quoted in tests/fakes/garmin_documents.py."""
+refresh tokens that die of age. The fake answers as quoted in
+service/integrations/garmin/fake/documents.py."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from sqlalchemy import select
 
 from service.infra import sweeper
 from service.integrations.garmin import status as gst
+from service.integrations.garmin.fake.provider import ALL_PERMISSIONS
 from service.models import Activity, Connection, Delivery, InboundEvent, utcnow
-from tests.fakes.garmin import ALL_PERMISSIONS
 from tests.integrations.garmin.conftest import connect, connection
 from workers.ingest import process_event
 

@@ -3,16 +3,14 @@
 import pytest
 
 from service.domain import endpoints as svc
+from testkit.receiver import Receiver
 from tests.integrations.garmin.conftest import connect
-from tests.notify_e2e.receiver import Receiver
 
 
 @pytest.fixture
-def settings(base_settings, fake):
-    return base_settings.with_overrides(
-        garmin_client_id=fake.client_id, garmin_client_secret=fake.client_secret,
-        garmin_api_url=fake.api_url, garmin_auth_url=fake.auth_url,
-        garmin_token_url=fake.token_url, webhook_allow_loopback=True)
+def settings(settings):
+    """This folder's Garmin settings, with webhooks allowed to reach the loopback receiver."""
+    return settings.with_overrides(webhook_allow_loopback=True)
 
 
 def test_connect_and_disconnect_are_sent_as_signed_webhooks(client, fake, runtime, athlete):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from service.integrations.garmin.client import (
+from service.integrations.garmin.notifications import (
     NotificationError,
     garmin_sport,
     is_from_our_app,

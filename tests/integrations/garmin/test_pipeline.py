@@ -5,8 +5,9 @@ from __future__ import annotations
 import requests
 from sqlalchemy import func, select
 
+from service.integrations.garmin.fake.data import ALL_PERMISSIONS
 from service.models import Activity, Finding, InboundEvent, RawFile
-from tests.fakes.garmin import ALL_PERMISSIONS, Canary
+from testkit.receiver import Receiver
 from tests.integrations.garmin.conftest import connection
 from workers.ingest import process_event
 
@@ -114,7 +115,7 @@ def test_a_spent_callback_with_no_stored_copy_fails_with_a_clear_reason(fake, li
 def test_a_callback_on_another_host_is_refused_without_any_request(fake, live, runtime,
                                                                    garmin_user):
     run = fake.add_activity(garmin_user, ROAD_RUN)
-    with Canary() as canary:
+    with Receiver(verify=False, status="200 OK") as canary:
         url = f"{canary.url}{FILE_PATH}?id=1&token=stolen"
         assert fake.send_activity_files_ping(garmin_user, [run], callback_url=url).status == 200
         runtime.queue.drain()

@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from service.domain import accounts
-from tests.fakes.server import LiveServer, free_port
-from tests.fakes.strava import FakeStrava
+from service.infra.loopback import LiveServer, free_port
+from service.integrations.strava.fake.provider import FakeStrava
 
 VERIFY_TOKEN = "verify-me-please"
 

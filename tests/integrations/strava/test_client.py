@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from service.infra.loopback import LiveServer
 from service.integrations.base import AuthRevoked, InsufficientScope, ProviderError, RateLimited, TokenSet
 from service.integrations.strava.client import StravaClient, parse_granted_scopes
+from service.integrations.strava.fake.provider import FakeStrava
 from service.integrations.strava.rates import RateLimitState
-from tests.fakes.server import LiveServer
-from tests.fakes.strava import FakeStrava
 
 REDIRECT = "http://127.0.0.1:8000/connect/strava/callback"
 T0 = datetime(2026, 6, 10, 10, 7, 30, tzinfo=UTC)

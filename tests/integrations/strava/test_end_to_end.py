@@ -138,7 +138,7 @@ def test_a_note_whose_warning_no_longer_holds_is_taken_back_off(runtime, fake, c
     so the re-analysis removes our block from the description (and keeps the runner's text)."""
     from service.domain import activities
     from service.infra import sweeper
-    from tests.service.synthetic_runs import run_track
+    from testkit.synthetic import run_track
 
     athlete_id, strava_athlete = connected
     long_run = fake.add_activity(strava_athlete, datetime.now(UTC) - timedelta(hours=2),

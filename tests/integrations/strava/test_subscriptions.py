@@ -8,10 +8,10 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from service.infra.loopback import LiveServer
 from service.integrations.base import ProviderError
 from service.integrations.strava.client import StravaClient
-from tests.fakes.server import LiveServer
-from tests.fakes.strava import FakeStrava
+from service.integrations.strava.fake.provider import FakeStrava
 
 VERIFY = "let-me-in"
 

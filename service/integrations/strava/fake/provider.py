@@ -1,4 +1,5 @@
-"""A fake Strava (API v3 + OAuth): real HTTP on 127.0.0.1, answering like the documented API.
+"""A fake Strava (API v3 + OAuth): real HTTP on 127.0.0.1, answering like the documented API. A sandbox
+for the tests, the benches and local demos; `routes.py` is its HTTP side, `data.py` its runs.
 
     with FakeStrava() as strava:
         client = StravaClient(strava.api_url, strava.oauth_url, strava.client_id,
@@ -51,15 +52,16 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
-from .server import LiveServer, Served
-from .strava_app import build_app
-from .strava_data import (
+from service.infra.loopback import LiveServer, Served
+
+from .data import (
     RUN_SPORTS,
     summary_from_streams,
     synthetic_streams,
     synthetic_summary,
     year_of_runs,
 )
+from .routes import build_app
 
 ACCESS_TTL = timedelta(hours=6)
 CODE_TTL = timedelta(minutes=10)
@@ -198,7 +200,7 @@ class FakeStrava(Served):
     def add_year_of_runs(self, athlete_id: int, runs: int = 300, end: datetime | None = None,
                          seed: int = 0) -> list[int]:
         """A year of runs ending at `end` (default: now): treadmill, manual and trail runs mixed
-        in (see strava_data.year_of_runs). Streams are generated lazily on request."""
+        in (see data.year_of_runs). Streams are generated lazily on request."""
         ids = []
         for p in year_of_runs(end or self.clock(), runs, seed):
             ids.append(self.add_activity(athlete_id, p["start"], p["distance_m"],

@@ -1,5 +1,8 @@
 """Strava activity streams (+ optional activity summary JSON) -> Track.
 
+Named by what it parses, like fit.py and gpx.py: activity streams (per-sample arrays by type).
+Strava is the one source of streams today; its integration fetches them, this parses them.
+
 Accepted stream shapes: the API v3 list (`[{"type": "time", "data": [...]}, ...]`), the
 `key_by_type=true` dict (`{"time": {"data": [...]}, ...}`) and the web endpoint's plain dict of
 arrays (`{"time": [...], ...}`). Missing samples (null) become NaN.

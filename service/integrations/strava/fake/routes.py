@@ -1,7 +1,7 @@
 """The HTTP side of FakeStrava: a Flask app whose routes read and change the FakeStrava state.
 
 Error bodies use Strava's shape: {"message": "...", "errors": [{"resource", "field", "code"}]}.
-See tests/fakes/strava.py for the behaviour summary and its sources.
+See provider.py for the behaviour summary and its sources.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import requests
 from flask import Flask, Response, g, jsonify, redirect, request
 
 if TYPE_CHECKING:
-    from .strava import FakeStrava
+    from .provider import FakeStrava
 
 READ_SCOPES = ("activity:read", "activity:read_all")
 UPDATABLE = ("commute", "description", "gear_id", "hide_from_home", "name", "sport_type",

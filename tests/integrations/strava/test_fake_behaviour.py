@@ -1,4 +1,4 @@
-"""FakeStrava's documented behaviours that the client tests do not reach, and LiveServer itself."""
+"""FakeStrava's documented behaviours that the client tests do not reach."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.fakes.server import LiveServer
-from tests.fakes.strava import FakeStrava
+from service.integrations.strava.fake.provider import FakeStrava
 
 T0 = datetime(2026, 6, 10, 10, 7, 30, tzinfo=UTC)
 REDIRECT = "http://127.0.0.1:8000/cb"
@@ -33,20 +32,6 @@ def api(fake: FakeStrava, method: str, path: str, **kw) -> requests.Response:
 def authorize_query(fake: FakeStrava) -> str:
     return (f"{fake.oauth_url}/authorize?client_id={fake.client_id}&response_type=code"
             f"&redirect_uri={REDIRECT}&scope=activity:read_all,activity:write&state=s1")
-
-
-def test_live_server_serves_on_loopback_and_stops():
-    def hello(environ, start_response):
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"hi"]
-
-    srv = LiveServer(hello).start()
-    url = srv.url
-    assert url.startswith("http://127.0.0.1:")
-    assert requests.get(url, timeout=5).text == "hi"
-    srv.stop()
-    with pytest.raises(requests.ConnectionError):
-        requests.get(url, timeout=2)
 
 
 def test_denied_authorization_redirects_with_access_denied(fake):

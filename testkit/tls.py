@@ -1,8 +1,11 @@
-"""A throwaway CA and a server certificate for `localhost` / 127.0.0.1 / ::1, made per test run."""
+"""Throwaway certificates made per test run: a CA and a server certificate for `localhost` /
+127.0.0.1 / ::1 (a receiver behind a private CA), or one self-signed certificate for a name; and the
+server side's TLS context."""
 
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,11 +19,19 @@ def _name(cn: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
-def _builder(subject: str, issuer: str, key, days: int = 2) -> x509.CertificateBuilder:
+def _builder(subject: str, issuer: str, key, lifetime: timedelta = timedelta(days=2)
+             ) -> x509.CertificateBuilder:
     now = datetime.now(UTC)
     return (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(_name(issuer))
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=days)))
+            .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + lifetime))
+
+
+def _write(cert: x509.Certificate, key, cert_path: Path, key_path: Path) -> None:
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
 
 
 def make_ca_and_server(folder: Path) -> tuple[Path, Path, Path]:
@@ -45,8 +56,23 @@ def make_ca_and_server(folder: Path) -> tuple[Path, Path, Path]:
             .sign(ca_key, hashes.SHA256()))
     paths = folder / "ca.pem", folder / "server.pem", folder / "server.key"
     paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    _write(cert, key, paths[1], paths[2])
     return paths
+
+
+def self_signed(tmp: Path, hostname: str) -> tuple[Path, Path]:
+    """A throwaway self-signed certificate for `hostname` (cert.pem, key.pem), valid for an hour."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (_builder(hostname, hostname, key, timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    paths = tmp / "cert.pem", tmp / "key.pem"
+    _write(cert, key, *paths)
+    return paths
+
+
+def server_tls(cert: str, key: str) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    return ctx

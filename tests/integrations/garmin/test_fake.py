@@ -3,37 +3,25 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
-from service.integrations.garmin.client import (
+from service.infra.loopback import free_port
+from service.integrations.garmin.client import pkce_challenge
+from service.integrations.garmin.fake.data import DATA_DIR, FIT_DIR, fit_summary
+from service.integrations.garmin.fake.provider import FakeGarmin
+from service.integrations.garmin.notifications import (
     parse_activities,
     parse_activity_files,
     parse_deregistrations,
     parse_permission_changes,
-    pkce_challenge,
 )
-from tests.fakes.garmin import DATA_DIR, FIT_DIR, Canary, FakeGarmin, fit_summary
-from tests.fakes.server import free_port
+from testkit.receiver import Receiver
 
 REDIRECT = "http://127.0.0.1:9/callback"
 SMALL_RUN = "fitparse__garmin-fenix-5-run.fit"
-
-
-@pytest.fixture
-def garmin() -> Iterator[FakeGarmin]:
-    with FakeGarmin() as fake:
-        yield fake
-
-
-@pytest.fixture
-def receiver(garmin: FakeGarmin) -> Iterator[Canary]:
-    with Canary() as server:
-        garmin.configure_receivers(server.url)
-        yield server
 
 
 def authorize(garmin: FakeGarmin, **overrides: str) -> requests.Response:
@@ -126,7 +114,7 @@ def test_backfill_rejects_ranges_over_30_days(garmin: FakeGarmin) -> None:
 
 
 def test_backfill_queues_notifications_that_parse_and_reach_the_receiver(
-        garmin: FakeGarmin, receiver: Canary) -> None:
+        garmin: FakeGarmin, receiver: Receiver) -> None:
     user = garmin.add_user()
     run = garmin.add_activity(user, SMALL_RUN)
     garmin.add_activity(user, summary={"startTimeInSeconds": run.start + 86400})  # manual
@@ -134,25 +122,25 @@ def test_backfill_queues_notifications_that_parse_and_reach_the_receiver(
               "summaryEndTimeInSeconds": run.start + 2 * 86400}
     resp = requests.get(garmin.api_url + "/wellness-api/rest/backfill/activities",
                         params=params, headers=bearer(garmin, user))
-    assert resp.status_code == 202 and receiver.requests == []  # nothing until delivered
+    assert resp.status_code == 202 and receiver.hits == []  # nothing until delivered
     deliveries = garmin.deliver_pending()
     assert [(d.kind, d.status) for d in deliveries] == [("activities", 200),
                                                         ("activityFiles", 200)]
-    pushed, files = (json.loads(r.body) for r in receiver.requests)
-    assert [r.path for r in receiver.requests] == ["/webhooks/garmin/activities",
+    pushed, files = (json.loads(r["body"]) for r in receiver.hits)
+    assert [r["path"] for r in receiver.hits] == ["/webhooks/garmin/activities",
                                                    "/webhooks/garmin/activity-files"]
-    assert receiver.requests[0].headers["Garmin-Client-Id"] == garmin.client_id
+    assert receiver.hits[0]["headers"]["garmin-client-id"] == garmin.client_id
     assert len(parse_activities(pushed).summaries) == 2
     [notice] = parse_activity_files(files)  # the manual entry has no file
     assert requests.get(notice.callback_url).content == (FIT_DIR / SMALL_RUN).read_bytes()
 
 
 def test_deregistration_and_permission_notifications_use_the_documented_shapes(
-        garmin: FakeGarmin, receiver: Canary) -> None:
+        garmin: FakeGarmin, receiver: Receiver) -> None:
     user = garmin.add_user()
     garmin.send_permissions_change(user, {"HEALTH_EXPORT"})
     garmin.send_deregistration(user)
-    perms, dereg = (r.body for r in receiver.requests)
+    perms, dereg = (r["body"] for r in receiver.hits)
     assert not parse_permission_changes(perms)[0].allows_activity_export
     assert [d.user_id for d in parse_deregistrations(dereg)] == [user]
     resp = requests.get(garmin.api_url + "/wellness-api/rest/user/permissions",

@@ -1,4 +1,5 @@
-"""Hostile inputs, built in memory; used by bench/parse.py (time to refusal) and tests/parsing."""
+"""Hostile inputs, built in memory; used by tests/parsing (refused cleanly) and bench/parse.py (how
+fast)."""
 
 from __future__ import annotations
 

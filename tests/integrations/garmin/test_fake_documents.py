@@ -1,5 +1,5 @@
 """The fake Garmin against Garmin's documents: every notification it sends and every answer it
-gives has the shape of the examples quoted in `garmin_documents` (Activity API v1.2.3, Start
+gives has the shape of the examples quoted in its `documents` (Activity API v1.2.3, Start
 Guide v1.1.0, OAuth2 PKCE spec). If the fake drifts from the documents, this fails, not the
 service's tests that rely on it. Our own parsers are also fed the documents' examples verbatim."""
 
@@ -7,36 +7,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 import requests
 
-from service.integrations.garmin.client import (
+from service.integrations.garmin.fake import documents as doc
+from service.integrations.garmin.fake.provider import FakeGarmin
+from service.integrations.garmin.notifications import (
     parse_activities,
     parse_activity_files,
     parse_deregistrations,
     parse_permission_changes,
 )
-from tests.fakes import garmin_documents as doc
-from tests.fakes.garmin import Canary, FakeGarmin
-from tests.fakes.test_garmin_fake import REDIRECT, SMALL_RUN, authorize
+from testkit.receiver import Receiver
+from tests.integrations.garmin.test_fake import REDIRECT, SMALL_RUN, authorize
 
 BACKFILL = "/wellness-api/rest/backfill/activities"
-
-
-@pytest.fixture
-def garmin() -> Iterator[FakeGarmin]:
-    with FakeGarmin() as fake:
-        yield fake
-
-
-@pytest.fixture
-def receiver(garmin: FakeGarmin) -> Iterator[Canary]:
-    with Canary() as server:
-        garmin.configure_receivers(server.url)
-        yield server
 
 
 def _kind(value: object) -> type:
@@ -70,8 +56,8 @@ def _get(garmin: FakeGarmin, path: str, token: str, **params) -> requests.Respon
                         headers={"Authorization": f"Bearer {token}"})
 
 
-def _sent(receiver: Canary) -> dict:
-    return json.loads(receiver.requests[-1].body)
+def _sent(receiver: Receiver) -> dict:
+    return json.loads(receiver.hits[-1]["body"])
 
 
 # -- our parsers read the documents' own examples ---------------------------------------------------

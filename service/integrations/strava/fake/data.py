@@ -10,10 +10,11 @@ import json
 import math
 import random
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "strava-api"
+from service.infra.corpus import SHARED_DATA
+
+DATA_DIR = SHARED_DATA / "strava-api"  # real API responses (a checkout only)
 API_STREAM_TYPES = ("time", "distance", "latlng", "altitude", "velocity_smooth", "heartrate",
                     "cadence", "watts", "temp", "moving", "grade_smooth")
 DEFAULT_START = (52.0907, 5.1214)  # somewhere flat enough, any point works

@@ -1,3 +1,5 @@
+"""Activity streams (workers/parsing/streams.py): Strava's shapes, real samples, odd input."""
+
 from __future__ import annotations
 
 import json

@@ -8,38 +8,26 @@ import pytest
 
 from service.domain import endpoints as svc
 from service.infra import sweeper
-from tests.deliveries.receivers import VerifyingReceiver
-from tests.integrations.strava.conftest import (  # noqa: F401  (fixtures)
-    VERIFY_TOKEN,
-    connected,
-    fake,
-    live,
-    port,
-    runner,
-)
-from tests.notify.conftest import free_port
+from service.infra.loopback import free_port
+from testkit.receiver import Receiver
 
 
 @pytest.fixture
-def settings(base_settings, fake, port):  # noqa: F811
-    """tests/strava's settings, with webhooks allowed to reach the loopback receiver."""
-    return base_settings.with_overrides(
-        strava_client_id=fake.client_id, strava_client_secret=fake.client_secret,
-        strava_verify_token=VERIFY_TOKEN, strava_api_url=fake.api_url,
-        strava_oauth_url=fake.oauth_url, public_url=f"http://127.0.0.1:{port}",
-        webhook_allow_loopback=True)
+def settings(settings):
+    """This folder's Strava settings, with webhooks allowed to reach the loopback receiver."""
+    return settings.with_overrides(webhook_allow_loopback=True)
 
 
-def test_a_deauthorization_is_announced_once_and_only_to_the_athlete(runtime, fake, connected):  # noqa: F811
+def test_a_deauthorization_is_announced_once_and_only_to_the_athlete(runtime, fake, connected):
     athlete_id, strava_athlete = connected
-    with VerifyingReceiver("127.0.0.1", free_port()) as rx:
+    with Receiver("127.0.0.1", free_port()) as rx:
         secrets = {}
         with runtime.db.session() as s:
             for path, owner in (("/own", {"athlete_id": athlete_id}), ("/operator", {})):
                 ep, secrets[path] = svc.create(
                     s, runtime.box, url=f"http://127.0.0.1:{rx.port}{path}",
                     events=["athlete.disconnected"], allow_loopback=True, **owner)
-        rx.secrets = secrets
+        rx.path_secrets = secrets
         fake.deauthorize_athlete(strava_athlete)
         for _ in range(2):  # Strava may send it twice; the second finds no connection
             r = fake.send_event("athlete", strava_athlete, "update", strava_athlete,

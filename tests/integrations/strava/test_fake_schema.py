@@ -13,8 +13,8 @@ import requests
 from pydantic import BaseModel
 from stravalib import strava_model as sm
 
-from tests.fakes.strava import FakeStrava
-from tests.fakes.strava_data import DATA_DIR, load_sample_streams
+from service.integrations.strava.fake.data import DATA_DIR, load_sample_streams
+from service.integrations.strava.fake.provider import FakeStrava
 
 START = datetime(2026, 3, 2, 7, 30, tzinfo=UTC)
 

@@ -1,1 +1,0 @@
-"""Fake upstream services (real HTTP on 127.0.0.1) for tests, benches and local demos."""
