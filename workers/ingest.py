@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from service.domain import activities
 from service.infra import jobs, transient
 from service.infra import runtime as runtime_mod
 from service.infra.metrics import JOBS
@@ -58,6 +59,9 @@ def _process(rt, event_id: str) -> list[str]:
         try:
             with s.begin_nested():
                 created = fn(s, event)
+            # Later runs this event sent back to `parsed` (an older run arrived, one was
+            # deleted): analysed right after the commit too, not at the next sweeper round.
+            created = list(dict.fromkeys(created + activities.marked_again(s)))
             event.status, event.processed_at = "done", utcnow()
         except Dropped as exc:
             event.status, event.last_error, event.processed_at = "dropped", str(exc)[:1000], utcnow()

@@ -7,8 +7,15 @@ import sys
 
 import click
 
-from service.cli.common import _configure_logs, _redact, _runtime, emit, load_settings, prepare_database
-from service.infra.settings import Settings
+from service.cli.common import (
+    _configure_logs,
+    _redact,
+    _runtime,
+    emit,
+    load_settings,
+    prepare_database,
+    serve_settings,
+)
 
 
 @click.group()
@@ -22,60 +29,22 @@ def main() -> None:
 @click.option("--workers", "web_workers", default=None, type=click.IntRange(1, 64),
               help="Web processes (default: 1 on the embedded default, 2×CPU+1 with Redis).")
 def serve(host: str, port: int, web_workers: int | None) -> None:
-    """Serve HTTP (and, on the embedded default, run the worker in-process)."""
+    """Serve HTTP (and, on the embedded default, run the worker in-process). With
+    KNEEGUARD_DEMO=1: load the demo first, exactly as `kneeguard demo` does."""
     from service.infra.server import run
 
-    settings = serve_settings(load_settings(), host, port, os.environ.get("PUBLIC_URL"))
+    settings = load_settings()
+    if settings.demo:
+        from service.cli.demo import run_demo
+
+        return run_demo(settings, host, port, None, serve=True, web_workers=web_workers)
+    settings = serve_settings(settings, host, port, os.environ.get("PUBLIC_URL"))
     _configure_logs(settings)
     prepare_database(settings)
     click.echo(f"kneeguard: data in {settings.data_dir} · database "
                f"{_redact(settings.database_url)} · links point to {settings.public_url}",
                err=True)
     run(settings, host, port, web_workers)
-
-
-def serve_settings(settings: Settings, host: str, port: int, public_url: str | None) -> Settings:
-    """Without PUBLIC_URL, links in emails and invites point where this server listens."""
-    if public_url and public_url.strip():
-        return settings
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    return settings.with_overrides(public_url=f"http://{shown}:{port}")
-
-
-
-@main.command()
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--files", default=None, help="Folder with fit/ and gpx/ activity files "
-              "(default: the shared test corpus beside a checkout).")
-@click.option("--no-serve", is_flag=True, help="Load the demo data and exit.")
-def demo(port: int, files: str | None, no_serve: bool) -> None:
-    """A local demo: ten weeks of real runs re-dated to now, a warning, a club; then serve."""
-    from service.domain import demo as demo_mod
-    from service.infra import runtime
-    from service.infra.server import run
-
-    base = load_settings()
-    data = os.path.join(base.data_dir, "demo")  # never mixed with real data
-    settings = serve_settings(base.with_overrides(
-        data_dir=data, database_url=f"sqlite:///{os.path.join(data, 'demo.db')}",
-        email_outbox_dir=os.path.join(data, "outbox"), redis_url=None), "127.0.0.1", port, None)
-    os.makedirs(data, mode=0o700, exist_ok=True)
-    try:
-        folder = demo_mod.find_files(files)
-    except FileNotFoundError as exc:
-        raise click.UsageError(str(exc)) from None
-    prepare_database(settings)
-    rt = runtime.build(settings)
-    seeded = demo_mod.load(rt, folder)
-    rt.close()
-    click.echo(f"""kneeguard demo: {seeded['runs']} runs loaded into {data}
-  open {settings.public_url}/login and paste the runner's token:
-    {seeded['token']}
-  the club dashboard: {settings.public_url}/clubs/{seeded['club_id']}
-  the warning email: {settings.email_outbox_dir}""", err=True)
-    if not no_serve:
-        _configure_logs(settings)
-        run(settings, "127.0.0.1", port, None)
 
 
 @main.command()
@@ -135,11 +104,11 @@ def athletes_add(email: str) -> None:
 def _register() -> None:
     # Explicit: every command group is named here. Command modules import their heavy
     # libraries inside the commands, so `kneeguard --help` stays fast.
-    from service.cli import clubs, data, endpoints, jobs, keys
+    from service.cli import clubs, data, demo, endpoints, jobs, keys
     from service.integrations.strava import cli as strava
 
-    for command in (clubs.clubs, data.analyze, data.import_, endpoints.endpoints, jobs.jobs, keys.keys,
-                    strava.strava):
+    for command in (clubs.clubs, data.analyze, data.import_, demo.demo, endpoints.endpoints, jobs.jobs,
+                    keys.keys, strava.strava):
         main.add_command(command)
 
 

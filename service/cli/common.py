@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
 
 import click
 
 from service.infra.settings import Settings, SettingsError
 
 
-def load_settings() -> Settings:
+def load_settings(*, demo: bool = False) -> Settings:
+    """Settings from the environment; `demo`: the demo's world whatever KNEEGUARD_DEMO says (so a
+    production DATABASE_URL without its secrets in the environment does not stop the demo)."""
+    env = {**os.environ, "KNEEGUARD_DEMO": "1"} if demo else os.environ
     try:
-        return Settings.from_env()
+        settings = Settings.from_env(env)
     except SettingsError as exc:
         raise click.UsageError(f"configuration error: {exc}") from None
+    if settings.demo and not demo:  # say so: quietly using other data would be a surprise
+        click.echo(f"kneeguard: KNEEGUARD_DEMO is set: using the demo's data in "
+                   f"{settings.data_dir}", err=True)
+    return settings
 
 
 def emit(obj: object) -> None:
@@ -51,3 +59,11 @@ def prepare_database(settings: Settings) -> None:
         click.echo(f"kneeguard: no database at {path}: creating a new, empty one (set "
                    "KNEEGUARD_DATA_DIR or DATABASE_URL to use existing data)", err=True)
     migrate.upgrade(settings.database_url)
+
+
+def serve_settings(settings: Settings, host: str, port: int, public_url: str | None) -> Settings:
+    """Without PUBLIC_URL, links in emails and invites point where this server listens."""
+    if public_url and public_url.strip():
+        return settings
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return settings.with_overrides(public_url=f"http://{shown}:{port}")

@@ -39,11 +39,14 @@ class IngestResult:
     created: list[dict] = field(default_factory=list)
     duplicates: list[dict] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)
+    # Analysed runs that the new ones sent back to `parsed` (`marked_again`): not in the answer.
+    again: list[str] = field(default_factory=list)
 
     def extend(self, other: IngestResult) -> None:
         self.created += other.created
         self.duplicates += other.duplicates
         self.skipped += other.skipped
+        self.again += other.again
 
     def as_dict(self) -> dict:
         return {"activities": self.created, "duplicates": self.duplicates, "skipped": self.skipped}
@@ -119,13 +122,15 @@ def store_track(s: Session, athlete_id: str, track: Track, source: str, filename
     # (0 for the two NOT NULL totals, as the parsers do when a file has no times at all).
     distance_m, moving_s = finite(track.distance_m, 0.0), finite(track.moving_time_s, 0.0)
     metrics.update(scrub(metrics), distance_m=distance_m, moving_time_s=moving_s)
+    # The file's name when there was a file; a run fetched from an API has none (not its title).
+    file_name = getattr(track, "source_file", None) or (filename if raw_file_id else None)
     activity = _add(s, athlete_id, source, raw_file_id, leg, provider_activity_id, dict(
-        name=track.name, start_time=track.start_time, sport=track.sport,
-        sub_sport=track.sub_sport, distance_m=distance_m, moving_time_s=moving_s,
+        file_name=file_name and file_name[:500], name=track.name, start_time=track.start_time,
+        sport=track.sport, sub_sport=track.sub_sport, distance_m=distance_m, moving_time_s=moving_s,
         indoor=track.indoor, manual=track.manual, gear_id=track.gear_id, metrics=metrics,
         loss_m=finite((metrics.get("elevation") or {}).get("loss_m"))))
     reanalyze_later(s, athlete_id, [activity.start_time])
-    return IngestResult(created=[summary(activity, label)])
+    return IngestResult(created=[summary(activity)])
 
 
 def store_measured(s: Session, athlete_id: str, run: dict, source: str, *,
@@ -137,8 +142,9 @@ def store_measured(s: Session, athlete_id: str, run: dict, source: str, *,
         return IngestResult(duplicates=[{"file": run["label"], "activity": twin.id,
                                          "reason": f"same run as {twin.id} ({twin.source})"}])
     fields = {k: v for k, v in run.items() if k != "label"}
-    activity = _add(s, athlete_id, source, raw_file_id, leg, None, fields)
-    return IngestResult(created=[summary(activity, run["label"])])
+    activity = _add(s, athlete_id, source, raw_file_id, leg, None,
+                    dict(fields, file_name=run["label"][:500]))
+    return IngestResult(created=[summary(activity)])
 
 
 class _Measured:
@@ -185,10 +191,18 @@ def reanalyze_later(s: Session, athlete_id: str, changed_starts: list) -> int:
     return mark(s, athlete_id, changed_starts)
 
 
-def summary(activity: Activity, file: str | None = None) -> dict:
+def marked_again(s: Session) -> list[str]:
+    """The runs this session sent back to `parsed`: enqueue their analysis after the commit."""
+    from service.domain.reanalysis import marked
+
+    return marked(s)
+
+
+def summary(activity: Activity) -> dict:
     return {
-        "id": activity.id, "file": file, "source": activity.source, "sport": activity.sport,
-        "sub_sport": activity.sub_sport, "start_time": activity.start_time.isoformat(),
+        "id": activity.id, "file": activity.file_name, "source": activity.source,
+        "sport": activity.sport, "sub_sport": activity.sub_sport,
+        "start_time": activity.start_time.isoformat(),
         "distance_m": round(activity.distance_m, 1), "status": activity.status,
     }
 
@@ -223,6 +237,7 @@ def _same_bytes(s: Session, raw: RawFile, filename: str) -> IngestResult:
 
 
 def enqueue_analysis(runtime, result: IngestResult) -> None:
-    """After the commit: one analyze job per new activity (the sweeper backs this up)."""
-    for item in result.created:
-        jobs.analyze_activity(runtime, item["id"])
+    """After the commit: one analyze job per new activity, then one per later run it sent back
+    to `parsed` (each at most once; the sweeper backs this up)."""
+    for activity_id in dict.fromkeys([item["id"] for item in result.created] + result.again):
+        jobs.analyze_activity(runtime, activity_id)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.domain.accounts import hash_token
+from service.domain.signup import placeholder_name
 from service.models import ApiKey, Club, ClubInvite, ClubMember, utcnow
 from service.web.auth import KEY_PREFIX, Principal
 from service.web.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -222,7 +223,7 @@ def display_name(a, share: bool | None = None) -> str:
     ident = getattr(a, "athlete_id", None) or a.id
     share = bool(getattr(a, "share_name", False)) if share is None else share
     name = getattr(a, "display_name", None)
-    return name if share and name else f"Runner {ident[-6:]}"
+    return name if share and name else placeholder_name(ident)
 
 
 def _admin_count(s: Session, club_id: str) -> int:

@@ -3,11 +3,13 @@
 Real activity files (the shared test corpus next to a checkout, or a folder given with --files) are
 re-dated into ten weeks of ordinary training ending with one long run, then go through the real
 pipeline: parse, metrics, the analyze job, findings, and deliveries (the email lands in the outbox).
-A runner who shares with a demo club lets the club pages show too.
+The runner shares with a demo club, beside three clubmates with ordinary weeks who share different
+things (one keeps the name back, one the warnings), so the dashboard shows what consent changes.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +30,11 @@ EASY = ("fit/msimms__20181108_run_garmin_fenix_3_hr.fit",
 LONG = "gpx/gc__Move_2014_01_17_09_33_11.gpx"  # 15.5 km: far beyond the month's longest
 WEEKS = 10
 EMAIL = "demo-runner@example.invalid"
+# (name, shares the name, what they share, days between runs): ordinary training, no long run.
+CLUBMATES = (("Sam K.", True, ("findings", "distance", "descent", "routes"), 3),
+             ("Lee M.", False, ("findings", "distance"), 4),
+             ("Noor A.", True, ("distance", "descent"), 2))
+MATE_WEEKS = WEEKS
 
 
 def find_files(given: str | None) -> Path:
@@ -37,8 +44,9 @@ def find_files(given: str | None) -> Path:
     for c in candidates:
         if (c / LONG).is_file():
             return c
-    raise FileNotFoundError("demo activity files not found; pass --files <folder with fit/ and "
-                            "gpx/> (the shared/data/activities folder of a checkout)")
+    raise FileNotFoundError("demo activity files not found; run `kneeguard demo --files <folder "
+                            "with fit/ and gpx/>` (the shared/data/activities folder beside a "
+                            "checkout)")
 
 
 def redate(track, start: datetime):
@@ -62,33 +70,67 @@ def schedule(today: datetime) -> list[tuple[str, datetime]]:
     return plan
 
 
-def load(rt, folder: Path) -> dict:
-    """Seed the demo runner and club (idempotent per database: an existing demo is reused)."""
-    from workers.parsing import parse_bytes
+def mate_schedule(today: datetime, index: int, every: int) -> list[tuple[str, datetime]]:
+    """A clubmate's ordinary weeks: a run every `every` days, the files in another order."""
+    days = range(MATE_WEEKS * 7, 0, -every)
+    return [(EASY[(i * 3 + index) % len(EASY)], today - timedelta(days=day, hours=index))
+            for i, day in enumerate(days)]
 
+
+def load(rt, folder: Path) -> dict:
+    """Seed the demo runner, the clubmates and the club, into an empty database."""
     athlete_id, token = accounts.add_athlete(rt, EMAIL)
+    mates = [accounts.add_athlete(rt, f"clubmate{i}@example.invalid")[0]
+             for i in range(len(CLUBMATES))]
     today = datetime.now(UTC).replace(hour=7, minute=0, second=0, microsecond=0)
+    tracks = _Tracks(folder)
     result = activities.IngestResult()
     with rt.db.session() as s:
         athlete = s.get(Athlete, athlete_id)
         athlete.display_name = "Dana R."
         athlete.preferences = {**(athlete.preferences or {}), "email": True}
-        for name, start in schedule(today):
-            track = parse_bytes((folder / name).read_bytes(), name).tracks[0]
-            result.extend(activities.store_track(s, athlete_id, redate(track, start), "upload",
-                                                 Path(name).name))
-        club_id, key = _club(s, athlete_id)
+        result.extend(_store(s, athlete_id, tracks, schedule(today)))
+        runs = len(result.created)
+        for i, (mate, (name, *_rest, every)) in enumerate(zip(mates, CLUBMATES, strict=True)):
+            s.get(Athlete, mate).display_name = name
+            result.extend(_store(s, mate, tracks, mate_schedule(today, i, every)))
+        club_id, key = _club(s, athlete_id, mates)
+        result.again = activities.marked_again(s)
     activities.enqueue_analysis(rt, result)
     rt.queue.drain(max_rounds=500)
     return {"athlete_id": athlete_id, "token": token, "club_id": club_id, "club_key": key,
-            "runs": len(result.created)}
+            "runs": runs, "clubmate_runs": len(result.created) - runs}
 
 
-def _club(s, athlete_id: str) -> tuple[str, str]:
+class _Tracks:
+    """Each demo file parsed once; every use gets its own copy to re-date."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.parsed = folder, {}
+
+    def get(self, name: str):
+        from workers.parsing import parse_bytes
+
+        if name not in self.parsed:
+            self.parsed[name] = parse_bytes((self.folder / name).read_bytes(), name).tracks[0]
+        return copy.deepcopy(self.parsed[name])
+
+
+def _store(s, athlete_id: str, tracks: _Tracks, plan) -> activities.IngestResult:
+    result = activities.IngestResult()
+    for name, start in plan:
+        result.extend(activities.store_track(s, athlete_id, redate(tracks.get(name), start),
+                                             "upload", Path(name).name))
+    return result
+
+
+def _club(s, athlete_id: str, mates: list[str]) -> tuple[str, str]:
     club = clubs.create_club(s, "Demo Harriers", admin_athlete_id=athlete_id)
     invite, _ = clubs.create_invite(s, club.id)
     member = clubs.accept_invite(s, invite, athlete_id, list(clubs.CONSENT_SCOPES))
     member.role, member.share_name = "admin", True
+    for mate, (_name, share_name, scope, _every) in zip(mates, CLUBMATES, strict=True):
+        clubs.accept_invite(s, invite, mate, list(scope)).share_name = share_name
     _, key = clubs.issue_key(s, "club", "demo", ["read"], club_id=club.id)
     s.flush()
     return club.id, key

@@ -2,8 +2,9 @@
 
 The look-backs come from the rules (workers.analysis.windows), so a history's findings never depend
 on the order its runs arrived in: a backfill may deliver the newest run first, an import may be
-shuffled, a deletion may come last. Marked runs go back to `parsed`; the sweeper re-analyses them,
-findings are upserted (only genuinely new ones are delivered; stale ones are dropped).
+shuffled, a deletion may come last. Marked runs go back to `parsed`, and their ids are kept on the
+session (`marked`) so the code that commits it enqueues their analysis at once; the sweeper is only
+the safety net. Findings are upserted (only genuinely new ones are delivered; stale ones dropped).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from service.models import Activity, Athlete, Finding
 
 RUNNING = "running"  # the rules only see runs (workers.analysis.history.History.build)
+MARKED = "kneeguard.reanalyze"  # session.info key: ids of runs this unit of work marked
 
 
 def thresholds_for(s: Session, athlete_id: str):
@@ -53,14 +55,23 @@ def reanalyze_later(s: Session, athlete_id: str, changed_starts: list[datetime])
         if bisect.bisect_left(starts, start) == 0:  # acwr/descent: history starts elsewhere now
             end = max(end, runs[i].start_time + timedelta(days=history_start_days(t)))
     ids |= _shoe_crossings(s, athlete_id, runs, first, t)
-    marked = s.execute(update(Activity).where(
+    again = list(s.scalars(update(Activity).where(
         Activity.athlete_id == athlete_id, Activity.status == "analyzed",
         Activity.start_time >= first, Activity.start_time <= end,
-    ).values(status="parsed")).rowcount
+    ).values(status="parsed").returning(Activity.id)))
     if ids:
-        marked += s.execute(update(Activity).where(
-            Activity.id.in_(ids), Activity.status == "analyzed").values(status="parsed")).rowcount
-    return marked
+        again += s.scalars(update(Activity).where(
+            Activity.id.in_(ids), Activity.status == "analyzed").values(status="parsed")
+            .returning(Activity.id))
+    s.info.setdefault(MARKED, set()).update(again)
+    return len(again)
+
+
+def marked(s: Session) -> list[str]:
+    """The runs this session marked, to enqueue once it has committed (and forgotten here).
+    A savepoint rolled back after marking leaves an id whose run is still `analyzed`: its analysis
+    then runs once more for nothing, which is harmless (findings are upserted)."""
+    return sorted(s.info.pop(MARKED, ()))
 
 
 def _next_run(s: Session, athlete_id: str, start: datetime):

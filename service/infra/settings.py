@@ -75,6 +75,8 @@ class Settings:
     # Bearer token /metrics requires when set (unset: /metrics is public, as before).
     metrics_token: str | None = None
     data_dir: str = "."
+    # KNEEGUARD_DEMO=1: the demo's own world (`as_demo`); `serve` then loads the demo first.
+    demo: bool = False
 
     @property
     def embedded_queue(self) -> bool:
@@ -94,6 +96,16 @@ class Settings:
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)
+
+    def as_demo(self) -> Settings:
+        """The demo's own world: `<data dir>/demo` with its own SQLite database and outbox, and
+        the in-process queue. Never mixed with real data: DATABASE_URL and REDIS_URL are ignored."""
+        if self.demo:
+            return self
+        folder = Path(self.data_dir) / "demo"
+        return replace(self, demo=True, data_dir=str(folder), redis_url=None,
+                       database_url=f"sqlite:///{folder / 'demo.db'}",
+                       email_outbox_dir=str(folder / "outbox"))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -138,11 +150,13 @@ class Settings:
             metrics_token=r.str("KNEEGUARD_METRICS_TOKEN", None),
             data_dir=data_dir,
         )
+        if r.bool("KNEEGUARD_DEMO", False):
+            settings = settings.as_demo()
         if not settings.is_sqlite:
             return settings.require_secrets()
-        if r.str("DATABASE_URL", None) is None:  # the default database lives in the data dir
-            Path(data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
-        return settings.with_local_secrets(data_dir)
+        if settings.demo or r.str("DATABASE_URL", None) is None:  # the database is in the data dir
+            Path(settings.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+        return settings.with_local_secrets(settings.data_dir)
 
     def require_secrets(self) -> Settings:
         if not self.secret_key:

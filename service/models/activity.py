@@ -54,6 +54,9 @@ class Activity(Base):
     provider_activity_id: Mapped[str | None] = mapped_column(String(64))
     raw_file_id: Mapped[str | None] = mapped_column(ForeignKey("raw_files.id", ondelete="SET NULL"))
     leg: Mapped[int] = mapped_column(Integer, default=0)  # multisport files: which leg
+    # The file the run was read from ("export.zip!activities/1.fit"); None for runs fetched from
+    # a provider's API (Strava streams, Garmin summaries). Kept here: raw files expire.
+    file_name: Mapped[str | None] = mapped_column(String(500))
     name: Mapped[str | None] = mapped_column(String(300))
     start_time: Mapped[datetime] = mapped_column(UTCDateTime)
     sport: Mapped[str | None] = mapped_column(String(40))

@@ -19,6 +19,9 @@ class Finding(Base):
     __table_args__ = (
         UniqueConstraint("athlete_id", "rule", "date", "subject"),
         Index("ix_findings_athlete_date", "athlete_id", "date"),
+        # The club dashboard ranks members by the last 4 weeks of findings, whoever they belong
+        # to: a date range, not a per-athlete one (a seq scan of every finding otherwise).
+        Index("ix_findings_date", "date"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("fnd"))

@@ -212,7 +212,10 @@ class Deleted(BaseModel):
 
 class ActivitySummary(Open):
     id: str
-    file: str | None = None
+    file: str | None = Field(
+        description="The file the run was read from (`archive.zip!member` inside an archive); "
+                    "null for runs fetched from a provider's API (Strava, Garmin summaries).",
+        examples=["morning.fit", "export.zip!activities/123.fit.gz"])
     source: str
     sport: str | None
     sub_sport: str | None

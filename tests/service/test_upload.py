@@ -128,3 +128,19 @@ def test_a_strava_export_archive_is_stored_with_its_source_and_a_tcx_skip(client
     assert {a["source"] for a in body["activities"]} == {"strava_export"}
     assert len(body["activities"]) == 2
     assert any("tcx" in s["file"].lower() for s in body["skipped"])
+
+
+def test_the_list_and_each_run_name_the_file_it_came_from(client, runtime, data_dir):
+    athlete_id, auth = athlete_with_token(runtime)
+    url = f"/v1/athletes/{athlete_id}/activities"
+    client.post(url + "?filename=morning.fit", data=(data_dir / RUN).read_bytes(), headers=auth)
+    zbuf = io.BytesIO()
+    with zipfile.ZipFile(zbuf, "w") as z:
+        z.writestr("runs/old.gpx", (data_dir / GPX).read_bytes())
+    r = client.post(url, headers=auth, data={"file": [(io.BytesIO(zbuf.getvalue()), "week.zip")]},
+                    content_type="multipart/form-data")
+    assert r.get_json()["activities"][0]["file"] == "week.zip!runs/old.gpx"
+    listed = client.get(url, headers=auth).get_json()["activities"]
+    assert [a["file"] for a in listed] == ["morning.fit", "week.zip!runs/old.gpx"]  # newest first
+    one = client.get(f"{url}/{listed[0]['id']}", headers=auth).get_json()
+    assert one["file"] == "morning.fit"

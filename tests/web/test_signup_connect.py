@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+import requests
 from sqlalchemy import func, select
 
 from service.domain import clubs
@@ -118,3 +119,41 @@ def test_an_invite_works_for_a_visitor_without_an_account(runtime, live, fake_st
         m = s.scalar(select(ClubMember).where(ClubMember.club_id == club_id))
         assert m.athlete_id == whoami(visitor, live)["athlete_id"]
         assert m.consent_scope == ["findings", "distance"] and m.share_name is True
+
+
+def _csrf(page) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def test_a_garmin_sign_up_is_named_by_a_placeholder_it_replaces_before_a_club_sees_it(
+        runtime, live, fake_garmin):
+    """Garmin's APIs name no one (GET /wellness-api/rest/user/id answers {"userId"} only): the
+    account starts as the pseudonym clubs would see anyway, /me and the consent page say it is a
+    placeholder, and the name the runner then chooses is the one the club sees."""
+    with runtime.db.session() as s:
+        club = clubs.create_club(s, "Harriers")
+        _, token = clubs.create_invite(s, club.id)
+        _, key = clubs.issue_key(s, "club", "coach", ["read"], club_id=club.id)
+        club_id = club.id
+    b = browser()
+    finish(b, live, garmin_consent(fake_garmin, start(b, live, "garmin"), fake_garmin.add_user()),
+           **HTML)
+    athlete_id = whoami(b, live)["athlete_id"]
+    placeholder = f"Runner {athlete_id[-6:]}"
+    me = b.get(f"{live.url}/me", headers=HTML, timeout=10)
+    assert f"<h1>{placeholder}</h1>" in me.text and 'id="name-placeholder"' in me.text
+    consent = b.get(f"{live.url}/join/{token}", headers=HTML, timeout=5)
+    assert placeholder in consent.text and 'id="name-placeholder"' in consent.text
+
+    named = b.post(f"{live.url}/me/name", headers=HTML, allow_redirects=False, timeout=5,
+                   data={"display_name": "Kai W.", "csrf_token": _csrf(me)})
+    assert named.status_code == 303
+    consent = b.get(f"{live.url}/join/{token}", headers=HTML, timeout=5)
+    assert "Kai W." in consent.text and 'id="name-placeholder"' not in consent.text
+    joined = b.post(f"{live.url}/join/{token}", headers=HTML, allow_redirects=False, timeout=5,
+                    data={"csrf_token": _csrf(consent), "scope": ["findings"], "share_name": "1"})
+    assert joined.status_code == 303
+    dashboard = requests.get(f"{live.url}/clubs/{club_id}", timeout=10,
+                             headers={**HTML, "Authorization": f"Bearer {key}"})
+    assert dashboard.status_code == 200
+    assert "Kai W." in dashboard.text and placeholder not in dashboard.text

@@ -46,7 +46,8 @@ def me():
             Finding.athlete_id == p.athlete_id, Finding.date >= today - timedelta(days=365))
             .order_by(Finding.date.desc()).limit(300)).all()
         return render_template(
-            "me.html", athlete=athlete, labels=SOURCE_LABELS, runs=runs, page=page,
+            "me.html", athlete=athlete, placeholder=signup.is_placeholder(athlete),
+            labels=SOURCE_LABELS, runs=runs, page=page,
             pages=max(1, -(-total // PER_PAGE)), total=total,
             connections={c.provider: c for c in conns}, charts=charts(series, "your"),
             garmin=next((garmin_status.view(s, c) for c in conns if c.provider == "garmin"), None),

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from flask import redirect, render_template, request, url_for
 
-from service.domain import club_stats, clubs
+from service.domain import club_stats, clubs, signup
 from service.domain.member_series import member_series
 from service.models import Athlete
 from service.web import auth
@@ -41,6 +41,7 @@ def join(token: str):
         athlete = s.get(Athlete, p.athlete_id) if p.kind == "athlete" else None
         return render_template("join.html", club=club, invite=invite, token=token, principal=p,
                                scopes=clubs.CONSENT_SCOPES, athlete=athlete,
+                               placeholder=athlete is not None and signup.is_placeholder(athlete),
                                providers=_providers())
 
 

@@ -214,3 +214,25 @@ def test_a_manual_activity_updated_in_garmin_is_updated_not_duplicated(fake, liv
     runtime.queue.drain()
     [activity] = _activities(runtime)
     assert activity.distance_m == 6000.0 and activity.status == "analyzed"
+
+
+def test_an_older_run_arriving_later_reanalyses_the_newer_one_at_once(fake, live, runtime,
+                                                                       garmin_user):
+    """Garmin delivers a backfill newest first: the newer run goes back to `parsed` when the
+    older one is stored, and the ingest job enqueues its analysis (no sweeper round here). Runs
+    from a summary came from no file, so they name none."""
+    newer = fake.add_activity(garmin_user, summary={
+        "startTimeInSeconds": 1_700_000_000, "distanceInMeters": 8000.0,
+        "durationInSeconds": 2900})
+    older = fake.add_activity(garmin_user, summary={
+        "startTimeInSeconds": 1_700_000_000 - 5 * 86400, "distanceInMeters": 5000.0,
+        "durationInSeconds": 1800})
+    assert fake.send_activities_push(garmin_user, [newer]).status == 200
+    runtime.queue.drain()
+    assert [a.status for a in _activities(runtime)] == ["analyzed"]
+    assert fake.send_activities_push(garmin_user, [older]).status == 200
+    runtime.queue.drain()
+    stored = _activities(runtime)
+    assert [(a.distance_m, a.status) for a in stored] == [(5000.0, "analyzed"),
+                                                          (8000.0, "analyzed")]
+    assert [a.file_name for a in stored] == [None, None]
