@@ -71,9 +71,10 @@ def schedule(today: datetime) -> list[tuple[str, datetime]]:
 
 
 def mate_schedule(today: datetime, index: int, every: int) -> list[tuple[str, datetime]]:
-    """A clubmate's ordinary weeks: a run every `every` days, the files in another order."""
-    days = range(MATE_WEEKS * 7, 0, -every)
-    return [(EASY[(i * 3 + index) % len(EASY)], today - timedelta(days=day, hours=index))
+    """A clubmate's ordinary weeks: a run every `every` days, the files in another order, at
+    another hour (never at the same moment as the runner's long run)."""
+    days = range(MATE_WEEKS * 7, 1, -every)
+    return [(EASY[(i * 3 + index) % len(EASY)], today - timedelta(days=day, hours=index + 1))
             for i, day in enumerate(days)]
 
 
