@@ -5,7 +5,7 @@ descent its upload caused); a re-analysis writes nothing."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -39,8 +39,8 @@ def _puts(fake) -> Counter:
     return Counter(p for m, p in fake.calls if m == "PUT")
 
 
-def test_a_bad_week_from_strava_is_one_note_per_run_written_once(runtime, fake, live, runner):
-    _athlete_id, token = runner
+def _connected_with_ordinary_weeks(runtime, fake, live, token) -> tuple[int, date]:
+    """A Strava runner whose ordinary weeks before the bad week are in, connected and analysed."""
     strava_athlete = fake.add_athlete()
     monday = bad_monday()
     for run in ordinary_weeks(monday):
@@ -48,6 +48,12 @@ def test_a_bad_week_from_strava_is_one_note_per_run_written_once(runtime, fake, 
     fake.subscribe_directly(f"{live.url}/webhooks/strava")
     assert connect(live, fake, token, strava_athlete).status_code == 200
     settle(runtime)
+    return strava_athlete, monday
+
+
+def test_a_bad_week_from_strava_is_one_note_per_run_written_once(runtime, fake, live, runner):
+    _athlete_id, token = runner
+    strava_athlete, monday = _connected_with_ordinary_weeks(runtime, fake, live, token)
     fake.reset_calls()
 
     week = bad_week(monday)
@@ -88,13 +94,7 @@ def test_a_week_finding_that_moves_to_another_day_leaves_the_race_note(runtime, 
     from tests.notify_e2e.bad_week import Run, upload
 
     athlete_id, token = runner
-    strava_athlete = fake.add_athlete()
-    monday = bad_monday()
-    for run in ordinary_weeks(monday):
-        fake.add_activity(strava_athlete, _at(run), run.km * 1000.0, climb_m=run.climb_m)
-    fake.subscribe_directly(f"{live.url}/webhooks/strava")
-    assert connect(live, fake, token, strava_athlete).status_code == 200
-    settle(runtime)
+    strava_athlete, monday = _connected_with_ordinary_weeks(runtime, fake, live, token)
     week = bad_week(monday)
     for name in ("mon", "tue_long"):
         _push(runtime, fake, strava_athlete, week[name])
