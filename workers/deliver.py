@@ -9,7 +9,7 @@ The channel that sends comes from the explicit table in workers/notify/channels.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
@@ -39,8 +39,11 @@ def deliver(delivery_id: str) -> None:
     except Exception as exc:  # a sender bug must not lose the message: retry on the schedule
         log.exception("sender crashed", extra={"delivery": delivery_id})
         result = after_failure(delivery.attempt_count, error=f"{type(exc).__name__}: {exc}"[:500])
-    for notice_id in _record(rt, delivery_id, result):
+    notices, retry_at = _record(rt, delivery_id, result)
+    for notice_id in notices:
         jobs.deliver(rt, notice_id)
+    if retry_at is not None:
+        jobs.deliver_at(rt, delivery_id, retry_at)
     JOBS.labels(f"deliver_{delivery.channel}", result.status).inc()
 
 
@@ -60,8 +63,9 @@ def _claim(rt, delivery_id: str) -> Delivery | None:
         return delivery
 
 
-def _record(rt, delivery_id: str, result: Outcome) -> list[str]:
-    """Store the attempt and the new state; returns deliveries it created (owner notices)."""
+def _record(rt, delivery_id: str, result: Outcome) -> tuple[list[str], datetime | None]:
+    """Store the attempt and the new state; returns deliveries it created (owner notices) and
+    when the next attempt is due (None: no retry)."""
     now = utcnow()
     notices: list[Delivery] = []
     with rt.db.session() as s:
@@ -79,7 +83,7 @@ def _record(rt, delivery_id: str, result: Outcome) -> list[str]:
         if d.channel == "webhook":
             notices = _endpoint_health(s, d, result, now)
         s.flush()
-        return [n.id for n in notices]
+        return [n.id for n in notices], d.next_attempt_at if d.status == "pending" else None
 
 
 def _endpoint_health(s, d: Delivery, result: Outcome, now) -> list[Delivery]:

@@ -43,5 +43,7 @@ def run_worker(settings: Settings, *, burst: bool = False, simple: bool = False)
         sweeper.sweep(runtime)
     else:
         sweeper.start_thread(runtime, settings.sweep_interval_s)
-    ok = worker.work(burst=burst, logging_level=settings.log_level)
+    # with_scheduler: RQ's scheduler (one per Redis, elected by lock) moves due retries
+    # (jobs.deliver_at) to the front of their queue every second.
+    ok = worker.work(burst=burst, logging_level=settings.log_level, with_scheduler=True)
     return 0 if ok or burst else 1

@@ -83,6 +83,9 @@ class Track:
     # Summary values for tracks without records (manual entries, Strava/Garmin summaries).
     summary_distance_m: float | None = None
     summary_moving_time_s: float | None = None
+    # What the run was read from: "fit", "gpx", "streams" (Strava API), None for a summary
+    # without samples. Of two copies of one run, the richer format is kept (FORMAT_RANK).
+    format: str | None = None
 
     def __post_init__(self) -> None:
         if self.start_time.tzinfo is None:
