@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from service.domain.accounts import hash_token, normalise_email
 from service.models import Athlete, utcnow
+from service.web import mail_limits
 from service.web.errors import Conflict, InvalidInput, NotFound
 from service.web.pages import _rt, _signed_in
 
@@ -26,6 +27,10 @@ def register(bp) -> None:
 
 
 def add_email():
+    """The same answer whether or not another account uses the address (no account lookup
+    through this form): a free address gets the confirmation link, a taken one a notice that
+    nothing changed. Each is mail to an address that may not be the runner's, so both are
+    limited per account (429) and per address (silently: the answer must not tell)."""
     p, go = _signed_in()
     if go:
         return go
@@ -33,42 +38,60 @@ def add_email():
         address = normalise_email(request.form.get("email", ""))
     except ValueError:
         raise InvalidInput("That does not look like an email address.") from None
-    token = secrets.token_urlsafe(32)
     rt = _rt()
+    mail_limits.charge_account(rt, p.athlete_id)
+    token = secrets.token_urlsafe(32)
     with rt.db.session() as s:
-        if s.scalar(select(Athlete.id).where(Athlete.email == address,
-                                            Athlete.id != p.athlete_id)):
-            raise Conflict("Another account uses that address.", code="email_taken")
-        athlete = s.get(Athlete, p.athlete_id)
-        athlete.pending_email = address
-        athlete.email_token_hash = hash_token(token)
-        athlete.email_token_expires_at = utcnow() + CONFIRM_TTL
-    send_confirmation(rt.settings, address, token)
+        taken = s.scalar(select(Athlete.id).where(Athlete.email == address,
+                                                 Athlete.id != p.athlete_id))
+        if not taken:
+            athlete = s.get(Athlete, p.athlete_id)
+            athlete.pending_email = address
+            athlete.email_token_hash = hash_token(token)
+            athlete.email_token_expires_at = utcnow() + CONFIRM_TTL
+    if mail_limits.charge_address(rt, address):
+        message = taken_notice if taken else confirmation_message
+        send_confirmation(rt.settings, message(rt.settings, address, token, p.athlete_id))
     return redirect(url_for("web.me", notice="confirm-sent"), 303)
 
 
-def confirmation_message(settings, address: str, token: str) -> EmailMessage:
+def _message(settings, address: str, subject: str, key: str, body: str) -> EmailMessage:
     from workers.notify.email import KEY_HEADER
 
-    link = f"{settings.public_url.rstrip('/')}/me/email/confirm/{token}"
     msg = EmailMessage()
     msg["From"] = settings.mail_from
     msg["To"] = address
-    msg["Subject"] = "Confirm your email for kneeguard"
-    msg[KEY_HEADER] = f"confirm-{hash_token(token)[:32]}"
-    msg.set_content(
-        "Someone (hopefully you) added this address to a kneeguard account.\n\n"
-        f"To get warnings about your training by email, open this link within 24 hours:\n{link}\n\n"
-        "If it was not you, ignore this message: nothing else will be sent to this address.\n")
+    msg["Subject"] = subject
+    msg[KEY_HEADER] = key
+    msg.set_content(body)
     return msg
 
 
-def send_confirmation(settings, address: str, token: str) -> None:
+def confirmation_message(settings, address: str, token: str, athlete_id: str) -> EmailMessage:
+    """Named `confirm-<athlete>-…` in the outbox, so erasing the account finds it."""
+    link = f"{settings.public_url.rstrip('/')}/me/email/confirm/{token}"
+    return _message(
+        settings, address, "Confirm your email for kneeguard",
+        f"confirm-{athlete_id}-{hash_token(token)[:16]}",
+        "Someone (hopefully you) added this address to a kneeguard account.\n\n"
+        f"To get warnings about your training by email, open this link within 24 hours:\n{link}\n\n"
+        "If it was not you, ignore this message: nothing else will be sent to this address.\n")
+
+
+def taken_notice(settings, address: str, token: str, athlete_id: str) -> EmailMessage:
+    return _message(
+        settings, address, "Your email and kneeguard",
+        f"confirm-{athlete_id}-{hash_token(token)[:16]}",
+        "Someone tried to add this address to a kneeguard account. It already belongs to an "
+        "account, so nothing changed and nothing else will be sent about it.\n\n"
+        "If that was you, sign in to the account that uses this address.\n")
+
+
+def send_confirmation(settings, msg: EmailMessage) -> None:
     from workers.notify.email import EmailSendError, send_email
 
     try:
-        send_email(confirmation_message(settings, address, token), settings.smtp_url,
-                   settings.email_outbox_dir)
+        send_email(msg, settings.smtp_url, settings.email_outbox_dir)
     except EmailSendError as exc:
         raise InvalidInput(f"The confirmation email could not be sent ({exc}); try again later.",
                            code="email_not_sent") from None
