@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from service.infra import jobs
 from service.infra import runtime as runtime_mod
 from service.infra.metrics import JOBS
+from service.infra.redact import redact, redact_error
 from service.models import Athlete, ClubMember, Delivery, DeliveryAttempt, Endpoint, utcnow
 from workers.notify import channels
 from workers.notify.outcome import Outcome, after_failure
@@ -71,8 +72,9 @@ def _record(rt, delivery_id: str, result: Outcome) -> tuple[list[str], datetime 
     with rt.db.session() as s:
         d = s.get(Delivery, delivery_id)
         s.add(DeliveryAttempt(delivery_id=d.id, outcome=result.status, response_code=result.code,
-                              duration_ms=result.duration_ms, error=result.error,
-                              response_snippet=result.snippet))
+                              duration_ms=result.duration_ms,
+                              error=result.error and redact_error(result.error, 500),
+                              response_snippet=result.snippet and redact(result.snippet)))
         if result.status == "ok":
             d.status, d.next_attempt_at = "sent", None
         elif result.status == "retry" and result.next_delay_s is not None:

@@ -17,6 +17,7 @@ from service.domain import activities
 from service.infra import jobs, transient
 from service.infra import runtime as runtime_mod
 from service.infra.metrics import JOBS
+from service.infra.redact import redact_error
 from service.integrations.base import Dropped, Paused, ProviderError
 from service.models import InboundEvent, utcnow
 
@@ -64,9 +65,9 @@ def _process(rt, event_id: str) -> list[str]:
             created = list(dict.fromkeys(created + activities.marked_again(s)))
             event.status, event.processed_at = "done", utcnow()
         except Dropped as exc:
-            event.status, event.last_error, event.processed_at = "dropped", str(exc)[:1000], utcnow()
+            event.status, event.last_error, event.processed_at = "dropped", redact_error(exc), utcnow()
         except Paused as exc:
-            event.status, event.last_error = "paused", str(exc)[:1000]
+            event.status, event.last_error = "paused", redact_error(exc)
         except ProviderError as exc:
             _failed(event, exc, permanent=exc.permanent, retry_after=exc.retry_after)
         except Exception as exc:  # a bug or bad data: record it and back off, never loop hot
@@ -87,7 +88,7 @@ def _give_up(rt, event_id: str, exc: Exception) -> None:
 def _failed(event: InboundEvent, exc: Exception, *, permanent: bool,
             retry_after: float | None) -> None:
     event.attempts += 1
-    event.last_error = str(exc)[:1000]
+    event.last_error = redact_error(exc)
     if permanent or event.attempts >= MAX_ATTEMPTS:
         event.status = "failed"
         log.warning("event failed", extra={"event": event.id, "error": event.last_error})
