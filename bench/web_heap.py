@@ -1,8 +1,9 @@
 """Where web memory goes under uploads: a heap profile of one web process.
 
-The app runs in this process on a threaded loopback server (as a gunicorn gthread worker runs it:
-several request threads), on SQLite in a temporary folder and the external Redis given by
-BENCH_REDIS_URL (REDIS_URL) so queued jobs do not live in this process; no worker runs here.
+The app runs in this process on a threaded loopback server (as a gunicorn gthread worker runs
+it: several request threads), on SQLite in a temporary folder (or BENCH_DATABASE_URL, emptied
+first) and the external Redis given by BENCH_REDIS_URL (REDIS_URL), so queued jobs do not live
+in this process; no worker runs here.
 4 client threads upload distinct synthetic GPX runs (bench/soak.py's). At the start, the middle
 and the end it prints RSS, what tracemalloc sees as allocated by Python, and at the end the
 allocation sites that grew most from the middle to the end.
@@ -21,6 +22,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -40,8 +42,13 @@ CLIENTS = 4
 def upload(url: str, token: str, athlete_id: str, days: range) -> None:
     session = requests.Session()
     for day in days:
-        r = session.post(f"{url}/v1/athletes/{athlete_id}/activities?filename=d{day}.gpx",
-                         data=gpx(day), headers={"Authorization": f"Bearer {token}"}, timeout=120)
+        for _ in range(10):  # a 503 (database busy) is retried, as the API tells clients to
+            r = session.post(f"{url}/v1/athletes/{athlete_id}/activities?filename=d{day}.gpx",
+                             data=gpx(day), headers={"Authorization": f"Bearer {token}"},
+                             timeout=120)
+            if r.status_code != 503:
+                break
+            time.sleep(float(r.headers.get("Retry-After", "1")))
         assert r.status_code == 202, r.text[:300]
 
 
@@ -68,7 +75,7 @@ def main() -> None:
     args = parser.parse_args()
     redis_url = os.environ.get("BENCH_REDIS_URL") or os.environ.get("REDIS_URL")
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'heap.db'}"
+        url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{Path(tmp) / 'heap.db'}"
         migrate.upgrade(url)
         settings = Settings(database_url=url, redis_url=redis_url, secret_key="bench",
                             encryption_keys=(Fernet.generate_key().decode(),),
@@ -77,6 +84,7 @@ def main() -> None:
                             rate_limits={"key": 1_000_000, "address": 1_000_000})
         app = create_app(settings)
         runtime = app.extensions["kneeguard"]
+        runtime.db.empty_all_tables()  # BENCH_DATABASE_URL: never point it at real data
         athlete_id, token = accounts.add_athlete(runtime, "heap@example.com")
         if not args.no_trace:
             tracemalloc.start(12)
