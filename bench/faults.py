@@ -223,6 +223,14 @@ class Faults:
         self.note(f"postgresql restarted ({down:.1f} s down)")
 
     def outage(self) -> None:
+        """In its own thread: waits for deliveries to flow, then 503 to everything a while."""
+        threading.Thread(target=self._outage, daemon=True).start()
+
+    def _outage(self) -> None:
+        seen = len(self.rx.recorder.hits)
+        deadline = time.monotonic() + 300
+        while len(self.rx.recorder.hits) <= seen and time.monotonic() < deadline:
+            time.sleep(0.05)
         self.rx.status_override = 503
         self.note("integrator down (503)")
         time.sleep(OUTAGE_S)
