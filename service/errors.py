@@ -1,14 +1,14 @@
-"""One JSON error shape for every error: {"error": {"code", "message", "details"}}."""
+"""The errors every layer raises, and the one JSON error shape they become:
+{"error": {"code", "message", "details"}}.
+
+At the root of the package (not in `web`) because the domain, the integrations, the CLI and infra
+raise them too; only the Flask handlers that turn them into responses live in
+`service/web/error_handlers.py`. No Flask here.
+"""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
-
-from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
-
-log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -73,29 +73,3 @@ class ServiceUnavailable(ApiError):
 
 def error_body(code: str, message: str, details: Any = None) -> dict:
     return {"error": {"code": code, "message": message, "details": details}}
-
-
-def _http_code(exc: HTTPException) -> str:
-    name = (exc.name or "error").lower().replace(" ", "_").replace("'", "")
-    return {"request_entity_too_large": "payload_too_large"}.get(name, name)
-
-
-def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):
-        return jsonify(error_body(exc.code, exc.message, exc.details)), exc.status
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):
-        response = jsonify(error_body(_http_code(exc), exc.description or exc.name))
-        response.status_code = exc.code or 500
-        for key, value in (exc.get_headers() or []):
-            if key.lower() in {"allow", "retry-after", "www-authenticate"}:
-                response.headers[key] = value
-        return response
-
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):
-        # Logged with the traceback; the client never sees internals.
-        log.exception("unhandled error")
-        return jsonify(error_body("internal_error", "Something went wrong on our side.")), 500

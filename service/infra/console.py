@@ -1,4 +1,6 @@
-"""Helpers every command module shares: settings, JSON output, a migrated runtime."""
+"""What every command shares (the CLI's own modules and each provider's group): settings or a
+usage error, JSON output, a migrated runtime. In infra so provider packages need not import the CLI
+that lists them."""
 
 from __future__ import annotations
 

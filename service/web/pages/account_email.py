@@ -13,9 +13,9 @@ from flask import redirect, request, url_for
 from sqlalchemy import select
 
 from service.domain.accounts import hash_token, normalise_email
+from service.errors import Conflict, InvalidInput, NotFound
 from service.models import Athlete, utcnow
-from service.web.errors import Conflict, InvalidInput, NotFound
-from service.web.pages import _rt, _signed_in
+from service.web.pages.site import _rt, _signed_in
 
 CONFIRM_TTL = timedelta(hours=24)
 

@@ -1,4 +1,7 @@
-"""Server-rendered pages: sign-in, the runner's own page, joining a club, the club dashboard.
+"""The pages' blueprint, its shared helpers, and sign-in/out. The other page modules (`me`,
+`views`, `account_email`) import this one, never the package, so no module imports back.
+
+Server-rendered pages: sign-in, the runner's own page, joining a club, the club dashboard.
 
 Jinja2 with autoescape; charts are inline SVG built on the server (service/web/pages/charts.py); the one
 small script (static/site.js) sorts tables and sends the page's buttons to the JSON API with the
@@ -19,8 +22,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from service.domain import club_stats
+from service.errors import ApiError
 from service.web import auth
-from service.web.errors import ApiError
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/web-static")
@@ -111,7 +114,7 @@ def _check_form_csrf() -> None:
 
     from flask import session
 
-    from service.web.errors import Forbidden
+    from service.errors import Forbidden
 
     given = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
     expected = session.get("csrf", "")
@@ -131,5 +134,3 @@ def _signed_in(kinds: tuple[str, ...] = ("athlete",)):
         return None, redirect(url_for("web.login", next=request.full_path.rstrip("?")), 303)
     return p, None
 
-
-from service.web.pages import me, views  # noqa: E402,F401  (their views register on bp)
