@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from service.domain import accounts, activities, importer
 from service.models import Activity, Delivery, Finding
-from tests.notify_e2e.test_webhook_delivery import CLI, cli_env
+from tests.helpers import CLI, cli_env
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data" / "activities"

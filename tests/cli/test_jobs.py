@@ -14,8 +14,7 @@ import workers.analyze as analyze
 from service.infra import jobs, sweeper
 from service.infra.loopback import free_port
 from service.models import Activity
-from tests.service.helpers import athlete_with_token
-from tests.service.test_pipeline import store_runs
+from tests.helpers import athlete_with_token, store_runs
 
 CLI = str(Path(sys.executable).with_name("kneeguard"))
 REPO = Path(__file__).resolve().parents[2]

@@ -12,8 +12,7 @@ from service.domain import endpoints as svc
 from service.infra.loopback import free_port
 from service.models import Delivery, Finding
 from testkit.receiver import Receiver
-from tests.service.helpers import athlete_with_token
-from tests.service.test_pipeline import analyze_all, spike_history, store_runs
+from tests.helpers import analyze_all, athlete_with_token, spike_history, store_runs
 from workers.analyze import finding_id, upsert_findings
 from workers.notify.catalog import validate_payload
 

@@ -22,7 +22,7 @@ from service.domain import activities
 from service.infra import sweeper
 from service.models import Activity, Athlete, Finding
 from testkit.synthetic import run_track
-from tests.service.helpers import athlete_with_token
+from tests.helpers import athlete_with_token
 from workers.analysis import RULE_IDS, Thresholds
 from workers.analysis.windows import lookback_days, rule_windows
 

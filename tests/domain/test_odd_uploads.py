@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from service.domain import activities
 from service.models import Activity, RawFile
-from tests.service.helpers import athlete_with_token
+from tests.helpers import athlete_with_token
 
 NO_ELEVATION = "activities/gpx/gpxpy__cerknicko-jezero-without-elevations.gpx"
 RUN = "activities/fit/msimms__20210507_run_garmin_fenix_6.fit"

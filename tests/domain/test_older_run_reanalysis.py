@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from service.models import Activity
-from tests.service.helpers import athlete_with_token
+from tests.helpers import athlete_with_token
 
 NEWER = "activities/fit/msimms__20210604_track_run_garmin_fenix_6.fit"  # 4 June 2021
 OLDER = "activities/fit/msimms__20210507_run_garmin_fenix_6.fit"  # 7 May 2021

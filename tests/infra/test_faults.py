@@ -29,8 +29,8 @@ from sqlalchemy import create_engine, func, select, text
 
 from service.infra import jobs, sweeper
 from service.models import Activity
-from tests.service.helpers import athlete_with_token
-from tests.service.test_pipeline import store_runs
+from testkit.processes import children
+from tests.helpers import athlete_with_token, store_runs
 
 pytestmark = pytest.mark.faults
 REPO = Path(__file__).resolve().parents[2]
@@ -186,19 +186,6 @@ def worker_env(settings) -> dict:
                 KNEEGUARD_ENCRYPTION_KEYS=",".join(settings.encryption_keys),
                 EMAIL_OUTBOX_DIR=settings.email_outbox_dir, PYTHONPATH=str(REPO),
                 KNEEGUARD_SWEEP_INTERVAL="1", KNEEGUARD_JOB_LEASE="2", LOG_LEVEL="WARNING")
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 @pytest.mark.skipif(not (POSTGRES and REAL_REDIS),

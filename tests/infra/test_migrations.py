@@ -45,6 +45,18 @@ def test_upgrade_head_from_empty_matches_the_models(empty_database_url):
     assert version == migrate.heads()[0]
 
 
+def _state(url: str) -> tuple[str, list]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
+                                Base.metadata)
+    engine.dispose()
+    return version, diff
+
+
 def test_upgrade_is_idempotent(empty_database_url):
     migrate.upgrade(empty_database_url)
-    migrate.upgrade(empty_database_url)
+    first = _state(empty_database_url)
+    migrate.upgrade(empty_database_url)  # `serve` and `db upgrade` run it at every start
+    assert _state(empty_database_url) == first == (migrate.heads()[0], [])

@@ -7,7 +7,7 @@ import zipfile
 from sqlalchemy import func, select
 
 from service.models import Activity, RawFile
-from tests.service.helpers import athlete_with_token
+from tests.helpers import athlete_with_token
 
 RUN = "activities/fit/msimms__20210507_run_garmin_fenix_6.fit"
 GPX = "activities/gpx/msimms__run_03_garmin.gpx"

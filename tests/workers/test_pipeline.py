@@ -9,48 +9,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from service.infra import jobs, sweeper
 from service.models import Activity, Delivery, Finding
-from tests.service.helpers import athlete_with_token
+from tests.helpers import START, analyze_all, athlete_with_token, count, spike_history, store_runs
 
 REPO = Path(__file__).resolve().parents[2]
-# Histories end near today: emails and notes only speak of recent findings.
-START = (datetime.now(UTC) - timedelta(days=33)).replace(hour=7, minute=0, second=0, microsecond=0)
-
-
-def store_runs(runtime, athlete_id: str, km_by_day: dict[int, float]) -> list[str]:
-    """Store synthetic runs (day offset → km) through the real ingestion path."""
-    from service.domain import activities
-    from testkit.synthetic import run_track
-
-    start = START
-    ids = []
-    with runtime.db.session() as s:
-        for day, km in sorted(km_by_day.items()):
-            result = activities.store_track(s, athlete_id, run_track(start + timedelta(days=day), km),
-                                            "upload", f"day{day}.fit")
-            ids += [c["id"] for c in result.created]
-    return ids
-
-
-def spike_history(runtime, athlete_id: str) -> list[str]:
-    """Thirty days of 10 km runs every other day, then an 18 km run: a single-run spike."""
-    days = {d: 10.0 for d in range(0, 30, 2)}
-    days[31] = 18.0
-    return store_runs(runtime, athlete_id, days)
-
-
-def count(runtime, model, *where) -> int:
-    with runtime.db.session() as s:
-        return s.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def analyze_all(runtime, ids: list[str]) -> None:
-    for activity_id in ids:
-        jobs.analyze_activity(runtime, activity_id)
-    runtime.queue.drain()
 
 
 def test_a_spike_in_stored_history_becomes_one_finding(runtime):

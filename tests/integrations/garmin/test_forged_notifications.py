@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.integrations.garmin import conftest as garmin
-
-# The Garmin area's fixtures (the fake, the app, a connected user), shared not copied.
-fake, settings, live, athlete, garmin_user = (garmin.fake, garmin.settings, garmin.live,
-                                              garmin.athlete, garmin.garmin_user)
+from tests.integrations.garmin.conftest import connection
 
 
 def _forge(live, fake, path: str, body: dict) -> requests.Response:
@@ -27,7 +23,7 @@ def test_a_forged_deregistration_revokes_nothing(runtime, fake, live, garmin_use
                     {"deregistrations": [{"userId": garmin_user}]})
     assert answer.status_code == 200
     runtime.queue.drain()
-    conn = garmin.connection(runtime, garmin_user)
+    conn = connection(runtime, garmin_user)
     assert conn.status == "active" and conn.access_token_enc is not None
 
 
@@ -35,7 +31,7 @@ def test_a_real_deregistration_still_revokes(runtime, fake, live, garmin_user):
     fake.revoke_user(garmin_user)  # tokens die at Garmin, then the notification goes out
     fake.deliver_pending()
     runtime.queue.drain()
-    conn = garmin.connection(runtime, garmin_user)
+    conn = connection(runtime, garmin_user)
     assert conn.status == "revoked" and conn.access_token_enc is None
 
 
@@ -46,7 +42,7 @@ def test_a_forged_permission_change_cannot_switch_ingestion_off(runtime, fake, l
                                        "changeTimeInSeconds": 4_000_000_000}]}
     assert _forge(live, fake, "/webhooks/garmin/permissions", body).status_code == 200
     runtime.queue.drain()
-    conn = garmin.connection(runtime, garmin_user)
+    conn = connection(runtime, garmin_user)
     assert conn.status == "active"  # Garmin still reports ACTIVITY_EXPORT
     assert "ACTIVITY_EXPORT" in conn.details["permissions"]
 
@@ -57,8 +53,8 @@ def test_a_forged_deregistration_sent_ahead_cannot_swallow_the_real_one(runtime,
     _forge(live, fake, "/webhooks/garmin/deregistrations",
            {"deregistrations": [{"userId": garmin_user}]})
     runtime.queue.drain()
-    assert garmin.connection(runtime, garmin_user).status == "active"
+    assert connection(runtime, garmin_user).status == "active"
     fake.revoke_user(garmin_user)
     fake.deliver_pending()  # the same body Garmin sends: the same dedupe key
     runtime.queue.drain()
-    assert garmin.connection(runtime, garmin_user).status == "revoked"
+    assert connection(runtime, garmin_user).status == "revoked"

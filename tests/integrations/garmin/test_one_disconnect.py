@@ -12,17 +12,17 @@ import json
 import pytest
 
 from service.domain import endpoints as svc
-from service.infra import sweeper
 from service.infra.loopback import free_port
 from testkit.receiver import Receiver
-from tests.integrations.garmin.conftest import athlete, connect, fake  # noqa: F401  (fixtures)
+from tests.helpers import settle
+from tests.integrations.garmin.conftest import connect
 from workers.notify.catalog import validate_payload
 
 EVENTS = ["athlete.connected", "athlete.disconnected"]
 
 
 @pytest.fixture
-def settings(base_settings, fake):  # noqa: F811
+def settings(base_settings, fake):
     return base_settings.with_overrides(
         garmin_client_id=fake.client_id, garmin_client_secret=fake.client_secret,
         garmin_api_url=fake.api_url, garmin_auth_url=fake.auth_url,
@@ -38,12 +38,6 @@ def deregistration_push(client, fake, user_id: str):  # noqa: F811
                        content_type="application/json",
                        headers={"garmin-client-id": fake.client_id})
 
-
-def settle(runtime) -> None:
-    """Run the queue, then the sweeper (a push handler's deliveries go out on its next round)."""
-    runtime.queue.drain()
-    sweeper.sweep(runtime)
-    runtime.queue.drain()
 
 
 @pytest.mark.parametrize("order", ["ours_then_garmins", "garmins_then_ours"])

@@ -13,11 +13,8 @@ import requests
 from sqlalchemy import func, select
 
 from service.models import Activity, Connection, InboundEvent
-from tests.integrations.strava import conftest as strava
 
-# The Strava area's fixtures (the fake, the live app, a connected runner), shared not copied.
-fake, port, live, runner, connected = (strava.fake, strava.port, strava.live, strava.runner,
-                                       strava.connected)
+from .conftest import VERIFY_TOKEN
 
 OUR_SUBSCRIPTION = 120475  # what `kneeguard strava subscribe` printed, configured by the operator
 
@@ -26,7 +23,7 @@ OUR_SUBSCRIPTION = 120475  # what `kneeguard strava subscribe` printed, configur
 def settings(base_settings, fake, port):
     return base_settings.with_overrides(
         strava_client_id=fake.client_id, strava_client_secret=fake.client_secret,
-        strava_verify_token=strava.VERIFY_TOKEN, strava_api_url=fake.api_url,
+        strava_verify_token=VERIFY_TOKEN, strava_api_url=fake.api_url,
         strava_oauth_url=fake.oauth_url, public_url=f"http://127.0.0.1:{port}",
         strava_subscription_id=OUR_SUBSCRIPTION)
 

@@ -4,16 +4,7 @@ victim's uploads land with the attacker), nor sign the victim out with a plain G
 
 from __future__ import annotations
 
-from tests.security import _helpers_15 as h
-from tests.security._helpers_15 import browser, csrf_of, sign_in, whoami
-
-# fixtures (pytest finds them in this module's namespace)
-fake_garmin = h.fake_garmin
-fake_strava = h.fake_strava
-live = h.live
-mallory = h.mallory
-port = h.port
-settings = h.settings
+from tests.web.auth.steps import browser, csrf_of, sign_in, whoami
 
 
 def test_a_login_form_post_without_the_csrf_token_is_refused(live, mallory):

@@ -6,16 +6,7 @@ records paths without their query strings.
 from __future__ import annotations
 
 from service.infra import server
-from tests.security import _helpers_15 as h
-from tests.security._helpers_15 import browser, whoami
-
-# fixtures (pytest finds them in this module's namespace)
-fake_garmin = h.fake_garmin
-fake_strava = h.fake_strava
-live = h.live
-mallory = h.mallory
-port = h.port
-settings = h.settings
+from tests.web.auth.steps import browser, whoami
 
 
 def test_a_token_in_the_login_url_signs_nobody_in(live, mallory):

@@ -9,16 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from service.models import Connection
-from tests.security import _helpers_15 as h
-from tests.security._helpers_15 import browser, finish, garmin_consent, start, strava_consent, whoami
-
-# fixtures (pytest finds them in this module's namespace)
-fake_garmin = h.fake_garmin
-fake_strava = h.fake_strava
-live = h.live
-mallory = h.mallory
-port = h.port
-settings = h.settings
+from tests.web.auth.steps import browser, finish, garmin_consent, start, strava_consent, whoami
 
 
 def _connections(runtime, athlete_id: str) -> list[Connection]:

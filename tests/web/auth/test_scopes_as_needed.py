@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-from tests.security import _helpers_15 as h
-from tests.security._helpers_15 import browser, scopes_asked, start
-
-# fixtures (pytest finds them in this module's namespace)
-fake_garmin = h.fake_garmin
-fake_strava = h.fake_strava
-live = h.live
-mallory = h.mallory
-port = h.port
-settings = h.settings
+from tests.web.auth.steps import browser, scopes_asked, start
 
 
 def test_connect_without_the_note_asks_read_only(live, mallory):

@@ -11,16 +11,7 @@ from email.utils import parsedate_to_datetime
 import requests
 
 from service.domain import accounts
-from tests.security import _helpers_15 as h
-from tests.security._helpers_15 import browser, csrf_of, sign_in, whoami
-
-# fixtures (pytest finds them in this module's namespace)
-fake_garmin = h.fake_garmin
-fake_strava = h.fake_strava
-live = h.live
-mallory = h.mallory
-port = h.port
-settings = h.settings
+from tests.web.auth.steps import browser, csrf_of, sign_in, whoami
 
 
 def _copy(b: requests.Session) -> requests.Session:

@@ -15,15 +15,7 @@ from sqlalchemy import func, select
 
 from service.domain import clubs
 from service.models import Athlete, ClubMember, Connection
-from tests.security import _helpers_15 as h
-from tests.security._helpers_15 import browser, finish, garmin_consent, start, strava_consent, whoami
-
-# fixtures (pytest finds them in this module's namespace)
-fake_garmin = h.fake_garmin
-fake_strava = h.fake_strava
-live = h.live
-port = h.port
-settings = h.settings
+from tests.web.auth.steps import browser, finish, garmin_consent, start, strava_consent, whoami
 
 HTML = {"Accept": "text/html"}
 
