@@ -42,6 +42,25 @@ def test_a_finding_keeps_its_id_when_it_comes_back(runtime):
         assert again[0].id == first_id == finding_id(athlete_id, "weekly_descent", day, "day")
 
 
+def test_the_upsert_returns_the_withdrawals_it_planned(runtime):
+    """The caller gets the `finding.withdrawn` rows to enqueue from the upsert's answer, not from
+    a side channel on the session."""
+    athlete_id, _ = athlete_with_token(runtime)
+    day = date(2026, 3, 1)
+    with runtime.db.session() as s:
+        ep, _ = svc.create(s, runtime.box, url="http://127.0.0.1:9/op", events=["finding.created"],
+                           allow_loopback=True)
+        created = upsert_findings(s, athlete_id, day, [result("weekly_descent", None)]).created
+        s.add(Delivery(channel="webhook", target=ep.id, athlete_id=athlete_id, status="sent",
+                       event_type="finding.created", attempt_count=1,
+                       dedupe_key=f"webhook:{ep.id}:finding.created:{created[0].id}"))
+    with runtime.db.session() as s:
+        gone = upsert_findings(s, athlete_id, day, [])
+        assert [(d.event_type, d.target) for d in gone.withdrawn] == [("finding.withdrawn", ep.id)]
+        assert not any(isinstance(v, list) and v and isinstance(v[0], Delivery)
+                       for v in s.info.values())  # nothing left behind for someone to pop
+
+
 def test_a_delivered_finding_that_no_longer_holds_is_withdrawn_under_its_id(runtime):
     athlete_id, _ = athlete_with_token(runtime)
     with Receiver("127.0.0.1", free_port()) as rx:
