@@ -1,15 +1,20 @@
-"""The email channel: finding emails to the runner, and endpoint notices to an endpoint's owner."""
+"""The email channel: reads a delivery row's state, asks workers/notify/email.py (one function per
+kind) for the message, and hands it to the mailer. Kinds: finding emails to the runner, address
+confirmations, connection-stopped notices, endpoint-disabled notices to an endpoint's owner."""
 
 from __future__ import annotations
 
 from email.message import EmailMessage
 
-from service.domain import grouping
+from service.domain import accounts, grouping
 from service.domain.deliveries import finding_data, unsubscribe_token
 from service.models import Athlete, Delivery
-from workers.notify import connection_notice
 from workers.notify import email as mail
+from workers.notify import mailer
 from workers.notify.outcome import Outcome, after_failure
+
+CONNECTION_STOPPED = "connection.revoked"  # planned by a provider package (garmin/status.py)
+ENDPOINT_DISABLED = "endpoint.disabled"  # planned by service/domain/endpoints.py
 
 
 def send(rt, d: Delivery) -> Outcome:
@@ -18,8 +23,8 @@ def send(rt, d: Delivery) -> Outcome:
     if isinstance(msg, str):
         return Outcome("cancelled", error=msg)
     try:
-        result = mail.send_email(msg, settings.smtp_url, settings.email_outbox_dir)
-    except mail.EmailSendError as exc:
+        result = mailer.send_email(msg, settings.smtp_url, settings.email_outbox_dir)
+    except mailer.EmailSendError as exc:
         if exc.permanent:
             return Outcome("failed", error=str(exc)[:500])
         return after_failure(d.attempt_count, error=str(exc)[:500])
@@ -28,11 +33,27 @@ def send(rt, d: Delivery) -> Outcome:
 
 def _render(rt, d: Delivery) -> EmailMessage | str:
     """The message, or why there is nothing to send."""
-    if d.event_type == connection_notice.EVENT:
-        return connection_notice.render(rt.settings, d)
-    if d.event_type == "endpoint.disabled":
-        return endpoint_notice(rt.settings, d)
+    settings, p = rt.settings, d.payload or {}
+    if d.event_type == accounts.CONFIRM_EVENT:
+        return _confirmation(rt, d)
+    if d.event_type == CONNECTION_STOPPED:
+        return mail.connection_stopped_email(
+            d.target, p.get("provider", ""), p.get("reason") or "", f"{settings.public_url}/me",
+            key=d.id, mail_from=settings.mail_from)
+    if d.event_type == ENDPOINT_DISABLED:
+        return mail.endpoint_disabled_email(
+            d.target, p["endpoint_id"], p["url"], p["reason"], settings.public_url, key=d.id,
+            mail_from=settings.mail_from)
     return _finding_mail(rt, d)
+
+
+def _confirmation(rt, d: Delivery) -> EmailMessage | str:
+    with rt.db.session() as s:
+        token = accounts.confirmation_to_send(s, rt.box, d)
+    if token is None:
+        return "the address was confirmed, changed or expired meanwhile"
+    link = f"{rt.settings.public_url.rstrip('/')}/me/email/confirm/{token}"
+    return mail.confirmation_email(d.target, link, key=d.id, mail_from=rt.settings.mail_from)
 
 
 def _finding_mail(rt, d: Delivery) -> EmailMessage | str:
@@ -46,27 +67,6 @@ def _finding_mail(rt, d: Delivery) -> EmailMessage | str:
         data = [finding_data(f) for f in found]
         to = s.get(Athlete, d.athlete_id).email
     token = unsubscribe_token(settings.secret_key, d.athlete_id, "email")
-    return mail.render_finding_email(
+    return mail.finding_email(
         data, to, f"{settings.public_url}/unsubscribe/{token}", f"{settings.public_url}/me",
         key=d.id, mail_from=settings.mail_from)
-
-
-def endpoint_notice(settings, d: Delivery) -> EmailMessage:
-    """Tells an endpoint's owner it was disabled, and exactly how to recover."""
-    ep_id, url = d.payload["endpoint_id"], d.payload["url"]
-    msg = EmailMessage(policy=mail.MAIL_POLICY)
-    msg["Subject"] = "kneeguard: your webhook endpoint was disabled"
-    msg["From"], msg["To"] = settings.mail_from, d.target
-    msg["Message-ID"] = mail.message_id(d.id, settings.mail_from)
-    msg[mail.KEY_HEADER] = d.id
-    msg.set_content(
-        f"Webhook deliveries to {url} (endpoint {ep_id}) were stopped: {d.payload['reason']}.\n"
-        f"Nothing more is sent there until the endpoint is enabled again; messages due meanwhile "
-        f"are kept and can be sent again.\n\n"
-        f"1. Fix the receiver.\n"
-        f"2. Enable the endpoint: POST {settings.public_url}/v1/endpoints/{ep_id}/enable with "
-        f"your API token or key (operators: kneeguard endpoints enable {ep_id}).\n"
-        f"3. Send what it missed: POST {settings.public_url}/v1/endpoints/{ep_id}/replay with "
-        f'{{"since": "<when it started failing>"}} (operators: kneeguard endpoints replay '
-        f"{ep_id} --since <ISO time>).\n")
-    return msg

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from service.domain import delivery_auth
 from service.domain.deliveries import add_once, envelope
+from service.domain.email_channel import ENDPOINT_DISABLED
 from service.errors import Conflict, InvalidInput, NotFound
 from service.infra import netguard
 from service.models import Athlete, ClubMember, Delivery, DeliveryAttempt, Endpoint, utcnow
@@ -116,7 +117,7 @@ def disable(s: Session, ep: Endpoint, reason: str = "disabled by its owner", *,
         return []
     notices = []
     for to in owner_emails(s, ep):
-        notice = Delivery(channel="email", target=to, event_type="endpoint.disabled",
+        notice = Delivery(channel="email", target=to, event_type=ENDPOINT_DISABLED,
                           dedupe_key=f"endpoint-disabled:{ep.id}:{to}:{utcnow().isoformat()}"[:200],
                           payload={"endpoint_id": ep.id, "url": ep.url, "reason": reason})
         s.add(notice)

@@ -21,6 +21,7 @@ from service.infra import migrate
 from service.infra.settings import LOCAL_SECRETS_FILE, Settings
 from service.models import Delivery
 from workers.notify import email as mail
+from workers.notify import mailer
 
 EMAIL = "erase-me-7f3a91@example.com"
 
@@ -84,7 +85,7 @@ def _message(key: str, to: str) -> EmailMessage:
 
 
 def test_outbox_messages_and_folder_are_owner_only(runtime, tmp_path):
-    path, written = mail.write_outbox(_message("msg_1", EMAIL), runtime.settings.email_outbox_dir)
+    path, written = mailer.write_outbox(_message("msg_1", EMAIL), runtime.settings.email_outbox_dir)
     assert written and _mode(path) == 0o600
     assert _mode(path.parent) == 0o700
 
@@ -102,8 +103,8 @@ def test_erasure_removes_outbox_files_and_leaves_no_copy_in_the_wal(client, runt
         s.add_all([mine, theirs])
         s.flush()
         ids = mine.id, theirs.id
-    mine_path, _ = mail.write_outbox(_message(ids[0], EMAIL), outbox)
-    theirs_path, _ = mail.write_outbox(_message(ids[1], "someone-else@example.com"), outbox)
+    mine_path, _ = mailer.write_outbox(_message(ids[0], EMAIL), outbox)
+    theirs_path, _ = mailer.write_outbox(_message(ids[1], "someone-else@example.com"), outbox)
 
     r = client.delete(f"/v1/athletes/{athlete_id}", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200 and r.get_json()["deleted"] is True
