@@ -23,7 +23,7 @@ from service.infra import jobs
 from service.infra import runtime as runtime_mod
 from service.infra.metrics import JOBS
 from service.infra.runtime import Runtime
-from service.integrations.strava import jobs as strava_jobs
+from service.integrations.strava import writeback as strava_note
 from service.models import Delivery, DeliveryAttempt, Endpoint, utcnow
 from workers.notify.outcome import Outcome, after_failure
 
@@ -37,7 +37,7 @@ Sender = Callable[[Runtime, Delivery], Outcome]
 CHANNELS: dict[str, Sender] = {
     "webhook": webhook_channel.send,
     "email": email_channel.send,
-    "strava_note": strava_jobs.send_note,
+    "strava_note": strava_note.send_note,
 }
 
 
