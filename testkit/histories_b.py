@@ -15,16 +15,17 @@ Expectations (`Pattern.expect`):
 Each pattern runner also has a "baseline" quiet window from its day 30 to the day before its pattern.
 
 CONTROLS (kind "control"; quiet from day 30 on):
-c01 London, 24 wk from 2026-01-05: 4-5 runs/wk, 34 -> 44 km/wk in 4-week blocks (+6%/wk, 4th week
-    -28%), 5-day cold (wk 10), a 10 km race (wk 15).
+c01 London, 24 wk from 2026-01-05: 4-5 runs/wk, 34 -> 49 km/wk in 4-week blocks (+6%/wk, 4th week
+    -28%), 5-day cold (wk 10) and a -20% week after it, a 10 km race (wk 15, in the weekly total).
 c02 New York, 22 wk from 2026-03-02: build to 49 km/wk, long runs to ~18 km, taper 38 km then 15 km +
     half marathon 21.1 km (race, workout_type 1), easy week of 18 km, then 30-40 km/wk.
 c03 Berlin, 22 wk from 2026-05-04: 35 km/wk, 9 days of holiday without running, back 18, 26, 32 km.
-c04 Boulder, 24 wk from 2026-06-01: hilly street loops (100-300 m gain a run) ~40 km/wk; loop
+c04 Boulder, 24 wk from 2026-06-01: hilly streets (median ~90 m, up to ~270 m a run) ~40 km/wk; loop
     direction alternates by ISO week.
 c05 Sydney, 22 wk from 2026-02-02: the same 5 km road loop nearly every run, direction alternating
     every run, 30-37 km/wk; 7-day flu in week 14.
-c06 Chamonix, 26 wk from 2026-04-06: TrailRun, 42-50 km/wk, hundreds of metres of descent every run.
+c06 Chamonix, 26 wk from 2026-04-06: TrailRun, 42-52 km/wk, ~500 m (up to ~950 m) of descent a run,
+    ~1,900-2,600 m a week (1,250-1,500 in recovery weeks).
 c07 Oslo, 20 wk from 2025-11-03: three runs a week on a 200 m indoor oval whose direction flips daily,
     Sunday long run outdoors, 34-38 km/wk.
 c08 Tokyo, 26 wk from 2025-09-01: 3-7 runs/wk incl. double days, 44 km/wk (33 every 4th), long run on

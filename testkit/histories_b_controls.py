@@ -36,11 +36,12 @@ def ordinary(seed: int, idx: int) -> Runner:
     weeks = mondays(date(2026, 1, 5), 24)
     for k, (mon, km) in enumerate(zip(weeks, blocks(34, 24, grow=2.0), strict=True)):
         days = (1, 2, 3, 5, 6) if k % 4 == 2 else (1, 3, 5, 6)
+        km = km - 10.0 if k == 14 else km * 0.8 if k == 10 else km  # race week; back from a cold
         b.week(mon, km, days, long_day=None if k == 14 else 6, workout_day=3)
     b.add(weeks[14] + timedelta(6), 10.0, "race", name="Clapham Common 10K")
     b.drop(weeks[9] + timedelta(1), weeks[9] + timedelta(5))  # a cold: Tue-Sat off
-    return runner(b, "control", "4-5 runs/week, 34 -> 44 km/week in 4-week blocks with a recovery week "
-                  "(-28%), a 5-day cold in week 10, a 10 km race in week 15.",
+    return runner(b, "control", "4-5 runs/week, 34 -> 49 km/week in 4-week blocks with a recovery week "
+                  "(-28%), a 5-day cold in week 10 (next week -20%), a 10 km race in week 15.",
                   [quiet(b, "recovery_weeks", "Sensible blocks with recovery weeks; nothing to warn about.")])
 
 
@@ -98,8 +99,8 @@ def hilly(seed: int, idx: int) -> Runner:
     weeks = mondays(date(2026, 6, 1), 24)
     for k, (mon, km) in enumerate(zip(weeks, blocks(38, 24, grow=1.0), strict=True)):
         b.week(mon, km, (1, 2, 4, 6) if k % 2 else (1, 3, 4, 5, 6), workout_day=4)
-    return runner(b, "control", "Hilly street loops (100-300 m climbing per run), ~40 km/week; every loop "
-                  "is run clockwise one ISO week and anticlockwise the next.",
+    return runner(b, "control", "Hilly streets (~90 m, up to ~270 m climbing per run), ~40 km/week; "
+                  "every loop is run clockwise one ISO week and anticlockwise the next.",
                   [quiet(b, "hilly_alternating", "Hills every run, but steady and both directions.")])
 
 
@@ -133,7 +134,7 @@ def trail_chooser(b: Builder, plan: Plan) -> tuple[geo.Route, int]:
 def trail(seed: int, idx: int) -> Runner:
     b = Builder("c06_trail_chamonix", "Europe/Paris", (45.924, 6.87), seed, idx, device="fenix7",
                 speed=2.85, hour=7.5, base_alt=1050.0, sport="TrailRun")
-    b.terrain = geo.random_terrain(b.rng, 1050.0, 260.0, n=12, span=7000.0, sigma=(1200.0, 2600.0))
+    b.terrain = geo.random_terrain(b.rng, 1050.0, 480.0, n=14, span=5000.0, sigma=(900.0, 2000.0))
     centres = b.rng.uniform(-2500, 2500, (7, 2))
     b.trails = [geo.wiggly_loop(f"trail{k}", b.home, b.terrain, b.rng, tuple(centres[k]), km * 1000.0)
                 for k, km in enumerate((7.0, 9.0, 11.0, 13.0, 16.0, 19.0, 22.0))]
@@ -177,7 +178,7 @@ def irregular(seed: int, idx: int) -> Runner:
     weeks = mondays(date(2025, 9, 1), 26)
     last_long = weeks[0] - timedelta(7)
     for k, mon in enumerate(weeks):
-        km = 44.0 * (0.75 if k % 4 == 3 else 1.0) * float(rng.uniform(0.94, 1.06))
+        km = 44.0 * (0.75 if k % 4 == 3 else 0.82 if k == 17 else 1.0) * float(rng.uniform(0.94, 1.06))
         n = int(rng.integers(3, 8))
         long_day = int(rng.choice([d for d in (2, 4, 5, 6) if (mon + timedelta(d) - last_long).days >= 5]))
         last_long = mon + timedelta(long_day)
@@ -198,7 +199,7 @@ def marathon(seed: int, idx: int) -> Runner:
     weeks = mondays(date(2026, 3, 30), 29)
     vols, level = [], 40.0
     while len(vols) < 24:  # 3 weeks of +8% then a 25% cutback; the next block starts at the old peak
-        vols += [level, level * 1.08, min(level * 1.16, 76.0), min(level * 1.16, 76.0) * 0.75]
+        vols += [level, min(level * 1.08, 76.0), min(level * 1.16, 76.0), min(level * 1.16, 76.0) * 0.75]
         level = min(level * 1.16, 76.0)
     vols += [57.0, 42.0]
     for mon, km in zip(weeks, vols, strict=False):

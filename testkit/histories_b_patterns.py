@@ -98,6 +98,8 @@ def single_long(seed: int, idx: int) -> Runner:
                 speed=2.8, hour=19.2, relief=8.0)
     weeks = mondays(date(2026, 6, 8), 18)
     for k, (mon, km) in enumerate(zip(weeks, blocks(35, 18, step=0.03), strict=True)):
+        if k == 6:
+            km *= 0.85  # back from the fever
         if k == 10:
             for d in (1, 3, 4):
                 b.add(mon + timedelta(d), 6.0)

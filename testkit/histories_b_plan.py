@@ -79,7 +79,10 @@ class Builder:
         self.rng = np.random.default_rng([seed, index, 1])
         self.device, self.speed, self.hour, self.sport = DEVICES[device], speed, hour, sport
         self.pause_per_km = pause_per_km
-        self.terrain = geo.random_terrain(self.rng, base_alt, relief)
+        hilly = relief >= 50.0  # hills close to home, so that every run meets some
+        self.terrain = geo.random_terrain(self.rng, base_alt, relief, n=16 if hilly else 9,
+                                          span=3500.0 if hilly else 9000.0,
+                                          sigma=(350.0, 1000.0) if hilly else (500.0, 1600.0))
         self.grid = geo.StreetGrid(self.rng, bx=float(self.rng.uniform(110, 190)),
                                    by=float(self.rng.uniform(90, 170)), angle=float(self.rng.uniform(0, 1.5)))
         self.plans: list[Plan] = []

@@ -151,7 +151,7 @@ def _altitude(z: np.ndarray, device: Device, rng: np.random.Generator, indoor: b
         return z + drift - drift.mean() * 0.5 + rng.normal(0.0, 0.15, n) + rng.normal(0.0, 3.0)
     if indoor:
         return z + _corr_noise(rng, n, 1.0, 15.0)
-    return z + _corr_noise(rng, n, 2.2, 12.0) + rng.normal(0.0, 0.4, n)
+    return z + _corr_noise(rng, n, 1.0, 20.0) + rng.normal(0.0, 0.1, n)
 
 
 def elevation_gain(alt: np.ndarray, threshold: float = 2.0) -> tuple[float, float]:
@@ -222,8 +222,10 @@ def activity_json(activity_id: int, name: str, sport_type: str, local_start: dat
     utc = local_start.replace(tzinfo=ZoneInfo(tz)).astimezone(ZoneInfo("UTC"))
     offset = local_start.replace(tzinfo=ZoneInfo(tz)).utcoffset() or timedelta(0)
     moving = max(summary["moving_time"], 1)
+    garmin = device.name.startswith("Garmin")
     return {
-        "resource_state": 3, "id": activity_id, "external_id": f"garmin_ping_{activity_id}",
+        "resource_state": 3, "id": activity_id,
+        "external_id": f"garmin_ping_{activity_id}" if garmin else f"{activity_id}.fit",
         "name": name, "type": sport_type if sport_type != "TrailRun" else "Run",
         "sport_type": sport_type, "workout_type": workout_type,
         "start_date": utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
