@@ -105,10 +105,12 @@ def hilly(seed: int, idx: int) -> Runner:
 
 
 def alternate_each_run(b: Builder, plan: Plan) -> tuple[geo.Route, int]:
-    b.count = getattr(b, "count", 0) + 1
-    if plan.kind == "long" and b.count % 3 == 0:
-        return b.outs[b.count % 4], 1
-    return b.loops[1], (1 if b.count % 2 else -1)
+    """The 5 km loop, flipping direction each time it is run; a third of long runs go elsewhere."""
+    b.longs = getattr(b, "longs", 0) + (plan.kind == "long")
+    if plan.kind == "long" and b.longs % 3 == 0:
+        return b.outs[b.longs % 4], 1
+    b.laps = getattr(b, "laps", 0) + 1
+    return b.loops[1], (1 if b.laps % 2 else -1)
 
 
 def same_loop(seed: int, idx: int) -> Runner:
@@ -118,6 +120,9 @@ def same_loop(seed: int, idx: int) -> Runner:
     weeks = mondays(date(2026, 2, 2), 22)
     for mon, km in zip(weeks, blocks(30, 22, grow=1.0), strict=True):
         b.week(mon, round(km / 5.0) * 5.0, (0, 2, 3, 5, 6), long_frac=0.3)
+    lap = b.loops[1].length / 1000.0
+    for p in b.plans:  # whole laps: 1, 2 or 3 times round
+        p.km = round(max(1, round(p.km / lap)) * lap, 2)
     b.drop(weeks[13] + timedelta(2), weeks[13] + timedelta(8))  # flu: 7 days
     return runner(b, "control", "The same 5 km road loop nearly every run, direction alternating run by "
                   "run; a third of long runs are out-and-backs; 30-37 km/week; 7 days of flu in week 14.",

@@ -154,7 +154,7 @@ def mountain_race(seed: int, idx: int) -> Runner:
             b.week(mon, km if k != 20 else 24.0, (1, 3, 5, 6), long_frac=0.35)
     day = weeks[19] + timedelta(5)
     b.add(day, 25.0, "race", route=alpine_course(b), direction=1, sport="TrailRun",
-          name="Matterhorn Ultraks 25K", hour=8.0)
+          name="Matterhorn Ultraks 25K", hour=8.0, tz="Europe/Zurich")
     return runner(b, "pattern", "Flat Dutch runner (<20 m climbing per run), 44-50 km/week; on a Saturday "
                   "in week 20 a 25 km alpine trail race: ~1,580 m up and ~1,580 m down.",
                   baseline(b, day) + [Pattern(

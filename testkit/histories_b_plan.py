@@ -64,6 +64,7 @@ class Plan:
     name: str | None = None
     sport: str | None = None
     workout_type: int | None = None
+    tz: str | None = None  # where the run happened, when away from home
 
 
 Chooser = Callable[["Builder", Plan], tuple[geo.Route, int]]
@@ -172,10 +173,11 @@ class Builder:
             {"long": 2, "workout": 3, "track": 3, "race": 1}.get(plan.kind, 0))
         name = plan.name or default_name(hour, sport)
         act_id = 14_000_000_000 + self.index * 100_000 + k
-        activity = activity_json(act_id, name, sport, start, self.tz, self.device, summary, workout)
+        tz = plan.tz or self.tz
+        activity = activity_json(act_id, name, sport, start, tz, self.device, summary, workout)
         down = np.clip(-np.diff(np.interp(
             _positions(route, plan.km, direction), route.s, route.z)), 0, None).sum()
-        truth = {"km": plan.km, "kind": plan.kind, "route": route.key, "surface": route.surface,
+        truth = {"km": float(plan.km), "kind": plan.kind, "route": route.key, "surface": route.surface,
                  "direction": "as_drawn" if direction >= 0 else "reversed", "closed": route.closed,
                  "true_descent_m": round(float(down), 1), "recorded_descent_m": summary["descent"]}
         return Run(activity, streams, truth)

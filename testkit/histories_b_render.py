@@ -163,7 +163,7 @@ def elevation_gain(alt: np.ndarray, threshold: float = 2.0) -> tuple[float, floa
             gain, ref = gain + a - ref, a
         elif ref - a >= threshold:
             loss, ref = loss + ref - a, a
-    return gain, loss
+    return float(gain), float(loss)
 
 
 def render_streams(route: Route, spec: Spec, device: Device, rng: np.random.Generator
