@@ -167,7 +167,8 @@ def indoor(seed: int, idx: int) -> Runner:
     b.chooser = indoor_alternating
     weeks = mondays(date(2025, 11, 3), 20)
     for k, (mon, km) in enumerate(zip(weeks, blocks(34, 20), strict=True)):
-        b.week(mon, km, (1, 2, 4, 6) if k % 2 else (0, 2, 4, 6), long_frac=0.38)
+        # Consecutive days in each week, so the hall's daily flip mixes directions within a week too.
+        b.week(mon, km, (1, 2, 4, 6) if k % 2 else (0, 1, 3, 6), long_frac=0.38)
     for p in b.plans:
         if p.kind != "long":
             p.name = "Indoor track"

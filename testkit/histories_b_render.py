@@ -67,7 +67,8 @@ def route_position(route: Route, s_run: np.ndarray, total: float, direction: int
 def grade_factor(grade: np.ndarray, trail: bool) -> np.ndarray:
     up = np.clip(grade, 0.0, None)
     down = np.clip(-grade, 0.0, None)
-    f_up = 1.0 / (1.0 + (4.0 if trail else 3.3) * up)
+    # Road: ~25% slower at 8%. Trail climbs cost more and turn into hiking (~40% of flat at 20%).
+    f_up = 1.0 / (1.0 + 5.0 * up + 10.0 * up * up) if trail else 1.0 / (1.0 + 3.3 * up)
     f_down = np.where(down <= 0.08, 1.0 + 1.6 * down, 1.128 - 1.8 * (down - 0.08))
     return np.clip(np.where(grade >= 0, f_up, f_down), 0.35, 1.25)
 
