@@ -147,7 +147,7 @@ def trail(seed: int, idx: int) -> Runner:
                     for k in range(4)]
     b.chooser = trail_chooser
     weeks = mondays(date(2026, 4, 6), 26)
-    for mon, km in zip(weeks, blocks(42, 26, step=0.05, grow=1.0), strict=True):
+    for mon, km in zip(weeks, blocks(42, 26, step=0.04, every=5, grow=1.0), strict=True):
         b.week(mon, km, (1, 3, 5, 6), long_frac=0.36)
     return runner(b, "control", "TrailRun on alpine trails, 42-50 km/week with recovery weeks; every run "
                   "climbs and descends (a few hundred metres), similar week to week.",
@@ -282,11 +282,11 @@ def modest_track(seed: int, idx: int) -> Runner:
                 speed=3.3, hour=19.5, relief=12.0, base_alt=650.0)
     track = geo.oval("track400", (40.4245, -3.6880), 650.0, 400.0, 36.8)
     weeks = mondays(date(2026, 4, 13), 20)
-    for mon, km in zip(weeks, blocks(31, 20), strict=True):
+    for mon, km in zip(weeks, blocks(31, 20, step=0.04, every=5), strict=True):
         b.week(mon, km, (0, 2, 6), long_frac=0.42)
         b.add(mon + timedelta(3), 7.0, "track", route=track, direction=1, name="Track intervals")
     return runner(b, "control", "One 7 km track session a week (400 m, anticlockwise as every outdoor track) "
-                  "plus three road runs, 38-46 km/week: ~7 km/week on the track.",
+                  "plus three road runs, 38-44 km/week in 5-week blocks: ~7 km/week on the track.",
                   [quiet(b, "modest_track", "Weekly track session well under a one-direction block.")])
 
 

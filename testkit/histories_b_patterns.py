@@ -122,14 +122,14 @@ def big_week(seed: int, idx: int) -> Runner:
                 speed=3.15, hour=6.5)
     weeks = mondays(date(2025, 6, 2), 22)
     for k, (mon, km) in enumerate(zip(weeks, blocks(45, 22, step=0.0, recovery=0.78), strict=True)):
-        if k == 12:
+        if k == 13:
             b.week(mon, 68.0, tuple(range(7)), long_frac=0.25)
             b.add(mon + timedelta(2), 8.0, hour=18.0)
         else:
             b.week(mon, km, (0, 1, 3, 5, 6), long_frac=0.3)
-    onset = weeks[12]
+    onset = weeks[13]
     start = b.first_rolling(45.0, 1.4, onset)
-    return runner(b, "pattern", "45 km/week (35 every 4th week), 5 runs; week 13 a 76 km week (7 days + a "
+    return runner(b, "pattern", "45 km/week (35 every 4th week), 5 runs; week 14 a 76 km week (7 days + a "
                   "double, +69%), then back to 45.",
                   baseline(b, onset) + [Pattern(
                       "big_week", start, "warn",
@@ -174,7 +174,7 @@ def novel_descent(seed: int, idx: int) -> Runner:
     b = Builder("p07_novel_descent_warsaw", "Europe/Warsaw", (52.23, 21.01), seed, idx, device="fr55",
                 speed=3.0, hour=18.0, relief=2.0, base_alt=100.0)
     weeks = mondays(date(2026, 5, 18), 20)
-    for k, (mon, km) in enumerate(zip(weeks, blocks(34, 20), strict=True)):
+    for k, (mon, km) in enumerate(zip(weeks, blocks(34, 20, step=0.05, every=3), strict=True)):
         if k != 12:
             b.week(mon, km, (1, 3, 5, 6))
     hol = weeks[12]
@@ -185,7 +185,8 @@ def novel_descent(seed: int, idx: int) -> Runner:
     b.add(hol + timedelta(3), 15.2, "long", route=valley, direction=1, name="Dolina up and down")
     b.add(hol + timedelta(6), 9.0, route=flat, direction=-1, name="Zakopane shakeout")
     day = hol + timedelta(3)
-    return runner(b, "pattern", "Flat Warsaw runner, 34-38 km/week; holiday week 13 in the Tatras: "
+    return runner(b, "pattern", "Flat Warsaw runner, 34-37 km/week in 3-week blocks; holiday week 13 in the "
+                  "Tatras: "
                   "Thursday 15.2 km out-and-back up a valley, ~470 m up and ~470 m down (the other two "
                   "holiday runs are flat meadow loops).",
                   baseline(b, hol + timedelta(1)) + [Pattern(

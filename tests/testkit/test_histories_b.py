@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from testkit import histories_b
-from testkit.histories_b import BUILDERS, runners
+from testkit.histories_b import BUILDERS, INFO_KINDS, QUIET_KINDS, WARN_KINDS, runners
 from workers.parsing.devices import is_barometric
 from workers.parsing.streams import parse_strava_streams
 
@@ -64,7 +64,8 @@ def test_each_pattern_starts_inside_its_runners_history(cohort):
         days = sorted(_local_day(r) for r in runner.runs)
         for p in runner.patterns:
             assert days[0] <= p.start <= days[-1], (runner.name, p.kind)
-            assert p.expect in ("warn", "quiet", "warn_info")
+            kinds = {"warn": WARN_KINDS, "quiet": QUIET_KINDS, "warn_info": INFO_KINDS}[p.expect]
+            assert p.kind in kinds, (runner.name, p.kind, p.expect)
             assert p.end is None or p.start <= p.end <= days[-1]
 
 
