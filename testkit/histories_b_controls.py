@@ -199,16 +199,21 @@ def irregular(seed: int, idx: int) -> Runner:
                   [quiet(b, "irregular", "Messy calendar, steady load: nothing to warn about.")])
 
 
+def marathon_volumes(level: float = 40.0, cap: float = 76.0) -> list[float]:
+    """3 weeks of +8% then a 25% cutback; the next block starts at the old peak; 2 taper weeks."""
+    vols: list[float] = []
+    while len(vols) < 24:
+        peak = min(level * 1.16, cap)
+        vols += [level, min(level * 1.08, cap), peak, peak * 0.75]
+        level = peak
+    return vols + [57.0, 42.0]
+
+
 def marathon(seed: int, idx: int) -> Runner:
     b = Builder("c09_marathon_chicago", "America/Chicago", (41.921, -87.633), seed, idx, device="fr965",
                 speed=3.25, hour=5.8)
     weeks = mondays(date(2026, 3, 30), 29)
-    vols, level = [], 40.0
-    while len(vols) < 24:  # 3 weeks of +8% then a 25% cutback; the next block starts at the old peak
-        vols += [level, min(level * 1.08, 76.0), min(level * 1.16, 76.0), min(level * 1.16, 76.0) * 0.75]
-        level = min(level * 1.16, 76.0)
-    vols += [57.0, 42.0]
-    for mon, km in zip(weeks, vols, strict=False):
+    for mon, km in zip(weeks, marathon_volumes(), strict=False):
         double = km >= 60
         b.week(mon, km - (6 if double else 0), (0, 1, 3, 4, 6), long_frac=min(0.34, 32.0 / km),
                workout_day=1)

@@ -170,6 +170,17 @@ def valley_out(b: Builder) -> geo.Route:
     return dataclasses.replace(base, z=z + np.convolve(rng.normal(0, 1.2, z.size), np.ones(7) / 3, "same"))
 
 
+def tatra_week(b: Builder, monday: date) -> date:
+    """A holiday week in Zakopane: two flat meadow loops and one run up a valley and back."""
+    valley = valley_out(b)
+    flat = geo.wiggly_loop("zakopane_meadows", (49.29, 19.96), geo.Terrain(905.0, [(12.0, 600.0, 0, 0)]),
+                           b.rng, (300.0, 0.0), 4000.0, surface="road")
+    b.add(monday + timedelta(1), 8.0, route=flat, direction=1, name="Zakopane easy")
+    b.add(monday + timedelta(3), 15.2, "long", route=valley, direction=1, name="Dolina up and down")
+    b.add(monday + timedelta(6), 9.0, route=flat, direction=-1, name="Zakopane shakeout")
+    return monday + timedelta(3)
+
+
 def novel_descent(seed: int, idx: int) -> Runner:
     b = Builder("p07_novel_descent_warsaw", "Europe/Warsaw", (52.23, 21.01), seed, idx, device="fr55",
                 speed=3.0, hour=18.0, relief=2.0, base_alt=100.0)
@@ -178,17 +189,10 @@ def novel_descent(seed: int, idx: int) -> Runner:
         if k != 12:
             b.week(mon, km, (1, 3, 5, 6))
     hol = weeks[12]
-    valley = valley_out(b)
-    flat = geo.wiggly_loop("zakopane_meadows", (49.29, 19.96), geo.Terrain(905.0, [(12.0, 600.0, 0, 0)]),
-                           b.rng, (300.0, 0.0), 4000.0, surface="road")
-    b.add(hol + timedelta(1), 8.0, route=flat, direction=1, name="Zakopane easy")
-    b.add(hol + timedelta(3), 15.2, "long", route=valley, direction=1, name="Dolina up and down")
-    b.add(hol + timedelta(6), 9.0, route=flat, direction=-1, name="Zakopane shakeout")
-    day = hol + timedelta(3)
-    return runner(b, "pattern", "Flat Warsaw runner, 34-37 km/week in 3-week blocks; holiday week 13 in the "
-                  "Tatras: "
-                  "Thursday 15.2 km out-and-back up a valley, ~470 m up and ~470 m down (the other two "
-                  "holiday runs are flat meadow loops).",
+    day = tatra_week(b, hol)
+    return runner(b, "pattern", "Flat Warsaw runner, 34-37 km/week in 3-week blocks; holiday week 13 in "
+                  "the Tatras: Thursday 15.2 km out-and-back up a valley, ~470 m up and ~470 m down (the "
+                  "other two holiday runs are flat meadow loops).",
                   baseline(b, hol + timedelta(1)) + [Pattern(
                       "novel_descent", day, "warn",
                       "First big descent (~470 m) on a runner whose runs never drop more than ~20 m.")])

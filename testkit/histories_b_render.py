@@ -167,9 +167,21 @@ def elevation_gain(alt: np.ndarray, threshold: float = 2.0) -> tuple[float, floa
     return float(gain), float(loss)
 
 
-def render_streams(route: Route, spec: Spec, device: Device, rng: np.random.Generator
-                   ) -> tuple[dict, dict]:
-    """Streams in key_by_type form and the summary numbers the activity needs."""
+@dataclass
+class Recorded:
+    """What the watch wrote, sample by sample, before it becomes JSON."""
+
+    m: Motion
+    lat: np.ndarray
+    lon: np.ndarray
+    dist: np.ndarray
+    alt: np.ndarray
+    vel: np.ndarray
+    grade: np.ndarray
+    cad: np.ndarray
+
+
+def _record(route: Route, spec: Spec, device: Device, rng: np.random.Generator) -> Recorded:
     m = _motion(route, spec, device, rng)
     n = m.t.size
     pos = route_position(route, m.s, spec.km * 1000.0, spec.direction)
@@ -180,34 +192,47 @@ def render_streams(route: Route, spec: Spec, device: Device, rng: np.random.Gene
     dist = np.maximum.accumulate(m.s * (1.0 + rng.normal(0.0, 0.006)) + _corr_noise(rng, n, 1.0, 5.0))
     dist = np.clip(dist - dist[0], 0.0, None)
     alt = _altitude(z, device, rng, route.surface == "track" and route.length < 300)
-    dt = np.gradient(m.t)
-    vel = np.where(m.moving, np.clip(_smooth(np.gradient(dist) / dt, 5), 0.0, None), 0.0)
+    vel = np.where(m.moving, np.clip(_smooth(np.gradient(dist) / np.gradient(m.t), 5), 0.0, None), 0.0)
     grade = _smooth(np.gradient(_smooth(alt, 9)) / np.maximum(np.gradient(dist), 0.5), 9) * 100.0
     grade = np.clip(np.where(m.moving, grade, 0.0), -45.0, 45.0)
     cad = np.where(m.moving, 80.0 + 4.0 * (vel - 3.0) + rng.normal(0.0, 1.5, n), 0.0)
+    return Recorded(m, lat, lon, dist, alt, vel, grade, np.clip(cad, 0.0, None))
+
+
+def _streams(r: Recorded) -> dict:
     streams = {
-        "time": {"data": m.t.astype(int).tolist()},
-        "latlng": {"data": np.column_stack([lat, lon]).round(6).tolist()},
-        "distance": {"data": dist.round(1).tolist()},
-        "altitude": {"data": alt.round(1).tolist()},
-        "velocity_smooth": {"data": vel.round(3).tolist()},
-        "grade_smooth": {"data": grade.round(1).tolist()},
-        "cadence": {"data": np.clip(cad, 0, None).round().astype(int).tolist()},
-        "moving": {"data": m.moving.tolist()},
+        "time": {"data": r.m.t.astype(int).tolist()},
+        "latlng": {"data": np.column_stack([r.lat, r.lon]).round(6).tolist()},
+        "distance": {"data": r.dist.round(1).tolist()},
+        "altitude": {"data": r.alt.round(1).tolist()},
+        "velocity_smooth": {"data": r.vel.round(3).tolist()},
+        "grade_smooth": {"data": r.grade.round(1).tolist()},
+        "cadence": {"data": r.cad.round().astype(int).tolist()},
+        "moving": {"data": r.m.moving.tolist()},
     }
-    for stream in streams.values():
-        stream.update({"series_type": "distance", "original_size": n, "resolution": "high"})
-    gain, loss = elevation_gain(alt)
-    moving_time = float(np.diff(m.t)[m.moving[:-1]].sum())
-    summary = {"distance": round(float(dist[-1]), 1), "moving_time": int(moving_time),
-               "elapsed_time": int(m.t[-1]), "total_elevation_gain": round(gain, 1),
-               "descent": round(loss, 1), "elev_high": round(float(alt.max()), 1),
-               "elev_low": round(float(alt.min()), 1),
-               "max_speed": round(float(vel.max()), 3),
-               "start_latlng": [round(float(lat[0]), 6), round(float(lon[0]), 6)],
-               "end_latlng": [round(float(lat[-1]), 6), round(float(lon[-1]), 6)],
-               "average_cadence": round(float(cad[m.moving].mean()), 1) if m.moving.any() else None}
-    return streams, summary
+    for stream in streams.values():  # as Strava returns them with key_by_type=true
+        stream.update({"series_type": "distance", "original_size": r.m.t.size, "resolution": "high"})
+    return streams
+
+
+def _summary(r: Recorded) -> dict:
+    gain, loss = elevation_gain(r.alt)
+    moving = r.m.moving
+    return {"distance": round(float(r.dist[-1]), 1),
+            "moving_time": int(np.diff(r.m.t)[moving[:-1]].sum()), "elapsed_time": int(r.m.t[-1]),
+            "total_elevation_gain": round(gain, 1), "descent": round(loss, 1),
+            "elev_high": round(float(r.alt.max()), 1), "elev_low": round(float(r.alt.min()), 1),
+            "max_speed": round(float(r.vel.max()), 3),
+            "start_latlng": [round(float(r.lat[0]), 6), round(float(r.lon[0]), 6)],
+            "end_latlng": [round(float(r.lat[-1]), 6), round(float(r.lon[-1]), 6)],
+            "average_cadence": round(float(r.cad[moving].mean()), 1) if moving.any() else None}
+
+
+def render_streams(route: Route, spec: Spec, device: Device, rng: np.random.Generator
+                   ) -> tuple[dict, dict]:
+    """Streams in key_by_type form and the summary numbers the activity needs."""
+    recorded = _record(route, spec, device, rng)
+    return _streams(recorded), _summary(recorded)
 
 
 def strava_timezone(tz: str, when: datetime) -> str:
@@ -217,12 +242,15 @@ def strava_timezone(tz: str, when: datetime) -> str:
     return f"({'GMT'}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}) {tz}"
 
 
+SUMMARY_FIELDS = ("distance", "moving_time", "elapsed_time", "total_elevation_gain", "elev_high",
+                  "elev_low", "max_speed", "average_cadence", "start_latlng", "end_latlng")
+
+
 def activity_json(activity_id: int, name: str, sport_type: str, local_start: datetime, tz: str,
                   device: Device, summary: dict, workout_type: int) -> dict:
     """A DetailedActivity (resource_state 3) as Strava's API v3 returns it, trimmed to run fields."""
     utc = local_start.replace(tzinfo=ZoneInfo(tz)).astimezone(ZoneInfo("UTC"))
     offset = local_start.replace(tzinfo=ZoneInfo(tz)).utcoffset() or timedelta(0)
-    moving = max(summary["moving_time"], 1)
     garmin = device.name.startswith("Garmin")
     return {
         "resource_state": 3, "id": activity_id,
@@ -232,13 +260,8 @@ def activity_json(activity_id: int, name: str, sport_type: str, local_start: dat
         "start_date": utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "start_date_local": local_start.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "timezone": strava_timezone(tz, utc), "utc_offset": offset.total_seconds(),
-        "distance": summary["distance"], "moving_time": summary["moving_time"],
-        "elapsed_time": summary["elapsed_time"],
-        "total_elevation_gain": summary["total_elevation_gain"],
-        "elev_high": summary["elev_high"], "elev_low": summary["elev_low"],
-        "average_speed": round(summary["distance"] / moving, 3), "max_speed": summary["max_speed"],
-        "average_cadence": summary["average_cadence"],
-        "start_latlng": summary["start_latlng"], "end_latlng": summary["end_latlng"],
+        **{key: summary[key] for key in SUMMARY_FIELDS},
+        "average_speed": round(summary["distance"] / max(summary["moving_time"], 1), 3),
         "trainer": False, "commute": False, "manual": False, "private": False, "flagged": False,
         "device_name": device.name, "has_heartrate": False, "gear_id": None,
         "athlete": {"id": activity_id // 10_000, "resource_state": 1},
