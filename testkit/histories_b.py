@@ -22,17 +22,17 @@ c02 New York, 22 wk from 2026-03-02: build to 49 km/wk, long runs to ~18 km, tap
 c03 Berlin, 22 wk from 2026-05-04: 35 km/wk, 9 days of holiday without running, back 18, 26, 32 km.
 c04 Boulder, 24 wk from 2026-06-01: hilly streets (median ~90 m, up to ~270 m a run) ~40 km/wk; loop
     direction alternates by ISO week.
-c05 Sydney, 22 wk from 2026-02-02: the same 5 km road loop nearly every run, direction alternating
-    every run, 30-37 km/wk; 7-day flu in week 14.
+c05 Sydney, 22 wk from 2026-02-02: the same 5.1 km road loop (1 or 2 laps) nearly every run, direction
+    alternating every time it is run, 25-40 km/wk; a third of long runs are out-and-backs; 7-day flu.
 c06 Chamonix, 26 wk from 2026-04-06: TrailRun, 42-52 km/wk in 5-week blocks, ~500 m (up to ~950 m)
     of descent a run, ~1,900-2,650 m a week (1,250-1,500 in recovery weeks).
 c07 Oslo, 20 wk from 2025-11-03: three runs a week on a 200 m indoor oval whose direction flips daily,
     Sunday long run outdoors, 34-38 km/wk.
 c08 Tokyo, 26 wk from 2025-09-01: 3-7 runs/wk incl. double days, 44 km/wk (33 every 4th), long run on
-    varying days >= 5 days apart; 7-day illness in wks 16-17.
+    varying days >= 5 days apart; 7-day illness in wks 16-17, the week after it at 82%.
 c09 Chicago, 29 wk from 2026-03-30: marathon build 40 -> 76 km/wk (+8%/wk x3 then -25%), long runs <=
     32 km, evening doubles at 60+ km, 3-week taper, marathon 42.2 km, 15 km recovery week.
-c10 Sao Paulo, 24 wk from 2026-01-12: beginner, 3x3 km, +5.5%/wk with a lighter 4th week, to ~19 km/wk.
+c10 Sao Paulo, 24 wk from 2026-01-12: beginner, 3x3 km, +5.5%/wk with a lighter 4th week, to ~22 km/wk.
 c11 Bengaluru (UTC+5:30), 28 wk from 2025-07-07: 35 km/wk for 8 wks, 8 weeks off, back 3x3 km and
     +1-3 km/wk to 29 km/wk. Patterns: baseline quiet; return_first_run "warn_info"; quiet after.
 c12 Nairobi, 21 wk from 2025-08-04: ~92-95 km/wk, 7 days + 3 evening doubles, every 3rd week -20%.

@@ -125,7 +125,7 @@ def same_loop(seed: int, idx: int) -> Runner:
         p.km = round(max(1, round(p.km / lap)) * lap, 2)
     b.drop(weeks[13] + timedelta(2), weeks[13] + timedelta(8))  # flu: 7 days
     return runner(b, "control", "The same 5 km road loop nearly every run, direction alternating run by "
-                  "run; a third of long runs are out-and-backs; 30-37 km/week; 7 days of flu in week 14.",
+                  "run; a third of long runs are out-and-backs; 25-40 km/week; 7 days of flu in week 14.",
                   [quiet(b, "same_loop_alternating", "Same loop, but the camber is balanced run to run.")])
 
 
@@ -242,7 +242,7 @@ def beginner(seed: int, idx: int) -> Runner:
         b.week(mon, km, (0, 2, 5), long_day=5, long_frac=0.4 if k > 3 else 0.34)
         level = level if k % 4 == 3 else level * 1.055
     return runner(b, "control", "New runner: 3 runs of 3 km (9 km/week), +5.5%/week with a lighter 4th "
-                  "week, reaching ~19 km/week (3, 5 and 8 km runs) after 24 weeks.",
+                  "week, reaching ~22 km/week (runs of 6-9 km) after 24 weeks.",
                   [quiet(b, "beginner_slow", "Slow, steady beginner progression.")])
 
 
