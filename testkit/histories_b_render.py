@@ -6,6 +6,15 @@ waits at street junctions (the watch keeps recording: samples continue with `mov
 noise that is correlated over ~10 s, and altitude noise that depends on the source: a barometric
 watch drifts slowly by a metre or two; Strava's corrected elevation for a GPS-only watch wobbles by
 a couple of metres around the ground.
+
+Shapes follow Strava's published API v3 description (swagger, as kept in
+../shared/data/strava-api/strava_swagger.json): `GET /activities/{id}` returns "The activity's
+detailed representation" (DetailedActivity; its example has `"timezone": "(GMT-08:00)
+America/Los_Angeles"`, `"utc_offset": -28800`, `"start_date_local"` written with a "Z",
+`"external_id": "garmin_push_…"`, `"device_name": "Garmin Edge 1030"`); `GET /activities/{id}/streams`
+takes `key_by_type` ("Must be true.") and returns "The set of requested streams" (StreamSet), each
+stream with `data`, `series_type`, `original_size` and `resolution`. Run workout types as Strava's
+run editor offers them: 0 default, 1 race, 2 long run, 3 workout.
 """
 
 from __future__ import annotations
@@ -254,12 +263,12 @@ def activity_json(activity_id: int, name: str, sport_type: str, local_start: dat
     garmin = device.name.startswith("Garmin")
     return {
         "resource_state": 3, "id": activity_id,
-        "external_id": f"garmin_ping_{activity_id}" if garmin else f"{activity_id}.fit",
+        "external_id": f"garmin_push_{activity_id}" if garmin else f"{activity_id}.fit",
         "name": name, "type": sport_type if sport_type != "TrailRun" else "Run",
         "sport_type": sport_type, "workout_type": workout_type,
         "start_date": utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "start_date_local": local_start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "timezone": strava_timezone(tz, utc), "utc_offset": offset.total_seconds(),
+        "timezone": strava_timezone(tz, utc), "utc_offset": int(offset.total_seconds()),
         **{key: summary[key] for key in SUMMARY_FIELDS},
         "average_speed": round(summary["distance"] / max(summary["moving_time"], 1), 3),
         "trainer": False, "commute": False, "manual": False, "private": False, "flagged": False,
