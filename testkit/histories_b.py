@@ -94,7 +94,8 @@ QUIET_KINDS = ("baseline", "recovery_weeks", "taper_race", "holiday_resume", "hi
 
 
 def runners(seed: int = 2) -> list[Runner]:
-    """All runners of cohort B, deterministic for a given seed (dates and patterns do not move)."""
+    """All runners of cohort B, deterministic for a given seed. Another seed moves samples, routes and
+    day-to-day distances; pattern kinds stay, and only starts set by the 7-day rule may move a day or two."""
     return [build(seed, index) for index, build in enumerate(BUILDERS)]
 
 

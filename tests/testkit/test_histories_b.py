@@ -36,7 +36,7 @@ def test_same_seed_gives_the_same_runner_whether_built_alone_or_in_the_set(cohor
         assert _dump(BUILDERS[k](SEED, k)) == _dump(cohort[k])
 
 
-def test_another_seed_moves_samples_but_not_the_planned_patterns(cohort):
+def test_another_seed_moves_samples_but_not_a_pattern_fixed_by_its_plan(cohort):
     other = BUILDERS[15](SEED + 1, 15)
     assert _dump(other) != _dump(cohort[15])
     assert [(p.kind, p.start) for p in other.patterns] == [(p.kind, p.start) for p in cohort[15].patterns]
