@@ -15,24 +15,25 @@ from pathlib import Path
 
 from sqlalchemy import delete, or_, select
 
+from service.domain.providers import Providers
 from service.infra.runtime import Runtime
 from service.models import Athlete, Connection, Delivery, OAuthState
 
 log = logging.getLogger(__name__)
 
 
-def delete_athlete(rt: Runtime, athlete_id: str) -> dict:
+def delete_athlete(rt: Runtime, athlete_id: str, hooks: Providers) -> dict:
     with rt.db.session() as s:
         providers = set(s.scalars(select(Connection.provider).where(
             Connection.athlete_id == athlete_id)).all())
-    upstream = {name: _disconnect(rt, name, athlete_id) for name in sorted(providers)}
+    upstream = {name: _disconnect(rt, name, athlete_id, hooks) for name in sorted(providers)}
     with rt.db.session() as s:
         mails = _email_ids(s, athlete_id)
         addresses = _addresses(s, athlete_id)
         s.execute(delete(OAuthState).where(OAuthState.athlete_id == athlete_id))
         deleted = s.execute(delete(Athlete).where(Athlete.id == athlete_id)).rowcount
     removed = _remove_outbox_files(rt.settings.email_outbox_dir, mails)
-    removed += _remove_mail_about(rt.settings.email_outbox_dir, athlete_id, addresses)
+    removed += _remove_mail_about(rt.settings.email_outbox_dir, addresses)
     rt.db.checkpoint()
     log.info("athlete erased", extra={"athlete": athlete_id, "outbox_files": removed})
     return {"deleted": bool(deleted), "athlete_id": athlete_id, "providers": upstream}
@@ -66,11 +67,10 @@ def _addresses(s, athlete_id: str) -> tuple[set[str], set[str]]:
     return {email.lower()} if email else set(), {pending.lower()} if pending else set()
 
 
-def _remove_mail_about(outbox_dir: str, athlete_id: str,
-                       addresses: tuple[set[str], set[str]]) -> int:
-    """Mail that is no delivery row: email confirmations (named `confirm-<athlete>-…`; older
-    names held no athlete id, so also any confirmation to the address waiting for one), and
-    any message to the runner's confirmed address (no other account can hold it)."""
+def _remove_mail_about(outbox_dir: str, addresses: tuple[set[str], set[str]]) -> int:
+    """Mail files no delivery row of this runner names: any message to the runner's confirmed
+    address (no other account can hold it), and confirmation mail written by older versions
+    (`confirm-<hash>.eml`, no delivery row) to the address waiting for confirmation."""
     folder = Path(outbox_dir)
     if not folder.is_dir():
         return 0
@@ -78,8 +78,7 @@ def _remove_mail_about(outbox_dir: str, athlete_id: str,
     removed = 0
     for path in folder.glob("*.eml"):
         to = _to(path)
-        if path.name.startswith(f"confirm-{athlete_id}-") or to & confirmed or (
-                path.name.startswith("confirm-") and to & pending):
+        if to & confirmed or (path.name.startswith("confirm-") and to & pending):
             path.unlink(missing_ok=True)
             removed += 1
     return removed
@@ -94,20 +93,14 @@ def _to(path: Path) -> set[str]:
     return {a.addr_spec.lower() for a in getattr(headers["To"], "addresses", ())}
 
 
-def _disconnect(rt: Runtime, provider: str, athlete_id: str) -> str:
+def _disconnect(rt: Runtime, provider: str, athlete_id: str, providers: Providers) -> str:
+    hooks = providers.get(provider)
+    if hooks is None or hooks.disconnect is None:  # switched off here: nothing to tell upstream
+        return "local_only"
     try:
-        if provider == "strava" and rt.settings.strava_enabled:
-            from service.integrations.strava import connection as strava_service
-
-            strava_service.disconnect(rt, athlete_id)
-            return "disconnected"
-        if provider == "garmin" and rt.settings.garmin_enabled:
-            from service.integrations.garmin import connection as garmin_service
-
-            garmin_service.disconnect(rt, athlete_id)
-            return "disconnected"
+        hooks.disconnect(rt, athlete_id)
     except Exception as exc:  # the local data goes whatever the provider answers
         log.warning("disconnect before deletion failed",
                     extra={"provider": provider, "error": type(exc).__name__})
         return "upstream_failed"
-    return "local_only"
+    return "disconnected"

@@ -41,7 +41,7 @@ def is_transient(exc: BaseException) -> bool:
 def is_infrastructure(exc: BaseException) -> bool:
     """An error of the database, the queue or the disk rather than of the data being handled:
     such an error is never reported as a problem with a user's file (HTTP: 503 + Retry-After,
-    service.web.errors). A value the database refuses (DataError: too long, out of range) is
+    service.web.error_handlers). A value the database refuses (DataError: too long, out of range) is
     about the data; a constraint clash (IntegrityError) is a race that passes on retry."""
     if is_transient(exc):
         return True

@@ -14,7 +14,7 @@ from flask import Flask, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from pydantic import BaseModel, ValidationError
 
-from service.web.errors import InvalidInput, LengthRequired, PayloadTooLarge, ValidationFailed
+from service.errors import InvalidInput, LengthRequired, PayloadTooLarge, ValidationFailed
 
 _WITH_BODY = {"POST", "PUT", "PATCH"}
 # Routes that take small bodies from anyone (unauthenticated until the body is checked) get a

@@ -19,7 +19,7 @@ from service.domain import endpoints as svc
 from service.infra import jobs
 from service.models import Delivery, DeliveryAttempt
 from testkit.receiver import Receiver
-from tests.service.helpers import athlete_with_token
+from tests.helpers import athlete_with_token
 from workers.notify import outcome
 
 BACKLOG = 500

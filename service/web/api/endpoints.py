@@ -9,11 +9,12 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from sqlalchemy import and_, select
 
 from service.domain import endpoints
+from service.domain.principal import Principal, require_scope
+from service.errors import NotFound
 from service.infra import jobs
 from service.models import Delivery, DeliveryAttempt, Endpoint
-from service.web.auth import Principal, principal, require_scope
+from service.web.auth import principal
 from service.web.bodies import strict_json
-from service.web.errors import NotFound
 
 bp = Blueprint("endpoints", __name__, url_prefix="/v1/endpoints")
 
