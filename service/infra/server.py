@@ -36,7 +36,9 @@ class _Gunicorn(BaseApplication):
 
     def load(self):
         # Called in the worker process after the fork: connections are opened here, never before.
-        from service.infra import sweeper
+        from service.infra import memory, sweeper
+
+        memory.limit_arenas()  # before the request threads start (service/infra/memory.py)
 
         app = self.make_app(self.settings)
         runtime = app.extensions["kneeguard"]
