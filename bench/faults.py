@@ -227,15 +227,17 @@ class Faults:
         threading.Thread(target=self._outage, daemon=True).start()
 
     def _outage(self) -> None:
-        seen = len(self.rx.recorder.hits)
-        deadline = time.monotonic() + 300
-        while len(self.rx.recorder.hits) <= seen and time.monotonic() < deadline:
-            time.sleep(0.05)
+        """503 from now; back 3 s after the first delivery it refused, so every refused attempt
+        is retried (5 s ± 20% later) after the outage: attempt 2 lands on schedule."""
         self.rx.status_override = 503
         self.note("integrator down (503)")
+        seen = len(self.rx.recorder.hits)
+        deadline = time.monotonic() + 120
+        while len(self.rx.recorder.hits) <= seen and time.monotonic() < deadline:
+            time.sleep(0.05)
         time.sleep(OUTAGE_S)
         self.rx.status_override = None
-        self.note("integrator back")
+        self.note(f"integrator back ({len(self.rx.recorder.hits) - seen} attempts refused)")
 
 
 def plan(faults: Faults) -> list[tuple[float, object]]:
