@@ -28,9 +28,9 @@ def validate_events(events: list[str]) -> list[str]:
     return sorted(set(events))
 
 
-def check_target(url: str, allow_loopback: bool) -> None:
+def check_target(url: str, allow_loopback: bool, allow_networks: netguard.Networks = ()) -> None:
     try:
-        netguard.check_url(url, allow_loopback=allow_loopback)
+        netguard.check_url(url, allow_loopback=allow_loopback, allow_networks=allow_networks)
     except netguard.UnsafeURL as exc:
         raise InvalidInput(f"This URL cannot receive webhooks: {exc.reason}",
                            code="unsafe_url") from None
@@ -38,8 +38,9 @@ def check_target(url: str, allow_loopback: bool) -> None:
 
 def create(s: Session, box, *, url: str, events: list[str], allow_loopback: bool,
            athlete_id: str | None = None, club_id: str | None = None,
-           owner_email: str | None = None, description: str | None = None) -> tuple[Endpoint, str]:
-    check_target(url, allow_loopback)
+           owner_email: str | None = None, description: str | None = None,
+           allow_networks: netguard.Networks = ()) -> tuple[Endpoint, str]:
+    check_target(url, allow_loopback, allow_networks)
     secret = new_secret()
     ep = Endpoint(url=url, event_types=validate_events(events), athlete_id=athlete_id,
                   club_id=club_id, owner_email=owner_email, description=description,

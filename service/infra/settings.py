@@ -57,6 +57,9 @@ class Settings:
     mail_from: str = "kneeguard <kneeguard@localhost>"
     email_outbox_dir: str = "outbox"
     webhook_allow_loopback: bool = False
+    # Private ranges webhooks may reach (the operator's own receivers); default none. Parsed
+    # ipaddress networks; loopback is never among them (WEBHOOK_ALLOW_LOOPBACK is its own switch).
+    webhook_allow_networks: tuple = ()
     webhook_ca_bundle: str | None = None  # PEM CAs trusted for webhook TLS instead of certifi's
     max_upload_bytes: int = 64 * 1024 * 1024
     max_webhook_bytes: int = 64 * 1024
@@ -137,6 +140,7 @@ class Settings:
             mail_from=r.str("MAIL_FROM", cls.mail_from),
             email_outbox_dir=r.str("EMAIL_OUTBOX_DIR", str(Path(data_dir) / "outbox")),
             webhook_allow_loopback=r.bool("WEBHOOK_ALLOW_LOOPBACK", False),
+            webhook_allow_networks=r.networks("WEBHOOK_ALLOW_NETWORKS"),
             webhook_ca_bundle=r.file("WEBHOOK_CA_BUNDLE"),
             max_upload_bytes=r.int("KNEEGUARD_MAX_UPLOAD_BYTES", cls.max_upload_bytes, minimum=1024),
             log_level=r.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
@@ -279,6 +283,17 @@ class _Reader:
             except (ValueError, TypeError):
                 raise SettingsError(f"{name} holds a value that is not a Fernet key") from None
         return keys
+
+    def networks(self, name: str) -> tuple:
+        value = self.str(name, None)
+        if value is None:
+            return ()
+        from service.infra.netguard import parse_networks  # the guard owns which ranges may open
+
+        try:
+            return parse_networks(value)
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {exc}") from None
 
     def rate_limits(self, name: str) -> dict:
         limits = self.json_object(name)
