@@ -40,7 +40,7 @@ image() {
   echo "built $name ($(docker image inspect -f '{{.Size}}' "$name" | numfmt --to=iec))" >&2
 }
 
-CHANGES=('ENV PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8' 'CMD ["python3"]')
+CHANGES=('ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8' 'CMD ["python3"]')
 AFTER=""
 if [ -n "${EXTRA_CA:-}" ]; then
   install -D -m 644 "$EXTRA_CA" "$WORK/root/usr/local/share/ca-certificates/extra-ca.crt"
