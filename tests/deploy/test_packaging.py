@@ -18,7 +18,8 @@ DOCKERFILE = (REPO / "Dockerfile").read_text()
 
 def pins() -> dict[str, str]:
     lines = (REPO / "constraints.txt").read_text().splitlines()
-    pairs = [line.split("==") for line in lines if line and not line.startswith("#")]
+    pairs = [line.split(";")[0].strip().split("==") for line in lines
+             if line and not line.startswith("#")]
     return {canonicalize_name(name): version for name, version in pairs}
 
 
