@@ -3,26 +3,41 @@
 # PYTHON_IMAGE: any Debian-based Python 3.11 with venv (deploy/base-images.sh builds one locally).
 ARG PYTHON_IMAGE=python:3.11-slim
 
-FROM ${PYTHON_IMAGE} AS build
+# Dependencies, pinned, in their own stage: a source change reinstalls and recopies none of them.
+# The running service needs neither the installers nor the libraries' own test suites.
+FROM ${PYTHON_IMAGE} AS deps
 # A package index of your own (a mirror, or a proxy of PyPI): --build-arg PIP_INDEX_URL=https://…
 ARG PIP_INDEX_URL
 ENV PATH=/opt/venv/bin:$PATH PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
+COPY constraints.txt /src/
+RUN pip install --no-cache-dir -r /src/constraints.txt \
+    && pip uninstall --yes --quiet setuptools wheel pip \
+    && find /opt/venv/lib -depth -type d -name tests -path "*/site-packages/*/tests" -exec rm -rf {} +
+
+# kneeguard itself, built with the pinned backend into /app (its console script runs /opt/venv's
+# Python, the same path as in the final image).
+FROM ${PYTHON_IMAGE} AS build
+ARG PIP_INDEX_URL
+ENV PATH=/opt/venv/bin:$PATH PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
 WORKDIR /src
-# Dependencies first, pinned, in their own layer: a source change reinstalls none of them.
 COPY constraints.txt ./
-RUN pip install --no-cache-dir -r constraints.txt
+RUN grep -E "^(setuptools|wheel)==" constraints.txt > build-backend.txt \
+    && pip install --no-cache-dir -r build-backend.txt
 COPY pyproject.toml README.md ./
 COPY service ./service
 COPY workers ./workers
 COPY migrations ./migrations
-RUN pip install --no-cache-dir --no-deps --no-build-isolation .
+RUN pip install --no-cache-dir --no-deps --no-build-isolation --target /app .
 
 FROM ${PYTHON_IMAGE}
 RUN useradd --create-home --uid 10001 kneeguard \
     && mkdir -p /data && chown 10001:10001 /data
-COPY --from=build /opt/venv /opt/venv
-ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 KNEEGUARD_DATA_DIR=/data
+COPY --from=deps /opt/venv /opt/venv
+COPY --from=build /app /opt/kneeguard
+ENV PATH=/opt/kneeguard/bin:/opt/venv/bin:$PATH PYTHONPATH=/opt/kneeguard PYTHONUNBUFFERED=1 \
+    KNEEGUARD_DATA_DIR=/data
 USER 10001
 WORKDIR /home/kneeguard
 EXPOSE 8000

@@ -41,15 +41,32 @@ def test_constraints_pin_every_runtime_dependency_within_its_range():
     assert outside == []
 
 
-def test_dependencies_are_installed_before_the_source_is_copied():
-    steps = instructions()
-    build = steps[:[i for i, (op, _) in enumerate(steps) if op == "FROM"][1]]
-    lock_install = next(i for i, (op, arg) in enumerate(build)
-                        if op == "RUN" and "-r constraints.txt" in arg)
-    first_source = next(i for i, (op, arg) in enumerate(build)
-                        if op == "COPY" and arg.split()[0] in ("service", "workers", "pyproject.toml"))
-    assert lock_install < first_source
-    assert any(op == "RUN" and "--no-deps" in arg for op, arg in build[first_source:])
+def stages() -> dict[str, list[tuple[str, str]]]:
+    """Instructions per stage, by stage name (the last, unnamed one is "final")."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] = []
+    for op, arg in instructions():
+        if op == "FROM":
+            current = out.setdefault(arg.split(" AS ")[-1] if " AS " in arg else "final", [])
+        current.append((op, arg))
+    return out
+
+
+SOURCE = ("service", "workers", "migrations", "pyproject.toml")
+
+
+def test_dependencies_are_installed_from_the_pins_before_any_source_is_copied():
+    all_stages = stages()
+    [deps] = [name for name, steps in all_stages.items()
+              if any(op == "RUN" and re.search(r"pip install [^&]*-r \S*constraints\.txt", arg)
+                     for op, arg in steps)]
+    assert not any(op == "COPY" and arg.split()[0] in SOURCE for op, arg in all_stages[deps])
+    final = all_stages["final"]
+    copies = [arg for op, arg in final if op == "COPY"]
+    assert copies[0].startswith(f"--from={deps} "), "the dependency layer comes first (cached)"
+    # The package itself adds nothing unpinned.
+    assert all("--no-deps" in arg for name, steps in all_stages.items() for op, arg in steps
+               if op == "RUN" and "pip install" in arg and " ." in arg)
 
 
 def test_the_image_runs_as_a_non_root_user():
