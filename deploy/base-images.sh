@@ -65,9 +65,8 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   rm -f "$pw"
   echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
   as_postgres pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
-  if [ "${POSTGRES_DB:-}" ] && [ "$POSTGRES_DB" != "${POSTGRES_USER:-postgres}" ]; then
-    as_postgres createdb -U "${POSTGRES_USER:-postgres}" "$POSTGRES_DB"
-  fi
+  db="${POSTGRES_DB:-${POSTGRES_USER:-postgres}}"  # the official image's default: the user's name
+  if [ "$db" != postgres ]; then as_postgres createdb -U "${POSTGRES_USER:-postgres}" "$db"; fi
   as_postgres pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
 fi
 exec setpriv --reuid=postgres --regid=postgres --init-groups "$@" -D "$PGDATA" -c listen_addresses='*'
