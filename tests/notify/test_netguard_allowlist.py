@@ -11,10 +11,10 @@ import ipaddress
 
 import pytest
 
+from service.domain.webhook_channel import send_attempt
 from service.infra.netguard import UnsafeURL, check_url, guarded_post, parse_networks
 from service.infra.settings import Settings, SettingsError
 from tests.notify.conftest import fake_resolver
-from workers.notify.webhook_channel import send_attempt
 
 OFFICE = parse_networks("10.20.0.0/16, fd12:3456::/32")
 DNS = {
