@@ -38,16 +38,14 @@ class Database:
             conn.execute(text("SELECT 1"))
 
     def empty_all_tables(self) -> None:
-        """Delete every row (tests and benchmarks start from nothing; never called by the service)."""
+        """Delete every row (tests and benchmarks start from nothing; never called by the service).
+        DELETE, children first, on PostgreSQL too: TRUNCATE makes and syncs a new file per table,
+        ~0.4 s even when the tables hold the few rows a test leaves (a DELETE takes ~7 ms)."""
         from service.models import Base
 
         with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                names = ", ".join(t.name for t in Base.metadata.sorted_tables)
-                conn.execute(text(f"TRUNCATE {names} CASCADE"))
-            else:
-                for table in reversed(Base.metadata.sorted_tables):
-                    conn.execute(table.delete())
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
 
     def dispose(self) -> None:
         self.engine.dispose()
