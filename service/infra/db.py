@@ -6,8 +6,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.infra import finite
@@ -102,3 +103,10 @@ def make_private(url: str) -> None:
         extra = Path(f"{path}{suffix}")
         if extra.exists():
             extra.chmod(0o600)
+
+
+def changed(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE changed. `Session.execute` is typed as returning a `Result`; for
+    those statements it is a `CursorResult`, which has the count."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount

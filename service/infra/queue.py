@@ -42,6 +42,7 @@ class ThreadWorker(SimpleWorker):
 class JobQueue:
     def __init__(self, redis_url: str | None, lease_s: float = 60.0) -> None:
         self.embedded = redis_url is None
+        self.redis: redis.Redis  # fakeredis.FakeRedis is one
         if redis_url is None:
             self.redis = fakeredis.FakeRedis(server=fakeredis.FakeServer())
         else:
@@ -66,8 +67,8 @@ class JobQueue:
         options = dict(job_timeout=timeout, result_ttl=0, failure_ttl=3600)
         try:
             q.enqueue(func, *args, job_id=job_id, unique=job_id is not None, **options)
-        except DuplicateJobError:
-            if not orphans.clear_if_dead(self, job_id):
+        except DuplicateJobError:  # only with a key: job_id is set
+            if job_id is None or not orphans.clear_if_dead(self, job_id):
                 return False
             q.enqueue(func, *args, job_id=job_id, unique=True, **options)
         self._wake.set()
