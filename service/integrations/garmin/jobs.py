@@ -91,7 +91,7 @@ def on_activity_file(s: Session, event: InboundEvent) -> list[str]:
         event.last_error = "skipped: activity already stored"
         return []
     athlete_id, raw_id = fetched
-    return ingest_raw(s, athlete_id, s.get(RawFile, raw_id), notice)
+    return ingest_raw(s, athlete_id, s.get_one(RawFile, raw_id), notice)
 
 
 def fetch_file(rt: Runtime, notice: ActivityFileNotice) -> tuple[str, str] | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Set
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
@@ -216,7 +217,7 @@ def _save_connection(rt: Runtime, athlete_id: str | None, tokens: TokenSet,
         oauth.store_tokens(conn, rt.box, tokens)
         conn.status = "active"
         conn.details = {**(conn.details or {}), "connected_at": utcnow().isoformat()}
-        set_note(s.get(Athlete, athlete_id), note)
+        set_note(s.get_one(Athlete, athlete_id), note)
         s.flush()
         planned = deliveries.plan_connection_event(s, conn, "athlete.connected")
         sync = add_sync_event(s, conn, "connect")
@@ -339,7 +340,7 @@ def _delete_findings(s: Session, athlete_id: str, ids: list[str]) -> int:
 
 
 def _cancel(s: Session, athlete_id: str, *, channel: str | None = None,
-            activity_ids: set[str] = frozenset(), finding_ids: set[str] = frozenset()) -> int:
+            activity_ids: Set[str] = frozenset(), finding_ids: Set[str] = frozenset()) -> int:
     """Cancel the athlete's pending deliveries on `channel`, or those naming these rows."""
     pending = s.scalars(select(Delivery).where(Delivery.athlete_id == athlete_id,
                                                Delivery.status == "pending")).all()
