@@ -234,7 +234,7 @@ def set_note(athlete: Athlete, on: bool) -> None:
 
 
 def add_sync_event(s: Session, conn: Connection, reason: str,
-                   not_before: datetime | None = None) -> str | None:
+                   not_before: datetime | None = None) -> str:
     """A history sync (backfill on connect, reconcile later) as an inbound-event row, so it gets
     the ingest job's retries, back-off on 429 and the sweeper's safety net for free."""
     now = utcnow()
@@ -352,7 +352,7 @@ def _cancel(s: Session, athlete_id: str, *, channel: str | None = None,
     return len(hit)
 
 
-def _mentions(d: Delivery, activity_ids: set[str], finding_ids: set[str]) -> bool:
+def _mentions(d: Delivery, activity_ids: Set[str], finding_ids: Set[str]) -> bool:
     p = d.payload or {}
     data = p.get("data") or {}
     named = {p.get("activity_id"), d.target, data.get("id"), data.get("activity_id")}

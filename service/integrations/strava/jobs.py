@@ -104,7 +104,7 @@ def on_activity(s: Session, event: InboundEvent) -> list[str]:
     return _store(s, ctx, remote, _track(rt, api, token, remote, "live"), status="parsed")
 
 
-def _tombstoned(rt: Runtime, owner: object, oid: object) -> bool:
+def _tombstoned(rt: Runtime, owner: str | int, oid: str | int) -> bool:
     with rt.db.session() as s:
         return svc.tombstoned(s, owner, oid)
 
@@ -155,7 +155,7 @@ def _store(s: Session, ctx: Ctx, remote: RemoteActivity, track: Track, status: s
                          provider_activity_id=str(remote.provider_id))
     if not result.created:
         return []  # the same run is already here from another source (upload, Garmin)
-    row = s.get(Activity, result.created[0]["id"])
+    row = s.get_one(Activity, result.created[0]["id"])
     row.private, row.status = remote.private, status
     return [row.id] if status == "parsed" else []
 
@@ -189,7 +189,7 @@ def on_delete(s: Session, event: InboundEvent) -> list[str]:
     return []
 
 
-def _gone_at_strava(rt: Runtime, ctx: Ctx, oid: object) -> bool:
+def _gone_at_strava(rt: Runtime, ctx: Ctx, oid: str | int) -> bool:
     """True when Strava answers 404 for the activity with its owner's token. Any other failure
     (5xx, timeout, 429) raises, so the job retries instead of deciding either way."""
     svc.check_budget(rt, "live")
@@ -356,7 +356,7 @@ def _note_plan(rt: Runtime, d: Delivery) -> tuple[str, str, str] | Outcome:
         a = s.get(Activity, (d.payload or {}).get("activity_id"))
         if a is None or a.source != svc.PROVIDER or not a.provider_activity_id:
             return Outcome("cancelled", error="the activity is gone")
-        athlete = s.get(Athlete, a.athlete_id)
+        athlete = s.get_one(Athlete, a.athlete_id)
         prefs = deliveries.preferences(athlete)
         if not (athlete.note_writeback or prefs.get("strava_note")):
             return Outcome("cancelled", error="the runner switched the note off")
