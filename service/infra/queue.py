@@ -30,9 +30,17 @@ class ThreadWorker(SimpleWorker):
 
     RQ installs SIGINT/SIGTERM handlers and enforces job timeouts with SIGALRM; Python allows
     neither outside the main thread. So: no signal handlers (the web server owns the process's
-    signals) and timer-thread job timeouts."""
+    signals) and timer-thread job timeouts.
+
+    No command channel either: RQ's pubsub thread (for `rq` stop/kill commands, which address
+    long-lived workers) waits for messages in 60 s reads, and redis-py's stop() joins it, so a
+    drain on Redis could end up to 60 s after its last job (seen in tests: drains of 60-76 s
+    with the CPU idle)."""
 
     death_penalty_class = TimerDeathPenalty
+
+    def subscribe(self) -> None:
+        pass
 
     def _install_signal_handlers(self) -> None:
         if threading.current_thread() is threading.main_thread():
