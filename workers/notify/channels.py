@@ -9,11 +9,15 @@ effect, so what exists is readable in one place and nothing depends on import or
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from workers.notify import email_channel, webhook_channel
 from workers.notify.outcome import Outcome
 
-Sender = Callable[[object, object], Outcome]
+if TYPE_CHECKING:
+    from service.models import Delivery
+
+Sender = Callable[[Any, "Delivery"], Outcome]  # (runtime, row)
 
 
 def _strava_note(rt, delivery) -> Outcome:

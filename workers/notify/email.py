@@ -196,9 +196,9 @@ def _monday(value: Any) -> date | None:
 def _one_week(findings: Sequence[Mapping[str, Any]]) -> str:
     """"24 Nov" when every finding falls in the week starting Monday 24 Nov (local), else ""."""
     mondays = {_monday(f.get("date")) for f in findings}
-    if len(mondays) != 1 or None in mondays:
+    monday = mondays.pop() if len(mondays) == 1 else None
+    if monday is None:
         return ""
-    monday = mondays.pop()
     return f"{monday.day} {monday.strftime('%b')}"
 
 

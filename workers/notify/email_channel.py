@@ -43,8 +43,10 @@ def _finding_mail(rt, d: Delivery) -> EmailMessage | str:
         found = grouping.email_findings(s, d)
         if isinstance(found, str):
             return found
+        if d.athlete_id is None:  # planned for a runner; never without one
+            return "no runner to write to"
         data = [finding_data(f) for f in found]
-        to = s.get(Athlete, d.athlete_id).email
+        to = s.get_one(Athlete, d.athlete_id).email
     token = unsubscribe_token(settings.secret_key, d.athlete_id, "email")
     return mail.render_finding_email(
         data, to, f"{settings.public_url}/unsubscribe/{token}", f"{settings.public_url}/me",
