@@ -39,11 +39,11 @@ def main() -> None:
     ours = queue.ThreadWorker.subscribe
     for name, subscribe in (("with the command channel (RQ's default)", SimpleWorker.subscribe),
                             ("without (ThreadWorker)", ours)):
-        queue.ThreadWorker.subscribe = subscribe  # type: ignore[method-assign]
+        queue.ThreadWorker.subscribe = subscribe
         seconds = drains(jq, runs)
         print(f"{name}: {runs} drains, median {statistics.median(seconds):.2f} s, "
               f"slowest {max(seconds):.2f} s, load {os.getloadavg()[0]:.1f}")
-    queue.ThreadWorker.subscribe = ours  # type: ignore[method-assign]
+    queue.ThreadWorker.subscribe = ours
 
 
 if __name__ == "__main__":
