@@ -67,6 +67,8 @@ def send_test(s: Session, ep: Endpoint) -> Delivery:
     data = {"endpoint_id": ep.id, "message": "This is a test event from kneeguard."}
     row = add_once(s, channel="webhook", dedupe_key=f"webhook:{ep.id}:test:{now.timestamp()}",
                    target=ep.id, event_type="endpoint.test", payload=envelope("endpoint.test", data, now))
+    # The key holds the time to the microsecond: only a second send at that instant repeats it.
+    assert row is not None, "a test event was sent to this endpoint at this very instant"
     s.flush()
     return row
 

@@ -130,7 +130,7 @@ class GuardedResponse:
 
 def system_resolver(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [info[4][0].split("%", 1)[0] for info in infos if info[0] in (socket.AF_INET,
+    return [str(info[4][0]).split("%", 1)[0] for info in infos if info[0] in (socket.AF_INET,
                                                                           socket.AF_INET6)]
 
 
