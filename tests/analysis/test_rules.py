@@ -105,7 +105,7 @@ def test_seven_days_half_again_above_the_usual_week_is_a_weekly_jump():
     assert [f.date for f in jumps][-1] == day(29)
     top = jumps[-1]
     assert top.value == pytest.approx(53 / 35, abs=1e-3)
-    assert top.evidence["base_weekly_m"] == 35000.0 and top.evidence["base_weeks"] == 4
+    assert top.evidence["base_weekly_m"] == 35000.0 and top.evidence["base_weeks"] == 3
     assert top.evidence["last_7_days_m"] == 53000.0
     assert "usual training week" in top.message and "not statistically significant" in (
         top.message)
