@@ -28,8 +28,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-
 from cohort_judge import Case, Expect, per_rule, report
+
 from service.infra.corpus import SHARED_DATA
 from workers.analysis import HistoryItem, compute_metrics, evaluate_dates
 from workers.analysis.metrics import ActivityMetrics

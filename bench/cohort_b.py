@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from cohort_judge import Case, Expect
+
 from testkit.histories_b import runners
 from workers.analysis import HistoryItem, compute_metrics, evaluate_dates
 from workers.parsing import parse_strava_streams
