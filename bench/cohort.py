@@ -339,8 +339,9 @@ def expectations(r: Runner) -> list[Expect]:
         return [Expect("return_first_run", start, "warn_info", ("return_to_running",)),
                 Expect("comeback_ramp", start + timedelta(days=4), "warn", ("return_to_running",))]
     if r.kind == "habit":
-        # The habit is defined over >= 3 weeks (DESIGN §1): it can only be seen once it exists.
-        return [Expect(r.kind, start + timedelta(days=14), "warn", r.pattern_rules, onset=start)]
+        # The habit is defined over >= 3 weeks (DESIGN §1): it exists 21 days after its first
+        # run (was +14, one week short of the definition; set B labels it +21 too).
+        return [Expect(r.kind, start + timedelta(days=21), "warn", r.pattern_rules, onset=start)]
     return [Expect(r.kind, start, "warn", r.pattern_rules, onset=start)]
 
 

@@ -7,8 +7,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from testkit.synthetic import START, daily, run
-from workers.analysis import RouteMetrics, Thresholds, evaluate_dates, history_note
+import numpy as np
+import pytest
+
+from testkit.synthetic import START, daily, gps_noise, make_track, oval, run
+from workers.analysis import (
+    RouteMetrics,
+    Thresholds,
+    compute_metrics,
+    evaluate_dates,
+    history_note,
+)
 from workers.analysis.severity import at_least
 
 
@@ -164,3 +173,40 @@ def test_route_habit_reminders_come_about_every_four_weeks():
     gaps = [(b - a).days for a, b in zip(dates, dates[1:], strict=False)]
     assert len(gaps) >= 5 and max(gaps) <= 42
     assert 24 <= sum(gaps) / len(gaps) <= 32
+
+
+# A 200 m indoor oval by geometry ----------------------------------------------------------------
+
+
+def indoor_oval(laps: float, ccw: bool = True, noise: float = 1.5, seed: int = 3):
+    """Points every 2 m round a 200 m oval: straights 45 m, bends of radius 17.5 m."""
+    straight, radius = 45.0, (200.0 - 90.0) / (2 * np.pi)
+    s = np.arange(0.0, laps * 200.0, 2.0) % 200.0
+    bend = np.pi * radius
+    x, y = np.empty_like(s), np.empty_like(s)
+    parts = ((0.0, straight, lambda u: u, lambda u: 0 * u - radius),
+             (straight, straight + bend, lambda u: straight + radius * np.sin(u / radius),
+              lambda u: -radius * np.cos(u / radius)),
+             (straight + bend, 2 * straight + bend, lambda u: straight - u,
+              lambda u: radius + 0 * u),
+             (2 * straight + bend, 200.0, lambda u: -radius * np.sin(u / radius),
+              lambda u: radius * np.cos(u / radius)))
+    for lo, hi, fx, fy in parts:
+        sel = (s >= lo) & (s < hi)
+        x[sel], y[sel] = fx(s[sel] - lo), fy(s[sel] - lo)
+    x = x if ccw else -x
+    return x + gps_noise(x.size, noise, seed), y + gps_noise(y.size, noise, seed + 1)
+
+
+@pytest.mark.parametrize("ccw", [True, False])
+def test_a_200_m_indoor_oval_is_a_track_with_its_direction(ccw):
+    m = compute_metrics(make_track(*indoor_oval(30, ccw=ccw)))
+    assert m.route.shape == "track" and abs(m.route.track_laps - 30) <= 2
+    one_way, other = ((m.route.track_km_ccw, m.route.track_km_cw) if ccw else
+                      (m.route.track_km_cw, m.route.track_km_ccw))
+    assert one_way > 4.5 and other < 0.1 * one_way
+
+
+def test_a_400_m_track_is_still_a_400_m_track():
+    m = compute_metrics(make_track(*oval(12, ccw=True, noise=2.0)))
+    assert m.route.shape == "track" and m.route.track_laps == 12

@@ -113,7 +113,9 @@ def comeback_ramp(h: History, i: int, cfg: Thresholds) -> Finding | None:
     if before is not None and (since >= before[0] or today > cfg.spike_small * before[0]):
         return None  # rebuilt, or longer than before the break: the spike rule speaks
     r = today / since if since > 0 else 0.0
-    held = int(h.day[i]) - int(h.day[back[np.argmax(h.dist[back] >= since)]])
+    # The step was reached by the first run within the small tier of it: 3.01 and 3.02 km are
+    # one step (GPS distance varies by a few percent), not a new one two days later.
+    held = int(h.day[i]) - int(h.day[back[np.argmax(h.dist[back] * cfg.spike_small >= since)]])
     if r <= cfg.spike_small or (held >= cfg.ramp_step_days and r <= cfg.spike_large):
         return None
     return ramp_finding(h, i, back, since, r, held, before, cfg)
