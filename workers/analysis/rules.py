@@ -31,9 +31,17 @@ DATE_RULES = (
     patterns.route_repetition,
     patterns.track_direction,
 )
-RULE_IDS = (
-    "single_run_spike", "return_to_running", "weekly_jump", "acwr", "weekly_descent",
-    "downhill_novel", "route_repetition", "track_direction", "gct_asymmetry", "cadence_drop",
+RULE_IDS = (  # one entry per line: other rules are added beside these
+    "single_run_spike",
+    "return_to_running",
+    "weekly_jump",
+    "acwr",
+    "weekly_descent",
+    "downhill_novel",
+    "route_repetition",
+    "track_direction",
+    "gct_asymmetry",
+    "cadence_drop",
     "shoe_mileage",
 )
 
