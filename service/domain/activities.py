@@ -208,6 +208,19 @@ def summary(activity: Activity) -> dict:
     }
 
 
+def descent(metrics: dict | None) -> dict | None:
+    """The descent figures of an analysed run (issue 22): what the rules use (`loss_m`), where it
+    came from (`loss_source`: the device's own total or the samples), the estimate from the
+    samples (`samples_loss_m`) and the device's total (`device_loss_m`, when the file had one).
+    None before the run is analysed or without altitude."""
+    e = (metrics or {}).get("elevation") or {}
+    if not e or e.get("altitude_source", "none") == "none":
+        return None
+    return {"loss_m": e.get("loss_m"), "samples_loss_m": e.get("engine_loss_m"),
+            "device_loss_m": e.get("device_loss_m"), "loss_source": e.get("loss_source"),
+            "altitude_source": e.get("altitude_source")}
+
+
 def guess_source(data: bytes) -> str:
     """An archive's origin from its layout: Strava's bulk export has activities.csv, Garmin's
     holds nested zips (DI_CONNECT/…); anything else is a plain upload."""

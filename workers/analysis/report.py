@@ -153,6 +153,9 @@ def activity_dict(file: str, ident: str, m: ActivityMetrics, source: str, dup: s
             "km_grade_le_minus5": e.km_grade_le_minus5,
             "km_grade_le_minus10": e.km_grade_le_minus10,
             "altitude_source": e.altitude_source, "device_loss_m": e.device_loss_m,
+            # What the rules use (loss_m), where it came from, and the estimate from the samples
+            # whatever loss_m is: the engine's own figure stays visible beside the watch's.
+            "samples_loss_m": e.engine_loss_m, "loss_source": e.loss_source,
             "longest_descent_m": e.longest_descent_m, "confidence": e.confidence,
         },
         "route": {
