@@ -29,7 +29,7 @@ ERROR_STATUSES = {400: "Bad request", 401: "Not signed in, or the credential is 
                   422: "Validation failed", 429: "Rate limited (see Retry-After)",
                   503: "A database or queue we depend on failed; nothing was stored. Retry after "
                        "Retry-After seconds (never a 4xx about your data)"}
-BEARER = [{"bearer": []}, {"session": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ unknown keys refused: 400 `invalid_json` or 422 `validation_failed`.
 
 
 def _models(ops: list[Op]) -> list[type[BaseModel]]:
-    found = {m.Error}
+    found: set[type[BaseModel]] = {m.Error}
     for op in ops:
         found.update(x for x in (op.response, op.body) if x is not None)
     return sorted(found, key=lambda x: x.__name__)

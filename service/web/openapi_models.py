@@ -224,7 +224,21 @@ class ActivitySummary(Open):
     status: str
 
 
+class Descent(BaseModel):
+    loss_m: float | None = Field(description="The elevation loss the rules use, metres")
+    samples_loss_m: float | None = Field(
+        description="Our estimate from the altitude samples (hysteresis count), metres")
+    device_loss_m: float | None = Field(
+        description="The device's own total (FIT session total_descent, Garmin summary), if any")
+    loss_source: Literal["device", "samples"] | None = Field(
+        description="Where `loss_m` comes from: a barometric device's plausible total, or the "
+                    "samples")
+    altitude_source: str
+
+
 class ActivityDetail(ActivitySummary):
+    descent: Descent | None = Field(
+        description="Descent figures side by side; null before analysis or without altitude")
     metrics: dict[str, Any] | None
     error: str | None
 

@@ -10,7 +10,7 @@ reported (a run yesterday is still current today).
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -117,7 +117,7 @@ def find_duplicates(items: list[tuple[str, str, ActivityMetrics, str]]) -> dict[
 
 def build_document(
     items: list[tuple[str, str, ActivityMetrics, str]],
-    findings: list[Finding | dict],
+    findings: Sequence[Finding | dict],
     weeks: list[dict],
     skipped: Iterable[Skip | dict],
     duplicates: dict[str, str] | None = None,
@@ -153,6 +153,9 @@ def activity_dict(file: str, ident: str, m: ActivityMetrics, source: str, dup: s
             "km_grade_le_minus5": e.km_grade_le_minus5,
             "km_grade_le_minus10": e.km_grade_le_minus10,
             "altitude_source": e.altitude_source, "device_loss_m": e.device_loss_m,
+            # What the rules use (loss_m), where it came from, and the estimate from the samples
+            # whatever loss_m is: the engine's own figure stays visible beside the watch's.
+            "samples_loss_m": e.engine_loss_m, "loss_source": e.loss_source,
             "longest_descent_m": e.longest_descent_m, "confidence": e.confidence,
         },
         "route": {

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from workers.analysis.config import Thresholds
 
-# workers.analysis.load: weekly_jump compares days d-6..d with d-20..d-14; acwr's uncoupled
+# workers.analysis.load: weekly_jump compares days d-6..d with the 7-day blocks before them (up to
+# `weekly_base_weeks`, read by rules.lookback_days); acwr's uncoupled
 # chronic load is days d-27..d-7 and its EWMA starts at most 364 days back (`ewma_pair`);
 # weekly_descent's base is days d-34..d-7.
 WEEKLY_JUMP_DAYS = 21
@@ -30,9 +31,10 @@ def rule_windows(t: Thresholds) -> dict[str, int]:
     return {
         "single_run_spike": t.spike_window_days,
         "return_to_running": t.spike_window_days,  # plus the previous run (see module doc)
-        "weekly_jump": WEEKLY_JUMP_DAYS,
+        "weekly_jump": max(WEEKLY_JUMP_DAYS, 7 * t.weekly_base_weeks + 6),
         "acwr": max(ACWR_CHRONIC_DAYS, t.acwr_min_history_days, EWMA_HORIZON_DAYS),
-        "weekly_descent": max(DESCENT_BASE_DAYS, t.descent_min_history_days),
+        "weekly_descent": max(DESCENT_BASE_DAYS, t.descent_min_history_days,
+                              7 * t.weekly_base_weeks + 6),
         "downhill_novel": t.downhill_window_days,
         "route_repetition": t.repetition_window_days,
         "track_direction": t.track_window_days,

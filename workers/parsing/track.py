@@ -86,6 +86,11 @@ class Track:
     # What the run was read from: "fit", "gpx", "streams" (Strava API), None for a summary
     # without samples. Of two copies of one run, the richer format is kept (FORMAT_RANK).
     format: str | None = None
+    # Strava streams' `resolution` ("low" ~100 points, "medium" ~1,000, "high" ~10,000) and
+    # `original_size`: a downsampled profile is read as sparse (no spike filter across samples
+    # 100 m apart; workers/analysis/elevation.py). None: every recorded sample.
+    resolution: str | None = None
+    original_size: int | None = None
 
     def __post_init__(self) -> None:
         if self.start_time.tzinfo is None:
