@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -113,9 +113,11 @@ def forget_history(runtime, athlete_id) -> None:
 
 
 def earlier_runs() -> list[tuple[str, bytes]]:
-    """Three 6 km runs in the fortnight before the pair's 14 km: the pair is a distance spike."""
-    return [(f"easy{day}.gpx", gpx_copy(run_track(datetime(2019, 6, day, 7, tzinfo=UTC), 6.0)))
-            for day in (1, 5, 10)]
+    """6 km runs over the six weeks before the pair's 14 km (rules wait for 28 days and 3 runs
+    of history): the pair is a distance spike."""
+    return [(f"easy{n}.gpx", gpx_copy(run_track(datetime(2019, 5, 1, 7, tzinfo=UTC)
+                                                + timedelta(days=n), 6.0)))
+            for n in range(0, 42, 5)]
 
 
 def test_both_arrival_orders_give_the_same_activity_and_finding_ids(client, runtime, data_dir):
