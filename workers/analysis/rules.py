@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from workers.analysis import load, patterns, spikes
+from workers.analysis import kneetolerance, load, patterns, spikes
 from workers.analysis.config import Thresholds
 from workers.analysis.history import Finding, History, HistoryItem, day_number, from_day_number
 
@@ -30,11 +30,12 @@ DATE_RULES = (
     load.weekly_descent,
     patterns.route_repetition,
     patterns.track_direction,
+    kneetolerance.knee_load,
 )
 RULE_IDS = (
     "single_run_spike", "return_to_running", "weekly_jump", "acwr", "weekly_descent",
     "downhill_novel", "route_repetition", "track_direction", "gct_asymmetry", "cadence_drop",
-    "shoe_mileage",
+    "shoe_mileage", "knee_load",
 )
 
 
