@@ -362,9 +362,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {r.name:<22} {'/'.join(r.pattern_rules):<32} {'YES' if ok else 'NO ':<4} {how}")
     injected_n = len(runners) - len(controls)
     print(f"  detected {detected}/{injected_n}: {'PASS' if detected == injected_n else 'FAIL'}")
+    rule_alone("knee_load", ("long_run", "weekly_jump", "mountain"), runners, results, months)
     if args.verbose:
         print_all(runners, results)
     return 0
+
+
+def rule_alone(rule: str, kinds: tuple[str, ...], runners, results, months: float) -> None:
+    """One rule on its own: which load patterns it catches (caution within 7 days of the start)
+    and its caution-or-higher rate on controls."""
+    print(f"\n{rule} on its own:")
+    for r in runners:
+        if r.kind not in kinds:
+            continue
+        start = START + timedelta(days=r.pattern_day)
+        hits = [f for f in results[r.name][0] if f.rule == rule and at_least(f.severity, "caution")
+                and start <= f.date <= start + timedelta(days=7)]
+        how = f"caution after {(hits[0].date - start).days} d" if hits else "missed"
+        print(f"  {r.name:<22} {'YES' if hits else 'NO ':<4} {how}")
+    alarms = sum(1 for r in runners if r.kind == "control" for f in results[r.name][0]
+                 if f.rule == rule and at_least(f.severity, "caution")
+                 and f.date >= results[r.name][1][0].metrics.start_time.date() + timedelta(30))
+    print(f"  controls: {alarms / months if months else 0.0:.3f} caution+/runner-month")
 
 
 def print_all(runners, results) -> None:

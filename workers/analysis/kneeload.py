@@ -52,6 +52,13 @@ WALK_WEIGHT = 0.5
 CADENCE_SLOPE = 1.1
 CADENCE_WEIGHT = (0.85, 1.2)
 CADENCE_MIN_MATCHED_S = 300.0
+# Unaccustomed descent: eccentric damage is largest in runners not used to it, and one earlier
+# bout protects (repeated-bout effect; Bontemps et al. 2020, Khassetarash et al. 2022). The
+# descent load beyond the largest of the previous 30 days counts this many times. The factor is
+# a modelling choice (no study gives one): docs/knee-load.md.
+NOVEL_DESCENT_WEIGHT = 2.0
+NOVEL_WINDOW_DAYS = 30
+NOVEL_FLOOR_M = 500.0  # ~100 m of descent: ordinary rolling roads are never novel
 CADENCE_BASELINE_RUNS = 10
 EASY_WINDOW_DAYS = 90
 EASY_MIN_RUNS = 3
@@ -196,6 +203,18 @@ def knee_of(m) -> KneeMetrics:
     if not loss and not (m.indoor or m.manual):
         loss = m.elevation.device_loss_m or 0.0
     return fallback(m.distance_m, m.moving_time_s, loss)
+
+
+def descent_extra_m(k: KneeMetrics) -> float:
+    """What descents added to a run, in knee-metres (before speed and cadence)."""
+    running = sum(w - m for _e, m, w in k.bands)
+    return max(running + WALK_WEIGHT * (k.walk_weighted_m - k.walk_m), 0.0)
+
+
+def novel_descent_m(extra_m: float, accustomed_m: float) -> float:
+    """The part of a run's descent load beyond what the runner did in the previous 30 days (at
+    least NOVEL_FLOOR_M): counted NOVEL_DESCENT_WEIGHT times (repeated-bout effect)."""
+    return max(extra_m - max(accustomed_m, NOVEL_FLOOR_M), 0.0) * (NOVEL_DESCENT_WEIGHT - 1.0)
 
 
 def run_load_m(k: KneeMetrics, easy_mps: float | None, cadence_change: float | None) -> float:

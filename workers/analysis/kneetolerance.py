@@ -4,10 +4,11 @@ and the `knee_load` finding (DESIGN §1; method and reasoning in docs/decisions.
 * Acute load decays by `DECAY` (6/7) a day: a steady daily load L settles at 7L, so the acute load
   reads in "knee-km per week" and compares with a weekly tolerance; half-life 4.5 days, a run
   weighs 21% after 10 days (Garmin: a run's effect "is gone after 10 days").
-* Tolerance is set once per calendar week (Monday, local time) from the weeks before it: the
-  larger of 1.3 x the last 4 weeks' mean and the best 4-week mean of the past 51 weeks, the latter
-  bounded by (recent + half of it) so a long break brings it down; never under a floor, and none
-  at all before `knee_min_history_days` (28) of history and `min_history_runs` runs.
+* Tolerance is set once per calendar week (Monday, local time) from the weeks before it, in the
+  same units: what the acute load peaked at in the runner's usual training weeks (recovery weeks
+  and holidays left out) with headroom, or a share of their best month of the past year, whichever
+  is larger; never under a floor, and none at all before `knee_min_history_days` (28) of history
+  and `min_history_runs` runs (`tolerance`).
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ def run_loads(h: History) -> tuple[np.ndarray, list[str], np.ndarray]:
     speeds = [None if p.speed_mps is None or h.race[i] else p.speed_mps
               for i, p in enumerate(profiles)]
     cadence = CadenceWindow(h)
+    extras = np.array([kl.descent_extra_m(k) if k.method != "none" else 0.0 for k in profiles])
     for i, k in enumerate(profiles):
         change = cadence.change(i) if k.method == "samples" else None
         cadence.add(i)
@@ -91,7 +93,8 @@ def run_loads(h: History) -> tuple[np.ndarray, list[str], np.ndarray]:
             conf.append("stored")
             continue
         easy[i] = easy_speed(h, i, speeds, k)
-        km[i] = kl.run_load_m(k, None if np.isnan(easy[i]) else easy[i], change) / 1000.0
+        novel = kl.novel_descent_m(extras[i], accustomed(h, i, extras))
+        km[i] = (kl.run_load_m(k, None if np.isnan(easy[i]) else easy[i], change) + novel) / 1e3
         conf.append(k.confidence or "low")
     return km, conf, easy
 
@@ -105,6 +108,12 @@ def easy_speed(h: History, i: int, speeds: list[float | None], k: kl.KneeMetrics
         mid = len(prior) // 2
         return prior[mid] if len(prior) % 2 else 0.5 * (prior[mid - 1] + prior[mid])
     return float(k.speed_mps) if k.speed_mps else np.nan
+
+
+def accustomed(h: History, i: int, extras: np.ndarray) -> float:
+    """The largest descent load of the runner's runs in the 30 days before run i."""
+    lo = int(np.searchsorted(h.t, h.t[i] - kl.NOVEL_WINDOW_DAYS * DAY_S, side="left"))
+    return float(extras[lo:i].max()) if i > lo else 0.0
 
 
 class CadenceWindow:
@@ -147,29 +156,45 @@ class CadenceWindow:
         return today / usual - 1.0 if usual > 0 else None
 
 
-def weekly_loads(s: KneeSeries, monday: int, weeks: int) -> np.ndarray:
-    """Knee-km of the `weeks` calendar weeks before `monday`, most recent first (weeks before the
-    history count as empty; callers check the history is long enough)."""
-    return np.array([s.week_sum(monday - 7 * k, monday - 7 * k + 6) for k in range(1, weeks + 1)])
+def weekly_peaks(s: KneeSeries, monday: int, weeks: int) -> np.ndarray:
+    """The highest acute load of each of the `weeks` calendar weeks before `monday`, most recent
+    first (weeks before the history: 0)."""
+    out = np.zeros(weeks)
+    for k in range(1, weeks + 1):
+        lo, hi = monday - 7 * k - s.first, monday - 7 * k + 7 - s.first
+        lo, hi = max(lo, 0), min(hi, s.acute.size)
+        if hi > lo:
+            out[k - 1] = float(s.acute[lo:hi].max())
+        elif lo >= s.acute.size and s.acute.size:
+            out[k - 1] = s.at(s.acute, monday - 7 * k)
+    return out
 
 
 def tolerance(h: History, s: KneeSeries, monday: int, cfg: Thresholds) -> dict | None:
-    """The tolerance for the week starting `monday`, from the weeks before it; None before the
-    history is `knee_min_history_days` long with `min_history_runs` runs."""
+    """The tolerance for the week starting `monday`, in acute-load units, from the weeks before it
+    (None before `knee_min_history_days` of history and `min_history_runs` runs):
+    * usual: the mean weekly peak of the runner's recent training weeks (the last
+      `knee_base_weeks`; a week under `weekly_base_floor` x the biggest of them - a recovery week,
+      a holiday - is not a base), times `knee_recent_headroom`;
+    * long-term: the best 4-week mean of weekly peaks in the past 51 weeks, times
+      `knee_long_share` (capacity lost in a break: after weeks off it is what remains);
+    * never under `knee_tolerance_floor_km`."""
     if len(h) == 0 or h.day[0] > monday - cfg.knee_min_history_days:
         return None
     if h.days(int(h.day[0]), monday - 1).stop < cfg.min_history_runs:
         return None
-    weeks = weekly_loads(s, monday, LONG_WEEKS)
-    span = (monday - int(h.day[0])) // 7  # whole weeks of history before this one
-    weeks = weeks[: max(span, RECENT_WEEKS)]
-    recent = float(weeks[:RECENT_WEEKS].mean())
-    months = np.convolve(weeks, np.ones(RECENT_WEEKS) / RECENT_WEEKS, mode="valid")
-    best = float(months.max()) if months.size else recent
-    value = max(cfg.knee_tolerance_floor_km, cfg.knee_recent_headroom * recent,
-                min(best, recent + cfg.knee_long_share * best))
-    return {"km": value, "recent_weekly_km": recent, "best_month_weekly_km": best,
-            "week_start": from_day_number(monday).isoformat()}
+    span = max((monday - int(h.day[0])) // 7, 1)
+    peaks = weekly_peaks(s, monday, min(LONG_WEEKS, span))
+    recent = peaks[: cfg.knee_base_weeks]
+    kept = recent[recent >= cfg.weekly_base_floor * recent.max()][:RECENT_WEEKS] if (
+        recent.size and recent.max() > 0) else np.zeros(0)
+    usual = float(kept.mean()) if kept.size else 0.0
+    months = np.convolve(peaks, np.ones(RECENT_WEEKS) / RECENT_WEEKS, mode="valid")
+    best = float(months.max()) if months.size else usual
+    value = max(cfg.knee_tolerance_floor_km, cfg.knee_recent_headroom * usual,
+                cfg.knee_long_share * best)
+    return {"km": value, "usual_peak_km": usual, "usual_weeks": int(kept.size),
+            "best_month_peak_km": best, "week_start": from_day_number(monday).isoformat()}
 
 
 def knee_load(h: History, d: int, today: slice, cfg: Thresholds) -> Finding | None:
@@ -182,25 +207,41 @@ def knee_load(h: History, d: int, today: slice, cfg: Thresholds) -> Finding | No
             return None
         acute = s.at(s.acute, day)
         return {"value": acute / tol["km"], "acute": acute, "tol": tol,
-                "week": s.week_sum(monday_of(day), day)}
+                "week": s.week_sum(monday_of(day), day), "session": session(h, s, day, cfg)}
 
     def level(m: dict) -> int:
-        return 2 if m["value"] > cfg.knee_caution_ratio else int(m["value"] > cfg.knee_info_ratio)
+        if m["value"] > cfg.knee_caution_ratio or m["session"]["ratio"] > cfg.knee_session_ratio:
+            return 2
+        return int(m["value"] > cfg.knee_info_ratio)
 
     now = fires(h, today, measure, level, ("knee_load", cfg), monday_of(d))
     if now is None:
         return None
     severity = "caution" if level(now) == 2 else "info"
     runs = contributors(h, s, d)
-    evidence = {"acute_knee_km": now["acute"], "week_knee_km": now["week"],
+    evidence = {"acute_knee_km": now["acute"], "session": now["session"], "week_knee_km": now["week"],
                 "tolerance_knee_km": now["tol"]["km"],
-                "recent_weekly_knee_km": now["tol"]["recent_weekly_km"],
-                "best_month_weekly_knee_km": now["tol"]["best_month_weekly_km"],
+                "usual_peak_knee_km": now["tol"]["usual_peak_km"],
+                "best_month_peak_knee_km": now["tol"]["best_month_peak_km"],
                 "runs": runs, "decay_per_day": round(DECAY, 4),
                 "evidence": "joint-load biomechanics (weights); load-management consensus"}
     threshold = cfg.knee_caution_ratio if severity == "caution" else cfg.knee_info_ratio
     return date_finding(h, d, "knee_load", severity, now["value"], threshold,
                         message(now, runs, severity), evidence, h.days(d - 6, d))
+
+
+def session(h: History, s: KneeSeries, day: int, cfg: Thresholds) -> dict:
+    """The day's biggest run in knee-km vs the biggest of the previous 30 days (Frandsen's
+    single-session comparison, knee-weighted; ratio 0 when there is nothing to compare)."""
+    today = h.days(day, day)
+    if today.stop <= today.start:
+        return {"ratio": 0.0}
+    i = today.start + int(np.argmax(s.run_km[today]))
+    window = h.before(i, cfg.spike_window_days)
+    prior = float(s.run_km[window].max()) if window.stop > window.start else 0.0
+    ratio = s.run_km[i] / prior if prior > 0 and s.run_km[i] >= cfg.knee_session_min_km else 0.0
+    return {"ratio": float(ratio), "knee_km": float(s.run_km[i]), "previous_max_knee_km": prior,
+            "activity": h.items[i].id}
 
 
 def contributors(h: History, s: KneeSeries, d: int, top: int = 3) -> list[dict]:
@@ -215,15 +256,20 @@ def contributors(h: History, s: KneeSeries, d: int, top: int = 3) -> list[dict]:
 
 
 def message(now: dict, runs: list[dict], severity: str) -> str:
-    tol = now["tol"]
-    where = "above" if severity == "caution" else "close to"
+    tol, one = now["tol"], now["session"]
+    where = "above" if now["value"] > 1.0 else "close to"
     made = "; ".join(f"{r['date']}: {r['distance_km']:.1f} km -> {r['knee_km']:.1f} knee-km"
                      + (f" ({r['loss_m']} m down)" if r["loss_m"] >= 100 else "") for r in runs)
     return (
         f"Knee load {now['acute']:.0f} knee-km (this week so far {now['week']:.0f}) is {where} "
-        f"your tolerance of {tol['km']:.0f} knee-km a week (your last 4 weeks averaged "
-        f"{tol['recent_weekly_km']:.0f}, your best month this past year "
-        f"{tol['best_month_weekly_km']:.0f} a week). It came mostly from {made}. A knee-km is an "
+        f"your tolerance of {tol['km']:.0f} (your usual weeks peak at "
+        f"{tol['usual_peak_km']:.0f}, your best month this past year at "
+        f"{tol['best_month_peak_km']:.0f}). It came mostly from {made}. "
+        + (f"Today's run alone weighed {one['knee_km']:.0f} knee-km, {one['ratio']:.1f}x your "
+           f"biggest of the previous 30 days ({one['previous_max_knee_km']:.0f}); one session "
+           "much bigger than recent ones is the pattern most linked with injury (Frandsen et "
+           "al. 2025, measured in distance). " if one["ratio"] > 1.0 else "")
+        + "A knee-km is an "
         "easy flat km at your usual pace; descents, fast running and longer steps weigh more, "
         "walking less (joint-load studies: Gottschall & Kram 2005, Kuster 1993, Willson 2014). "
         "The tolerance follows load-management practice, not a validated injury threshold."
