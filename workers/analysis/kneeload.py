@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from workers.analysis.dynamics import MIN_RUN_CADENCE, MIN_RUN_SPEED, SPEED_BIN_MPS
+from workers.analysis.dynamics import MIN_RUN_CADENCE, MIN_RUN_SPEED
 
 # Downhill: +5% of load per 1% of descent grade. Anchors: Gottschall & Kram 2005, normal impact
 # peak +54% at -9 deg (-15.8%) = +3.4%/1%, a lower bound for the knee (its share of the support
@@ -64,6 +64,9 @@ EASY_WINDOW_DAYS = 90
 EASY_MIN_RUNS = 3
 SPEED_WINDOW = 5  # samples each side: speed over ~10 s, so GPS jitter does not look like surges
 UNKNOWN_SPEED = -1.0  # the band of samples without usable times
+# Speed bands of 0.1 m/s, weighed by their lower edge: a run at its easy pace never gets a
+# surcharge from rounding, a faster one at most 0.1 m/s (~3%) too little.
+SPEED_BIN_MPS = 0.1
 # A summary's average speed mixes running and walking breaks (a mountain run averages under the
 # per-sample walking speed): only an average below a brisk walk (~4.3 km/h) counts as a walk.
 SUMMARY_WALK_SPEED = 1.2
@@ -146,7 +149,7 @@ def segment_speed(timestamps: np.ndarray, d: np.ndarray, speed: np.ndarray) -> n
 
 
 def speed_bands(v: np.ndarray, metres: np.ndarray, weighted: np.ndarray) -> list[list[float]]:
-    band = np.where(v >= 0, np.floor(np.clip(v, 0, 11.99) / SPEED_BIN_MPS), -1).astype(np.int64)
+    band = np.where(v >= 0, np.floor(np.clip(v, 0, 11.99) / SPEED_BIN_MPS + 1e-9), -1).astype(np.int64)
     out = []
     for b in np.unique(band):
         sel = band == b
@@ -184,7 +187,7 @@ def fallback(distance_m: float, moving_time_s: float, loss_m: float | None) -> K
     weighted = min(dist + DOWN_PER_GRADE * loss, GRADE_WEIGHT_MAX * dist)
     speed = dist / moving_time_s if moving_time_s and moving_time_s > 0 else None
     edge = UNKNOWN_SPEED if speed is None else round(
-        float(np.floor(min(speed, 11.99) / SPEED_BIN_MPS)) * SPEED_BIN_MPS, 2)
+        float(np.floor(min(speed, 11.99) / SPEED_BIN_MPS + 1e-9)) * SPEED_BIN_MPS, 2)
     if speed is not None and speed < SUMMARY_WALK_SPEED:
         return KneeMetrics("summary", "low", [], round(dist, 1), round(weighted, 1), None)
     return KneeMetrics("summary", "low", [[edge, round(dist, 1), round(weighted, 1)]], 0.0, 0.0,
@@ -224,7 +227,7 @@ def run_load_m(k: KneeMetrics, easy_mps: float | None, cadence_change: float | N
     for edge, _metres, weighted in k.bands:
         factor = 1.0
         if edge >= 0 and easy_mps:
-            ratio = (edge + SPEED_BIN_MPS / 2) / easy_mps
+            ratio = edge / easy_mps
             factor = min(max(1.0 + SPEED_SLOPE * (ratio - 1.0), 1.0), SPEED_WEIGHT_MAX)
         running += weighted * factor
     return running * cadence_weight(cadence_change) + WALK_WEIGHT * k.walk_weighted_m

@@ -157,16 +157,15 @@ class CadenceWindow:
 
 
 def weekly_peaks(s: KneeSeries, monday: int, weeks: int) -> np.ndarray:
-    """The highest acute load of each of the `weeks` calendar weeks before `monday`, most recent
-    first (weeks before the history: 0)."""
+    """The highest acute load on a run day of each of the `weeks` calendar weeks before `monday`,
+    most recent first (a week without runs: 0, so what lingers from the week before is not read
+    as training)."""
     out = np.zeros(weeks)
     for k in range(1, weeks + 1):
-        lo, hi = monday - 7 * k - s.first, monday - 7 * k + 7 - s.first
-        lo, hi = max(lo, 0), min(hi, s.acute.size)
+        lo, hi = max(monday - 7 * k - s.first, 0), min(monday - 7 * k + 7 - s.first, s.acute.size)
         if hi > lo:
-            out[k - 1] = float(s.acute[lo:hi].max())
-        elif lo >= s.acute.size and s.acute.size:
-            out[k - 1] = s.at(s.acute, monday - 7 * k)
+            ran = s.daily[lo:hi] > 0
+            out[k - 1] = float(s.acute[lo:hi][ran].max()) if ran.any() else 0.0
     return out
 
 
