@@ -39,6 +39,20 @@ RULE_IDS = (
 )
 
 
+# Every rule that compares a run or a week with the runner's own past waits for enough history
+# (`load.enough_history`); the report's note names them (issue 22). The route habit needs 3 weeks
+# by its own definition; shoe mileage and track direction are absolute.
+NEEDS_HISTORY = (
+    "distance spike",  # single_run_spike
+    "weekly load",  # weekly_jump
+    "load ratio",  # acwr
+    "weekly descent",  # weekly_descent
+    "novel descent",  # downhill_novel
+    "ground-contact shift",  # gct_asymmetry (shift from the baseline)
+    "cadence",  # cadence_drop
+)
+
+
 def evaluate(
     history: list[HistoryItem] | History, as_of: date, config: Thresholds | None = None,
     utc_offset_s: int = 0,
@@ -140,7 +154,7 @@ def history_note(history: list[HistoryItem] | History, as_of: date | None,
     span = last - int(h.day[0]) + 1
     runs = h.days(int(h.day[0]), last).stop
     have = (f"{span} days" if span < cfg.min_history_days else f"{runs} run{'s' * (runs != 1)}")
-    return (f"Only {have} of history so far: the distance spike, weekly "
-            f"load, load ratio and weekly descent rules stay silent until there are "
-            f"{cfg.min_history_days} days and {cfg.min_history_runs} runs, because your recent "
-            "longest run and usual week cannot be known before that.")
+    return (f"Only {have} of history so far: the {', '.join(NEEDS_HISTORY)} rules stay silent "
+            f"until there are {cfg.min_history_days} days and {cfg.min_history_runs} runs, "
+            "because your recent longest run, usual week, usual descent and usual running style "
+            "cannot be known before that.")
