@@ -109,6 +109,10 @@ class Thresholds:
     knee_recent_headroom: float = 1.3
     knee_base_weeks: int = 6
     knee_long_share: float = 0.6
+    # A month the runner did in the last `knee_kept_weeks` weeks is still within reach after a
+    # taper, a race or a holiday (tissue capacity is not lost in two weeks): x `knee_kept_share`.
+    knee_kept_weeks: int = 12
+    knee_kept_share: float = 1.0
     # One run's knee-km vs the biggest of the previous `spike_window_days` (Frandsen's session
     # comparison, knee-weighted): above this ratio a caution, for runs of at least the minimum.
     knee_session_ratio: float = 1.3

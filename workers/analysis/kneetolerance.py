@@ -20,12 +20,18 @@ import numpy as np
 from workers.analysis import kneeload as kl
 from workers.analysis.config import Thresholds
 from workers.analysis.history import DAY_S, Finding, History, from_day_number
-from workers.analysis.load import date_finding, fires, monday_of
+from workers.analysis.load import date_finding, fires
 
 DECAY = 6.0 / 7.0
 LONG_WEEKS = 51  # the long-term look-back (kept inside the rules' one-year horizon)
 RECENT_WEEKS = 4
 CADENCE_BASELINE_DAYS = 56
+
+
+def monday_of(day: int) -> int:
+    """Day number of the Monday of `day`'s local week (day 0, 1970-01-01, was a Thursday): the
+    tolerance is set once per training week, as Garmin's Running Tolerance is."""
+    return day - (day + 3) % 7
 
 
 @dataclass(slots=True)
@@ -190,10 +196,13 @@ def tolerance(h: History, s: KneeSeries, monday: int, cfg: Thresholds) -> dict |
     usual = float(kept.mean()) if kept.size else 0.0
     months = np.convolve(peaks, np.ones(RECENT_WEEKS) / RECENT_WEEKS, mode="valid")
     best = float(months.max()) if months.size else usual
+    kept_months = months[: max(cfg.knee_kept_weeks - RECENT_WEEKS + 1, 0)]
+    kept_best = float(kept_months.max()) if kept_months.size else 0.0
     value = max(cfg.knee_tolerance_floor_km, cfg.knee_recent_headroom * usual,
-                cfg.knee_long_share * best)
+                cfg.knee_long_share * best, cfg.knee_kept_share * kept_best)
     return {"km": value, "usual_peak_km": usual, "usual_weeks": int(kept.size),
-            "best_month_peak_km": best, "week_start": from_day_number(monday).isoformat()}
+            "best_month_peak_km": best, "best_recent_month_peak_km": kept_best,
+            "week_start": from_day_number(monday).isoformat()}
 
 
 def knee_load(h: History, d: int, today: slice, cfg: Thresholds) -> Finding | None:
@@ -206,19 +215,20 @@ def knee_load(h: History, d: int, today: slice, cfg: Thresholds) -> Finding | No
             return None
         acute = s.at(s.acute, day)
         return {"value": acute / tol["km"], "acute": acute, "tol": tol,
-                "week": s.week_sum(monday_of(day), day), "session": session(h, s, day, cfg)}
+                "week": s.week_sum(day - 6, day), "session": session(h, s, day, cfg)}
 
     def level(m: dict) -> int:
         if m["value"] > cfg.knee_caution_ratio or m["session"]["ratio"] > cfg.knee_session_ratio:
             return 2
         return int(m["value"] > cfg.knee_info_ratio)
 
-    now = fires(h, today, measure, level, ("knee_load", cfg), monday_of(d))
+    now = fires(h, today, measure, level, ("knee_load", cfg), d - cfg.load_refractory_days)
     if now is None:
         return None
     severity = "caution" if level(now) == 2 else "info"
     runs = contributors(h, s, d)
-    evidence = {"acute_knee_km": now["acute"], "session": now["session"], "week_knee_km": now["week"],
+    evidence = {"acute_knee_km": now["acute"], "session": now["session"],
+                "last_7_days_knee_km": now["week"],
                 "tolerance_knee_km": now["tol"]["km"],
                 "usual_peak_knee_km": now["tol"]["usual_peak_km"],
                 "best_month_peak_knee_km": now["tol"]["best_month_peak_km"],
@@ -260,7 +270,7 @@ def message(now: dict, runs: list[dict], severity: str) -> str:
     made = "; ".join(f"{r['date']}: {r['distance_km']:.1f} km -> {r['knee_km']:.1f} knee-km"
                      + (f" ({r['loss_m']} m down)" if r["loss_m"] >= 100 else "") for r in runs)
     return (
-        f"Knee load {now['acute']:.0f} knee-km (this week so far {now['week']:.0f}) is {where} "
+        f"Knee load {now['acute']:.0f} knee-km (last 7 days {now['week']:.0f}) is {where} "
         f"your tolerance of {tol['km']:.0f} (your usual weeks peak at "
         f"{tol['usual_peak_km']:.0f}, your best month this past year at "
         f"{tol['best_month_peak_km']:.0f}). It came mostly from {made}. "
