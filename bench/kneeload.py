@@ -39,6 +39,10 @@ def own_load_km(metrics) -> float:
 
 def tracks(data: Path):
     yield from real_runs(data, quick=False)
+    for path in sorted((data / "activities" / "fit").glob("*.fit")):
+        for t in parse_bytes(path.read_bytes(), path.name).tracks:
+            if t.sport in ("walking", "hiking"):
+                yield f"{path.name} ({t.sport})", t
     for path in sorted((data / "strava-api").glob("sportslib__streams_run_*.json")):
         for t in parse_bytes(path.read_bytes(), path.name).tracks:
             if t.is_run:
@@ -46,10 +50,14 @@ def tracks(data: Path):
 
 
 def table(data: Path) -> None:
+    seen: set[str] = set()
     print(f"{'file':58} {'km':>6} {'knee-km':>8} {'ratio':>6} {'loss m':>7} {'walk km':>7} "
           f"{'conf':>6} {'no-samples':>10} {'flat':>6}")
     for name, track in tracks(data):
         m = compute_metrics(track)
+        if name in seen:
+            continue
+        seen.add(name)
         km = m.distance_m / 1000.0
         if km < 0.2:
             continue

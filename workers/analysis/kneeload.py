@@ -196,15 +196,14 @@ def fallback(distance_m: float, moving_time_s: float, loss_m: float | None) -> K
 
 def knee_of(m) -> KneeMetrics:
     """The profile to use for stored metrics `m` (ActivityMetrics): its own, else the fallback
-    from its totals (terrain loss, else the device's or provider's loss)."""
+    from its totals (our loss, else the device's or provider's; none indoors or by hand)."""
     if m.knee.method == "samples" or (m.knee.method == "summary" and (m.knee.bands or
                                                                       m.knee.walk_m)):
         return m.knee
     if m.knee.load_km is not None:
         return m.knee
-    loss = m.elevation.loss_m if m.terrain else 0.0
-    if not loss and not (m.indoor or m.manual):
-        loss = m.elevation.device_loss_m or 0.0
+    loss = 0.0 if (m.indoor or m.manual) else (m.elevation.loss_m or m.elevation.device_loss_m
+                                                 or 0.0)
     return fallback(m.distance_m, m.moving_time_s, loss)
 
 

@@ -283,3 +283,35 @@ def message(now: dict, runs: list[dict], severity: str) -> str:
         "walking less (joint-load studies: Gottschall & Kram 2005, Kuster 1993, Willson 2014). "
         "The tolerance follows load-management practice, not a validated injury threshold."
     )
+
+
+def load_view(h: History, cfg: Thresholds, last_day: int, weeks: int = 12) -> dict:
+    """What the API, the pages and the report show: `weeks` calendar weeks (Monday, local) up to
+    `last_day` with their knee-km, distance, highest acute load and tolerance, the days of those
+    weeks, and today's acute load against this week's tolerance."""
+    s = series(h)
+    first_monday = monday_of(last_day) - 7 * (weeks - 1)
+    out_weeks, out_days = [], []
+    for k in range(weeks):
+        monday = first_monday + 7 * k
+        tol = h.memo(("knee_tolerance", cfg), monday, lambda m: tolerance(h, s, m, cfg))
+        last = min(monday + 6, last_day)
+        sel = h.days(monday, last)
+        acutes = [s.at(s.acute, d) for d in range(monday, last + 1)]
+        out_weeks.append({
+            "start": from_day_number(monday).isoformat(),
+            "knee_load_km": round(s.week_sum(monday, last), 2),
+            "distance_m": round(float(h.dist[sel].sum()), 1), "runs": sel.stop - sel.start,
+            "peak_acute_km": round(max(acutes), 2),
+            "tolerance_km": None if tol is None else round(tol["km"], 2)})
+        out_days += [{"date": from_day_number(d).isoformat(),
+                      "knee_load_km": round(s.week_sum(d, d), 2), "acute_km": round(a, 2),
+                      "tolerance_km": out_weeks[-1]["tolerance_km"]}
+                     for d, a in zip(range(monday, last + 1), acutes, strict=True)]
+    now = out_days[-1] if out_days else {"acute_km": 0.0, "tolerance_km": None}
+    return {"unit": "knee_km", "weeks": out_weeks, "days": out_days,
+            "current": {"acute_km": now["acute_km"], "tolerance_km": now["tolerance_km"],
+                        "ratio": None if not now["tolerance_km"] else
+                        round(now["acute_km"] / now["tolerance_km"], 3)},
+            "low_confidence_runs": sum(1 for c in s.confidence if c == "low"),
+            "decay_per_day": round(DECAY, 4)}
