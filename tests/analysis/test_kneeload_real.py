@@ -92,3 +92,18 @@ def test_the_fallback_of_a_hilly_run_is_near_its_samples_figure():
 
 def test_walking_breaks_of_a_mountain_run_are_found():
     assert compute_metrics(track("fit/sportslib__garmin.fit")).knee.walk_m > 5000
+
+
+def test_the_analyze_report_carries_knee_load_per_run_and_week():
+    from workers.analysis import analyze_tracks, render_text
+
+    files = ["fit/gc__4077461142.fit", "gpx/msimms__run_03_garmin.gpx"]
+    doc = analyze_tracks([(f, track(f)) for f in files])
+    by_file = {a["file"]: a["knee_load_km"] for a in doc["activities"]}
+    assert by_file["fit/gc__4077461142.fit"] > 1.1 * 12.17
+    assert by_file["gpx/msimms__run_03_garmin.gpx"] == pytest.approx(10.0, rel=0.06)
+    assert sum(w["knee_load_km"] for w in doc["weeks"]) == pytest.approx(sum(by_file.values()),
+                                                                          rel=0.001)
+    assert doc["knee_load"]["tolerance_km"] is None  # two runs years apart: no tolerance
+    text = render_text(doc)
+    assert "knee-km" in text and "no tolerance yet" in text
