@@ -3,11 +3,12 @@ runner's knee-load series over ten years.
 
     python bench/kneeload.py [--data PATH] [--table-only | --timing-only] [--years N]
 
-Table: each running track of ../shared/data/activities (FIT and GPX, Strava streams) through the
-real parser and `compute_metrics`, weighed on its own (no history: the easy pace is the run's own
-median speed, so speed only counts where the run went faster than its own usual). Columns: km,
-knee-km, ratio, elevation loss, walking km, confidence; then the same run without samples (the
-fallback a Garmin summary gets) and with its altitude made flat.
+Table: each running track of ../shared/data/activities (FIT and GPX; walks and
+hikes too; the Strava streams in ../shared/data are the same runs as FIT files here) through the real parser and `compute_metrics`, weighed on its own (no history: the easy
+pace is the run's own median speed, so speed only counts where the run went faster than its own
+usual). Columns: km, knee-km, ratio, elevation loss, walking km, confidence; then the same run
+without samples (the fallback a Garmin summary gets), with its altitude made flat, and weighed for a
+runner whose easy pace is 5:45/km (where fast runs show), and the run's moving pace.
 
 Timing: a synthetic ten-year history (5 runs a week) of real profiles, (a) the full series from
 profiles, (b) from stored knee-km (the service's path for old runs), (c) one new run appended.
@@ -32,9 +33,12 @@ from workers.analysis import kneetolerance as kt
 from workers.parsing import parse_bytes
 
 
-def own_load_km(metrics) -> float:
+REFERENCE_EASY_MPS = 1000 / 345  # 5:45/km: a common recreational easy pace
+
+
+def own_load_km(metrics, easy: float | None = None) -> float:
     k = kl.knee_of(metrics)
-    return kl.run_load_m(k, k.speed_mps, None) / 1000.0
+    return kl.run_load_m(k, easy or k.speed_mps, None) / 1000.0
 
 
 def tracks(data: Path):
@@ -43,16 +47,12 @@ def tracks(data: Path):
         for t in parse_bytes(path.read_bytes(), path.name).tracks:
             if t.sport in ("walking", "hiking"):
                 yield f"{path.name} ({t.sport})", t
-    for path in sorted((data / "strava-api").glob("sportslib__streams_run_*.json")):
-        for t in parse_bytes(path.read_bytes(), path.name).tracks:
-            if t.is_run:
-                yield path.name, t
 
 
 def table(data: Path) -> None:
     seen: set[str] = set()
     print(f"{'file':58} {'km':>6} {'knee-km':>8} {'ratio':>6} {'loss m':>7} {'walk km':>7} "
-          f"{'conf':>6} {'no-samples':>10} {'flat':>6}")
+          f"{'conf':>6} {'no-samples':>10} {'flat':>6} {'@5:45':>6} {'pace':>5}")
     for name, track in tracks(data):
         m = compute_metrics(track)
         if name in seen:
@@ -66,7 +66,15 @@ def table(data: Path) -> None:
         flat = flattened(track)
         print(f"{name[:58]:58} {km:6.2f} {load:8.2f} {load / km:6.2f} {m.elevation.loss_m:7.0f} "
               f"{m.knee.walk_m / 1000:7.2f} {m.knee.confidence or '-':>6} "
-              f"{own_load_km(summary):10.2f} {flat:6.2f}")
+              f"{own_load_km(summary):10.2f} {flat:6.2f} "
+              f"{own_load_km(m, REFERENCE_EASY_MPS):6.2f} {pace(m):>5}")
+
+
+def pace(m) -> str:
+    if not m.moving_time_s or m.distance_m < 100:
+        return "-"
+    s = m.moving_time_s / (m.distance_m / 1000)
+    return f"{int(s // 60)}:{int(s % 60):02d}"
 
 
 def flattened(track) -> float:
