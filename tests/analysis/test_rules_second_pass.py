@@ -7,8 +7,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from testkit.synthetic import START, daily, run
-from workers.analysis import RouteMetrics, evaluate_dates, history_note
+import numpy as np
+import pytest
+
+from testkit.synthetic import START, daily, gps_noise, make_track, oval, run
+from workers.analysis import (
+    RouteMetrics,
+    Thresholds,
+    compute_metrics,
+    evaluate_dates,
+    history_note,
+)
 from workers.analysis.severity import at_least
 
 
@@ -33,13 +42,14 @@ def test_the_same_62_km_in_seven_days_reads_the_same_whether_or_not_it_straddles
     jump = [62.0 / 7] * 7
     inside = forty_km_weeks(8) + [run(56 + k, km) for k, km in enumerate(jump)]  # Mon..Sun
     straddle = forty_km_weeks(8, until_day=59) + [run(59 + k, km) for k, km in enumerate(jump)]
+    # Default thresholds: the same answer (context) either way.
     a, b = of(evaluate_dates(inside), "weekly_jump"), of(evaluate_dates(straddle), "weekly_jump")
-    assert a and b
-    strongest = [max(x, key=lambda f: f.value) for x in (a, b)]
-    # The 62 km plus the 10 km run just before them: 63.1 km in the 7 days, either way round.
-    assert strongest[0].value == strongest[1].value == round((10 + 6 * 62 / 7) / 40, 3)
-    assert strongest[0].severity == strongest[1].severity
-    assert strongest[0].message.startswith("In the last 7 days you ran 63.1 km")
+    assert [f.severity for f in a] == [f.severity for f in b] == ["info"]
+    # The largest 7-day total is the same too: the 62 km plus the 10 km run just before them.
+    high = Thresholds.from_mapping({"weekly_jump_ratio": 1.55})
+    tops = [of(evaluate_dates(h, config=high), "weekly_jump") for h in (inside, straddle)]
+    assert [f.value for x in tops for f in x] == [round((10 + 6 * 62 / 7) / 40, 3)] * 2
+    assert tops[0][0].message.startswith("In the last 7 days you ran 63.1 km")
 
 
 def test_weekly_descent_uses_the_last_seven_days_too():
@@ -74,6 +84,20 @@ def test_a_ramp_from_6_to_19_km_in_five_days_after_a_break_is_a_caution():
     assert r.evidence["longest_since_return_m"] == 6000.0 and r.evidence["runs_since_return"] == 2
     assert "return-to-running guidance" in r.message and "not the cohort study" in r.message
     assert "19.0 km" in r.message and "6.0 km" in r.message
+
+
+def test_steps_held_for_a_week_are_a_rebuild_not_a_ramp():
+    # 8 weeks off, then 3 km runs, and one more km every week: the textbook rebuild.
+    back = 55 + 57
+    rebuild = [(0, 3.0), (2, 3.0), (4, 3.0), (7, 4.0), (9, 4.0), (11, 4.0), (14, 5.0), (16, 5.0),
+               (21, 6.0), (23, 5.0), (28, 7.0)]
+    history = before_a_break() + [run(back + d, km) for d, km in rebuild]
+    found = [f for f in evaluate_dates(history) if f.date >= day(back)]
+    assert [(f.rule, f.severity) for f in found if at_least(f.severity, "caution")] == []
+    # ... but a step of more than double is a ramp however long the last one was held.
+    jump = before_a_break() + [run(back + d, km) for d, km in rebuild[:6]] + [run(back + 14, 9.0)]
+    assert [f.severity for f in of(evaluate_dates(jump), "return_to_running")] == ["info",
+                                                                                   "caution"]
 
 
 def test_a_gradual_rebuild_after_a_break_gets_no_caution():
@@ -149,3 +173,40 @@ def test_route_habit_reminders_come_about_every_four_weeks():
     gaps = [(b - a).days for a, b in zip(dates, dates[1:], strict=False)]
     assert len(gaps) >= 5 and max(gaps) <= 42
     assert 24 <= sum(gaps) / len(gaps) <= 32
+
+
+# A 200 m indoor oval by geometry ----------------------------------------------------------------
+
+
+def indoor_oval(laps: float, ccw: bool = True, noise: float = 1.5, seed: int = 3):
+    """Points every 2 m round a 200 m oval: straights 45 m, bends of radius 17.5 m."""
+    straight, radius = 45.0, (200.0 - 90.0) / (2 * np.pi)
+    s = np.arange(0.0, laps * 200.0, 2.0) % 200.0
+    bend = np.pi * radius
+    x, y = np.empty_like(s), np.empty_like(s)
+    parts = ((0.0, straight, lambda u: u, lambda u: 0 * u - radius),
+             (straight, straight + bend, lambda u: straight + radius * np.sin(u / radius),
+              lambda u: -radius * np.cos(u / radius)),
+             (straight + bend, 2 * straight + bend, lambda u: straight - u,
+              lambda u: radius + 0 * u),
+             (2 * straight + bend, 200.0, lambda u: -radius * np.sin(u / radius),
+              lambda u: radius * np.cos(u / radius)))
+    for lo, hi, fx, fy in parts:
+        sel = (s >= lo) & (s < hi)
+        x[sel], y[sel] = fx(s[sel] - lo), fy(s[sel] - lo)
+    x = x if ccw else -x
+    return x + gps_noise(x.size, noise, seed), y + gps_noise(y.size, noise, seed + 1)
+
+
+@pytest.mark.parametrize("ccw", [True, False])
+def test_a_200_m_indoor_oval_is_a_track_with_its_direction(ccw):
+    m = compute_metrics(make_track(*indoor_oval(30, ccw=ccw)))
+    assert m.route.shape == "track" and abs(m.route.track_laps - 30) <= 2
+    one_way, other = ((m.route.track_km_ccw, m.route.track_km_cw) if ccw else
+                      (m.route.track_km_cw, m.route.track_km_ccw))
+    assert one_way > 4.5 and other < 0.1 * one_way
+
+
+def test_a_400_m_track_is_still_a_400_m_track():
+    m = compute_metrics(make_track(*oval(12, ccw=True, noise=2.0)))
+    assert m.route.shape == "track" and m.route.track_laps == 12

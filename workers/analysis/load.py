@@ -3,8 +3,8 @@
 Severity follows the strength of the evidence (docs/decisions.md, issue 11):
 * weekly_jump compares the last 7 days with a chronic base of several training weeks, so a
   recovery week, a taper or a holiday is never the base (Nielsen's one-week base fired after every
-  easy week on realistic histories); it is context (info) and a caution only above the ratio
-  bench/cohort.py shows to separate real jumps from normal variation.
+  easy week on realistic histories); it is context (info): no ratio separated real jumps from
+  normal training on both independent sets of bench/cohort.py (a deployment may set a caution).
 * acwr is context only (contested; inverse in runners).
 * Ratio rules need enough history (`min_history_days`, `min_history_runs`) before they speak.
 
@@ -89,8 +89,8 @@ def weekly_jump(h: History, d: int, today: slice, cfg: Thresholds) -> Finding | 
         return {"value": acute / base[0], "acute": acute, "base": base[0], "weeks": base[1]}
 
     def level(m: dict) -> int:
-        return 2 if m["value"] > cfg.weekly_jump_caution_ratio else int(
-            m["value"] > cfg.weekly_jump_ratio)
+        caution = cfg.weekly_jump_caution_ratio
+        return 2 if caution and m["value"] > caution else int(m["value"] > cfg.weekly_jump_ratio)
 
     now = fires(h, today, measure, level, ("weekly_jump", cfg), d - cfg.load_refractory_days)
     if now is None:
