@@ -3,12 +3,13 @@ runner's knee-load series over ten years.
 
     python bench/kneeload.py [--data PATH] [--table-only | --timing-only] [--years N]
 
-Table: each running track of ../shared/data/activities (FIT and GPX; walks and
-hikes too; the Strava streams in ../shared/data are the same runs as FIT files here) through the real parser and `compute_metrics`, weighed on its own (no history: the easy
-pace is the run's own median speed, so speed only counts where the run went faster than its own
-usual). Columns: km, knee-km, ratio, elevation loss, walking km, confidence; then the same run
-without samples (the fallback a Garmin summary gets), with its altitude made flat, and weighed for a
-runner whose easy pace is 5:45/km (where fast runs show), and the run's moving pace.
+Table: each running track of ../shared/data/activities (FIT and GPX; walks and hikes too; the
+Strava streams in ../shared/data are the same runs as FIT files here) through the real parser and
+`compute_metrics`, weighed on its own (no history: the easy pace is the run's own median speed, so
+speed only counts where the run went faster than its own usual). Columns: km, knee-km, ratio,
+elevation loss, walking km, confidence; then the same run without samples (the fallback a Garmin
+summary gets), with its altitude made flat, weighed for a runner whose easy pace is 5:45/km (where
+fast runs show), and the run's moving pace.
 
 Timing: a synthetic ten-year history (5 runs a week) of real profiles, (a) the full series from
 profiles, (b) from stored knee-km (the service's path for old runs), (c) one new run appended.
@@ -31,7 +32,6 @@ from workers.analysis import History, HistoryItem, compute_metrics
 from workers.analysis import kneeload as kl
 from workers.analysis import kneetolerance as kt
 from workers.parsing import parse_bytes
-
 
 REFERENCE_EASY_MPS = 1000 / 345  # 5:45/km: a common recreational easy pace
 
