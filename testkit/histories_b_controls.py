@@ -36,11 +36,12 @@ def ordinary(seed: int, idx: int) -> Runner:
     weeks = mondays(date(2026, 1, 5), 24)
     for k, (mon, km) in enumerate(zip(weeks, blocks(34, 24, grow=2.0), strict=True)):
         days = (1, 2, 3, 5, 6) if k % 4 == 2 else (1, 3, 5, 6)
+        km = km - 10.0 if k == 14 else km * 0.8 if k == 10 else km  # race week; back from a cold
         b.week(mon, km, days, long_day=None if k == 14 else 6, workout_day=3)
     b.add(weeks[14] + timedelta(6), 10.0, "race", name="Clapham Common 10K")
     b.drop(weeks[9] + timedelta(1), weeks[9] + timedelta(5))  # a cold: Tue-Sat off
-    return runner(b, "control", "4-5 runs/week, 34 -> 44 km/week in 4-week blocks with a recovery week "
-                  "(-28%), a 5-day cold in week 10, a 10 km race in week 15.",
+    return runner(b, "control", "4-5 runs/week, 34 -> 49 km/week in 4-week blocks with a recovery week "
+                  "(-28%), a 5-day cold in week 10 (next week -20%), a 10 km race in week 15.",
                   [quiet(b, "recovery_weeks", "Sensible blocks with recovery weeks; nothing to warn about.")])
 
 
@@ -98,16 +99,18 @@ def hilly(seed: int, idx: int) -> Runner:
     weeks = mondays(date(2026, 6, 1), 24)
     for k, (mon, km) in enumerate(zip(weeks, blocks(38, 24, grow=1.0), strict=True)):
         b.week(mon, km, (1, 2, 4, 6) if k % 2 else (1, 3, 4, 5, 6), workout_day=4)
-    return runner(b, "control", "Hilly street loops (100-300 m climbing per run), ~40 km/week; every loop "
-                  "is run clockwise one ISO week and anticlockwise the next.",
+    return runner(b, "control", "Hilly streets (~90 m, up to ~270 m climbing per run), ~40 km/week; "
+                  "every loop is run clockwise one ISO week and anticlockwise the next.",
                   [quiet(b, "hilly_alternating", "Hills every run, but steady and both directions.")])
 
 
 def alternate_each_run(b: Builder, plan: Plan) -> tuple[geo.Route, int]:
-    b.count = getattr(b, "count", 0) + 1
-    if plan.kind == "long" and b.count % 3 == 0:
-        return b.outs[b.count % 4], 1
-    return b.loops[1], (1 if b.count % 2 else -1)
+    """The 5 km loop, flipping direction each time it is run; a third of long runs go elsewhere."""
+    b.longs = getattr(b, "longs", 0) + (plan.kind == "long")
+    if plan.kind == "long" and b.longs % 3 == 0:
+        return b.outs[b.longs % 4], 1
+    b.laps = getattr(b, "laps", 0) + 1
+    return b.loops[1], (1 if b.laps % 2 else -1)
 
 
 def same_loop(seed: int, idx: int) -> Runner:
@@ -117,9 +120,12 @@ def same_loop(seed: int, idx: int) -> Runner:
     weeks = mondays(date(2026, 2, 2), 22)
     for mon, km in zip(weeks, blocks(30, 22, grow=1.0), strict=True):
         b.week(mon, round(km / 5.0) * 5.0, (0, 2, 3, 5, 6), long_frac=0.3)
+    lap = b.loops[1].length / 1000.0
+    for p in b.plans:  # whole laps: 1, 2 or 3 times round
+        p.km = round(max(1, round(p.km / lap)) * lap, 2)
     b.drop(weeks[13] + timedelta(2), weeks[13] + timedelta(8))  # flu: 7 days
     return runner(b, "control", "The same 5 km road loop nearly every run, direction alternating run by "
-                  "run; a third of long runs are out-and-backs; 30-37 km/week; 7 days of flu in week 14.",
+                  "run; a third of long runs are out-and-backs; 25-40 km/week; 7 days of flu in week 14.",
                   [quiet(b, "same_loop_alternating", "Same loop, but the camber is balanced run to run.")])
 
 
@@ -133,7 +139,7 @@ def trail_chooser(b: Builder, plan: Plan) -> tuple[geo.Route, int]:
 def trail(seed: int, idx: int) -> Runner:
     b = Builder("c06_trail_chamonix", "Europe/Paris", (45.924, 6.87), seed, idx, device="fenix7",
                 speed=2.85, hour=7.5, base_alt=1050.0, sport="TrailRun")
-    b.terrain = geo.random_terrain(b.rng, 1050.0, 260.0, n=12, span=7000.0, sigma=(1200.0, 2600.0))
+    b.terrain = geo.random_terrain(b.rng, 1050.0, 480.0, n=14, span=5000.0, sigma=(900.0, 2000.0))
     centres = b.rng.uniform(-2500, 2500, (7, 2))
     b.trails = [geo.wiggly_loop(f"trail{k}", b.home, b.terrain, b.rng, tuple(centres[k]), km * 1000.0)
                 for k, km in enumerate((7.0, 9.0, 11.0, 13.0, 16.0, 19.0, 22.0))]
@@ -141,7 +147,7 @@ def trail(seed: int, idx: int) -> Runner:
                     for k in range(4)]
     b.chooser = trail_chooser
     weeks = mondays(date(2026, 4, 6), 26)
-    for mon, km in zip(weeks, blocks(42, 26, step=0.05, grow=1.0), strict=True):
+    for mon, km in zip(weeks, blocks(42, 26, step=0.04, every=5, grow=1.0), strict=True):
         b.week(mon, km, (1, 3, 5, 6), long_frac=0.36)
     return runner(b, "control", "TrailRun on alpine trails, 42-50 km/week with recovery weeks; every run "
                   "climbs and descends (a few hundred metres), similar week to week.",
@@ -160,8 +166,9 @@ def indoor(seed: int, idx: int) -> Runner:
     b.indoor = geo.oval("indoor200", (59.9285, 10.7342), b.terrain.base, 200.0, 17.5)
     b.chooser = indoor_alternating
     weeks = mondays(date(2025, 11, 3), 20)
-    for k, (mon, km) in enumerate(zip(weeks, blocks(34, 20), strict=True)):
-        b.week(mon, km, (1, 2, 4, 6) if k % 2 else (0, 2, 4, 6), long_frac=0.38)
+    for mon, km in zip(weeks, blocks(34, 20), strict=True):
+        # Tue, Wed, Fri: the hall's daily flip gives 2:1 one week and 1:2 the next (weeks have 7 days).
+        b.week(mon, km, (1, 2, 4, 6), long_frac=0.38)
     for p in b.plans:
         if p.kind != "long":
             p.name = "Indoor track"
@@ -177,7 +184,7 @@ def irregular(seed: int, idx: int) -> Runner:
     weeks = mondays(date(2025, 9, 1), 26)
     last_long = weeks[0] - timedelta(7)
     for k, mon in enumerate(weeks):
-        km = 44.0 * (0.75 if k % 4 == 3 else 1.0) * float(rng.uniform(0.94, 1.06))
+        km = 44.0 * (0.75 if k % 4 == 3 else 0.82 if k == 17 else 1.0) * float(rng.uniform(0.94, 1.06))
         n = int(rng.integers(3, 8))
         long_day = int(rng.choice([d for d in (2, 4, 5, 6) if (mon + timedelta(d) - last_long).days >= 5]))
         last_long = mon + timedelta(long_day)
@@ -192,16 +199,21 @@ def irregular(seed: int, idx: int) -> Runner:
                   [quiet(b, "irregular", "Messy calendar, steady load: nothing to warn about.")])
 
 
+def marathon_volumes(level: float = 40.0, cap: float = 76.0) -> list[float]:
+    """3 weeks of +8% then a 25% cutback; the next block starts at the old peak; 2 taper weeks."""
+    vols: list[float] = []
+    while len(vols) < 24:
+        peak = min(level * 1.16, cap)
+        vols += [level, min(level * 1.08, cap), peak, peak * 0.75]
+        level = peak
+    return vols + [57.0, 42.0]
+
+
 def marathon(seed: int, idx: int) -> Runner:
     b = Builder("c09_marathon_chicago", "America/Chicago", (41.921, -87.633), seed, idx, device="fr965",
                 speed=3.25, hour=5.8)
     weeks = mondays(date(2026, 3, 30), 29)
-    vols, level = [], 40.0
-    while len(vols) < 24:  # 3 weeks of +8% then a 25% cutback; the next block starts at the old peak
-        vols += [level, level * 1.08, min(level * 1.16, 76.0), min(level * 1.16, 76.0) * 0.75]
-        level = min(level * 1.16, 76.0)
-    vols += [57.0, 42.0]
-    for mon, km in zip(weeks, vols, strict=False):
+    for mon, km in zip(weeks, marathon_volumes(), strict=False):
         double = km >= 60
         b.week(mon, km - (6 if double else 0), (0, 1, 3, 4, 6), long_frac=min(0.34, 32.0 / km),
                workout_day=1)
@@ -230,7 +242,7 @@ def beginner(seed: int, idx: int) -> Runner:
         b.week(mon, km, (0, 2, 5), long_day=5, long_frac=0.4 if k > 3 else 0.34)
         level = level if k % 4 == 3 else level * 1.055
     return runner(b, "control", "New runner: 3 runs of 3 km (9 km/week), +5.5%/week with a lighter 4th "
-                  "week, reaching ~19 km/week (3, 5 and 8 km runs) after 24 weeks.",
+                  "week, reaching ~22 km/week (runs of 6-9 km) after 24 weeks.",
                   [quiet(b, "beginner_slow", "Slow, steady beginner progression.")])
 
 
@@ -275,11 +287,11 @@ def modest_track(seed: int, idx: int) -> Runner:
                 speed=3.3, hour=19.5, relief=12.0, base_alt=650.0)
     track = geo.oval("track400", (40.4245, -3.6880), 650.0, 400.0, 36.8)
     weeks = mondays(date(2026, 4, 13), 20)
-    for mon, km in zip(weeks, blocks(31, 20), strict=True):
+    for mon, km in zip(weeks, blocks(31, 20, step=0.04, every=5), strict=True):
         b.week(mon, km, (0, 2, 6), long_frac=0.42)
         b.add(mon + timedelta(3), 7.0, "track", route=track, direction=1, name="Track intervals")
     return runner(b, "control", "One 7 km track session a week (400 m, anticlockwise as every outdoor track) "
-                  "plus three road runs, 38-46 km/week: ~7 km/week on the track.",
+                  "plus three road runs, 38-44 km/week in 5-week blocks: ~7 km/week on the track.",
                   [quiet(b, "modest_track", "Weekly track session well under a one-direction block.")])
 
 

@@ -98,6 +98,8 @@ def single_long(seed: int, idx: int) -> Runner:
                 speed=2.8, hour=19.2, relief=8.0)
     weeks = mondays(date(2026, 6, 8), 18)
     for k, (mon, km) in enumerate(zip(weeks, blocks(35, 18, step=0.03), strict=True)):
+        if k == 6:
+            km *= 0.85  # back from the fever
         if k == 10:
             for d in (1, 3, 4):
                 b.add(mon + timedelta(d), 6.0)
@@ -120,14 +122,14 @@ def big_week(seed: int, idx: int) -> Runner:
                 speed=3.15, hour=6.5)
     weeks = mondays(date(2025, 6, 2), 22)
     for k, (mon, km) in enumerate(zip(weeks, blocks(45, 22, step=0.0, recovery=0.78), strict=True)):
-        if k == 12:
+        if k == 13:
             b.week(mon, 68.0, tuple(range(7)), long_frac=0.25)
             b.add(mon + timedelta(2), 8.0, hour=18.0)
         else:
             b.week(mon, km, (0, 1, 3, 5, 6), long_frac=0.3)
-    onset = weeks[12]
+    onset = weeks[13]
     start = b.first_rolling(45.0, 1.4, onset)
-    return runner(b, "pattern", "45 km/week (35 every 4th week), 5 runs; week 13 a 76 km week (7 days + a "
+    return runner(b, "pattern", "45 km/week (35 every 4th week), 5 runs; week 14 a 76 km week (7 days + a "
                   "double, +69%), then back to 45.",
                   baseline(b, onset) + [Pattern(
                       "big_week", start, "warn",
@@ -152,7 +154,7 @@ def mountain_race(seed: int, idx: int) -> Runner:
             b.week(mon, km if k != 20 else 24.0, (1, 3, 5, 6), long_frac=0.35)
     day = weeks[19] + timedelta(5)
     b.add(day, 25.0, "race", route=alpine_course(b), direction=1, sport="TrailRun",
-          name="Matterhorn Ultraks 25K", hour=8.0)
+          name="Matterhorn Ultraks 25K", hour=8.0, tz="Europe/Zurich")
     return runner(b, "pattern", "Flat Dutch runner (<20 m climbing per run), 44-50 km/week; on a Saturday "
                   "in week 20 a 25 km alpine trail race: ~1,580 m up and ~1,580 m down.",
                   baseline(b, day) + [Pattern(
@@ -168,24 +170,29 @@ def valley_out(b: Builder) -> geo.Route:
     return dataclasses.replace(base, z=z + np.convolve(rng.normal(0, 1.2, z.size), np.ones(7) / 3, "same"))
 
 
+def tatra_week(b: Builder, monday: date) -> date:
+    """A holiday week in Zakopane: two flat meadow loops and one run up a valley and back."""
+    valley = valley_out(b)
+    flat = geo.wiggly_loop("zakopane_meadows", (49.29, 19.96), geo.Terrain(905.0, [(12.0, 600.0, 0, 0)]),
+                           b.rng, (300.0, 0.0), 4000.0, surface="road")
+    b.add(monday + timedelta(1), 8.0, route=flat, direction=1, name="Zakopane easy")
+    b.add(monday + timedelta(3), 15.2, "long", route=valley, direction=1, name="Dolina up and down")
+    b.add(monday + timedelta(6), 9.0, route=flat, direction=-1, name="Zakopane shakeout")
+    return monday + timedelta(3)
+
+
 def novel_descent(seed: int, idx: int) -> Runner:
     b = Builder("p07_novel_descent_warsaw", "Europe/Warsaw", (52.23, 21.01), seed, idx, device="fr55",
                 speed=3.0, hour=18.0, relief=2.0, base_alt=100.0)
     weeks = mondays(date(2026, 5, 18), 20)
-    for k, (mon, km) in enumerate(zip(weeks, blocks(34, 20), strict=True)):
+    for k, (mon, km) in enumerate(zip(weeks, blocks(34, 20, step=0.05, every=3), strict=True)):
         if k != 12:
             b.week(mon, km, (1, 3, 5, 6))
     hol = weeks[12]
-    valley = valley_out(b)
-    flat = geo.wiggly_loop("zakopane_meadows", (49.29, 19.96), geo.Terrain(905.0, [(12.0, 600.0, 0, 0)]),
-                           b.rng, (300.0, 0.0), 4000.0, surface="road")
-    b.add(hol + timedelta(1), 8.0, route=flat, direction=1, name="Zakopane easy")
-    b.add(hol + timedelta(3), 15.2, "long", route=valley, direction=1, name="Dolina up and down")
-    b.add(hol + timedelta(6), 9.0, route=flat, direction=-1, name="Zakopane shakeout")
-    day = hol + timedelta(3)
-    return runner(b, "pattern", "Flat Warsaw runner, 34-38 km/week; holiday week 13 in the Tatras: "
-                  "Thursday 15.2 km out-and-back up a valley, ~470 m up and ~470 m down (the other two "
-                  "holiday runs are flat meadow loops).",
+    day = tatra_week(b, hol)
+    return runner(b, "pattern", "Flat Warsaw runner, 34-37 km/week in 3-week blocks; holiday week 13 in "
+                  "the Tatras: Thursday 15.2 km out-and-back up a valley, ~470 m up and ~470 m down (the "
+                  "other two holiday runs are flat meadow loops).",
                   baseline(b, hol + timedelta(1)) + [Pattern(
                       "novel_descent", day, "warn",
                       "First big descent (~470 m) on a runner whose runs never drop more than ~20 m.")])

@@ -20,6 +20,14 @@ def third_week_end(b: Builder, surface_key: str, first: date, weekly_km: float) 
     return days[-1]
 
 
+def track_week(b: Builder, monday: date, track: geo.Route) -> None:
+    """Tue/Thu/Sat on the track (anticlockwise, as every outdoor track), Wed and Sun on roads."""
+    for d, part in ((1, 6.5), (3, 7.0), (5, 6.0)):
+        b.add(monday + timedelta(d), part, "track", route=track, direction=1, name="Pista")
+    b.add(monday + timedelta(2), 8.0)
+    b.add(monday + timedelta(6), 14.0, "long")
+
+
 def track_block(seed: int, idx: int) -> Runner:
     b = Builder("p08_track_block_rome", "Europe/Rome", (41.93, 12.47), seed, idx, device="fr265",
                 speed=3.3, hour=18.5, relief=15.0, base_alt=40.0)
@@ -27,10 +35,7 @@ def track_block(seed: int, idx: int) -> Runner:
     weeks = mondays(date(2026, 1, 19), 22)
     for k, (mon, km) in enumerate(zip(weeks, blocks(40, 22, step=0.03), strict=True)):
         if 10 <= k <= 14:
-            for d, part in ((1, 6.5), (3, 7.0), (5, 6.0)):
-                b.add(mon + timedelta(d), part, "track", route=track, direction=1, name="Pista")
-            b.add(mon + timedelta(2), 8.0)
-            b.add(mon + timedelta(6), 14.0, "long")
+            track_week(b, mon, track)
         else:
             b.week(mon, km, (1, 2, 4, 6), long_frac=0.35)
             if k > 14:
@@ -41,8 +46,8 @@ def track_block(seed: int, idx: int) -> Runner:
                   "plus Wed 8 and Sun 14 km on roads; then one 6 km track session a week.",
                   baseline(b, weeks[10] + timedelta(1)) + [Pattern(
                       "track_block", start, "warn",
-                      "Three weeks of ~20 km/week of anticlockwise bends: the outside (right) leg's "
-                      "ITB takes it. Start: the session that completes the third week.")])
+                      "Three weeks of ~20 km/week of anticlockwise bends: the same leg always on the "
+                      "inside of the bend. Start: the session that completes the third week.")])
 
 
 def too_soon(seed: int, idx: int) -> Runner:

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 
 from testkit import histories_b_geo as geo
-from testkit.histories_b_render import Device, Spec, activity_json, render_streams
+from testkit.histories_b_render import Device, Spec, activity_json, render_streams, route_position
 
 DEVICES = {
     "fr965": Device("Garmin Forerunner 965", True, False, 2.5),
@@ -64,6 +64,7 @@ class Plan:
     name: str | None = None
     sport: str | None = None
     workout_type: int | None = None
+    tz: str | None = None  # where the run happened, when away from home
 
 
 Chooser = Callable[["Builder", Plan], tuple[geo.Route, int]]
@@ -79,7 +80,10 @@ class Builder:
         self.rng = np.random.default_rng([seed, index, 1])
         self.device, self.speed, self.hour, self.sport = DEVICES[device], speed, hour, sport
         self.pause_per_km = pause_per_km
-        self.terrain = geo.random_terrain(self.rng, base_alt, relief)
+        hilly = relief >= 50.0  # hills close to home, so that every run meets some
+        self.terrain = geo.random_terrain(self.rng, base_alt, relief, n=16 if hilly else 9,
+                                          span=3500.0 if hilly else 9000.0,
+                                          sigma=(350.0, 1000.0) if hilly else (500.0, 1600.0))
         self.grid = geo.StreetGrid(self.rng, bx=float(self.rng.uniform(110, 190)),
                                    by=float(self.rng.uniform(90, 170)), angle=float(self.rng.uniform(0, 1.5)))
         self.plans: list[Plan] = []
@@ -157,30 +161,37 @@ class Builder:
         if route is None:
             route, direction = self.chooser(self, plan)
         direction = direction if direction is not None else int(rng.choice([1, -1]))
-        hour = plan.hour if plan.hour is not None else (self.hour if nth == 1 else 18.0)
-        hour += float(rng.uniform(-0.5, 0.5))
-        start = datetime.combine(plan.day, datetime.min.time()) + timedelta(hours=hour)
-        start = start.replace(second=int(rng.integers(60)), microsecond=0)
+        start = self._start(plan, nth, rng)
         pace = {"long": 0.95, "recovery": 0.92}.get(plan.kind, 1.0) * float(rng.uniform(0.97, 1.03))
         spec = Spec(plan.km, self.speed * pace, plan.kind, direction, self.pause_per_km)
         streams, summary = render_streams(route, spec, self.device, rng)
         sport = plan.sport or (self.sport if route.surface != "trail" else "TrailRun")
         workout = plan.workout_type if plan.workout_type is not None else (
             {"long": 2, "workout": 3, "track": 3, "race": 1}.get(plan.kind, 0))
-        name = plan.name or default_name(hour, sport)
+        name = plan.name or default_name(start.hour + start.minute / 60.0, sport)
         act_id = 14_000_000_000 + self.index * 100_000 + k
-        activity = activity_json(act_id, name, sport, start, self.tz, self.device, summary, workout)
-        down = np.clip(-np.diff(np.interp(
-            _positions(route, plan.km, direction), route.s, route.z)), 0, None).sum()
-        truth = {"km": plan.km, "kind": plan.kind, "route": route.key, "surface": route.surface,
-                 "direction": "as_drawn" if direction >= 0 else "reversed", "closed": route.closed,
-                 "true_descent_m": round(float(down), 1), "recorded_descent_m": summary["descent"]}
-        return Run(activity, streams, truth)
+        tz = plan.tz or self.tz
+        activity = activity_json(act_id, name, sport, start, tz, self.device, summary, workout)
+        return Run(activity, streams, _truth(plan, route, direction, summary))
+
+    def _start(self, plan: Plan, nth: int, rng: np.random.Generator) -> datetime:
+        """Local wall-clock start: the runner's habit hour (evening for a second run) +- 30 min."""
+        hour = plan.hour if plan.hour is not None else (self.hour if nth == 1 else 18.0)
+        hour += float(rng.uniform(-0.5, 0.5))
+        start = datetime.combine(plan.day, datetime.min.time()) + timedelta(hours=hour)
+        return start.replace(second=int(rng.integers(60)), microsecond=0)
+
+
+def _truth(plan: Plan, route: geo.Route, direction: int, summary: dict) -> dict:
+    """What was planned and the ground truth, for auditing (closed routes are drawn anticlockwise)."""
+    down = np.clip(-np.diff(np.interp(_positions(route, plan.km, direction), route.s, route.z)), 0, None)
+    way = ("anticlockwise" if direction >= 0 else "clockwise") if route.closed else "out_and_back"
+    return {"km": float(plan.km), "kind": plan.kind, "route": route.key, "surface": route.surface,
+            "direction": way, "true_descent_m": round(float(down.sum()), 1),
+            "recorded_descent_m": summary["descent"]}
 
 
 def _positions(route: geo.Route, km: float, direction: int) -> np.ndarray:
-    from testkit.histories_b_render import route_position
-
     s = np.append(np.arange(0.0, km * 1000.0, 25.0), km * 1000.0)
     return route_position(route, s, km * 1000.0, direction)
 

@@ -6,6 +6,15 @@ waits at street junctions (the watch keeps recording: samples continue with `mov
 noise that is correlated over ~10 s, and altitude noise that depends on the source: a barometric
 watch drifts slowly by a metre or two; Strava's corrected elevation for a GPS-only watch wobbles by
 a couple of metres around the ground.
+
+Shapes follow Strava's published API v3 description (swagger, as kept in
+../shared/data/strava-api/strava_swagger.json): `GET /activities/{id}` returns "The activity's
+detailed representation" (DetailedActivity; its example has `"timezone": "(GMT-08:00)
+America/Los_Angeles"`, `"utc_offset": -28800`, `"start_date_local"` written with a "Z",
+`"external_id": "garmin_push_…"`, `"device_name": "Garmin Edge 1030"`); `GET /activities/{id}/streams`
+takes `key_by_type` ("Must be true.") and returns "The set of requested streams" (StreamSet), each
+stream with `data`, `series_type`, `original_size` and `resolution`. Run workout types as Strava's
+run editor offers them: 0 default, 1 race, 2 long run, 3 workout.
 """
 
 from __future__ import annotations
@@ -67,7 +76,8 @@ def route_position(route: Route, s_run: np.ndarray, total: float, direction: int
 def grade_factor(grade: np.ndarray, trail: bool) -> np.ndarray:
     up = np.clip(grade, 0.0, None)
     down = np.clip(-grade, 0.0, None)
-    f_up = 1.0 / (1.0 + (4.0 if trail else 3.3) * up)
+    # Road: ~25% slower at 8%. Trail climbs cost more and turn into hiking (~40% of flat at 20%).
+    f_up = 1.0 / (1.0 + 5.0 * up + 10.0 * up * up) if trail else 1.0 / (1.0 + 3.3 * up)
     f_down = np.where(down <= 0.08, 1.0 + 1.6 * down, 1.128 - 1.8 * (down - 0.08))
     return np.clip(np.where(grade >= 0, f_up, f_down), 0.35, 1.25)
 
@@ -151,7 +161,7 @@ def _altitude(z: np.ndarray, device: Device, rng: np.random.Generator, indoor: b
         return z + drift - drift.mean() * 0.5 + rng.normal(0.0, 0.15, n) + rng.normal(0.0, 3.0)
     if indoor:
         return z + _corr_noise(rng, n, 1.0, 15.0)
-    return z + _corr_noise(rng, n, 2.2, 12.0) + rng.normal(0.0, 0.4, n)
+    return z + _corr_noise(rng, n, 1.0, 20.0) + rng.normal(0.0, 0.1, n)
 
 
 def elevation_gain(alt: np.ndarray, threshold: float = 2.0) -> tuple[float, float]:
@@ -163,12 +173,24 @@ def elevation_gain(alt: np.ndarray, threshold: float = 2.0) -> tuple[float, floa
             gain, ref = gain + a - ref, a
         elif ref - a >= threshold:
             loss, ref = loss + ref - a, a
-    return gain, loss
+    return float(gain), float(loss)
 
 
-def render_streams(route: Route, spec: Spec, device: Device, rng: np.random.Generator
-                   ) -> tuple[dict, dict]:
-    """Streams in key_by_type form and the summary numbers the activity needs."""
+@dataclass
+class Recorded:
+    """What the watch wrote, sample by sample, before it becomes JSON."""
+
+    m: Motion
+    lat: np.ndarray
+    lon: np.ndarray
+    dist: np.ndarray
+    alt: np.ndarray
+    vel: np.ndarray
+    grade: np.ndarray
+    cad: np.ndarray
+
+
+def _record(route: Route, spec: Spec, device: Device, rng: np.random.Generator) -> Recorded:
     m = _motion(route, spec, device, rng)
     n = m.t.size
     pos = route_position(route, m.s, spec.km * 1000.0, spec.direction)
@@ -179,34 +201,47 @@ def render_streams(route: Route, spec: Spec, device: Device, rng: np.random.Gene
     dist = np.maximum.accumulate(m.s * (1.0 + rng.normal(0.0, 0.006)) + _corr_noise(rng, n, 1.0, 5.0))
     dist = np.clip(dist - dist[0], 0.0, None)
     alt = _altitude(z, device, rng, route.surface == "track" and route.length < 300)
-    dt = np.gradient(m.t)
-    vel = np.where(m.moving, np.clip(_smooth(np.gradient(dist) / dt, 5), 0.0, None), 0.0)
+    vel = np.where(m.moving, np.clip(_smooth(np.gradient(dist) / np.gradient(m.t), 5), 0.0, None), 0.0)
     grade = _smooth(np.gradient(_smooth(alt, 9)) / np.maximum(np.gradient(dist), 0.5), 9) * 100.0
     grade = np.clip(np.where(m.moving, grade, 0.0), -45.0, 45.0)
     cad = np.where(m.moving, 80.0 + 4.0 * (vel - 3.0) + rng.normal(0.0, 1.5, n), 0.0)
+    return Recorded(m, lat, lon, dist, alt, vel, grade, np.clip(cad, 0.0, None))
+
+
+def _streams(r: Recorded) -> dict:
     streams = {
-        "time": {"data": m.t.astype(int).tolist()},
-        "latlng": {"data": np.column_stack([lat, lon]).round(6).tolist()},
-        "distance": {"data": dist.round(1).tolist()},
-        "altitude": {"data": alt.round(1).tolist()},
-        "velocity_smooth": {"data": vel.round(3).tolist()},
-        "grade_smooth": {"data": grade.round(1).tolist()},
-        "cadence": {"data": np.clip(cad, 0, None).round().astype(int).tolist()},
-        "moving": {"data": m.moving.tolist()},
+        "time": {"data": r.m.t.astype(int).tolist()},
+        "latlng": {"data": np.column_stack([r.lat, r.lon]).round(6).tolist()},
+        "distance": {"data": r.dist.round(1).tolist()},
+        "altitude": {"data": r.alt.round(1).tolist()},
+        "velocity_smooth": {"data": r.vel.round(3).tolist()},
+        "grade_smooth": {"data": r.grade.round(1).tolist()},
+        "cadence": {"data": r.cad.round().astype(int).tolist()},
+        "moving": {"data": r.m.moving.tolist()},
     }
-    for stream in streams.values():
-        stream.update({"series_type": "distance", "original_size": n, "resolution": "high"})
-    gain, loss = elevation_gain(alt)
-    moving_time = float(np.diff(m.t)[m.moving[:-1]].sum())
-    summary = {"distance": round(float(dist[-1]), 1), "moving_time": int(moving_time),
-               "elapsed_time": int(m.t[-1]), "total_elevation_gain": round(gain, 1),
-               "descent": round(loss, 1), "elev_high": round(float(alt.max()), 1),
-               "elev_low": round(float(alt.min()), 1),
-               "max_speed": round(float(vel.max()), 3),
-               "start_latlng": [round(float(lat[0]), 6), round(float(lon[0]), 6)],
-               "end_latlng": [round(float(lat[-1]), 6), round(float(lon[-1]), 6)],
-               "average_cadence": round(float(cad[m.moving].mean()), 1) if m.moving.any() else None}
-    return streams, summary
+    for stream in streams.values():  # as Strava returns them with key_by_type=true
+        stream.update({"series_type": "distance", "original_size": r.m.t.size, "resolution": "high"})
+    return streams
+
+
+def _summary(r: Recorded) -> dict:
+    gain, loss = elevation_gain(r.alt)
+    moving = r.m.moving
+    return {"distance": round(float(r.dist[-1]), 1),
+            "moving_time": int(np.diff(r.m.t)[moving[:-1]].sum()), "elapsed_time": int(r.m.t[-1]),
+            "total_elevation_gain": round(gain, 1), "descent": round(loss, 1),
+            "elev_high": round(float(r.alt.max()), 1), "elev_low": round(float(r.alt.min()), 1),
+            "max_speed": round(float(r.vel.max()), 3),
+            "start_latlng": [round(float(r.lat[0]), 6), round(float(r.lon[0]), 6)],
+            "end_latlng": [round(float(r.lat[-1]), 6), round(float(r.lon[-1]), 6)],
+            "average_cadence": round(float(r.cad[moving].mean()), 1) if moving.any() else None}
+
+
+def render_streams(route: Route, spec: Spec, device: Device, rng: np.random.Generator
+                   ) -> tuple[dict, dict]:
+    """Streams in key_by_type form and the summary numbers the activity needs."""
+    recorded = _record(route, spec, device, rng)
+    return _streams(recorded), _summary(recorded)
 
 
 def strava_timezone(tz: str, when: datetime) -> str:
@@ -216,26 +251,26 @@ def strava_timezone(tz: str, when: datetime) -> str:
     return f"({'GMT'}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}) {tz}"
 
 
+SUMMARY_FIELDS = ("distance", "moving_time", "elapsed_time", "total_elevation_gain", "elev_high",
+                  "elev_low", "max_speed", "average_cadence", "start_latlng", "end_latlng")
+
+
 def activity_json(activity_id: int, name: str, sport_type: str, local_start: datetime, tz: str,
                   device: Device, summary: dict, workout_type: int) -> dict:
     """A DetailedActivity (resource_state 3) as Strava's API v3 returns it, trimmed to run fields."""
     utc = local_start.replace(tzinfo=ZoneInfo(tz)).astimezone(ZoneInfo("UTC"))
     offset = local_start.replace(tzinfo=ZoneInfo(tz)).utcoffset() or timedelta(0)
-    moving = max(summary["moving_time"], 1)
+    garmin = device.name.startswith("Garmin")
     return {
-        "resource_state": 3, "id": activity_id, "external_id": f"garmin_ping_{activity_id}",
+        "resource_state": 3, "id": activity_id,
+        "external_id": f"garmin_push_{activity_id}" if garmin else f"{activity_id}.fit",
         "name": name, "type": sport_type if sport_type != "TrailRun" else "Run",
         "sport_type": sport_type, "workout_type": workout_type,
         "start_date": utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "start_date_local": local_start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "timezone": strava_timezone(tz, utc), "utc_offset": offset.total_seconds(),
-        "distance": summary["distance"], "moving_time": summary["moving_time"],
-        "elapsed_time": summary["elapsed_time"],
-        "total_elevation_gain": summary["total_elevation_gain"],
-        "elev_high": summary["elev_high"], "elev_low": summary["elev_low"],
-        "average_speed": round(summary["distance"] / moving, 3), "max_speed": summary["max_speed"],
-        "average_cadence": summary["average_cadence"],
-        "start_latlng": summary["start_latlng"], "end_latlng": summary["end_latlng"],
+        "timezone": strava_timezone(tz, utc), "utc_offset": int(offset.total_seconds()),
+        **{key: summary[key] for key in SUMMARY_FIELDS},
+        "average_speed": round(summary["distance"] / max(summary["moving_time"], 1), 3),
         "trainer": False, "commute": False, "manual": False, "private": False, "flagged": False,
         "device_name": device.name, "has_heartrate": False, "gear_id": None,
         "athlete": {"id": activity_id // 10_000, "resource_state": 1},
