@@ -220,13 +220,14 @@ def novel_descent_m(extra_m: float, accustomed_m: float) -> float:
 
 
 def run_load_m(k: KneeMetrics, easy_mps: float | None, cadence_change: float | None) -> float:
-    """Knee-equivalent metres of one run for a runner whose easy speed is `easy_mps` (scalar
-    arithmetic: this runs once per run of a ten-year history)."""
-    running = 0.0
-    for edge, _metres, weighted in k.bands:
-        factor = 1.0
-        if edge >= 0 and easy_mps:
+    """Knee-equivalent metres of one run for a runner whose easy speed is `easy_mps`. Bands are
+    sorted by speed, so only the few above easy pace are visited for the surcharge (this runs once
+    per run of a ten-year history)."""
+    running = sum(band[2] for band in k.bands)
+    if easy_mps:
+        for edge, _metres, weighted in reversed(k.bands):
             ratio = edge / easy_mps
-            factor = min(max(1.0 + SPEED_SLOPE * (ratio - 1.0), 1.0), SPEED_WEIGHT_MAX)
-        running += weighted * factor
+            if ratio <= 1.0:
+                break
+            running += weighted * min(SPEED_SLOPE * (ratio - 1.0), SPEED_WEIGHT_MAX - 1.0)
     return running * cadence_weight(cadence_change) + WALK_WEIGHT * k.walk_weighted_m

@@ -13,6 +13,7 @@ and the `knee_load` finding (DESIGN §1; method and reasoning in docs/decisions.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,31 +90,46 @@ def run_loads(h: History) -> tuple[np.ndarray, list[str], np.ndarray]:
     profiles = [kl.knee_of(item.metrics) for item in h.items]
     speeds = [None if p.speed_mps is None or h.race[i] else p.speed_mps
               for i, p in enumerate(profiles)]
-    cadence = CadenceWindow(h)
+    cadence, paces = CadenceWindow(h), EasyWindow(h, speeds)
     extras = np.array([kl.descent_extra_m(k) if k.method != "none" else 0.0 for k in profiles])
     for i, k in enumerate(profiles):
         change = cadence.change(i) if k.method == "samples" else None
         cadence.add(i)
+        usual = paces.before(i)
         if k.method == "none" and k.load_km is not None:
             km[i] = k.load_km
             conf.append("stored")
             continue
-        easy[i] = easy_speed(h, i, speeds, k)
+        easy[i] = usual if usual is not None else (k.speed_mps or np.nan)
         novel = kl.novel_descent_m(extras[i], accustomed(h, i, extras))
         km[i] = (kl.run_load_m(k, None if np.isnan(easy[i]) else easy[i], change) + novel) / 1e3
         conf.append(k.confidence or "low")
     return km, conf, easy
 
 
-def easy_speed(h: History, i: int, speeds: list[float | None], k: kl.KneeMetrics) -> float:
-    """The runner's easy speed before run i: the median running speed of their runs (races left
-    out) in the previous 90 days; with fewer than 3, the run's own (a neutral weight)."""
-    lo = int(np.searchsorted(h.t, h.t[i] - kl.EASY_WINDOW_DAYS * DAY_S, side="left"))
-    prior = sorted(v for v in speeds[lo:i] if v is not None)
-    if len(prior) >= kl.EASY_MIN_RUNS:
-        mid = len(prior) // 2
-        return prior[mid] if len(prior) % 2 else 0.5 * (prior[mid - 1] + prior[mid])
-    return float(k.speed_mps) if k.speed_mps else np.nan
+class EasyWindow:
+    """The runner's easy speed before each run: the median running speed of their runs (races
+    left out) in the previous 90 days, kept sorted as the window slides (None with fewer than
+    3: the run's own speed is used, a neutral weight)."""
+
+    def __init__(self, h: History, speeds: list[float | None]) -> None:
+        self.h, self.speeds, self.sorted, self.lo, self.hi = h, speeds, [], 0, 0
+
+    def before(self, i: int) -> float | None:
+        while self.hi < i:
+            if self.speeds[self.hi] is not None:
+                bisect.insort(self.sorted, self.speeds[self.hi])
+            self.hi += 1
+        oldest = self.h.t[i] - kl.EASY_WINDOW_DAYS * DAY_S
+        while self.lo < self.hi and self.h.t[self.lo] < oldest:
+            if self.speeds[self.lo] is not None:
+                del self.sorted[bisect.bisect_left(self.sorted, self.speeds[self.lo])]
+            self.lo += 1
+        n = len(self.sorted)
+        if n < kl.EASY_MIN_RUNS:
+            return None
+        mid = n // 2
+        return self.sorted[mid] if n % 2 else 0.5 * (self.sorted[mid - 1] + self.sorted[mid])
 
 
 def accustomed(h: History, i: int, extras: np.ndarray) -> float:
