@@ -190,6 +190,10 @@ def test_a_mountain_race_is_a_caution_though_its_distance_is_usual():
     items = weeks_of(10, range(8)) + [run(62, 12, ident="race", loss=1500)]
     found = [f for f in knee_findings(items) if f.severity == "caution"]
     assert found and found[0].evidence["session"]["activity"] == "race"
+    f = found[0]
+    if f.evidence["trigger"] == "session":  # value and threshold say what triggered
+        assert f.value > f.threshold == Thresholds().knee_session_ratio
+        assert "Today's run alone weighed" in f.message
 
 
 def test_ordinary_training_stays_quiet():

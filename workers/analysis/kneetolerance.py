@@ -250,8 +250,14 @@ def knee_load(h: History, d: int, today: slice, cfg: Thresholds) -> Finding | No
                 "best_month_peak_knee_km": now["tol"]["best_month_peak_km"],
                 "runs": runs, "decay_per_day": round(DECAY, 4),
                 "evidence": "joint-load biomechanics (weights); load-management consensus"}
-    threshold = cfg.knee_caution_ratio if severity == "caution" else cfg.knee_info_ratio
-    return date_finding(h, d, "knee_load", severity, now["value"], threshold,
+    # value/threshold name what triggered: the acute load vs the tolerance, or (only that) one
+    # run vs the biggest of the previous 30 days.
+    by_session = severity == "caution" and now["value"] <= cfg.knee_caution_ratio
+    evidence["trigger"] = "session" if by_session else "acute"
+    value = now["session"]["ratio"] if by_session else now["value"]
+    threshold = (cfg.knee_session_ratio if by_session else
+                 cfg.knee_caution_ratio if severity == "caution" else cfg.knee_info_ratio)
+    return date_finding(h, d, "knee_load", severity, value, threshold,
                         message(now, runs, severity), evidence, h.days(d - 6, d))
 
 
@@ -282,7 +288,7 @@ def contributors(h: History, s: KneeSeries, d: int, top: int = 3) -> list[dict]:
 
 def message(now: dict, runs: list[dict], severity: str) -> str:
     tol, one = now["tol"], now["session"]
-    where = "above" if now["value"] > 1.0 else "close to"
+    where = ("above" if now["value"] > 1.0 else "close to" if now["value"] > 0.9 else "within")
     made = "; ".join(f"{r['date']}: {r['distance_km']:.1f} km -> {r['knee_km']:.1f} knee-km"
                      + (f" ({r['loss_m']} m down)" if r["loss_m"] >= 100 else "") for r in runs)
     return (
