@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -113,17 +114,18 @@ class EasyWindow:
     3: the run's own speed is used, a neutral weight)."""
 
     def __init__(self, h: History, speeds: list[float | None]) -> None:
-        self.h, self.speeds, self.sorted, self.lo, self.hi = h, speeds, [], 0, 0
+        self.h, self.speeds, self.lo, self.hi = h, speeds, 0, 0
+        self.sorted: list[float] = []
 
     def before(self, i: int) -> float | None:
         while self.hi < i:
-            if self.speeds[self.hi] is not None:
-                bisect.insort(self.sorted, self.speeds[self.hi])
+            if (new := self.speeds[self.hi]) is not None:
+                bisect.insort(self.sorted, new)
             self.hi += 1
         oldest = self.h.t[i] - kl.EASY_WINDOW_DAYS * DAY_S
         while self.lo < self.hi and self.h.t[self.lo] < oldest:
-            if self.speeds[self.lo] is not None:
-                del self.sorted[bisect.bisect_left(self.sorted, self.speeds[self.lo])]
+            if (old := self.speeds[self.lo]) is not None:
+                del self.sorted[bisect.bisect_left(self.sorted, old)]
             self.lo += 1
         n = len(self.sorted)
         if n < kl.EASY_MIN_RUNS:
@@ -143,7 +145,8 @@ class CadenceWindow:
     kept as running sums so each run costs a few dictionary updates."""
 
     def __init__(self, h: History) -> None:
-        self.h, self.members = h, []
+        self.h = h
+        self.members: list[int] = []
         self.sums: dict[float, list[float]] = {}
 
     def _apply(self, j: int, sign: float) -> None:
@@ -330,7 +333,7 @@ def load_view(h: History, cfg: Thresholds, last_day: int, weeks: int = 12) -> di
                       "knee_load_km": round(s.week_sum(d, d), 2), "acute_km": round(a, 2),
                       "tolerance_km": out_weeks[-1]["tolerance_km"]}
                      for d, a in zip(range(monday, last + 1), acutes, strict=True)]
-    now = out_days[-1] if out_days else {"acute_km": 0.0, "tolerance_km": None}
+    now: dict[str, Any] = out_days[-1] if out_days else {"acute_km": 0.0, "tolerance_km": None}
     return {"unit": "knee_km", "weeks": out_weeks, "days": out_days,
             "current": {"acute_km": now["acute_km"], "tolerance_km": now["tolerance_km"],
                         "ratio": None if not now["tolerance_km"] else
