@@ -184,8 +184,8 @@ def injected(name: str, kind: str, seed: int, weeks: int, base_km: float, runs: 
 
 PATTERN_RULES = {
     "long_run": ("single_run_spike",),
-    "weekly_jump": ("weekly_jump",),
-    "mountain": ("downhill_novel", "weekly_descent"),
+    "weekly_jump": ("weekly_jump", "knee_load"),
+    "mountain": ("downhill_novel", "weekly_descent", "knee_load"),
     "habit": ("route_repetition",),
     "track": ("track_direction",),
     "comeback": ("return_to_running",),

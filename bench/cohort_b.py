@@ -24,10 +24,10 @@ ABOUT = {
     "return_first_run": ("return_to_running",),
     "comeback_ramp": ("return_to_running", "single_run_spike"),
     "rolling_week_jump": ("weekly_jump",),
-    "big_week": ("weekly_jump",),
+    "big_week": ("weekly_jump", "knee_load"),
     "too_much_too_soon": ("weekly_jump", "single_run_spike"),
     "single_long_run": ("single_run_spike",),
-    "mountain_race": ("downhill_novel", "weekly_descent"),
+    "mountain_race": ("downhill_novel", "weekly_descent", "knee_load"),
     "novel_descent": ("downhill_novel", "weekly_descent"),
     "track_block": ("track_direction",),
 }

@@ -121,6 +121,13 @@ def report(label: str, cases: list[Case], verbose: bool = False) -> dict:
             "summary": summary}
 
 
+def caught_by(c: Case, e: Expect, rule: str) -> bool:
+    """Did this rule itself warn (caution+) within the pattern's window, first or not?"""
+    return any(f.rule == rule and at_least(f.severity, "caution")
+               and (e.onset or e.start) <= f.date <= e.start + timedelta(days=WARN_DAYS)
+               for f in c.findings)
+
+
 def per_rule(sets: dict[str, dict]) -> None:
     """One line per rule and set: control caution+/info per runner-month; warn patterns about
     the rule detected at caution+ (by any rule / by this rule)."""
@@ -134,7 +141,8 @@ def per_rule(sets: dict[str, dict]) -> None:
         for label, s in sets.items():
             about = [(e, ok, how) for _, e, ok, how in s["rows"]
                      if e.expect == "warn" and rule in e.rules]
-            by_rule = sum(ok and how.startswith(rule + " ") for e, ok, how in about)
+            by_rule = sum(caught_by(c, e, rule) for c, e, _, _ in s["rows"]
+                          if e.expect == "warn" and rule in e.rules)
             print(f"  {rule:<20} {label:<4} {s['cautions'][rule] / s['months']:>12.3f} "
                   f"{s['infos'][rule] / s['months']:>9.3f} "
                   f"{sum(ok for _, ok, _ in about):>4}/{len(about):<4} {by_rule:>8}")

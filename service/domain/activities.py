@@ -255,6 +255,7 @@ def summary(activity: Activity) -> dict:
         "sport": activity.sport, "sub_sport": activity.sub_sport,
         "start_time": activity.start_time.isoformat(),
         "distance_m": round(activity.distance_m, 1), "status": activity.status,
+        "knee_load_km": None if activity.knee_load_km is None else round(activity.knee_load_km, 2),
     }
 
 

@@ -190,7 +190,7 @@ def test_analyze_document_from_real_files_is_strict_json_with_every_contract_key
              for t in parsed(FIT / name)]
     doc = json.loads(json.dumps(analyze_tracks(pairs), allow_nan=False))
     assert set(doc) == {"schema", "activities", "weeks", "findings", "skipped", "context",
-                        "digests", "notes"}
+                        "digests", "notes", "knee_load"}
     assert len(doc["activities"]) == 3
     assert doc["skipped"] == []
     assert [c["file"] for c in doc["context"]] == ["fitparse__garmin-fenix-5-walk.fit"]

@@ -105,6 +105,26 @@ class Thresholds:
     # shoe_mileage.
     shoe_info_km: float = 500.0
     shoe_caution_km: float = 800.0
+    # knee_load (workers/analysis/kneetolerance.py; docs/knee-load.md): acute knee load vs the
+    # weekly tolerance: above it caution, above `knee_info_ratio` of it info. Tolerance: the
+    # larger of `knee_recent_headroom` x the usual weekly peak of the last `knee_base_weeks`
+    # training weeks and `knee_long_share` x the best month of the past year; never under the
+    # floor, none before 28 days.
+    knee_caution_ratio: float = 1.0
+    knee_info_ratio: float = 0.95
+    knee_min_history_days: int = 28
+    knee_tolerance_floor_km: float = 8.0
+    knee_recent_headroom: float = 1.3
+    knee_base_weeks: int = 6
+    knee_long_share: float = 0.6
+    # A month the runner did in the last `knee_kept_weeks` weeks is still within reach after a
+    # taper, a race or a holiday (tissue capacity is not lost in two weeks): x `knee_kept_share`.
+    knee_kept_weeks: int = 12
+    knee_kept_share: float = 1.0
+    # One run's knee-km vs the biggest of the previous `spike_window_days` (Frandsen's session
+    # comparison, knee-weighted): above this ratio a caution, for runs of at least the minimum.
+    knee_session_ratio: float = 1.3
+    knee_session_min_km: float = 5.0
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any] | str | None) -> Thresholds:

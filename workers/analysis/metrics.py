@@ -15,6 +15,7 @@ import numpy as np
 
 from workers.analysis.dynamics import DynamicsResult, compute_dynamics
 from workers.analysis.elevation import ElevationResult, elevation_with_grades
+from workers.analysis.kneeload import KneeMetrics, profile
 from workers.analysis.routes import EARTH_M_PER_DEG, RouteResult, compute_route
 from workers.parsing.track import Track
 
@@ -74,6 +75,7 @@ class ActivityMetrics:
     device: str | None = None
     utc_offset_s: int | None = None  # local time - UTC at the start, when the source said
     race: bool = False  # provider workout type "race" or a race-like name
+    knee: KneeMetrics = field(default_factory=KneeMetrics)  # knee-load profile (kneeload.py)
 
     @property
     def terrain(self) -> bool:
@@ -97,6 +99,7 @@ class ActivityMetrics:
             elevation=ElevationMetrics(**data.pop("elevation", {})),
             route=RouteMetrics(**data.pop("route", {})),
             dynamics=DynamicsMetrics(**data.pop("dynamics", {})),
+            knee=KneeMetrics(**data.pop("knee", {})),
             **data,
         )
 
@@ -135,6 +138,8 @@ def compute_metrics(track: Track) -> ActivityMetrics:
         device=track.device,
         utc_offset_s=track.utc_offset_s,
         race=track.race,
+        knee=profile(track.timestamps, distance, track.speed, track.cadence, grade_at,
+                     source) if not track.manual else KneeMetrics(),
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from workers.analysis import load, patterns, spikes
+from workers.analysis import kneetolerance, load, patterns, spikes
 from workers.analysis.config import Thresholds
 from workers.analysis.history import Finding, History, HistoryItem, day_number, from_day_number
 
@@ -30,6 +30,7 @@ DATE_RULES = (
     load.weekly_descent,
     patterns.route_repetition,
     patterns.track_direction,
+    kneetolerance.knee_load,
 )
 RULE_IDS = (  # one entry per line: other rules are added beside these
     "single_run_spike",
@@ -43,6 +44,7 @@ RULE_IDS = (  # one entry per line: other rules are added beside these
     "gct_asymmetry",
     "cadence_drop",
     "shoe_mileage",
+    "knee_load",
 )
 
 

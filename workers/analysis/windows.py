@@ -24,6 +24,7 @@ WEEKLY_JUMP_DAYS = 21
 ACWR_CHRONIC_DAYS = 28
 EWMA_HORIZON_DAYS = 365
 DESCENT_BASE_DAYS = 35
+KNEE_LOAD_DAYS = 7 * 51 + 6
 
 
 def rule_windows(t: Thresholds) -> dict[str, int]:
@@ -41,6 +42,9 @@ def rule_windows(t: Thresholds) -> dict[str, int]:
         "gct_asymmetry": t.gct_baseline_days,
         "cadence_drop": t.cadence_baseline_days,
         "shoe_mileage": 0,  # the pair's whole life (see module doc)
+        # kneetolerance: the week's tolerance reads 51 weeks before its Monday; a run's knee-km
+        # reads the 90 days before it (easy pace), inside the same year.
+        "knee_load": KNEE_LOAD_DAYS,
     }
 
 
