@@ -15,11 +15,11 @@ from typing import NamedTuple
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service.domain import deliveries, grouping
+from service.domain import deliveries, finding_list, grouping
 from service.infra import jobs, transient
 from service.infra import runtime as runtime_mod
 from service.infra.metrics import JOBS
-from service.models import Activity, Athlete, Finding
+from service.models import Activity, Athlete, Finding, WithdrawnFinding
 from workers.analysis import ActivityMetrics, ElevationMetrics, HistoryItem, Thresholds, evaluate
 from workers.analysis.history import local_offset
 from workers.analysis.severity import rank
@@ -185,6 +185,8 @@ def upsert_findings(s: Session, athlete_id: str, day: date, results) -> Upserted
         row.severity, row.value, row.threshold = r.severity, r.value, r.threshold
         row.message, row.evidence, row.sources = r.message, r.evidence, list(r.sources)
     stale = [f for k, f in existing.items() if k not in seen]
+    if created:  # a finding that holds again is no longer listed as withdrawn (same id)
+        s.execute(delete(WithdrawnFinding).where(WithdrawnFinding.id.in_([f.id for f in created])))
     lost = _withdraw(s, athlete_id, stale)
     s.flush()
     return Upserted(created, lost, escalated)
@@ -198,6 +200,8 @@ def _withdraw(s: Session, athlete_id: str, stale: list[Finding]) -> set[str]:
     if not stale:
         return set()
     s.info.setdefault(WITHDRAWN, []).extend(deliveries.plan_withdrawn(s, stale))
+    for f in stale:  # the findings API lists them as withdrawn
+        finding_list.tombstone(s, f)
     lost = {f.activity_id for f in stale if f.activity_id}
     lost |= grouping.noted_activities(s, athlete_id, [f for f in stale if not f.activity_id])
     s.execute(delete(Finding).where(Finding.id.in_([f.id for f in stale])))

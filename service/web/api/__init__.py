@@ -18,11 +18,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(strava_api.bp)
     from service.web import openapi, ratelimit
     from service.web import pages as web
-    from service.web.api import account, clubs, keys
+    from service.web.api import account, clubs, integrators, keys
 
     app.register_blueprint(ratelimit.bp)
     app.register_blueprint(clubs.bp)
     app.register_blueprint(keys.bp)
+    app.register_blueprint(integrators.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(web.bp)

@@ -8,9 +8,9 @@ from flask import Blueprint, current_app, request
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import and_, select
 
-from service.domain import endpoints
+from service.domain import endpoints, integrators
 from service.infra import jobs
-from service.models import Delivery, DeliveryAttempt, Endpoint
+from service.models import ApiKey, Delivery, DeliveryAttempt, Endpoint
 from service.web.auth import Principal, principal, require_scope
 from service.web.errors import InvalidInput, NotFound, ValidationFailed
 
@@ -58,7 +58,9 @@ def _scope(p: Principal):
         return Endpoint.athlete_id == p.athlete_id
     if p.kind == "club":
         return Endpoint.club_id == p.club_id
-    return and_(Endpoint.owner_key_id == p.key_id, Endpoint.athlete_id.is_(None),
+    # an integrator's endpoints, whichever of its keys made them
+    mine = select(ApiKey.integrator_id).where(ApiKey.id == p.key_id).scalar_subquery()
+    return and_(Endpoint.integrator_id == mine, Endpoint.athlete_id.is_(None),
                 Endpoint.club_id.is_(None))
 
 
@@ -93,6 +95,8 @@ def create():
             athlete_id=p.athlete_id if p.kind == "athlete" else None,
             club_id=p.club_id if p.kind == "club" else None)
         ep.owner_key_id = p.key_id
+        if p.kind == "integrator":
+            ep.integrator_id = integrators.of_key(s, p.key_id)
         return dict(endpoints.view(ep), secret=secret), 201
 
 
