@@ -133,3 +133,6 @@ def _signed_in(kinds: tuple[str, ...] = ("athlete",)):
 
 
 from service.web.pages import me, views  # noqa: E402,F401  (their views register on bp)
+from service.web.pages import integrators as _integrators  # noqa: E402
+
+_integrators.register(bp)
