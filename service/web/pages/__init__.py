@@ -132,7 +132,7 @@ def _signed_in(kinds: tuple[str, ...] = ("athlete",)):
     return p, None
 
 
-from service.web.pages import me, views  # noqa: E402,F401  (their views register on bp)
 from service.web.pages import integrators as _integrators  # noqa: E402
+from service.web.pages import me, views  # noqa: E402,F401  (their views register on bp)
 
 _integrators.register(bp)
