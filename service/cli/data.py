@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from service.cli.common import emit
+from service.infra.console import emit
 
 
 def _progress(paths: list[str]):
@@ -89,8 +89,8 @@ def import_(paths: tuple[str, ...], email: str, source: str | None, as_json: boo
     Exits 0 when the import ran, even if some files were skipped (the summary says why)."""
     from tqdm import tqdm
 
-    from service.cli.common import _runtime
     from service.domain import accounts, importer
+    from service.infra.console import _runtime
 
     runtime = _runtime()
     try:

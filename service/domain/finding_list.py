@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from service.domain import integrators, policy
 from service.domain.deliveries import finding_data
+from service.errors import InvalidInput, NotFound
 from service.models import Activity, Finding, WithdrawnFinding
-from service.web.errors import InvalidInput, NotFound
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200

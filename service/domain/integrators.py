@@ -23,8 +23,8 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.errors import InvalidInput
 from service.models import ApiKey, Integrator, IntegratorGrant, utcnow
-from service.web.errors import InvalidInput
 
 SCOPES: dict[str, str] = {
     "findings": "your warnings (rule, severity, date, the numbers behind them)",

@@ -9,9 +9,9 @@ from __future__ import annotations
 from flask import abort, current_app, make_response, render_template, request, session
 
 from service.domain import integrators
+from service.errors import InvalidInput
 from service.models import Integrator
 from service.web.auth import wants_html
-from service.web.errors import InvalidInput
 
 SESSION_KEY = "integrator_link"
 

@@ -14,11 +14,12 @@ from flask import Blueprint, current_app, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.domain import finding_list, integrators
+from service.domain.principal import require_scope
+from service.errors import Forbidden, InvalidInput, NotFound
 from service.models import Integrator
 from service.web.api.endpoints import parse
 from service.web.api.params import int_arg
-from service.web.auth import principal, require_athlete, require_scope
-from service.web.errors import Forbidden, InvalidInput, NotFound
+from service.web.auth import principal, require_athlete
 
 bp = Blueprint("integrators", __name__)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import redirect, request, url_for
 
 from service.domain import integrators
-from service.web.errors import NotFound
-from service.web.pages import _rt, _signed_in
+from service.errors import NotFound
+from service.web.pages.site import _rt, _signed_in, bp
 
 
 def register(bp) -> None:
@@ -39,3 +39,6 @@ def set_integrator(integrator_id: str):
         integrators.set_scopes(s, p.athlete_id, integrator_id, scopes)
     return redirect(url_for("web.me", notice="integrator-saved", integrator=integrator_id,
                             _anchor="integrators"), 303)
+
+
+register(bp)  # like account_email: this module's views attach to the pages blueprint
