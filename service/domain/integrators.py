@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -32,6 +33,7 @@ SCOPES: dict[str, str] = {
     "descent": "the descent of each analysed run",
 }
 REF_MAX = 200
+REF_PATTERN = r"^[\x20-\x7e]{1,200}$"  # printable ASCII: ids, emails, UUIDs
 LINK_TTL_S = 7 * 86400
 MAX_LINK_TTL_S = 90 * 86400
 PROVIDERS = ("strava", "garmin")
@@ -134,8 +136,8 @@ class Link:
 
 
 def check_ref(ref: str) -> str:
-    if not ref or len(ref) > REF_MAX or not ref.isprintable():
-        raise InvalidInput(f"`ref` is 1 to {REF_MAX} printable characters.")
+    if not re.fullmatch(REF_PATTERN, ref or ""):
+        raise InvalidInput(f"`ref` is 1 to {REF_MAX} printable ASCII characters.")
     return ref
 
 

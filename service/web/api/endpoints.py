@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Literal
 
 from flask import Blueprint, current_app, request
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import and_, select
 
 from service.domain import endpoints, integrators
@@ -14,14 +15,21 @@ from service.errors import InvalidInput, NotFound, ValidationFailed
 from service.infra import jobs
 from service.models import ApiKey, Delivery, DeliveryAttempt, Endpoint
 from service.web.auth import principal
+from workers.notify import catalog
 
 bp = Blueprint("endpoints", __name__, url_prefix="/v1/endpoints")
 
 
+# The catalog's event types, as an enum in the OpenAPI description (validate_events checks again).
+EventType = Literal[tuple(catalog.event_types())]  # type: ignore[valid-type]
+
+
 class CreateEndpoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: AnyHttpUrl
-    events: list[str] = Field(min_length=1, max_length=20)
+    url: AnyHttpUrl = Field(description="Where to POST events. It must resolve to a public "
+                            "address (loopback only where the operator allows it): anything "
+                            "else is refused with 400 `unsafe_url`.")
+    events: list[EventType] = Field(min_length=1, max_length=20)
     description: str | None = Field(default=None, max_length=300)
 
 
@@ -31,10 +39,21 @@ class Rotate(BaseModel):
 
 
 class Replay(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    message_id: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    """One message (`message_id`), or every message since `since` (until `until`)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "anyOf": [{"required": ["message_id"]}, {"required": ["since"]}]})
+    # Absent, not null: the description then says exactly what is accepted (a default of None is
+    # not validated; an explicit null is refused like any other wrong type).
+    message_id: str = Field(default=None, min_length=1, max_length=40)  # type: ignore[assignment]
+    since: datetime = None  # type: ignore[assignment]
+    until: datetime = None  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _one_of(self):
+        if self.message_id is None and self.since is None:
+            raise ValueError("give `message_id`, or `since` (and optionally `until`)")
+        return self
 
 
 def parse(model: type[BaseModel]):

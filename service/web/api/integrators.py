@@ -7,6 +7,7 @@ decided only by service/domain/delivery_auth.py.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Literal
 
@@ -32,8 +33,9 @@ class SetConsent(BaseModel):
 class CreateConnectLink(BaseModel):
     model_config = ConfigDict(extra="forbid")
     provider: Literal["strava", "garmin"]
-    ref: str = Field(min_length=1, max_length=integrators.REF_MAX, pattern=r"^[^\x00-\x1f\x7f]+$",
-                     description="Your own id for this user; returned as `integrator_ref`.")
+    ref: str = Field(pattern=integrators.REF_PATTERN,
+                     description="Your own id for this user (printable ASCII, 1 to 200 "
+                                 "characters); returned as `integrator_ref`.")
     expires_in_s: int = Field(default=integrators.LINK_TTL_S, ge=60,
                               le=integrators.MAX_LINK_TTL_S)
 
@@ -86,33 +88,31 @@ def list_findings(athlete_id: str):
         return finding_list.page(s, reader, query)
 
 
-SEVERITIES = frozenset({"info", "caution", "high"})
+# The findings query, as documented (service/web/openapi.py reads these) and as enforced.
+RULE_LIST = r"^[a-z][a-z0-9_]{0,39}(,[a-z][a-z0-9_]{0,39}){0,19}$"
+SEVERITY_LIST = r"^(info|caution|high)(,(info|caution|high)){0,2}$"
+WITHDRAWN = ("include", "exclude", "only")
 
 
 def _query() -> finding_list.Query:
-    a = request.args
-    severities = _csv("severity")
-    if severities - SEVERITIES:
-        raise InvalidInput("`severity` is info, caution and/or high (comma-separated).")
-    withdrawn = a.get("withdrawn", "include")
-    if withdrawn not in ("include", "exclude", "only"):
+    withdrawn = request.args.get("withdrawn", "include")
+    if withdrawn not in WITHDRAWN:
         raise InvalidInput("`withdrawn` is include, exclude or only.")
-    cursor = a.get("cursor")
+    cursor = request.args.get("cursor")
     return finding_list.Query(
-        since=_date("since"), until=_date("until"), rules=_csv("rule"), severities=severities,
-        withdrawn=withdrawn, limit=int_arg("limit", finding_list.DEFAULT_LIMIT, 1,
-                                           finding_list.MAX_LIMIT),
-        after=finding_list.decode_cursor(cursor) if cursor else None)
+        since=_date("since"), until=_date("until"), rules=_csv("rule", RULE_LIST),
+        severities=_csv("severity", SEVERITY_LIST), withdrawn=withdrawn,
+        limit=int_arg("limit", finding_list.DEFAULT_LIMIT, 1, finding_list.MAX_LIMIT),
+        after=finding_list.decode_cursor(cursor) if cursor is not None else None)
 
 
-def _csv(name: str) -> frozenset[str]:
+def _csv(name: str, pattern: str) -> frozenset[str]:
     raw = request.args.get(name)
     if raw is None:
         return frozenset()
-    values = frozenset(v.strip() for v in raw.split(",") if v.strip())
-    if not values or len(values) > 20 or any(len(v) > 40 for v in values):
-        raise InvalidInput(f"`{name}` is a comma-separated list.")
-    return values
+    if not re.fullmatch(pattern, raw):
+        raise InvalidInput(f"`{name}`: comma-separated values matching {pattern}.")
+    return frozenset(raw.split(","))
 
 
 def _date(name: str) -> date | None:
@@ -120,7 +120,7 @@ def _date(name: str) -> date | None:
     if raw is None:
         return None
     try:
-        if len(raw) != 10:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
             raise ValueError
         return date.fromisoformat(raw)
     except ValueError:
