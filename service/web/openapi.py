@@ -165,6 +165,10 @@ pain.
   `POST /v1/clubs/{club_id}/keys`);
 - an integrator API key (`kgk_…`, from `kneeguard keys add --integrator NAME`).
 
+**Integrators** see a runner only as far as that runner chose for that integrator (`findings`,
+`distance`, `descent`); `POST /v1/connect-links` mints a signed link that stores the integrator's
+own reference for its user, returned as `integrator_ref` in every webhook and findings page.
+
 Browsers use the session cookie instead; unsafe methods then need the `X-CSRF-Token` header.
 
 **Tenancy** — every lookup is scoped by the caller: another tenant's ids answer 404.
