@@ -154,3 +154,13 @@ def tombstone(s: Session, f: Finding, reason: str = "no_longer_holds") -> None:
     s.merge(WithdrawnFinding(id=f.id, athlete_id=f.athlete_id, activity_id=f.activity_id,
                              rule=f.rule, severity=f.severity, date=f.date,
                              sources=list(f.sources or []), reason=reason))
+
+
+def drop_tombstones(s: Session, athlete_id: str, source: str, dates=None) -> None:
+    """With a provider's data purged, its day-level tombstones go too (those about one of its
+    activities go with the activity: foreign key)."""
+    rows = s.scalars(select(WithdrawnFinding).where(WithdrawnFinding.athlete_id == athlete_id,
+                                                    WithdrawnFinding.activity_id.is_(None))).all()
+    for row in rows:
+        if source in (row.sources or []) and (dates is None or row.date in dates):
+            s.delete(row)
