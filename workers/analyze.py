@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -121,7 +122,7 @@ class Upserted(NamedTuple):
     withdrawn: list[Delivery]
 
 
-def analyze_day(s: Session, athlete: Athlete, day: date, deployment: dict) -> Upserted:
+def analyze_day(s: Session, athlete: Athlete, day: date, deployment: Mapping[str, Any]) -> Upserted:
     history = load_history(s, athlete.id, day)
     thresholds = Thresholds.from_mapping(dict(deployment)).merged(athlete.thresholds or {})
     results = evaluate(history, day, thresholds)

@@ -11,7 +11,7 @@ import io
 import logging
 import zipfile
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -151,8 +151,9 @@ class _Measured:
     """What find_duplicate reads of a Track, from a measured run's fields."""
 
     def __init__(self, run: dict) -> None:
-        self.start_time = run["start_time"]
-        self.distance_m, self.moving_time_s = run["distance_m"], run["moving_time_s"]
+        self.start_time: datetime = run["start_time"]
+        self.distance_m: float = run["distance_m"]
+        self.moving_time_s: float = run["moving_time_s"]
 
 
 def _add(s: Session, athlete_id: str, source: str, raw_file_id: str | None, leg: int,
@@ -165,7 +166,7 @@ def _add(s: Session, athlete_id: str, source: str, raw_file_id: str | None, leg:
     return activity
 
 
-def find_duplicate(s: Session, athlete_id: str, track: Track) -> Activity | None:
+def find_duplicate(s: Session, athlete_id: str, track: Track | _Measured) -> Activity | None:
     start = track.start_time
     candidates = s.scalars(select(Activity).where(
         Activity.athlete_id == athlete_id,

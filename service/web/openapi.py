@@ -35,7 +35,7 @@ ERROR_STATUSES = {400: "Bad request", 401: "Not signed in, or the credential is 
                   404: "Not found — also the answer for another tenant's ids",
                   409: "Conflict", 411: "Length required", 413: "Body too large",
                   422: "Validation failed", 429: "Rate limited (see Retry-After)"}
-BEARER = [{"bearer": []}, {"session": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ emails, tokens or GPS tracks.
 
 
 def _models(ops: list[Op]) -> list[type[BaseModel]]:
-    found = {m.Error}
+    found: set[type[BaseModel]] = {m.Error}
     for op in ops:
         found.update(x for x in (op.response, op.body) if x is not None)
     return sorted(found, key=lambda x: x.__name__)

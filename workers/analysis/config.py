@@ -115,7 +115,8 @@ class Thresholds:
         unknown = sorted(set(overrides) - set(types))
         if unknown:
             raise ValueError(f"unknown threshold(s): {', '.join(unknown)}")
-        changes = {key: _coerce(key, value, types[key]) for key, value in overrides.items()}
+        changes: dict[str, Any] = {key: _coerce(key, value, types[key])
+                                   for key, value in overrides.items()}
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, float | int]:

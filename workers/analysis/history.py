@@ -31,6 +31,9 @@ class HistoryItem(NamedTuple):
     metrics: ActivityMetrics
 
 
+Day = date  # inside Finding, `date` names its field
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     rule: str
@@ -44,12 +47,12 @@ class Finding:
     sources: list[str] = field(default_factory=list)
 
     @property
-    def key(self) -> tuple[str, str | None, date]:
+    def key(self) -> tuple[str, str | None, Day]:
         """What makes a finding unique: re-evaluating must never duplicate it."""
         return (self.rule, self.activity, self.date)
 
     @property
-    def week(self) -> date:
+    def week(self) -> Day:
         """Monday of the finding's local week: the grouping key for weekly digests."""
         return self.date - timedelta(days=self.date.weekday())
 

@@ -113,7 +113,7 @@ def compute_metrics(track: Track) -> ActivityMetrics:
             distance, track.altitude, source, track.timestamps
         )
     route = compute_route(track.lat, track.lon, track.sub_sport) if terrain else RouteResult()
-    grade_at = np.interp(distance, grid, grades) if grid is not None else None
+    grade_at = np.interp(distance, grid, grades) if grid is not None and grades is not None else None
     dynamics = compute_dynamics(
         track.timestamps, track.speed, track.cadence, track.stance_time_balance, grade_at
     )

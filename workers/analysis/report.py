@@ -10,7 +10,7 @@ reported (a run yesterday is still current today).
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -117,7 +117,7 @@ def find_duplicates(items: list[tuple[str, str, ActivityMetrics, str]]) -> dict[
 
 def build_document(
     items: list[tuple[str, str, ActivityMetrics, str]],
-    findings: list[Finding | dict],
+    findings: Sequence[Finding | dict],
     weeks: list[dict],
     skipped: Iterable[Skip | dict],
     duplicates: dict[str, str] | None = None,

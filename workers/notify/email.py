@@ -66,7 +66,7 @@ def finding_email(
     _check_link(public_url)
     items = [_view(f) for f in sorted(findings, key=_severity_rank)]
     week = _one_week(findings)
-    context = {"findings": items, "athlete_email": athlete_email, "week": week,
+    context: dict[str, Any] = {"findings": items, "athlete_email": athlete_email, "week": week,
                "subject": _subject(items, week),
                "unsubscribe_url": unsubscribe_url, "public_url": public_url}
     msg = _headed(context["subject"], athlete_email, key=key, mail_from=mail_from, now=now)
@@ -217,9 +217,9 @@ def _monday(value: Any) -> date | None:
 def _one_week(findings: Sequence[Mapping[str, Any]]) -> str:
     """"24 Nov" when every finding falls in the week starting Monday 24 Nov (local), else ""."""
     mondays = {_monday(f.get("date")) for f in findings}
-    if len(mondays) != 1 or None in mondays:
+    monday = mondays.pop() if len(mondays) == 1 else None
+    if monday is None:
         return ""
-    monday = mondays.pop()
     return f"{monday.day} {monday.strftime('%b')}"
 
 

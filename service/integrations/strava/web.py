@@ -17,11 +17,11 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Literal
+from typing import Literal, cast
 
 from flask import Blueprint, current_app, redirect, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import exists, literal, select
+from sqlalchemy import Table, exists, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -194,7 +194,7 @@ def _our_subscription(rt: Runtime, subscription_id: int) -> bool:
             raw = rt.queue.redis.get(svc.SUBSCRIPTION_KEY)
         except Exception:
             raw = None
-        cache[:] = [rt, now, raw.decode() if raw else None]
+        cache[:] = [rt, now, raw.decode() if isinstance(raw, bytes) else raw]
     return cache[2] is None or cache[2] == str(subscription_id)
 
 
@@ -206,7 +206,7 @@ def _record(rt: Runtime, event: StravaEvent, kind: str) -> str | None:
     columns = {"id": new_id("evt"), "source": svc.PROVIDER, "kind": kind,
                "dedupe_key": event.dedupe_key(), "payload": event.model_dump(),
                "status": "received", "attempts": 0, "received_at": now, "next_attempt_at": now}
-    table = InboundEvent.__table__
+    table = cast(Table, InboundEvent.__table__)  # typed as a FromClause; it is a Table
     values = [literal(v, type_=table.c[k].type).label(k) for k, v in columns.items()]
     source = select(*values).where(exists().where(
         Connection.provider == svc.PROVIDER,
@@ -216,10 +216,10 @@ def _record(rt: Runtime, event: StravaEvent, kind: str) -> str | None:
         # A repeat of a key whose event was dropped (e.g. a forged delete that Strava did not
         # confirm, sent ahead with the real event's time) is checked again, never swallowed.
         stmt = insert(table).from_select(list(columns), source)
-        stmt = (stmt.on_conflict_do_update(
+        upsert = (stmt.on_conflict_do_update(
                     index_elements=["dedupe_key"], where=table.c.status == "dropped",
                     set_={"status": "received", "attempts": 0, "last_error": None,
                           "next_attempt_at": now, "processed_at": None})
                 .returning(table.c.id))
         # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT DO NOTHING
-        return conn.execute(stmt).scalar()
+        return conn.execute(upsert).scalar()

@@ -133,7 +133,8 @@ def charts(series: dict, whose: str) -> dict:
 def finding_groups(findings: list, today: date, audience: str = "runner") -> dict:
     """{"recent": [week groups], "older": [...]}: each week's findings most severe first, in plain
     words; older `info` context goes to the folded part."""
-    recent, older = {}, {}
+    recent: dict[date, list[dict]] = {}
+    older: dict[date, list[dict]] = {}
     for f in findings:
         week = f.date - timedelta(days=f.date.weekday())
         old = f.severity == "info" and (today - f.date).days > RECENT_DAYS

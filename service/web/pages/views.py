@@ -33,7 +33,7 @@ def join(token: str):
         club = s.get(clubs.Club, invite.club_id)
         p = auth.current_principal()
         if request.method == "POST":
-            if p.kind != "athlete":
+            if p.kind != "athlete" or p.athlete_id is None:
                 raise Forbidden("Sign in as a runner to join a club.")
             scope = request.form.getlist("scope")
             member = clubs.accept_invite(s, invite, p.athlete_id, scope)
