@@ -55,7 +55,7 @@ class Op:
 
 WEEKS = {"weeks": {"type": "integer", "minimum": 1, "maximum": 104}}
 _DATE = {"type": "string", "format": "date"}
-FINDING_QUERY = {
+FINDING_QUERY: dict[str, dict] = {
     "since": dict(_DATE, description="From this date (YYYY-MM-DD, the finding's local date)."),
     "until": dict(_DATE, description="Up to this date, inclusive."),
     "rule": {"type": "string", "pattern": RULE_LIST, "description": "Rule ids, comma-separated."},

@@ -29,7 +29,7 @@ class CreateEndpoint(BaseModel):
     url: AnyHttpUrl = Field(description="Where to POST events. It must resolve to a public "
                             "address (loopback only where the operator allows it): anything "
                             "else is refused with 400 `unsafe_url`.")
-    events: list[EventType] = Field(min_length=1, max_length=20)
+    events: list[EventType] = Field(min_length=1, max_length=20)  # type: ignore[valid-type]
     description: str | None = Field(default=None, max_length=300)
 
 
