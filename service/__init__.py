@@ -69,7 +69,18 @@ def _blueprints() -> list[Blueprint]:
     from service.integrations.garmin import web as garmin
     from service.integrations.strava import web as strava
     from service.web import openapi, pages, ratelimit
-    from service.web.api import account, activities, clubs, endpoints, health, integrators, keys, preferences
+    from service.web.api import (
+        account,
+        activities,
+        clubs,
+        endpoints,
+        health,
+        integrators,
+        keys,
+        load,
+        preferences,
+    )
 
     return [health.bp, activities.bp, endpoints.bp, preferences.bp, garmin.bp, strava.bp,
-            ratelimit.bp, clubs.bp, keys.bp, integrators.bp, account.bp, openapi.bp, pages.blueprint()]
+            ratelimit.bp, clubs.bp, keys.bp, integrators.bp, account.bp, load.bp, openapi.bp,
+            pages.blueprint()]

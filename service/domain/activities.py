@@ -205,7 +205,21 @@ def summary(activity: Activity) -> dict:
         "sport": activity.sport, "sub_sport": activity.sub_sport,
         "start_time": activity.start_time.isoformat(),
         "distance_m": round(activity.distance_m, 1), "status": activity.status,
+        "knee_load_km": None if activity.knee_load_km is None else round(activity.knee_load_km, 2),
     }
+
+
+def descent(metrics: dict | None) -> dict | None:
+    """The descent figures of an analysed run (issue 22): what the rules use (`loss_m`), where it
+    came from (`loss_source`: the device's own total or the samples), the estimate from the
+    samples (`samples_loss_m`) and the device's total (`device_loss_m`, when the file had one).
+    None before the run is analysed or without altitude."""
+    e = (metrics or {}).get("elevation") or {}
+    if not e or e.get("altitude_source", "none") == "none":
+        return None
+    return {"loss_m": e.get("loss_m"), "samples_loss_m": e.get("engine_loss_m"),
+            "device_loss_m": e.get("device_loss_m"), "loss_source": e.get("loss_source"),
+            "altitude_source": e.get("altitude_source")}
 
 
 def guess_source(data: bytes) -> str:

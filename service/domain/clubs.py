@@ -27,6 +27,7 @@ CONSENT_SCOPES: dict[str, str] = {
     "distance": "weekly distance and your longest runs",
     "descent": "weekly elevation loss (descent)",
     "routes": "how often you repeat the same route segments",
+    "load": "your weekly knee load (knee-km) and your tolerance",
 }
 ROLES = ("member", "admin")
 KEY_SCOPES = ("read", "admin")

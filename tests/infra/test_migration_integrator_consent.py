@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 from service.infra import migrate
 from tests.infra.test_migrations import empty_database_url  # noqa: F401  (fixture)
 
-BEFORE = "9b3e5f7a1c20"
+BEFORE = "c4d2a8e61f37"
 
 
 def _rows(conn, sql: str, **params) -> list:

@@ -98,7 +98,7 @@ class History:
     loss: np.ndarray  # metres (terrain runs only, else 0)
     steep10: np.ndarray  # km at grade <= -10% (terrain runs only)
     terrain: np.ndarray  # bool: outdoor, recorded, with altitude
-    road: np.ndarray  # bool: outdoor GPS run that is not a track session
+    road: np.ndarray  # bool: outdoor GPS run that is neither a track session nor a trail run
     track_cw: np.ndarray  # km
     track_ccw: np.ndarray  # km
     sources: np.ndarray  # object array of str
@@ -181,7 +181,9 @@ def meaningful(metres: float | None) -> float:
 
 
 def is_road(m: ActivityMetrics) -> bool:
-    return m.route.has_gps and not (m.indoor or m.manual) and m.route.shape != "track"
+    """Outdoor GPS runs on roads: not a track session, and not a trail run (camber is a road's)."""
+    off_road = m.route.shape == "track" or m.sub_sport == "trail"
+    return m.route.has_gps and not (m.indoor or m.manual or off_road)
 
 
 def ratio(numerator: float, denominator: float) -> float | None:

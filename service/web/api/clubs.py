@@ -36,7 +36,7 @@ class CreateInvite(BaseModel):
 
 class AcceptInvite(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    scope: list[Literal["findings", "distance", "descent", "routes"]] = Field(
+    scope: list[Literal["findings", "distance", "descent", "routes", "load"]] = Field(
         min_length=1, max_length=4,
         description="What the runner agrees to share with the club.")
 

@@ -1,7 +1,7 @@
 """integrators, per-integrator consent and references, withdrawn findings
 
 Revision ID: 3c7a2e9f4b18
-Revises: 9b3e5f7a1c20
+Revises: c4d2a8e61f37
 Create Date: 2026-12-06 13:40:00
 
 Existing data (docs/decisions.md, "Per-integrator consent"): every integrator key becomes one
@@ -20,7 +20,7 @@ from alembic import op
 import service.models.base
 
 revision = '3c7a2e9f4b18'
-down_revision = '9b3e5f7a1c20'
+down_revision = 'c4d2a8e61f37'
 branch_labels = None
 depends_on = None
 
