@@ -75,10 +75,12 @@ def _blueprints() -> list[Blueprint]:
         clubs,
         endpoints,
         health,
+        integrators,
         keys,
         load,
         preferences,
     )
 
     return [health.bp, activities.bp, endpoints.bp, preferences.bp, garmin.bp, strava.bp,
-            ratelimit.bp, clubs.bp, keys.bp, account.bp, load.bp, openapi.bp, pages.blueprint()]
+            ratelimit.bp, clubs.bp, keys.bp, integrators.bp, account.bp, load.bp, openapi.bp,
+            pages.blueprint()]

@@ -16,11 +16,11 @@ from typing import Any, NamedTuple
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service.domain import deliveries, grouping
+from service.domain import deliveries, finding_list, grouping
 from service.infra import jobs, transient
 from service.infra import runtime as runtime_mod
 from service.infra.metrics import JOBS
-from service.models import Activity, Athlete, Delivery, Finding
+from service.models import Activity, Athlete, Delivery, Finding, WithdrawnFinding
 from workers.analysis import ActivityMetrics, ElevationMetrics, HistoryItem, Thresholds, evaluate
 from workers.analysis.history import History, local_offset
 from workers.analysis.kneeload import KneeMetrics
@@ -201,6 +201,8 @@ def upsert_findings(s: Session, athlete_id: str, day: date, results) -> Upserted
         row.severity, row.value, row.threshold = r.severity, r.value, r.threshold
         row.message, row.evidence, row.sources = r.message, r.evidence, list(r.sources)
     stale = [f for k, f in existing.items() if k not in seen]
+    if created:  # a finding that holds again is no longer listed as withdrawn (same id)
+        s.execute(delete(WithdrawnFinding).where(WithdrawnFinding.id.in_([f.id for f in created])))
     lost, withdrawn = _withdraw(s, athlete_id, stale)
     s.flush()
     return Upserted(created, lost, escalated, withdrawn)
@@ -213,6 +215,8 @@ def _withdraw(s: Session, athlete_id: str, stale: list[Finding]) -> tuple[set[st
     if not stale:
         return set(), []
     withdrawn = deliveries.plan_withdrawn(s, stale)
+    for f in stale:  # the findings API lists them as withdrawn
+        finding_list.tombstone(s, f)
     lost = {f.activity_id for f in stale if f.activity_id}
     lost |= grouping.noted_activities(s, athlete_id, [f for f in stale if not f.activity_id])
     s.execute(delete(Finding).where(Finding.id.in_([f.id for f in stale])))

@@ -1,6 +1,6 @@
 """`kneeguard keys`: API keys (printed once, stored only as hashes) and encryption-key rotation.
 
-    kneeguard keys add --integrator NAME           -> {"id", "key"}
+    kneeguard keys add --integrator NAME           -> {"id", "key", "integrator_id"}
     kneeguard keys add --club ID [--scopes read]   -> {"id", "key"}
     kneeguard keys list [--club ID]  /  kneeguard keys revoke KEY_ID  /  kneeguard keys rotate
     kneeguard keys generate [--keep-current] [--json]  -> .env lines with fresh secrets
@@ -77,6 +77,8 @@ def keys_add(integrator: str | None, club_id: str | None, name: str | None, scop
             kind = "club" if club_id else "integrator"
             row, key = svc.issue_key(s, kind, integrator or name, _scopes(scopes), club_id=club_id)
             out = {"id": row.id, "key": key, "kind": kind, "scopes": row.scopes}
+            if row.integrator_id:  # what connect links and runners' consent name
+                out["integrator_id"] = row.integrator_id
     except ApiError as exc:
         raise click.UsageError(exc.message) from None
     emit(out)

@@ -59,15 +59,14 @@ def athlete_for_token(session, token: str) -> Athlete | None:
     return session.scalar(select(Athlete).where(Athlete.token_hash == hash_token(token)))
 
 
-# `integrators`: share findings with third-party integrators' webhooks (API-key endpoints). Off until
-# the runner says so (DESIGN §2: integrator webhooks only with consent). The operator's own
-# endpoints (`kneeguard endpoints add`) are the service itself and need no extra consent.
-DEFAULT_PREFERENCES = {"email": True, "strava_note": False, "min_severity": "caution",
-                       "integrators": False}
+# What a runner shares with integrators is chosen per integrator (service/domain/integrators.py),
+# not here; the operator's own endpoints (`kneeguard endpoints add`) need no extra consent.
+DEFAULT_PREFERENCES = {"email": True, "strava_note": False, "min_severity": "caution"}
 
 
 def preferences(athlete: Athlete) -> dict:
-    return {**DEFAULT_PREFERENCES, **(athlete.preferences or {})}
+    stored = {k: v for k, v in (athlete.preferences or {}).items() if k in DEFAULT_PREFERENCES}
+    return {**DEFAULT_PREFERENCES, **stored}
 
 
 # ---- an optional email address, used only once confirmed ---------------------------------------

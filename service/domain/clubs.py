@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.domain import integrators
 from service.domain.accounts import hash_token
 from service.domain.principal import KEY_PREFIX, Principal
 from service.domain.signup import placeholder_name
@@ -65,6 +66,8 @@ def issue_key(s: Session, kind: str, name: str | None, scopes: list[str],
     key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     row = ApiKey(kind=kind, club_id=club_id, name=(name or "")[:200] or None, prefix=prefix,
                  key_hash=hash_token(key), scopes=sorted(set(scopes)))
+    if kind == "integrator":  # keys with the same name speak for the same integrator
+        row.integrator_id = integrators.ensure(s, row.name or "integrator").id
     s.add(row)
     s.flush()
     return row, key

@@ -14,7 +14,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from service.domain import delivery_auth, grouping
+from service.domain import delivery_auth, grouping, integrators
 from service.domain.accounts import DEFAULT_PREFERENCES, preferences  # noqa: F401  (callers' import)
 from service.infra import jobs
 from service.models import Athlete, ClubMember, Delivery, Endpoint, Finding, utcnow
@@ -69,8 +69,17 @@ def plan_webhooks(s: Session, athlete_id: str, event_type: str, data: dict, key:
             continue
         planned.append(add_once(s, channel="webhook", dedupe_key=dedupe, athlete_id=athlete_id,
                                 target=ep.id, event_type=event_type,
-                                payload=envelope(event_type, data, when)))
+                                payload=envelope(event_type, for_endpoint(s, ep, athlete_id, data),
+                                                 when)))
     return [d for d in planned if d is not None]
+
+
+def for_endpoint(s: Session, ep: Endpoint, athlete_id: str, data: dict) -> dict:
+    """An integrator's copy carries its own reference for the runner (`integrator_ref`, from the
+    connect link; null when it has none), so it never has to map our ids to its users."""
+    if not ep.integrator_id:
+        return data
+    return {**data, "integrator_ref": integrators.ref_of(s, athlete_id, ep.integrator_id)}
 
 
 def plan_findings(s: Session, athlete: Athlete, findings: list[Finding], *,

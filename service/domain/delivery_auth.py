@@ -6,9 +6,11 @@ meantime: the delivery is then cancelled, not sent) and when an endpoint asks fo
 
 The answer combines, in order: the endpoint is active and subscribed; who the endpoint speaks for
 (the athlete themself, a club, an API-key integrator, or the operator's own endpoint); for a club,
-a live membership whose consent scopes cover what the event carries; for an API-key integrator,
-the athlete's `integrators` preference; and the per-source policy of DESIGN §2 (service/domain/policy.py):
-data derived from Strava never reaches a club or an integrator, whatever consent says.
+a live membership whose consent scopes cover what the event carries; for an integrator, the
+athlete's grant to that integrator (service/domain/integrators.py), whose scopes must cover what the
+event carries (the same EVENT_SCOPES as clubs); and the per-source policy of DESIGN §2
+(service/domain/policy.py): data derived from Strava never reaches a club or an integrator,
+whatever consent says.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.domain import policy
+from service.domain import integrators, policy
 from service.models import Athlete, ClubMember, Endpoint
 
 # What a club member must have consented to share before an event about them reaches the club.
@@ -51,7 +53,9 @@ def audience_of(ep: Endpoint) -> str:
         return "athlete"
     if ep.club_id:
         return "club"
-    return "integrator" if ep.owner_key_id else "operator"
+    # an endpoint made with an integrator's key before integrators had ids counts as an
+    # integrator's (with no grant: it receives nothing), never as the operator's
+    return "integrator" if ep.integrator_id or ep.owner_key_id else "operator"
 
 
 def event_sources(event_type: str, data: dict) -> list[str]:
@@ -109,12 +113,14 @@ def _club(s: Session, ep: Endpoint, event_type: str, athlete_id: str) -> Verdict
 
 
 def _integrator(s: Session, ep: Endpoint, event_type: str, athlete_id: str) -> Verdict:
-    from service.domain.accounts import preferences
-
-    athlete = s.get(Athlete, athlete_id)
-    if athlete is None or not preferences(athlete).get("integrators"):
-        return Verdict(False, "athlete did not consent to integrators", "integrator")
-    return Verdict(True, "athlete consented to integrators", "integrator")
+    g = integrators.grant(s, athlete_id, ep.integrator_id) if ep.integrator_id else None
+    if g is None or not g.scopes:
+        return Verdict(False, "athlete did not consent to this integrator", "integrator")
+    missing = EVENT_SCOPES.get(event_type, frozenset({"*"})) - set(g.scopes)
+    if missing:
+        return Verdict(False, f"athlete did not consent to share {sorted(missing)} with this "
+                       "integrator", "integrator")
+    return Verdict(True, "athlete consented to this integrator", "integrator")
 
 
 def _operator(s: Session, ep: Endpoint, event_type: str, athlete_id: str) -> Verdict:

@@ -9,10 +9,11 @@ from service.models.delivery import Delivery, DeliveryAttempt
 from service.models.endpoint import Endpoint
 from service.models.event import InboundEvent
 from service.models.finding import Finding
+from service.models.integrator import Integrator, IntegratorGrant, WithdrawnFinding
 from service.models.oauth import OAuthState
 
 __all__ = [
     "Activity", "ApiKey", "Athlete", "Base", "Club", "ClubInvite", "ClubMember", "Connection",
-    "Delivery", "DeliveryAttempt", "Endpoint", "Finding", "InboundEvent", "OAuthState", "RawFile",
-    "new_id", "utcnow",
+    "Delivery", "DeliveryAttempt", "Endpoint", "Finding", "InboundEvent", "Integrator",
+    "IntegratorGrant", "OAuthState", "RawFile", "WithdrawnFinding", "new_id", "utcnow",
 ]

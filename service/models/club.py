@@ -55,6 +55,10 @@ class ApiKey(Base):
     kind: Mapped[str] = mapped_column(String(20))  # club|integrator
     club_id: Mapped[str | None] = mapped_column(ForeignKey("clubs.id", ondelete="CASCADE"),
                                                 index=True)
+    # An integrator key speaks for its integrator (consent and connect links name the integrator,
+    # so a rotated key keeps them).
+    integrator_id: Mapped[str | None] = mapped_column(
+        ForeignKey("integrators.id", ondelete="CASCADE"), index=True)
     name: Mapped[str | None] = mapped_column(String(200))
     prefix: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)

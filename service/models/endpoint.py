@@ -24,6 +24,9 @@ class Endpoint(Base):
     club_id: Mapped[str | None] = mapped_column(ForeignKey("clubs.id", ondelete="CASCADE"),
                                                 index=True)
     owner_key_id: Mapped[str | None] = mapped_column(String(40))  # the API key that created it
+    # Set for an integrator's endpoint: consent is per integrator (integrator_grants).
+    integrator_id: Mapped[str | None] = mapped_column(
+        ForeignKey("integrators.id", ondelete="CASCADE"), index=True)
     owner_email: Mapped[str | None] = mapped_column(String(320))
     secret_enc: Mapped[str] = mapped_column(Text)
     previous_secret_enc: Mapped[str | None] = mapped_column(Text)

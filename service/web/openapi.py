@@ -15,9 +15,17 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, jsonify, send_from_directory
 from pydantic import BaseModel
 
+from service.domain.finding_list import CURSOR_PATTERN
 from service.web import openapi_models as m
 from service.web.api.clubs import AcceptInvite, CreateClub, CreateInvite, SetRole
 from service.web.api.endpoints import CreateEndpoint, Replay, Rotate
+from service.web.api.integrators import (
+    RULE_LIST,
+    SEVERITY_LIST,
+    WITHDRAWN,
+    CreateConnectLink,
+    SetConsent,
+)
 from service.web.api.keys import CreateKey
 from service.web.api.preferences import Preferences
 
@@ -44,14 +52,37 @@ class Op:
     query: dict[str, dict] = field(default_factory=dict)
     public: bool = False
     upload: bool = False
+    description: str = ""
 
 
 WEEKS = {"weeks": {"type": "integer", "minimum": 1, "maximum": 104}}
+_DATE = {"type": "string", "format": "date"}
+FINDING_QUERY: dict[str, dict] = {
+    "since": dict(_DATE, description="From this date (YYYY-MM-DD, the finding's local date)."),
+    "until": dict(_DATE, description="Up to this date, inclusive."),
+    "rule": {"type": "string", "pattern": RULE_LIST, "description": "Rule ids, comma-separated."},
+    "severity": {"type": "string", "pattern": SEVERITY_LIST,
+                 "description": "info, caution and/or high, comma-separated."},
+    "withdrawn": {"type": "string", "enum": list(WITHDRAWN),
+                  "description": "Withdrawn findings are listed, marked, by default."},
+    "cursor": {"type": "string", "pattern": CURSOR_PATTERN,
+               "description": "`next_cursor` of the previous page."},
+    "limit": {"type": "integer", "minimum": 1, "maximum": 200, "description": "Default 50."},
+}
+UPLOAD_FILES = (
+    "The body is one activity file (raw, `application/octet-stream`) or up to 20 files as "
+    "`multipart/form-data` parts. Files read: FIT (`.fit`), GPX 1.0/1.1 (`.gpx`), either one "
+    "gzipped (`.gz`), zip archives of them (Strava and Garmin bulk exports), and Strava activity "
+    "streams JSON. Anything else (or a file whose content is none of these, whatever its name) "
+    "answers 422 `invalid_file` with the reason per file; an archive's unreadable members are "
+    "listed under `skipped`. Bodies above KNEEGUARD_MAX_UPLOAD_BYTES answer 413.")
 OPERATIONS: list[Op] = [
     Op("get", "/v1/whoami", "Who the credential belongs to", "identity", m.WhoAmI, public=True),
     Op("delete", "/v1/athletes/{athlete_id}", "Delete my data (everything)", "athletes", m.Deleted),
     Op("post", "/v1/athletes/{athlete_id}/activities", "Upload FIT/GPX/.gz/zip", "athletes",
-       m.IngestReport, status=202, upload=True, query={"filename": {"type": "string"}}),
+       m.IngestReport, status=202, upload=True, description=UPLOAD_FILES,
+       query={"filename": {"type": "string", "maxLength": 500,
+                           "description": "The file's name, when the body is the raw file."}}),
     Op("get", "/v1/athletes/{athlete_id}/activities", "List my activities", "athletes",
        m.ActivityList, query={"limit": {"type": "integer", "minimum": 1, "maximum": 500}}),
     Op("get", "/v1/athletes/{athlete_id}/activities/{activity_id}", "One activity", "athletes",
@@ -63,6 +94,15 @@ OPERATIONS: list[Op] = [
        m.PreferencesView),
     Op("put", "/v1/athletes/{athlete_id}/preferences", "Change my preferences", "athletes",
        m.PreferencesView, body=Preferences),
+    Op("get", "/v1/athletes/{athlete_id}/findings",
+       "Findings, newest first (the runner, or an integrator the runner shares `findings` with)",
+       "athletes", m.FindingPage, query=FINDING_QUERY),
+    Op("get", "/v1/athletes/{athlete_id}/integrators", "Integrators and what I share with each",
+       "athletes", m.IntegratorConsentList),
+    Op("put", "/v1/athletes/{athlete_id}/integrators/{integrator_id}",
+       "Choose what this integrator sees", "athletes", m.IntegratorConsent, body=SetConsent),
+    Op("post", "/v1/connect-links", "Mint a signed connect link for one of your users (integrator)",
+       "integrators", m.ConnectLink, status=201, body=CreateConnectLink),
     Op("post", "/v1/athletes/{athlete_id}/connections/strava/disconnect", "Disconnect Strava",
        "athletes", m.Disconnected),
     Op("post", "/v1/athletes/{athlete_id}/connections/garmin/disconnect", "Disconnect Garmin",
@@ -130,6 +170,10 @@ pain.
   `POST /v1/clubs/{club_id}/keys`);
 - an integrator API key (`kgk_…`, from `kneeguard keys add --integrator NAME`).
 
+**Integrators** see a runner only as far as that runner chose for that integrator (`findings`,
+`distance`, `descent`); `POST /v1/connect-links` mints a signed link that stores the integrator's
+own reference for its user, returned as `integrator_ref` in every webhook and findings page.
+
 Browsers use the session cookie instead; unsafe methods then need the `X-CSRF-Token` header.
 
 **Tenancy** — every lookup is scoped by the caller: another tenant's ids answer 404.
@@ -180,12 +224,15 @@ def _operation(op: Op) -> dict:
     responses.update({str(code): {"description": text, **error}
                       for code, text in ERROR_STATUSES.items()})
     out = {"summary": op.summary, "tags": [op.tag], "parameters": params,
+           **({"description": op.description} if op.description else {}),
            "operationId": f"{op.method}_{re.sub(r'[^a-z0-9]+', '_', op.path.lower()).strip('_')}",
            "responses": responses}
     out["security"] = [{}, *BEARER] if op.public else BEARER
     if op.body is not None:
-        out["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": _ref(op.body)}}}
+        # A body whose every field has a default may be left out (the server reads it as {}).
+        schema = op.body.model_json_schema()
+        out["requestBody"] = {"required": bool(schema.get("required") or schema.get("anyOf")),
+                              "content": {"application/json": {"schema": _ref(op.body)}}}
     if op.upload:
         out["requestBody"] = {"required": True, "content": {
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},

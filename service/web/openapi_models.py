@@ -308,7 +308,6 @@ class PreferencesView(Open):
     email: bool
     strava_note: bool
     min_severity: Literal["info", "caution", "high"]
-    integrators: bool = Field(description="Findings may go to third-party integrators' webhooks.")
 
 
 class Disconnected(Open):
@@ -377,3 +376,54 @@ class Replayed(BaseModel):
     replayed: list[str] = Field(description="Message ids queued again (same `webhook-id`).")
     withheld: int = Field(description="Messages in the range this endpoint may no longer receive "
                                       "(consent withdrawn, member left the club).")
+
+
+# ---- integrators ---------------------------------------------------------------------------------
+
+
+class IntegratorConsent(BaseModel):
+    integrator_id: str
+    name: str
+    scopes: list[Literal["findings", "distance", "descent"]] = Field(
+        description="What the runner shares with this integrator; empty: nothing.")
+    ref: str | None = Field(description="The integrator's reference for the runner (connect link).")
+    consented_at: str | None
+
+
+class IntegratorConsentList(BaseModel):
+    integrators: list[IntegratorConsent]
+
+
+class ConnectLink(BaseModel):
+    url: str = Field(description="Hand it to your user: signed, expires at `expires_at`.")
+    provider: Literal["strava", "garmin"]
+    integrator_id: str
+    ref: str
+    expires_at: int = Field(description="Unix time.")
+
+
+class FindingItem(BaseModel):
+    id: str
+    athlete_id: str
+    activity_id: str | None
+    rule: str
+    severity: Literal["info", "caution", "high"]
+    activity: str | None
+    date: str
+    value: float | None
+    threshold: float | None
+    message: str | None = Field(description="null for a withdrawn finding.")
+    evidence: dict[str, Any] | None = Field(description="null for a withdrawn finding.")
+    sources: list[str]
+    withdrawn: bool = Field(description="A re-analysis no longer supports it (same id as its "
+                            "`finding.withdrawn` webhook).")
+    withdrawn_at: str | None
+    integrator_ref: str | None = Field(default=None, description="Only for an integrator: its "
+                                       "reference for the runner.")
+
+
+class FindingPage(BaseModel):
+    athlete_id: str
+    findings: list[FindingItem]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+    integrator_ref: str | None = Field(default=None, description="Only for an integrator.")

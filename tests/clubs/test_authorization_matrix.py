@@ -84,6 +84,15 @@ ROWS: list[Row] = [
     athlete("GET", "/v1/athletes/<athlete_id>/load", 200),
     athlete("GET", "/v1/athletes/<athlete_id>/preferences", 200),
     athlete("PUT", "/v1/athletes/<athlete_id>/preferences", 200, body={"email": False}),
+    # integrators: the runner's choice per integrator; the integrator reads findings only where a
+    # runner shares them (nobody in this world does: 404, like a missing athlete)
+    athlete("GET", "/v1/athletes/<athlete_id>/findings", 200),
+    athlete("GET", "/v1/athletes/<athlete_id>/integrators", 200),
+    athlete("PUT", "/v1/athletes/<athlete_id>/integrators/<integrator_id>", 200,
+            {"integrator_id": "integrator"}, body={"scopes": ["findings"]}),
+    Row(
+        "POST", "/v1/connect-links", {}, "401 403 403 403 403 403 201",
+        "401 403 403 403 403 403 201", {"provider": "garmin", "ref": "user-1"}),
     # Strava and Garmin are not configured here: even the owner gets 404 (after the owner check).
     athlete("POST", "/v1/athletes/<athlete_id>/connections/strava/disconnect", 404),
     athlete("POST", "/v1/athletes/<athlete_id>/connections/garmin/disconnect", 404),
@@ -131,6 +140,8 @@ ROWS: list[Row] = [
     Row("GET", "/me", {}, "303 200 200 303 303 303 303", "303 200 200 303 303 303 303"),
     # runners land back on /me, everyone else is sent to /login: 303 either way
     same("POST", "/me/name", "303", form={"display_name": "Ana P."}),
+    same("POST", "/me/integrators/<integrator_id>", "303", {"integrator_id": "integrator"},
+         form={"scope": "findings"}),
     same("POST", "/me/email", "303", form={"email": "new-address@example.org"}),
     same("GET", "/me/email/confirm/<token>", "404", {"token": "bogus"}),
     Row("GET", "/clubs/<club_id>", CLUB, "303 200 404 200 404 200 303",

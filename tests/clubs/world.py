@@ -98,6 +98,7 @@ def build(runtime) -> World:
         integ, key = clubs.issue_key(s, "integrator", "acme", ["read", "admin"])
         p["integrator"] = Persona("integrator", _bearer(key))
         ids["key integrator"] = integ.id
+        ids["integrator"] = integ.integrator_id
         _seed_data(s, runtime, ids, integ.id)
     ids["member A"], ids["member B"] = ids["athlete a1"], ids["athlete b1"]
     return World(p, ids)
@@ -129,7 +130,8 @@ def _seed_data(s, runtime, ids: dict, integrator_key_id: str) -> None:
         # Rows directly: creating through the API would resolve the host (no network in tests).
         ep = Endpoint(url="http://127.0.0.1:9/hook", event_types=["finding.created"],
                       secret_enc=runtime.box.encrypt("whsec_dGVzdHNlY3JldHRlc3RzZWNyZXQ="),
-                      owner_key_id=integrator_key_id if owner == "integrator" else None, **kw)
+                      owner_key_id=integrator_key_id if owner == "integrator" else None,
+                      integrator_id=ids["integrator"] if owner == "integrator" else None, **kw)
         s.add(ep)
         s.flush()
         d = Delivery(channel="webhook", dedupe_key=f"test:{ep.id}", target=ep.id,

@@ -4,8 +4,10 @@ real code and sent by the deliver job to a receiver that verifies each message.
 Columns (one endpoint each, all subscribed to every event type):
   own     the athlete's own endpoint                  club:<scope>  a club the athlete shares <scope> with
   club:all  a club with every consent scope            withdrawn     a club the athlete left
-  int+    an API-key integrator, about an athlete who consented to integrators
-  int-    the same integrator, about an athlete who did not
+  int+    an integrator the athlete shares every scope with (int- : the same, about an athlete
+          who shares nothing with it)
+  int:findings  an integrator the athlete shares only `findings` with
+  int:other     an integrator on the same deployment the athlete never chose
   operator  the operator's endpoint (`kneeguard endpoints add`): no consent, source policy only
 """
 
@@ -15,7 +17,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from service.domain import clubs, deliveries
+from service.domain import clubs, deliveries, integrators
 from service.domain import endpoints as svc
 from service.infra import jobs
 from service.infra.loopback import free_port
@@ -25,10 +27,10 @@ from workers.analyze import analyzed_data
 from workers.notify.catalog import event_types
 
 COLUMNS = ("own", "club:findings", "club:distance", "club:descent", "club:routes", "club:all",
-           "withdrawn", "int+", "int-", "operator")
-SHARED = {"own", "club:findings", "club:all", "int+", "operator"}  # findings-bearing events
+           "withdrawn", "int+", "int-", "int:findings", "int:other", "operator")
+SHARED = {"own", "club:findings", "club:all", "int+", "int:findings", "operator"}
 CONNECTION = {"own", "club:findings", "club:distance", "club:descent", "club:routes", "club:all",
-              "int+", "operator"}
+              "int+", "int:findings", "operator"}
 ONLY_OWNER = {"own"}
 NA = None  # the event cannot come from this source (an upload is no provider connection)
 
@@ -56,20 +58,25 @@ class World:
         self.rt, self.rx = runtime, rx
         self.endpoints: dict[str, str] = {}  # column → endpoint id (own: per athlete)
         with runtime.db.session() as s:
-            self.consenting = self._athlete(s, "yes@example.com", integrators=True)
-            self.refusing = self._athlete(s, "no@example.com", integrators=False)
+            self.consenting = self._athlete(s, "yes@example.com")
+            self.refusing = self._athlete(s, "no@example.com")
             for scope in ("findings", "distance", "descent", "routes"):
                 self._club(s, f"club:{scope}", [scope])
             self._club(s, "club:all", list(clubs.CONSENT_SCOPES))
             self._club(s, "withdrawn", list(clubs.CONSENT_SCOPES), withdraw=True)
-            key, _ = clubs.issue_key(s, "integrator", "acme", ["read", "admin"])
-            self._endpoint(s, "integrator", owner_key_id=key.id)
+            for column, name, scopes in (("integrator", "acme", list(integrators.SCOPES)),
+                                         ("int:findings", "findings only", ["findings"]),
+                                         ("int:other", "never chosen", None)):
+                key, _ = clubs.issue_key(s, "integrator", name, ["read", "admin"])
+                self._endpoint(s, column, owner_key_id=key.id, integrator_id=key.integrator_id)
+                if scopes:
+                    integrators.set_scopes(s, self.consenting, key.integrator_id, scopes)
             self._endpoint(s, "operator")
             for who in (self.consenting, self.refusing):
                 self._endpoint(s, f"own:{who}", athlete_id=who)
 
-    def _athlete(self, s, email: str, integrators: bool) -> str:
-        a = Athlete(email=email, preferences={"integrators": integrators, "email": False})
+    def _athlete(self, s, email: str) -> str:
+        a = Athlete(email=email, preferences={"email": False})
         s.add(a)
         s.flush()
         return a.id
@@ -83,11 +90,12 @@ class World:
                 clubs.withdraw(s, club.id, who)
         self._endpoint(s, column, club_id=club.id)
 
-    def _endpoint(self, s, column: str, owner_key_id: str | None = None, **owner) -> None:
+    def _endpoint(self, s, column: str, owner_key_id: str | None = None,
+                  integrator_id: str | None = None, **owner) -> None:
         path = "/" + column.replace(":", "-")
         ep, secret = svc.create(s, self.rt.box, url=self.rx_url(path), events=event_types(),
                                 allow_loopback=True, **owner)
-        ep.owner_key_id = owner_key_id
+        ep.owner_key_id, ep.integrator_id = owner_key_id, integrator_id
         self.rx.path_secrets[path] = secret
         self.endpoints[column] = ep.id
 
@@ -162,6 +170,11 @@ def test_who_receives_each_event(runtime, world, event_type, source, expected):
     got |= {"int+"} if "integrator" in about_consenting else set()
     got |= {"int-"} if "integrator" in about_refusing else set()
     assert got == expected
-    # Everything but the integrator column is the same for the athlete who refused integrators.
-    assert about_refusing - {"integrator"} == expected - {"int+", "int-"}
+    # The athlete who chose no integrator: the same but for every integrator column.
+    assert about_refusing - {"integrator"} == expected - {"int+", "int-", "int:findings"}
+    # an integrator's copy carries its reference for the runner (none here: no connect link)
+    for path in ("/integrator", "/int-findings"):
+        assert all(m["data"]["integrator_ref"] is None for m in world.rx.by_path.get(path, []))
+    own = [m for path, ms in world.rx.by_path.items() if path.startswith("/own-") for m in ms]
+    assert own and all("integrator_ref" not in m["data"] for m in own)
     assert all(m["type"] == event_type for ms in world.rx.by_path.values() for m in ms)

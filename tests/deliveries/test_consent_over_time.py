@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from service.domain import clubs
+from service.domain import clubs, integrators
 from service.domain import endpoints as svc
 from service.infra.loopback import free_port
-from service.models import Athlete, Delivery, DeliveryAttempt
+from service.models import Delivery, DeliveryAttempt
 from testkit.receiver import Receiver
 from tests.helpers import analyze_all, athlete_with_token, spike_history
 from workers.analyze import _analyze
@@ -98,14 +98,14 @@ def test_an_integrator_loses_pending_messages_when_the_runner_takes_back_consent
         key, _ = clubs.issue_key(s, "integrator", "acme", ["read", "admin"])
         ep, rx.secret = svc.create(s, runtime.box, url=f"http://127.0.0.1:{rx.port}/i",
                                    events=["finding.created"], allow_loopback=True)
-        ep.owner_key_id = key.id
-        s.get(Athlete, athlete_id).preferences = {"integrators": True}
+        ep.owner_key_id, ep.integrator_id = key.id, key.integrator_id
+        integrators.set_scopes(s, athlete_id, key.integrator_id, ["findings"])
     ids = spike_history(runtime, athlete_id)
     for activity_id in ids:
         _analyze(runtime, activity_id)
     with runtime.db.session() as s:
         planned = s.scalars(select(Delivery.id).where(Delivery.channel == "webhook")).all()
-        s.get(Athlete, athlete_id).preferences = {"integrators": False}
+        integrators.set_scopes(s, athlete_id, key.integrator_id, [])
     assert planned
     runtime.queue.drain()
     assert rx.verified == []

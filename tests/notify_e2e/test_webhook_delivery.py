@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from service.domain import clubs
 from service.domain import endpoints as svc
 from service.infra import jobs
 from service.models import Delivery, DeliveryAttempt, Endpoint, utcnow
@@ -149,15 +150,17 @@ def test_integrator_endpoints_get_only_runners_who_consented(runtime, client):
     operator's own endpoint does not."""
     with Receiver() as rx:
         with runtime.db.session() as s:
+            key, _ = clubs.issue_key(s, "integrator", "acme", ["read", "admin"])
             ep, secret = svc.create(s, runtime.box, url=rx.url, events=["finding.created"],
                                     allow_loopback=True)
-            ep.owner_key_id = "key_integrator"
+            ep.owner_key_id, ep.integrator_id = key.id, key.integrator_id
+            integrator_id = key.integrator_id
         rx.secrets.append(secret)
         quiet_id, _ = athlete_with_token(runtime, "quiet@example.com")
         sharing_id, auth = athlete_with_token(runtime, "sharing@example.com")
-        r = client.put(f"/v1/athletes/{sharing_id}/preferences", json={"integrators": True},
-                       headers=auth)
-        assert r.status_code == 200 and r.get_json()["integrators"] is True
+        r = client.put(f"/v1/athletes/{sharing_id}/integrators/{integrator_id}",
+                       json={"scopes": ["findings"]}, headers=auth)
+        assert r.status_code == 200 and r.get_json()["scopes"] == ["findings"]
         analyze_all(runtime, spike_history(runtime, quiet_id) + spike_history(runtime, sharing_id))
     assert rx.received
     assert {m["payload"]["data"]["athlete_id"] for m in rx.received} == {sharing_id}

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.domain import activities, deliveries, signup
+from service.domain import activities, deliveries, finding_list, signup
 from service.errors import ApiError, Conflict, InvalidInput
 from service.infra import jobs
 from service.infra.db import changed
@@ -305,6 +305,7 @@ def purge(s: Session, athlete_id: str) -> dict[str, int]:
         if SOURCE in (f.sources or [])]
     if findings:
         s.execute(delete(Finding).where(Finding.id.in_(findings)))
+    finding_list.drop_tombstones(s, athlete_id, SOURCE)
     starts = list(s.scalars(select(Activity.start_time).where(Activity.id.in_(ids)))) if ids else []
     if ids:
         s.execute(delete(Finding).where(Finding.activity_id.in_(ids)))

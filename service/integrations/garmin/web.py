@@ -30,6 +30,7 @@ from service.integrations.garmin import connection as garmin_service
 from service.integrations.garmin import notifications as gn
 from service.integrations.garmin import status as garmin_status
 from service.models import Connection, InboundEvent, new_id, utcnow
+from service.web import integrator_link
 from service.web.auth import (
     browser_binding,
     connecting_runner,
@@ -74,6 +75,7 @@ def connect():
     rt = _rt()
     _require_enabled(rt)
     athlete_id = connecting_runner()
+    integrator_link.remember()  # ?integrator=…&ref=… (signed): the integrator's user
     return redirect(garmin_service.start_connect(rt, athlete_id, browser=browser_binding(),
                                                  return_to=return_path()), 302)
 
@@ -92,9 +94,11 @@ def callback():
                                          current_binding())
     if done.status == "active":
         garmin_service.enqueue_backfill(rt, done.connection_id)
+    pending = integrator_link.take()
     login_runner(done.athlete_id)  # connecting once is how a runner signs in on this browser
+    chosen = integrator_link.claim(pending, done.athlete_id)
     if wants_html():
-        return redirect(landing(done.return_to, "garmin", done.created), 303)
+        return redirect(done.return_to or chosen or landing(None, "garmin", done.created), 303)
     return {"connected": True, "provider": "garmin", "athlete_id": done.athlete_id,
             "created": done.created,
             "connection_id": done.connection_id, "status": done.status,

@@ -24,7 +24,7 @@ from typing import Literal
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from service.domain import activities, deliveries, signup
+from service.domain import activities, deliveries, finding_list, signup
 from service.errors import ApiError
 from service.infra import jobs
 from service.infra.db import changed
@@ -323,6 +323,7 @@ def forget_activities(s: Session, athlete_id: str, activity_ids: list[str], *,
               if f.activity_id in activity_ids
               or (f.activity_id is None and f.date in dates and PROVIDER in (f.sources or []))]
     counts["findings"] = _delete_findings(s, athlete_id, doomed)
+    finding_list.drop_tombstones(s, athlete_id, PROVIDER, dates)
     counts["deliveries_cancelled"] = _cancel(s, athlete_id, activity_ids=set(activity_ids),
                                              finding_ids=set(doomed))
     counts["activities"] = changed(s.execute(delete(Activity).where(

@@ -30,6 +30,7 @@ from service.infra import jobs
 from service.infra.runtime import Runtime
 from service.integrations.strava import connection as svc
 from service.models import Connection, InboundEvent, new_id, utcnow
+from service.web import integrator_link
 from service.web.auth import (
     browser_binding,
     connecting_runner,
@@ -100,6 +101,7 @@ def connect():
     _require_enabled(rt)
     note = request.args.get("note", "0") in ("1", "true", "yes")
     athlete_id = connecting_runner()
+    integrator_link.remember()  # ?integrator=…&ref=… (signed): the integrator's user
     return redirect(svc.start_connect(rt, athlete_id, note, browser=browser_binding(),
                                       return_to=return_path()), 302)
 
@@ -118,9 +120,12 @@ def callback():
                            details={"error": a.get("error", "")[:100]})
     done = svc.finish_connect(rt, a.get("state"), a.get("code"), a.get("scope"),
                               current_binding())
+    pending = integrator_link.take()
     login_runner(done.athlete_id)  # connecting once is how a runner signs in on this browser
+    chosen = integrator_link.claim(pending, done.athlete_id)
     if wants_html():
-        return redirect(landing(done.return_to, svc.PROVIDER, done.created), 303)
+        return redirect(done.return_to or chosen
+                        or landing(None, svc.PROVIDER, done.created), 303)
     return {"connected": True, "provider": svc.PROVIDER, "athlete_id": done.athlete_id,
             "connection_id": done.connection_id, "scopes": done.scopes, "note": done.note,
             "created": done.created}

@@ -3,26 +3,34 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Literal
 
 from flask import Blueprint, current_app
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import and_, select
 
-from service.domain import endpoints
+from service.domain import endpoints, integrators
 from service.domain.principal import Principal, require_scope
 from service.errors import NotFound
 from service.infra import jobs
-from service.models import Delivery, DeliveryAttempt, Endpoint
+from service.models import ApiKey, Delivery, DeliveryAttempt, Endpoint
 from service.web.auth import principal
 from service.web.bodies import strict_json
+from workers.notify import catalog
 
 bp = Blueprint("endpoints", __name__, url_prefix="/v1/endpoints")
 
 
+# The catalog's event types, as an enum in the OpenAPI description (validate_events checks again).
+EventType = Literal[tuple(catalog.event_types())]  # type: ignore[valid-type]
+
+
 class CreateEndpoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: AnyHttpUrl
-    events: list[str] = Field(min_length=1, max_length=20)
+    url: AnyHttpUrl = Field(description="Where to POST events. It must resolve to a public "
+                            "address (loopback only where the operator allows it): anything "
+                            "else is refused with 400 `unsafe_url`.")
+    events: list[EventType] = Field(min_length=1, max_length=20)  # type: ignore[valid-type]
     description: str | None = Field(default=None, max_length=300)
 
 
@@ -32,10 +40,21 @@ class Rotate(BaseModel):
 
 
 class Replay(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    message_id: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    """One message (`message_id`), or every message since `since` (until `until`)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "anyOf": [{"required": ["message_id"]}, {"required": ["since"]}]})
+    # Absent, not null: the description then says exactly what is accepted (a default of None is
+    # not validated; an explicit null is refused like any other wrong type).
+    message_id: str = Field(default=None, min_length=1, max_length=40)  # type: ignore[assignment]
+    since: datetime = None  # type: ignore[assignment]
+    until: datetime = None  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _one_of(self):
+        if self.message_id is None and self.since is None:
+            raise ValueError("give `message_id`, or `since` (and optionally `until`)")
+        return self
 
 
 def parse(model: type[BaseModel]):
@@ -54,7 +73,9 @@ def _scope(p: Principal):
         return Endpoint.athlete_id == p.athlete_id
     if p.kind == "club":
         return Endpoint.club_id == p.club_id
-    return and_(Endpoint.owner_key_id == p.key_id, Endpoint.athlete_id.is_(None),
+    # an integrator's endpoints, whichever of its keys made them
+    mine = select(ApiKey.integrator_id).where(ApiKey.id == p.key_id).scalar_subquery()
+    return and_(Endpoint.integrator_id == mine, Endpoint.athlete_id.is_(None),
                 Endpoint.club_id.is_(None))
 
 
@@ -90,6 +111,8 @@ def create():
             athlete_id=p.athlete_id if p.kind == "athlete" else None,
             club_id=p.club_id if p.kind == "club" else None)
         ep.owner_key_id = p.key_id
+        if p.kind == "integrator":
+            ep.integrator_id = integrators.of_key(s, p.key_id)
         return dict(endpoints.view(ep), secret=secret), 201
 
 

@@ -21,7 +21,6 @@ class Preferences(BaseModel):
     email: bool | None = None
     strava_note: bool | None = None
     min_severity: Literal["info", "caution", "high"] | None = None
-    integrators: bool | None = None  # share findings with third-party integrators' webhooks
 
 
 @bp.get("/v1/athletes/<athlete_id>/preferences")
