@@ -119,8 +119,9 @@ def return_path() -> str | None:
 
 def landing(return_to: str | None, provider: str, created: bool) -> str:
     """Where a finished connect lands: the page it started from (an invite), else /me."""
-    if safe_path(return_to):  # checked when stored too; rows from older versions were not
-        return return_to
+    safe = safe_path(return_to)  # checked when stored too; rows from older versions were not
+    if safe:
+        return safe
     return f"/me?connected={provider}" + ("&welcome=1" if created else "")
 
 
