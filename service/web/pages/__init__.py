@@ -19,7 +19,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from service.domain import club_stats
-from service.web import auth
+from service.web import auth, ratelimit
 from service.web.errors import ApiError
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
@@ -44,6 +44,14 @@ def _weekday_date(value) -> str:
     return f"{d.strftime('%a')} {d.day} {d.strftime('%b')}"
 
 
+@bp.app_template_filter("severity_word")
+def _severity_word(level) -> str:
+    """One wording of each severity everywhere (workers/analysis/severity.py)."""
+    from workers.analysis.severity import word
+
+    return word(level)
+
+
 @bp.errorhandler(ApiError)
 def _page_error(exc: ApiError):
     return render_template("error.html", status=exc.status, message=exc.message), exc.status
@@ -64,9 +72,11 @@ def login():
     if not token:
         return render_template("login.html", error="Paste a token or key.",
                                next=request.values.get("next", ""), providers=_providers()), 400
+    ratelimit.refuse_if_failing(token)
     with _rt().db.session() as s:
         found = _credential(s, token)
     if found is None:
+        ratelimit.sign_in_failed(token)
         return render_template("login.html", error="That token or key is not valid.",
                                next=request.values.get("next", ""), providers=_providers()), 401
     kind, ident, club_id = found
@@ -132,4 +142,4 @@ def _signed_in(kinds: tuple[str, ...] = ("athlete",)):
     return p, None
 
 
-from service.web.pages import me, views  # noqa: E402,F401  (their views register on bp)
+from service.web.pages import club_admin, me, views  # noqa: E402,F401  (their views register on bp)

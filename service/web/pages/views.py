@@ -65,6 +65,7 @@ def club_page(club_id: str):
             r["guide"] = (words.guide(r["latest_finding"]["rule"], "coach")
                           if r["latest_finding"] else None)
         return render_template("club.html", club=club, rows=rows, as_of=as_of, principal=p,
+                               admin=_is_admin(s, p, club_id),
                                base=url_for("web.club_page", club_id=club_id), page=page,
                                pages=max(1, -(-total // PER_PAGE)), total=total,
                                first=(page - 1) * PER_PAGE)
@@ -92,6 +93,13 @@ def member_page(club_id: str, athlete_id: str):
                                groups=me.finding_groups([_as_row(f) for f in fs[:40]], as_of,
                                                         "coach"),
                                charts=me.charts(series, "their"), as_of=as_of)
+
+
+def _is_admin(s, p, club_id: str) -> bool:
+    if p.kind == "club":
+        return p.can("admin")
+    m = clubs.membership(s, club_id, p.athlete_id)
+    return m is not None and m.role == "admin"
 
 
 def _as_row(f: dict) -> SimpleNamespace:
