@@ -103,6 +103,19 @@ def load(rt, folder: Path) -> dict:
             "runs": runs, "clubmate_runs": len(result.created) - runs}
 
 
+def add_history(rt, athlete_id: str, folder: Path, index: int = 0, every: int = 3) -> int:
+    """Ordinary recent weeks for an existing runner (the clubmates' kind: real files re-dated to
+    end yesterday), analysed; returns the number of runs. For walkthroughs of runners who already
+    use kneeguard, e.g. joining a new club."""
+    today = datetime.now(UTC).replace(hour=7, minute=0, second=0, microsecond=0)
+    with rt.db.session() as s:
+        result = _store(s, athlete_id, _Tracks(folder), mate_schedule(today, index, every))
+        result.again = activities.marked_again(s)
+    activities.enqueue_analysis(rt, result)
+    rt.queue.drain(max_rounds=500)
+    return len(result.created)
+
+
 class _Tracks:
     """Each demo file parsed once; every use gets its own copy to re-date."""
 

@@ -35,7 +35,9 @@
   // served over https or localhost) fall back to selecting the text and the copy command.
   async function copy(input) {
     try {
-      await navigator.clipboard.writeText(input.value);
+      // a browser that neither grants nor refuses (a pending permission) must not hang the button
+      const late = new Promise((_, no) => setTimeout(() => no(new Error("timeout")), 1500));
+      await Promise.race([navigator.clipboard.writeText(input.value), late]);
     } catch (e) {
       input.select();
       if (!document.execCommand("copy")) { flash("Select the text and copy it by hand."); return; }
