@@ -150,8 +150,9 @@ class Browser:
     def html(self) -> str:
         return self.eval("document.documentElement.outerHTML")
 
-    def screenshot(self, path: Path) -> None:
-        data = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+    def screenshot(self, path: Path, full: bool = True) -> None:
+        """The whole page (`full`), or what the viewport shows now."""
+        data = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=full)
         Path(path).write_bytes(base64.b64decode(data["data"]))
 
     def close(self) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from testkit.cdp import Browser, sign_in, sign_out
 
-Shot = Callable[[str], None]
+Shot = Callable[..., None]  # shot(name, full=True): the whole page, or only the viewport
 PHONE = (390, 844)
 DESKTOP = (1280, 900)
 
@@ -53,7 +53,10 @@ def runner_home(b: Browser, url: str, token: str, shot: Shot = nothing) -> dict:
     b.open(f"{url}/me")
     seen["cut_phone"] = badges_outside(b)
     seen["page_width_phone"] = b.eval("document.documentElement.scrollWidth")
-    shot("me-phone")
+    b.eval("document.querySelector('#findings').scrollIntoView()")
+    shot("me-phone", full=False)
+    b.eval("document.querySelector('#runs').scrollIntoView()")
+    shot("me-phone-runs", full=False)
     b.viewport(*DESKTOP)
     return seen
 

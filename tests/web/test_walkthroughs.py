@@ -32,8 +32,8 @@ def live(app):
 
 
 def _shots(folder: Path, b: Browser):
-    def shot(name: str) -> None:
-        b.screenshot(folder / f"{name}.png")
+    def shot(name: str, full: bool = True) -> None:
+        b.screenshot(folder / f"{name}.png", full)
     return shot
 
 
