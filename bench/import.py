@@ -256,7 +256,7 @@ def first_recent_finding(url: str, since: date, started: float, stop: threading.
 
 def run_import(archive: Path, env: dict, end: date, workers: int) -> dict:
     cmd = [sys.executable, "-c", "from service.cli import main; main()", "import", str(archive),
-           "--athlete", EMAIL, "--json"]
+           "--athlete", EMAIL, "--create-athlete", "--json"]
     found: dict = {}
     stop = threading.Event()
     helpers = [_start_worker(env) for _ in range(workers)]
