@@ -104,11 +104,11 @@ def athletes_add(email: str) -> None:
 def _register() -> None:
     # Explicit: every command group is named here. Command modules import their heavy
     # libraries inside the commands, so `kneeguard --help` stays fast.
-    from service.cli import clubs, data, demo, endpoints, importing, jobs, keys
+    from service.cli import clubs, data, demo, endpoints, importing, jobs, keys, sandbox
     from service.integrations.strava import cli as strava
 
     for command in (clubs.clubs, data.analyze, importing.import_, demo.demo, endpoints.endpoints, jobs.jobs,
-                    keys.keys, strava.strava):
+                    keys.keys, sandbox.sandbox, strava.strava):
         main.add_command(command)
 
 
