@@ -13,7 +13,9 @@ from service.cli.common import (
     _runtime,
     emit,
     load_settings,
+    port_free,
     prepare_database,
+    quiet_logs_on_a_terminal,
     serve_settings,
 )
 
@@ -38,12 +40,14 @@ def serve(host: str, port: int, web_workers: int | None) -> None:
         from service.cli.demo import run_demo
 
         return run_demo(settings, host, port, None, serve=True, web_workers=web_workers)
-    settings = serve_settings(settings, host, port, os.environ.get("PUBLIC_URL"))
+    settings = quiet_logs_on_a_terminal(
+        serve_settings(settings, host, port, os.environ.get("PUBLIC_URL")))
+    port_free(host, port)
+    click.echo(f"kneeguard: serving http://{host}:{port} · data in {settings.data_dir} · "
+               f"database {_redact(settings.database_url)} · links point to "
+               f"{settings.public_url}", err=True)
     _configure_logs(settings)
     prepare_database(settings)
-    click.echo(f"kneeguard: data in {settings.data_dir} · database "
-               f"{_redact(settings.database_url)} · links point to {settings.public_url}",
-               err=True)
     run(settings, host, port, web_workers)
 
 

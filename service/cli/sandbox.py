@@ -16,7 +16,13 @@ from pathlib import Path
 
 import click
 
-from service.cli.common import _configure_logs, load_settings, serve_settings
+from service.cli.common import (
+    _configure_logs,
+    load_settings,
+    port_free,
+    quiet_logs_on_a_terminal,
+    serve_settings,
+)
 from service.infra.settings import Settings
 
 
@@ -26,8 +32,10 @@ def sandbox(port: int) -> None:
     """Serve with the bundled Strava and Garmin sandboxes (no provider app needed)."""
     from service.infra.server import run
 
+    port_free("127.0.0.1", port)
     stop = threading.Event()
     settings, strava, garmin = prepare(port, stop)
+    settings = quiet_logs_on_a_terminal(settings)
     click.echo(_welcome(settings, strava), err=True)
     try:
         _configure_logs(settings)

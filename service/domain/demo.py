@@ -39,8 +39,13 @@ MATE_WEEKS = WEEKS
 
 def find_files(given: str | None) -> Path:
     """The folder holding fit/ and gpx/: --files, else the shared corpus beside a checkout."""
-    candidates = [Path(given)] if given else []
-    candidates += [ACTIVITIES, Path.cwd() / "activities"]
+    if given:  # a folder named on purpose is used or refused, never silently replaced
+        for c in (Path(given), Path(given) / "activities"):
+            if (c / LONG).is_file():
+                return c
+        raise FileNotFoundError(f"--files {given}: no demo activity files there (expected "
+                                f"{LONG} under it: the shared/data/activities folder)")
+    candidates = [ACTIVITIES, Path.cwd() / "activities"]
     for c in candidates:
         if (c / LONG).is_file():
             return c
@@ -78,9 +83,10 @@ def mate_schedule(today: datetime, index: int, every: int) -> list[tuple[str, da
             for i, day in enumerate(days)]
 
 
-def load(rt, folder: Path) -> dict:
-    """Seed the demo runner, the clubmates and the club, into an empty database."""
-    athlete_id, token = accounts.add_athlete(rt, EMAIL)
+def load(rt, folder: Path, token: str | None = None) -> dict:
+    """Seed the demo runner, the clubmates and the club, into an empty database. `token`: the
+    demo runner's token from an earlier start, kept so a printed token stays valid."""
+    athlete_id, token = accounts.add_athlete(rt, EMAIL, token=token)
     mates = [accounts.add_athlete(rt, f"clubmate{i}@example.invalid")[0]
              for i in range(len(CLUBMATES))]
     today = datetime.now(UTC).replace(hour=7, minute=0, second=0, microsecond=0)
