@@ -74,7 +74,7 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION."""
-    from service.infra import migrate
+    from service.cli.common import upgrade
 
     settings = load_settings()
     from service.infra.settings import sqlite_path
@@ -82,7 +82,7 @@ def db_upgrade(revision: str) -> None:
     path = sqlite_path(settings.database_url)
     if path is not None and not path.exists():
         click.echo(f"kneeguard: no database at {path}: creating a new, empty one", err=True)
-    migrate.upgrade(settings.database_url, revision)
+    upgrade(settings, revision)
     emit({"database": _redact(settings.database_url), "revision": revision, "status": "ok"})
 
 

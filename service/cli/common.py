@@ -51,15 +51,21 @@ def _redact(url: str) -> str:
 def prepare_database(settings: Settings) -> None:
     """Migrate, saying so when that creates a new, empty database (a different working folder or
     data directory than last time is the usual reason)."""
-    from service.infra import migrate
     from service.infra.settings import sqlite_path
 
     path = sqlite_path(settings.database_url)
     if path is not None and not path.exists():
         click.echo(f"kneeguard: no database at {path}: creating a new, empty one (set "
                    "KNEEGUARD_DATA_DIR or DATABASE_URL to use existing data)", err=True)
+    upgrade(settings)
+
+
+def upgrade(settings: Settings, revision: str = "head") -> None:
+    """Apply migrations; an unreachable database is one line a person can act on."""
+    from service.infra import migrate
+
     try:
-        migrate.upgrade(settings.database_url)
+        migrate.upgrade(settings.database_url, revision)
     except Exception as exc:  # one line a person can act on, not a driver's traceback
         if _unreachable(exc):
             raise click.ClickException(
