@@ -35,6 +35,7 @@ import requests
 from cryptography.fernet import Fernet
 
 from service.infra.loopback import free_port
+from testkit.processes import children, rss_kb
 
 DB = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL")
 REDIS = os.environ.get("BENCH_REDIS_URL") or os.environ.get("REDIS_URL")
@@ -61,26 +62,8 @@ def gpx(day: int) -> bytes:
 
 
 def rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
-
-
-def children(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                out.append(int(entry.name))
-    return out
+    kb = rss_kb(pid)
+    return None if kb is None else round(kb / 1024, 1)
 
 
 def environment(tmp: Path) -> dict:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask
+from flask import Blueprint, Flask
 
+from service.domain.providers import ProviderHooks, Providers
 from service.infra import runtime as runtime_mod
 from service.infra.settings import Settings
 
@@ -32,20 +33,45 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     runtime = runtime_mod.build(settings)
     app.extensions["kneeguard"] = runtime
+    app.extensions["kneeguard.providers"] = _providers(settings)
     _register(app)
     return app
 
 
 def _register(app: Flask) -> None:
     from service.infra import metrics
-    from service.web import auth, bodies, errors, headers
-    from service.web.api import register_blueprints
+    from service.web import auth, bodies, error_handlers, headers
 
-    errors.register_error_handlers(app)
+    error_handlers.register_error_handlers(app)
     # `?token=` is refused on every path, as the README says (a 400 that says what to do),
     # so no page redirects with the token copied into `next`
     app.before_request(auth.refuse_token_in_url)
     bodies.init_app(app)
     metrics.init_app(app)
     headers.init_app(app)
-    register_blueprints(app)
+    for bp in _blueprints():
+        app.register_blueprint(bp)
+
+
+def _providers(settings: Settings) -> Providers:
+    """Each provider's hooks for the web side, which must not import provider packages
+    (domain/providers.py); no `disconnect` for a provider switched off here."""
+    from service.integrations.garmin import connection as garmin
+    from service.integrations.garmin import status as garmin_status
+    from service.integrations.strava import connection as strava
+
+    return {"strava": ProviderHooks(strava.disconnect if settings.strava_enabled else None),
+            "garmin": ProviderHooks(garmin.disconnect if settings.garmin_enabled else None,
+                                    garmin_status.view)}
+
+
+def _blueprints() -> list[Blueprint]:
+    """Every blueprint, in registration order (the rate limiter's hooks after the receivers').
+    Listed here, at the top, so neither `web` nor an integration imports the other's views."""
+    from service.integrations.garmin import web as garmin
+    from service.integrations.strava import web as strava
+    from service.web import openapi, pages, ratelimit
+    from service.web.api import account, activities, clubs, endpoints, health, keys, preferences
+
+    return [health.bp, activities.bp, endpoints.bp, preferences.bp, garmin.bp, strava.bp,
+            ratelimit.bp, clubs.bp, keys.bp, account.bp, openapi.bp, pages.blueprint()]

@@ -19,14 +19,13 @@ from service.domain import deliveries, grouping
 from service.infra import jobs, transient
 from service.infra import runtime as runtime_mod
 from service.infra.metrics import JOBS
-from service.models import Activity, Athlete, Finding
+from service.models import Activity, Athlete, Delivery, Finding
 from workers.analysis import ActivityMetrics, ElevationMetrics, HistoryItem, Thresholds, evaluate
 from workers.analysis.history import local_offset
 from workers.analysis.severity import rank
 from workers.analysis.windows import FULL_METRICS_DAYS
 
 log = logging.getLogger(__name__)
-WITHDRAWN = "kneeguard.withdrawn_deliveries"  # session.info key: finding.withdrawn rows planned
 
 
 def analyze_activity(activity_id: str) -> None:
@@ -69,7 +68,7 @@ def _analyze(rt, activity_id: str) -> None:
         planned = deliveries.plan_findings(
             s, athlete, day.created, notify_max_age_days=rt.settings.notify_max_age_days,
             escalated=day.escalated, lost=day.lost, day_activity=activity.id)
-        planned += s.info.pop(WITHDRAWN, [])
+        planned += day.withdrawn
         planned += deliveries.plan_event(s, athlete.id, "activity.analyzed",
                                          analyzed_data(activity, day.created), key=activity.id)
         s.flush()
@@ -112,12 +111,14 @@ def local_date(activity: Activity) -> date:
 
 class Upserted(NamedTuple):
     """What one day's upsert changed: new findings, activities whose note showed a finding that
-    went, and findings now more severe than before (news to the runner, not to integrators:
-    `finding.created` is sent once per id)."""
+    went, findings now more severe than before (news to the runner, not to integrators:
+    `finding.created` is sent once per id), and the `finding.withdrawn` deliveries planned for
+    the findings that went (the caller enqueues them after its commit)."""
 
     created: list[Finding]
     lost: set[str]
     escalated: list[Finding]
+    withdrawn: list[Delivery]
 
 
 def analyze_day(s: Session, athlete: Athlete, day: date, deployment: dict) -> Upserted:
@@ -185,20 +186,19 @@ def upsert_findings(s: Session, athlete_id: str, day: date, results) -> Upserted
         row.severity, row.value, row.threshold = r.severity, r.value, r.threshold
         row.message, row.evidence, row.sources = r.message, r.evidence, list(r.sources)
     stale = [f for k, f in existing.items() if k not in seen]
-    lost = _withdraw(s, athlete_id, stale)
+    lost, withdrawn = _withdraw(s, athlete_id, stale)
     s.flush()
-    return Upserted(created, lost, escalated)
+    return Upserted(created, lost, escalated, withdrawn)
 
 
-def _withdraw(s: Session, athlete_id: str, stale: list[Finding]) -> set[str]:
-    """Delete findings that no longer hold, after telling integrators (same ids; the caller
-    enqueues the planned rows: s.info keeps upsert_findings' signature stable). Returns the
-    activities whose note may now say too much: the runs the findings were about, and the runs
-    whose note carried a day finding."""
+def _withdraw(s: Session, athlete_id: str, stale: list[Finding]) -> tuple[set[str], list[Delivery]]:
+    """Delete findings that no longer hold, after planning to tell integrators (same ids).
+    Returns the activities whose note may now say too much (the runs the findings were about,
+    and the runs whose note carried a day finding) and the `finding.withdrawn` rows planned."""
     if not stale:
-        return set()
-    s.info.setdefault(WITHDRAWN, []).extend(deliveries.plan_withdrawn(s, stale))
+        return set(), []
+    withdrawn = deliveries.plan_withdrawn(s, stale)
     lost = {f.activity_id for f in stale if f.activity_id}
     lost |= grouping.noted_activities(s, athlete_id, [f for f in stale if not f.activity_id])
     s.execute(delete(Finding).where(Finding.id.in_([f.id for f in stale])))
-    return lost
+    return lost, withdrawn

@@ -28,7 +28,7 @@ from workers.analysis import History, HistoryItem, Thresholds, evaluate
 from workers.analysis.history import local_offset
 from workers.analyze import (
     LIGHT_COLUMNS,
-    WITHDRAWN,
+    Upserted,
     analyze_day,
     analyzed_data,
     light_metrics,
@@ -49,11 +49,11 @@ def analyze_import(athlete_id: str, first: str, last: str, light_until: str | No
         cut = date.fromisoformat(light_until) if light_until else None
         thresholds = Thresholds.from_mapping(dict(rt.settings.thresholds)).merged(
             athlete.thresholds or {})
-        lost = _light_days(s, athlete_id, [d for d in days if cut and d < cut], thresholds)
-        for day in (d for d in days if not cut or d >= cut):
-            lost |= analyze_day(s, athlete, day, rt.settings.thresholds).lost
+        done = _light_days(s, athlete_id, [d for d in days if cut and d < cut], thresholds)
+        done += [analyze_day(s, athlete, day, rt.settings.thresholds)
+                 for day in days if not cut or day >= cut]
         _mark_analyzed(s, athlete_id, days)
-        planned = _plan(s, athlete, since, lost, rt.settings.notify_max_age_days) if deliver else []
+        planned = _plan(s, athlete, since, done, rt.settings.notify_max_age_days) if deliver else []
         s.flush()
         delivery_ids = [d.id for d in planned]
     deliveries.enqueue(rt, delivery_ids)
@@ -76,20 +76,17 @@ def _days(s, athlete_id: str, first: date, last: date) -> list[date]:
     return sorted(days)
 
 
-def _light_days(s, athlete_id: str, days: list[date], thresholds: Thresholds) -> set[str]:
+def _light_days(s, athlete_id: str, days: list[date], thresholds: Thresholds) -> list[Upserted]:
     """One history from plain columns, evaluated for each day (a day's findings depend only on
     the runs up to it, so one History serves them all)."""
     if not days:
-        return set()
+        return []
     rows = s.execute(
         select(*LIGHT_COLUMNS)
         .where(Activity.athlete_id == athlete_id, Activity.metrics.is_not(None))
         .order_by(Activity.start_time)).all()
     history = History.build([HistoryItem(r.id, r.source, light_metrics(r)) for r in rows])
-    lost: set[str] = set()
-    for day in days:
-        lost |= upsert_findings(s, athlete_id, day, evaluate(history, day, thresholds)).lost
-    return lost
+    return [upsert_findings(s, athlete_id, day, evaluate(history, day, thresholds)) for day in days]
 
 
 def _mark_analyzed(s, athlete_id: str, days: list[date]) -> None:
@@ -104,14 +101,16 @@ def _mark_analyzed(s, athlete_id: str, days: list[date]) -> None:
     ).values(status="analyzed", error=None))
 
 
-def _plan(s, athlete: Athlete, since: str, lost: set[str], max_age: int | None) -> list:
-    """Deliveries for every finding this import created (both passes), one email in all."""
+def _plan(s, athlete: Athlete, since: str, done: list[Upserted], max_age: int | None) -> list:
+    """Deliveries for every finding this import created (both passes), one email in all, and
+    the withdrawals the days' upserts planned."""
+    lost = set().union(*(d.lost for d in done))
     created = s.scalars(select(Finding).where(
         Finding.athlete_id == athlete.id,
         Finding.created_at >= datetime.fromisoformat(since))).all()
     planned = deliveries.plan_findings(s, athlete, list(created), notify_max_age_days=max_age,
                                        lost=lost)
-    planned += s.info.pop(WITHDRAWN, [])
+    planned += [w for d in done for w in d.withdrawn]
     if deliveries.candidate_endpoints(s, athlete.id):  # as the per-run job; cheap when none
         planned += _analyzed_events(s, athlete.id, since, created)
     return planned

@@ -3,21 +3,28 @@
 A lease (next_attempt_at pushed forward and committed before the send) stops two workers from
 sending the same message at once; if a worker dies mid-send the lease runs out and the sweeper
 retries. Receivers therefore see at-least-once delivery with the same `webhook-id` every time.
-The channel that sends comes from the explicit table in workers/notify/channels.py.
+The channel that sends comes from the explicit table `CHANNELS` below: a channel is a function
+`send(rt, delivery) -> Outcome` making one attempt at one Delivery row. Channels are listed here,
+not registered by importing a module for its side effect; they live with what they need (webhook
+and email in `service/domain`, the Strava note in the Strava package), and rendering stays pure in
+`workers/notify`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
+from service.domain import email_channel, endpoints, webhook_channel
 from service.infra import jobs
 from service.infra import runtime as runtime_mod
 from service.infra.metrics import JOBS
-from service.models import Athlete, ClubMember, Delivery, DeliveryAttempt, Endpoint, utcnow
-from workers.notify import channels
+from service.infra.runtime import Runtime
+from service.integrations.strava import writeback as strava_note
+from service.models import Delivery, DeliveryAttempt, Endpoint, utcnow
 from workers.notify.outcome import Outcome, after_failure
 
 log = logging.getLogger(__name__)
@@ -25,6 +32,13 @@ LEASE = timedelta(minutes=3)
 DISABLE_AFTER = timedelta(days=5)
 
 __all__ = ["Outcome", "deliver"]
+Sender = Callable[[Runtime, Delivery], Outcome]
+
+CHANNELS: dict[str, Sender] = {
+    "webhook": webhook_channel.send,
+    "email": email_channel.send,
+    "strava_note": strava_note.send_note,
+}
 
 
 def deliver(delivery_id: str) -> None:
@@ -32,7 +46,7 @@ def deliver(delivery_id: str) -> None:
     delivery = _claim(rt, delivery_id)
     if delivery is None:
         return
-    send = channels.sender(delivery.channel)
+    send = CHANNELS.get(delivery.channel)
     try:
         result = send(rt, delivery) if send else Outcome(
             "failed", error=f"no sender for {delivery.channel}")
@@ -89,45 +103,10 @@ def _endpoint_health(s, d: Delivery, result: Outcome, now) -> list[Delivery]:
     if result.status == "ok":
         ep.failing_since = None
     elif result.status == "disabled":
-        return disable(s, ep, f"the endpoint answered 410 Gone ({now.isoformat()})")
+        return endpoints.disable(s, ep, f"the endpoint answered 410 Gone ({now.isoformat()})",
+                                 notify=True)
     elif result.status in ("retry", "failed"):
         ep.failing_since = ep.failing_since or now
         if now - ep.failing_since >= DISABLE_AFTER:
-            return disable(s, ep, "every delivery failed for 5 days")
+            return endpoints.disable(s, ep, "every delivery failed for 5 days", notify=True)
     return []
-
-
-def disable(s, ep: Endpoint, reason: str, *, notify: bool = True) -> list[Delivery]:
-    """Stop an endpoint: pending messages are cancelled (a replay sends them again) and its
-    owners are told by email. Integrators see `status` and `last_error` in the API."""
-    if ep.status == "disabled":
-        return []
-    ep.status, ep.disabled_reason = "disabled", reason[:300]
-    s.execute(update(Delivery).where(Delivery.target == ep.id, Delivery.status == "pending",
-                                     Delivery.channel == "webhook")
-              .values(status="cancelled", next_attempt_at=None))
-    log.warning("endpoint disabled", extra={"endpoint": ep.id, "reason": reason})
-    if not notify:
-        return []
-    notices = []
-    for to in owner_emails(s, ep):
-        notice = Delivery(channel="email", target=to, event_type="endpoint.disabled",
-                          dedupe_key=f"endpoint-disabled:{ep.id}:{to}:{utcnow().isoformat()}"[:200],
-                          payload={"endpoint_id": ep.id, "url": ep.url, "reason": reason})
-        s.add(notice)
-        notices.append(notice)
-    return notices
-
-
-def owner_emails(s, ep: Endpoint) -> list[str]:
-    """Who hears about an endpoint: the address given at creation, the runner whose endpoint it is,
-    or the club's admins."""
-    emails = {ep.owner_email} if ep.owner_email else set()
-    if ep.athlete_id:
-        emails.add(s.scalar(select(Athlete.email).where(Athlete.id == ep.athlete_id)))
-    if ep.club_id:
-        emails |= set(s.scalars(select(Athlete.email).join(
-            ClubMember, ClubMember.athlete_id == Athlete.id).where(
-            ClubMember.club_id == ep.club_id, ClubMember.role == "admin",
-            ClubMember.withdrawn_at.is_(None))))
-    return sorted(e for e in emails if e)

@@ -3,6 +3,13 @@
 Handlers are listed per (source, kind) in `handlers()` (an explicit table). Each is idempotent: it
 may run twice (RQ is at-least-once) and out of order. Failures are recorded on the row with a
 backoff; the sweeper retries them.
+
+Read, release, call, write: the job reads the event in a short session and lets it go; the handler
+talks to the provider with no transaction open (its own reads use short sessions too) and returns
+a `Write`; the job then opens one session and applies it, with the event's new status, in one
+transaction. A slow or rate-limited provider therefore never holds a row lock or a pooled
+connection, and on SQLite no transaction that read before a token refresh committed has to write
+after it.
 """
 
 from __future__ import annotations
@@ -11,18 +18,17 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy.orm import Session
-
 from service.domain import activities
 from service.infra import jobs, transient
 from service.infra import runtime as runtime_mod
 from service.infra.metrics import JOBS
-from service.integrations.base import Dropped, Paused, ProviderError
+from service.infra.runtime import Runtime
+from service.integrations.base import Dropped, Paused, ProviderError, Write
 from service.models import InboundEvent, utcnow
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
-Handler = Callable[[Session, InboundEvent], list[str]]
+Handler = Callable[[Runtime, InboundEvent], Write]  # the event is a detached snapshot
 
 
 def process_event(event_id: str) -> None:
@@ -46,35 +52,65 @@ def process_event(event_id: str) -> None:
     JOBS.labels("ingest", "ok").inc()
 
 
-def _process(rt, event_id: str) -> list[str]:
-    created: list[str] = []
+def _process(rt: Runtime, event_id: str) -> list[str]:
+    event = _received(rt, event_id)
+    if event is None:
+        return []
+    fn = handlers().get((event.source, event.kind))
+    if fn is None:
+        return _settle(rt, event_id, Dropped(f"no handler for {event.source}/{event.kind}"))
+    try:
+        write = fn(rt, event)  # the provider calls: no session of ours is open here
+    except Exception as exc:
+        return _settle(rt, event_id, exc)
+    return _apply(rt, event_id, write)
+
+
+def _received(rt: Runtime, event_id: str) -> InboundEvent | None:
+    """A detached copy of the event while it still waits for processing."""
+    with rt.db.session() as s:
+        event = s.get(InboundEvent, event_id)
+        return event if event is not None and event.status == "received" else None
+
+
+def _apply(rt: Runtime, event_id: str, write: Write) -> list[str]:
     with rt.db.session() as s:
         event = s.get(InboundEvent, event_id)
         if event is None or event.status != "received":
-            return []
-        fn = handlers().get((event.source, event.kind))
-        if fn is None:
-            event.status, event.last_error = "dropped", f"no handler for {event.source}/{event.kind}"
-            return []
+            return []  # another run of this job settled it meanwhile
         try:
             with s.begin_nested():
-                created = fn(s, event)
-            # Later runs this event sent back to `parsed` (an older run arrived, one was
-            # deleted): analysed right after the commit too, not at the next sweeper round.
-            created = list(dict.fromkeys(created + activities.marked_again(s)))
-            event.status, event.processed_at = "done", utcnow()
-        except Dropped as exc:
-            event.status, event.last_error, event.processed_at = "dropped", str(exc)[:1000], utcnow()
-        except Paused as exc:
-            event.status, event.last_error = "paused", str(exc)[:1000]
-        except ProviderError as exc:
-            _failed(event, exc, permanent=exc.permanent, retry_after=exc.retry_after)
-        except Exception as exc:  # a bug or bad data: record it and back off, never loop hot
-            if transient.is_transient(exc):
-                raise  # the session is likely dead: retry the whole unit of work
-            log.exception("event handler crashed", extra={"event": event_id})
-            _failed(event, exc, permanent=False, retry_after=None)
-    return created
+                created = write(s)
+        except Exception as exc:
+            _record(event, exc)
+            return []
+        # Later runs this event sent back to `parsed` (an older run arrived, one was
+        # deleted): analysed right after the commit too, not at the next sweeper round.
+        event.status, event.processed_at = "done", utcnow()
+        return list(dict.fromkeys(created + activities.marked_again(s)))
+
+
+def _settle(rt: Runtime, event_id: str, exc: Exception) -> list[str]:
+    """Record why the event did not get as far as its write."""
+    with rt.db.session() as s:
+        event = s.get(InboundEvent, event_id)
+        if event is not None and event.status == "received":
+            _record(event, exc)
+    return []
+
+
+def _record(event: InboundEvent, exc: Exception) -> None:
+    if isinstance(exc, Dropped):
+        event.status, event.last_error, event.processed_at = "dropped", str(exc)[:1000], utcnow()
+    elif isinstance(exc, Paused):
+        event.status, event.last_error = "paused", str(exc)[:1000]
+    elif isinstance(exc, ProviderError):
+        _failed(event, exc, permanent=exc.permanent, retry_after=exc.retry_after)
+    elif transient.is_transient(exc):
+        raise exc  # the session is likely dead: retry the whole unit of work
+    else:  # a bug or bad data: record it and back off, never loop hot
+        log.exception("event handler crashed", extra={"event": event.id}, exc_info=exc)
+        _failed(event, exc, permanent=False, retry_after=None)
 
 
 def _give_up(rt, event_id: str, exc: Exception) -> None:

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from service.cli.common import (
+from service.infra.console import (
     _configure_logs,
     _redact,
     _runtime,
@@ -33,6 +33,7 @@ def main() -> None:
 def serve(host: str, port: int, web_workers: int | None) -> None:
     """Serve HTTP (and, on the embedded default, run the worker in-process). With
     KNEEGUARD_DEMO=1: load the demo first, exactly as `kneeguard demo` does."""
+    from service import create_app
     from service.infra.server import run
 
     settings = load_settings()
@@ -48,7 +49,7 @@ def serve(host: str, port: int, web_workers: int | None) -> None:
                f"{settings.public_url}", err=True)
     _configure_logs(settings)
     prepare_database(settings)
-    run(settings, host, port, web_workers)
+    run(settings, host, port, web_workers, create_app)
 
 
 @main.command()
@@ -74,7 +75,7 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION."""
-    from service.cli.common import upgrade
+    from service.infra.console import upgrade
 
     settings = load_settings()
     from service.infra.settings import sqlite_path

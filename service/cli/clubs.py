@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from service.cli.common import emit
+from service.infra.console import emit
 
 
 def _scopes(value: str) -> list[str]:
@@ -27,10 +27,10 @@ def clubs() -> None:
 @click.option("--admin", "admin_email", default=None, help="The administering runner's email.")
 def clubs_add(name: str, admin_email: str | None) -> None:
     """Create a club and an admin API key; prints {"id", "key"} (the key is shown only once)."""
-    from service.cli.common import _runtime
     from service.domain import accounts
     from service.domain import clubs as svc
-    from service.web.errors import ApiError
+    from service.errors import ApiError
+    from service.infra.console import _runtime
 
     rt = _runtime()
     try:

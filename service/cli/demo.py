@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from service.cli.common import (
+from service.infra.console import (
     _configure_logs,
     load_settings,
     port_free,
@@ -32,6 +32,7 @@ def demo(port: int, files: str | None, no_serve: bool) -> None:
 
 def run_demo(settings: Settings, host: str, port: int, files: str | None, *, serve: bool,
              web_workers: int | None = None) -> None:
+    from service import create_app
     from service.domain import demo as demo_mod
     from service.infra import migrate, runtime
     from service.infra.server import run
@@ -59,7 +60,7 @@ three clubmates loaded into {settings.data_dir}
   the warning email: {settings.email_outbox_dir}""", err=True)
     if serve:
         _configure_logs(settings)
-        run(settings, host, port, web_workers)
+        run(settings, host, port, web_workers, create_app)
 
 
 TOKEN_FILE = "demo-token"  # the demo runner's token, the same at every start (0600)

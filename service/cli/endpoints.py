@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from service.cli.common import emit
 from service.infra import jobs
+from service.infra.console import emit
 
 
 @click.group()
@@ -22,10 +22,10 @@ def endpoints() -> None:
 def endpoints_add(url: str, events: str, athlete_id: str | None, club_id: str | None,
                   owner_email: str | None) -> None:
     """Prints {"id", "secret"}; the whsec_ secret is shown only this once."""
-    from service.cli.common import _runtime
     from service.domain import endpoints as svc
+    from service.errors import ApiError
+    from service.infra.console import _runtime
     from service.models import Athlete, Club
-    from service.web.errors import ApiError
 
     if athlete_id and club_id:
         raise click.UsageError("give --athlete or --club, not both")
@@ -59,8 +59,8 @@ def _endpoint(s, endpoint_id: str):
 
 def _in_session(fn):
     """Run `fn(rt, s)` in one transaction; API errors become usage errors (exit code 2)."""
-    from service.cli.common import _runtime
-    from service.web.errors import ApiError
+    from service.errors import ApiError
+    from service.infra.console import _runtime
 
     rt = _runtime()
     try:

@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from service.cli.common import emit
+from service.infra.console import emit
 
 STAGES = {"early": "analysing the last four weeks (findings appear on /me now)…",
           "final": "analysing the whole history…"}
@@ -35,8 +35,8 @@ def import_(paths: tuple[str, ...], email: str, create: bool, source: str | None
     """Import files, folders and archives into the database; they are analysed and delivered.
 
     Exits 0 when the import ran, even if some files were skipped (the summary says why)."""
-    from service.cli.common import _runtime
     from service.domain import importer
+    from service.infra.console import _runtime
 
     runtime = _runtime()
     athlete_id = _athlete(runtime, email, create)

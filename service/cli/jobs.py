@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from service.cli.common import emit
+from service.infra.console import emit
 
 
 @click.group()
@@ -22,7 +22,7 @@ def jobs() -> None:
 @click.option("--limit", default=100, show_default=True, help="At most this many rows per kind.")
 def jobs_failed(limit: int) -> None:
     """Prints {"activities": [...], "events": [...]}: failed analyses and inbound events."""
-    from service.cli.common import _runtime
+    from service.infra.console import _runtime
 
     rt = _runtime()
     with rt.db.session() as s:
@@ -53,7 +53,7 @@ def failed_rows(s, limit: int = 100) -> dict:
 @click.option("--all", "everything", is_flag=True, help="Every failed activity and event.")
 def jobs_retry(ids: tuple[str, ...], everything: bool) -> None:
     """Send failed rows (by id, or --all) back to pending and enqueue them; prints the ids."""
-    from service.cli.common import _runtime
+    from service.infra.console import _runtime
 
     if not ids and not everything:
         raise click.UsageError("give row ids (from `kneeguard jobs failed`) or --all")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from service.cli.common import _runtime, emit
+from service.infra.console import _runtime, emit
 
 
 def _scopes(value: str) -> list[str]:
@@ -39,10 +39,10 @@ def rotate() -> None:
 @click.option("--scopes", default="read,admin", show_default=True, help="read and/or admin")
 def keys_add(integrator: str | None, club_id: str | None, name: str | None, scopes: str) -> None:
     """Prints {"id", "key"}; the key is shown only this once."""
-    from service.cli.common import _runtime
     from service.domain import clubs as svc
+    from service.errors import ApiError
+    from service.infra.console import _runtime
     from service.models import Club
-    from service.web.errors import ApiError
 
     if bool(integrator) == bool(club_id):
         raise click.UsageError("give exactly one of --integrator NAME or --club ID")
@@ -65,8 +65,8 @@ def keys_list(club_id: str | None) -> None:
     """Keys (never the keys themselves: prefix, scopes, last use)."""
     from sqlalchemy import select
 
-    from service.cli.common import _runtime
     from service.domain import clubs as svc
+    from service.infra.console import _runtime
     from service.models import ApiKey
 
     rt = _runtime()
@@ -80,9 +80,9 @@ def keys_list(club_id: str | None) -> None:
 @keys.command("revoke")
 @click.argument("key_id")
 def keys_revoke(key_id: str) -> None:
-    from service.cli.common import _runtime
     from service.domain import clubs as svc
-    from service.web.errors import NotFound
+    from service.errors import NotFound
+    from service.infra.console import _runtime
 
     rt = _runtime()
     try:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from service.cli.common import (
+from service.infra.console import (
     _configure_logs,
     load_settings,
     port_free,

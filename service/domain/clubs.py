@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.domain.accounts import hash_token
+from service.domain.principal import KEY_PREFIX, Principal
 from service.domain.signup import placeholder_name
+from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.models import ApiKey, Club, ClubInvite, ClubMember, utcnow
-from service.web.auth import KEY_PREFIX, Principal
-from service.web.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 # What a member may share with a club; the consent page lists exactly these.
 CONSENT_SCOPES: dict[str, str] = {

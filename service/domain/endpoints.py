@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -9,12 +10,14 @@ from sqlalchemy.orm import Session
 
 from service.domain import delivery_auth
 from service.domain.deliveries import add_once, envelope
+from service.domain.email_channel import ENDPOINT_DISABLED
+from service.errors import Conflict, InvalidInput, NotFound
 from service.infra import netguard
-from service.models import Delivery, DeliveryAttempt, Endpoint, utcnow
-from service.web.errors import Conflict, InvalidInput, NotFound
+from service.models import Athlete, ClubMember, Delivery, DeliveryAttempt, Endpoint, utcnow
 from workers.notify import catalog
 from workers.notify.webhooks import new_secret
 
+log = logging.getLogger(__name__)
 DEFAULT_OVERLAP = timedelta(hours=24)
 MAX_OVERLAP = timedelta(days=7)
 
@@ -97,12 +100,43 @@ def _authorized_now(s: Session, ep: Endpoint, d: Delivery) -> bool:
                                           delivery_auth.event_sources(d.event_type, data)))
 
 
-def disable(s: Session, ep: Endpoint, reason: str = "disabled by its owner") -> None:
-    """Stop sending; pending messages are cancelled (after `enable`, a replay sends them)."""
-    ep.status, ep.disabled_reason = "disabled", reason
+def disable(s: Session, ep: Endpoint, reason: str = "disabled by its owner", *,
+            notify: bool = False) -> list[Delivery]:
+    """Stop an endpoint (its owner asked, or the deliver job gave up on it: `notify`): pending
+    messages are cancelled (after `enable`, a replay sends them again). With `notify`, its owners
+    are told by email; returns those emails' delivery rows, to enqueue after the commit.
+    Integrators see `status`, `disabled_reason` and `last_error` in the API."""
+    if ep.status == "disabled":
+        return []
+    ep.status, ep.disabled_reason = "disabled", reason[:300]
     s.execute(update(Delivery).where(Delivery.target == ep.id, Delivery.channel == "webhook",
                                      Delivery.status == "pending")
               .values(status="cancelled", next_attempt_at=None))
+    log.warning("endpoint disabled", extra={"endpoint": ep.id, "reason": reason})
+    if not notify:
+        return []
+    notices = []
+    for to in owner_emails(s, ep):
+        notice = Delivery(channel="email", target=to, event_type=ENDPOINT_DISABLED,
+                          dedupe_key=f"endpoint-disabled:{ep.id}:{to}:{utcnow().isoformat()}"[:200],
+                          payload={"endpoint_id": ep.id, "url": ep.url, "reason": reason})
+        s.add(notice)
+        notices.append(notice)
+    return notices
+
+
+def owner_emails(s: Session, ep: Endpoint) -> list[str]:
+    """Who hears about an endpoint: the address given at creation, the runner whose endpoint it is,
+    or the club's admins."""
+    emails = {ep.owner_email} if ep.owner_email else set()
+    if ep.athlete_id:
+        emails.add(s.scalar(select(Athlete.email).where(Athlete.id == ep.athlete_id)))
+    if ep.club_id:
+        emails |= set(s.scalars(select(Athlete.email).join(
+            ClubMember, ClubMember.athlete_id == Athlete.id).where(
+            ClubMember.club_id == ep.club_id, ClubMember.role == "admin",
+            ClubMember.withdrawn_at.is_(None))))
+    return sorted(e for e in emails if e)
 
 
 def last_error(s: Session, ep: Endpoint) -> str | None:

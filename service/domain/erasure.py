@@ -13,17 +13,18 @@ from pathlib import Path
 
 from sqlalchemy import delete, or_, select
 
+from service.domain.providers import Providers
 from service.infra.runtime import Runtime
 from service.models import Athlete, Connection, Delivery, OAuthState
 
 log = logging.getLogger(__name__)
 
 
-def delete_athlete(rt: Runtime, athlete_id: str) -> dict:
+def delete_athlete(rt: Runtime, athlete_id: str, hooks: Providers) -> dict:
     with rt.db.session() as s:
         providers = set(s.scalars(select(Connection.provider).where(
             Connection.athlete_id == athlete_id)).all())
-    upstream = {name: _disconnect(rt, name, athlete_id) for name in sorted(providers)}
+    upstream = {name: _disconnect(rt, name, athlete_id, hooks) for name in sorted(providers)}
     with rt.db.session() as s:
         mails = _email_ids(s, athlete_id)
         s.execute(delete(OAuthState).where(OAuthState.athlete_id == athlete_id))
@@ -54,20 +55,14 @@ def _remove_outbox_files(outbox_dir: str, delivery_ids: list[str]) -> int:
     return removed
 
 
-def _disconnect(rt: Runtime, provider: str, athlete_id: str) -> str:
+def _disconnect(rt: Runtime, provider: str, athlete_id: str, providers: Providers) -> str:
+    hooks = providers.get(provider)
+    if hooks is None or hooks.disconnect is None:  # switched off here: nothing to tell upstream
+        return "local_only"
     try:
-        if provider == "strava" and rt.settings.strava_enabled:
-            from service.integrations.strava import connection as strava_service
-
-            strava_service.disconnect(rt, athlete_id)
-            return "disconnected"
-        if provider == "garmin" and rt.settings.garmin_enabled:
-            from service.integrations.garmin import connection as garmin_service
-
-            garmin_service.disconnect(rt, athlete_id)
-            return "disconnected"
+        hooks.disconnect(rt, athlete_id)
     except Exception as exc:  # the local data goes whatever the provider answers
         log.warning("disconnect before deletion failed",
                     extra={"provider": provider, "error": type(exc).__name__})
         return "upstream_failed"
-    return "local_only"
+    return "disconnected"

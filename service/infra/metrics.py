@@ -8,7 +8,7 @@ import time
 from flask import Flask, Response, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
-from service.web.errors import Unauthorized
+from service.errors import Unauthorized
 
 HTTP_REQUESTS = Counter(
     "kneeguard_http_requests_total", "HTTP requests", ["method", "endpoint", "status"]

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from service.infra.settings import Settings
 
 log = logging.getLogger(__name__)
+AppFactory = Callable[[Settings], Flask]
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, settings: Settings, options: dict) -> None:
+    def __init__(self, settings: Settings, options: dict, make_app: AppFactory) -> None:
         self.settings = settings
         self.options = options
+        self.make_app = make_app
         super().__init__()
 
     def load_config(self) -> None:
@@ -29,10 +33,9 @@ class _Gunicorn(BaseApplication):
 
     def load(self):
         # Called in the worker process after the fork: connections are opened here, never before.
-        from service import create_app
         from service.infra import sweeper
 
-        app = create_app(self.settings)
+        app = self.make_app(self.settings)
         runtime = app.extensions["kneeguard"]
         if runtime.queue.embedded:
             runtime.queue.start_embedded_worker()
@@ -66,7 +69,10 @@ def gunicorn_options(host: str, port: int, workers: int, log_level: str) -> dict
     }
 
 
-def run(settings: Settings, host: str, port: int, web_workers: int | None) -> None:
+def run(settings: Settings, host: str, port: int, web_workers: int | None,
+        make_app: AppFactory) -> None:
+    """Serve `make_app(settings)` (the CLI passes `service.create_app`: infra sits below the web
+    side and never imports it)."""
     embedded = settings.embedded_queue
     workers = 1 if embedded else (web_workers or 2 * (os.cpu_count() or 1) + 1)
     if embedded and web_workers and web_workers > 1:
@@ -74,4 +80,4 @@ def run(settings: Settings, host: str, port: int, web_workers: int | None) -> No
     options = gunicorn_options(host, port, workers, settings.log_level)
     log.info("serving", extra={"url": f"http://{host}:{port}", "queue": "embedded" if embedded
                                else "redis", "workers": workers})
-    _Gunicorn(settings, options).run()
+    _Gunicorn(settings, options, make_app).run()

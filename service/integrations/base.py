@@ -6,9 +6,13 @@ Provider code does no Flask or database work: it takes tokens and plain values, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the handlers' type only: nothing here touches a database
+    from sqlalchemy.orm import Session
 
 
 class ProviderError(Exception):
@@ -86,3 +90,14 @@ class Dropped(Exception):
 class Paused(Exception):
     """Raised by a handler when the event must wait (e.g. the runner paused sharing): the row is
     parked as `paused` until whatever ends the pause sets it back to `received`."""
+
+
+# An inbound-event handler (listed in workers/ingest.py) is `(runtime, event) -> Write`: it reads in
+# short sessions of its own and calls the provider with no transaction open, then returns what to
+# write; the ingest job applies it in one transaction with the event's new status.
+Write = Callable[["Session"], list[str]]  # returns the ids of activities to analyse
+
+
+def nothing(s: Session) -> list[str]:
+    """The write of a handler that found nothing to change."""
+    return []

@@ -23,49 +23,19 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app, g, request, session
 from sqlalchemy import select, update
 
 from service.domain.accounts import athlete_for_token, hash_token
+from service.domain.principal import ANONYMOUS, KEY_PREFIX, Principal
+from service.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from service.models import ApiKey, Athlete, utcnow
-from service.web.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 
-KEY_PREFIX = "kgk_"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # last_used_at is kept to the minute: writing it on every request would serialise reads on one row.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
-
-
-@dataclass(frozen=True)
-class Principal:
-    kind: str  # anonymous | athlete | club | integrator
-    athlete_id: str | None = None
-    club_id: str | None = None
-    key_id: str | None = None
-    scopes: frozenset[str] = field(default_factory=frozenset)
-    via: str = "none"  # none | token | key | session
-
-    @property
-    def is_key(self) -> bool:
-        return self.kind in ("club", "integrator")
-
-    def can(self, scope: str) -> bool:
-        # admin implies read
-        return scope in self.scopes or (scope == "read" and "admin" in self.scopes)
-
-    @property
-    def rate_identity(self) -> str | None:
-        if self.key_id:
-            return f"key:{self.key_id}"
-        if self.athlete_id:
-            return f"athlete:{self.athlete_id}"
-        return None
-
-
-ANONYMOUS = Principal(kind="anonymous")
 
 
 def current_principal() -> Principal:
@@ -151,11 +121,6 @@ def landing(return_to: str | None, provider: str, created: bool) -> str:
 def wants_html() -> bool:
     """A browser (Accept prefers text/html) rather than an API client or a test."""
     return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
-
-
-def require_scope(p: Principal, scope: str) -> None:
-    if p.is_key and not p.can(scope):
-        raise Forbidden(f"This API key lacks the `{scope}` scope.", code="insufficient_scope")
 
 
 # ---- sessions ------------------------------------------------------------------------------------

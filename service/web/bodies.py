@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
 
-from service.web.errors import InvalidInput, LengthRequired, PayloadTooLarge
+from service.errors import InvalidInput, LengthRequired, PayloadTooLarge
 
 _WITH_BODY = {"POST", "PUT", "PATCH"}
 # Routes that take small bodies from anyone (unauthenticated until the body is checked) get a

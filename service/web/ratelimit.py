@@ -23,7 +23,7 @@ import time
 
 from flask import Blueprint, current_app, g, request
 
-from service.web.errors import ApiError
+from service.errors import ApiError
 
 log = logging.getLogger(__name__)
 bp = Blueprint("ratelimit", __name__)

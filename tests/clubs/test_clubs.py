@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from service.models import ApiKey
-from tests.service.helpers import athlete_with_token
+from tests.helpers import athlete_with_token
 
 
 def _members(client, world, who: str = "club A admin") -> dict:

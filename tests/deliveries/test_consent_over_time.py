@@ -11,8 +11,7 @@ from service.domain import endpoints as svc
 from service.infra.loopback import free_port
 from service.models import Athlete, Delivery, DeliveryAttempt
 from testkit.receiver import Receiver
-from tests.service.helpers import athlete_with_token
-from tests.service.test_pipeline import analyze_all, spike_history
+from tests.helpers import analyze_all, athlete_with_token, spike_history
 from workers.analyze import _analyze
 
 

@@ -15,8 +15,7 @@ from service.infra import jobs
 from service.infra.loopback import free_port
 from service.models import Delivery
 from testkit.receiver import Receiver
-from tests.notify_e2e.test_webhook_delivery import run_cli
-from tests.service.helpers import athlete_with_token
+from tests.helpers import athlete_with_token, run_cli
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ from service.domain import endpoints as svc
 from service.infra.loopback import free_port
 from service.models import Delivery, Finding
 from testkit.receiver import Receiver
-from tests.service.helpers import athlete_with_token
-from tests.service.test_pipeline import analyze_all, spike_history, store_runs
+from tests.helpers import analyze_all, athlete_with_token, spike_history, store_runs
 from workers.analyze import finding_id, upsert_findings
 from workers.notify.catalog import validate_payload
 
@@ -41,6 +40,25 @@ def test_a_finding_keeps_its_id_when_it_comes_back(runtime):
     with runtime.db.session() as s:
         again = upsert_findings(s, athlete_id, day, [result("weekly_descent", None)]).created
         assert again[0].id == first_id == finding_id(athlete_id, "weekly_descent", day, "day")
+
+
+def test_the_upsert_returns_the_withdrawals_it_planned(runtime):
+    """The caller gets the `finding.withdrawn` rows to enqueue from the upsert's answer, not from
+    a side channel on the session."""
+    athlete_id, _ = athlete_with_token(runtime)
+    day = date(2026, 3, 1)
+    with runtime.db.session() as s:
+        ep, _ = svc.create(s, runtime.box, url="http://127.0.0.1:9/op", events=["finding.created"],
+                           allow_loopback=True)
+        created = upsert_findings(s, athlete_id, day, [result("weekly_descent", None)]).created
+        s.add(Delivery(channel="webhook", target=ep.id, athlete_id=athlete_id, status="sent",
+                       event_type="finding.created", attempt_count=1,
+                       dedupe_key=f"webhook:{ep.id}:finding.created:{created[0].id}"))
+    with runtime.db.session() as s:
+        gone = upsert_findings(s, athlete_id, day, [])
+        assert [(d.event_type, d.target) for d in gone.withdrawn] == [("finding.withdrawn", ep.id)]
+        assert not any(isinstance(v, list) and v and isinstance(v[0], Delivery)
+                       for v in s.info.values())  # nothing left behind for someone to pop
 
 
 def test_a_delivered_finding_that_no_longer_holds_is_withdrawn_under_its_id(runtime):

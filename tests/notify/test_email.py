@@ -11,14 +11,8 @@ from aiosmtpd.controller import Controller
 
 from service.infra.loopback import free_port
 from testkit.tls import self_signed
-from workers.notify.email import (
-    EmailSendError,
-    SmtpConfig,
-    message_id,
-    parse_smtp_url,
-    render_finding_email,
-    send_email,
-)
+from workers.notify.email import finding_email, message_id
+from workers.notify.mailer import EmailSendError, SmtpConfig, parse_smtp_url, send_email
 
 HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
 FINDINGS = [
@@ -33,7 +27,7 @@ UNSUB = "https://kneeguard.example/unsubscribe/tok_abc"
 
 
 def _render(key: str = "dlv_01") -> email.message.EmailMessage:
-    return render_finding_email(FINDINGS, "runner@example.com", UNSUB,
+    return finding_email(FINDINGS, "runner@example.com", UNSUB,
                                 "https://kneeguard.example/me", key=key,
                                 mail_from="kneeguard <alerts@kneeguard.example>")
 

@@ -3,7 +3,7 @@ a plain comparison, never a bare ratio beside a threshold."""
 
 from __future__ import annotations
 
-from workers.notify.email import render_finding_email
+from workers.notify.email import finding_email
 
 SPIKE = {"rule": "single_run_spike", "severity": "caution", "value": 1.65, "threshold": 1.3,
          "message": "Today's 40.8 km is 65% longer than your longest run of the last 30 days "
@@ -14,7 +14,7 @@ CADENCE = {"rule": "cadence_drop", "severity": "caution", "value": 6.1, "thresho
 
 
 def _text() -> str:
-    msg = render_finding_email([SPIKE, CADENCE], "runner@example.com",
+    msg = finding_email([SPIKE, CADENCE], "runner@example.com",
                                "https://kg.example/unsubscribe/t", "https://kg.example/me",
                                key="words_1")
     return msg.get_body(("plain",)).get_content()
@@ -43,7 +43,7 @@ DOWNHILL = {"rule": "downhill_novel", "severity": "caution", "value": 31.9, "thr
 
 
 def _week_mail():
-    return render_finding_email([JUMP, DOWNHILL, {**SPIKE, "date": "2026-11-24"}],
+    return finding_email([JUMP, DOWNHILL, {**SPIKE, "date": "2026-11-24"}],
                                 "runner@example.com", "https://kg.example/unsubscribe/t",
                                 "https://kg.example/me", key="words_2")
 
@@ -62,7 +62,7 @@ def test_each_finding_carries_its_evidence_line_and_weeks_apart_are_not_one_week
     text = _week_mail().get_body(("plain",)).get_content()
     assert "evidence: moderate-weak" in text and "evidence: moderate mechanism" in text
     assert "1.8× your usual training week (we flag above 1.5×)" in text
-    apart = render_finding_email([JUMP, {**CADENCE, "date": "2026-11-16"}], "runner@example.com",
+    apart = finding_email([JUMP, {**CADENCE, "date": "2026-11-16"}], "runner@example.com",
                                  "https://kg.example/unsubscribe/t", "https://kg.example/me",
                                  key="words_3")
     assert apart["Subject"] == "kneeguard: 2 warnings about your running (caution)"

@@ -11,7 +11,7 @@ from email.utils import format_datetime
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from workers.notify import webhook_channel
+from service.domain import webhook_channel
 from workers.notify import webhooks as wh
 from workers.notify.catalog import validate_payload
 

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import gpxpy.gpx
 
-from service.infra import sweeper
+from tests.helpers import settle
 
 BASE_WEEKS = 5
 ORDINARY = ((1, 10.0), (3, 10.0), (5, 8.0), (6, 13.0))  # (weekday, km): Tue, Thu, Sat, Sun
@@ -89,8 +89,3 @@ def upload(client, runtime, athlete_id: str, auth: dict, run: Run) -> str:
     settle(runtime)
     return created[0]["id"]
 
-
-def settle(runtime) -> None:
-    runtime.queue.drain()
-    sweeper.sweep(runtime)
-    runtime.queue.drain()

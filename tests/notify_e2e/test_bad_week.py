@@ -14,10 +14,9 @@ from sqlalchemy import select, update
 
 from service.models import Activity, Delivery, Finding
 from testkit.receiver import Receiver
-from tests.notify_e2e.bad_week import bad_monday, bad_week, ordinary_weeks, settle, upload
+from tests.helpers import athlete_with_token, endpoint, settle
+from tests.notify_e2e.bad_week import bad_monday, bad_week, ordinary_weeks, upload
 from tests.notify_e2e.smtp import plain
-from tests.notify_e2e.test_webhook_delivery import endpoint
-from tests.service.helpers import athlete_with_token
 
 
 @pytest.fixture

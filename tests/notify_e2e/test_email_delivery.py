@@ -4,9 +4,8 @@ import pytest
 from sqlalchemy import select, update
 
 from service.models import Activity, Delivery
+from tests.helpers import analyze_all, athlete_with_token, spike_history
 from tests.notify_e2e.smtp import plain as _plain
-from tests.service.helpers import athlete_with_token
-from tests.service.test_pipeline import analyze_all, spike_history
 
 
 @pytest.fixture

@@ -17,9 +17,8 @@ from sqlalchemy import select
 from service.domain import deliveries
 from service.infra import sweeper
 from service.models import Athlete, Delivery, Finding
+from tests.helpers import athlete_with_token, spike_history, store_runs
 from tests.notify_e2e.smtp import plain
-from tests.service.helpers import athlete_with_token
-from tests.service.test_pipeline import spike_history, store_runs
 from workers.analyze import upsert_findings
 
 TUE, SUN = date(2026, 3, 3), date(2026, 3, 8)  # one local week (Monday 2 March)

@@ -1,12 +1,7 @@
 """Issue 7's promises, end to end: signed webhooks a real receiver verifies, an outage that loses
 nothing, rotation overlap, 410, replay, the 5-day disable, and one email per finding."""
 
-import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -15,41 +10,13 @@ from service.domain import endpoints as svc
 from service.infra import jobs
 from service.models import Delivery, DeliveryAttempt, Endpoint, utcnow
 from testkit.receiver import Receiver
+from tests.helpers import analyze_all, athlete_with_token, endpoint, run_cli, spike_history
 from tests.notify_e2e.gpx_history import spike_folder
-from tests.service.helpers import athlete_with_token
-from tests.service.test_pipeline import analyze_all, spike_history
-
-CLI = str(Path(sys.executable).with_name("kneeguard"))
 
 
 @pytest.fixture
 def settings(base_settings):
     return base_settings.with_overrides(webhook_allow_loopback=True)
-
-
-def cli_env(settings) -> dict:
-    env = dict(os.environ, DATABASE_URL=settings.database_url,
-               KNEEGUARD_SECRET_KEY=settings.secret_key,
-               KNEEGUARD_ENCRYPTION_KEYS=",".join(settings.encryption_keys),
-               EMAIL_OUTBOX_DIR=settings.email_outbox_dir, WEBHOOK_ALLOW_LOOPBACK="true",
-               LOG_LEVEL="WARNING")
-    env.pop("REDIS_URL", None)
-    if settings.redis_url:
-        env["REDIS_URL"] = settings.redis_url
-    return env
-
-
-def run_cli(settings, *args: str) -> dict:
-    done = subprocess.run([CLI, *args], env=cli_env(settings), capture_output=True, text=True,
-                          timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout)
-
-
-def endpoint(runtime, url: str, events=("finding.created",)) -> tuple[str, str]:
-    with runtime.db.session() as s:
-        ep, secret = svc.create(s, runtime.box, url=url, events=list(events), allow_loopback=True)
-        return ep.id, secret
 
 
 def pass_time(runtime) -> None:

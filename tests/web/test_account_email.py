@@ -6,8 +6,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from aiosmtpd.controller import Controller
+from sqlalchemy import select, update
+
+from service import create_app
 from service.domain.signup import account_for
-from service.models import Athlete
+from service.infra import sweeper
+from service.models import Athlete, Delivery, utcnow
+from tests.notify_e2e.smtp import Inbox, plain
 
 
 def _runner_without_email(runtime) -> str:
@@ -35,6 +41,7 @@ def test_an_added_address_gets_only_the_confirmation_until_confirmed(client, run
     assert _mails(settings, "ana@example.org") == []
     r = client.post("/me/email", data={"email": "Ana@Example.org", "csrf_token": "t0k"})
     assert r.status_code == 303
+    runtime.queue.drain()  # the deliver job sends it (a worker, in production)
     mails = _mails(settings, "ana@example.org")
     assert len(mails) == 1 and "Confirm your email" in mails[0]  # nothing but the confirmation
     confirm = mails
@@ -60,3 +67,39 @@ def test_a_display_name_is_cleaned_and_kept(client, runtime):
         assert s.get(Athlete, athlete_id).display_name == "Ana Pereira"
     refused = client.post("/me/name", data={"display_name": "Ana"})  # no CSRF token
     assert refused.status_code == 403
+
+
+def test_the_confirmation_is_a_delivery_retried_until_the_mail_server_answers(
+        runtime, base_settings):
+    """No email is sent inside the web request: the address change is committed with a delivery
+    row, and the deliver job sends it, retrying on the delivery schedule while SMTP is down."""
+    inbox = Inbox()  # its port is chosen now, its server starts later: SMTP is down at first
+    app = create_app(base_settings.with_overrides(smtp_url=inbox.url))
+    rt = app.extensions["kneeguard"]
+    web = app.test_client()
+    try:
+        athlete_id = _runner_without_email(rt)
+        _sign_in(web, rt, athlete_id)
+        r = web.post("/me/email", data={"email": "ana@example.org", "csrf_token": "t0k"})
+        assert r.status_code == 303  # the request does not wait for (or fail on) the mail server
+        rt.queue.drain()
+        with rt.db.session() as s:
+            row = s.scalars(select(Delivery).where(Delivery.target == "ana@example.org")).one()
+            assert (row.channel, row.status, row.attempt_count) == ("email", "pending", 1)
+            s.execute(update(Delivery).values(next_attempt_at=utcnow()))  # the retry is due
+        controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+        controller.start()
+        try:
+            sweeper.sweep(rt)
+            rt.queue.drain()
+        finally:
+            controller.stop()
+        with rt.db.session() as s:
+            assert s.get(Delivery, row.id).status == "sent"
+        assert [m["To"] for m in inbox.messages] == ["ana@example.org"]
+        link = re.search(r"/me/email/confirm/(\S+)", plain(inbox.messages[0]))
+        assert web.get(f"/me/email/confirm/{link.group(1)}").status_code == 303
+        with rt.db.session() as s:
+            assert s.get(Athlete, athlete_id).email == "ana@example.org"
+    finally:
+        rt.close()

@@ -1,37 +1,27 @@
-"""Finding emails: rendering (Jinja2, autoescaped HTML + plain text) and sending (SMTP or outbox).
+"""Every email kneeguard sends is built here, one function per kind (sending: mailer.py):
 
-`SMTP_URL` forms understood by `parse_smtp_url`:
+- `finding_email`: the warnings one analysis brings (Jinja2, autoescaped HTML + plain text);
+- `confirmation_email`: the one-time link that confirms an address added on /me;
+- `connection_stopped_email`: a provider connection stopped (e.g. Garmin answered 403);
+- `endpoint_disabled_email`: a webhook endpoint was disabled, and how to recover.
 
-    smtp://user:pass@host:587            STARTTLS (the default on 587, and for smtp:// without port)
-    smtp://user:pass@host:25?starttls=true   STARTTLS on another port
-    smtps://user:pass@host:465           implicit TLS (465 is the default port for smtps://)
-    smtp://127.0.0.1:1025?starttls=false plain, for a local catcher (e.g. aiosmtpd, MailHog)
-
-User name and password are percent-decoded. Credentials are never sent over a connection without
-TLS unless the host is loopback. With no SMTP_URL, messages are written as `<key>.eml` files.
-
-Exactly-once is the caller's outbox row (unique key) plus this module's stable Message-ID and
-write-once .eml files (reference/reliability.md §5.10).
+Every kind gets the same headers from `_headed` (From, To, Date, a Message-ID that depends only
+on the delivery row's key, Auto-Submitted, the key header naming the outbox file). Pure: plain
+values in, an `EmailMessage` out; the email channel (service/domain/email_channel.py) reads the
+rows and hands the message to the mailer.
 """
 
 from __future__ import annotations
 
 import email.policy
 import hashlib
-import ipaddress
-import os
 import re
-import smtplib
-import ssl
-import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -40,6 +30,7 @@ from workers.analysis.severity import WORDS, sort_key
 DEFAULT_FROM = "kneeguard <noreply@kneeguard.local>"
 KEY_HEADER = "X-Kneeguard-Key"
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_PROVIDERS = {"garmin": "Garmin", "strava": "Strava"}
 _SEVERITY_STYLE = {level: (WORDS[level], colour) for level, colour in
                    (("high", "#cf222e"), ("caution", "#bf8700"), ("info", "#0969da"))}
 
@@ -55,31 +46,7 @@ _env = Environment(
 MAIL_POLICY = email.policy.default.clone(max_line_length=998)
 
 
-@dataclass(frozen=True)
-class SmtpConfig:
-    host: str
-    port: int
-    security: Literal["starttls", "tls", "none"]
-    username: str | None = None
-    password: str | None = None
-
-
-@dataclass(frozen=True)
-class SendResult:
-    transport: Literal["smtp", "outbox"]
-    path: Path | None = None  # the .eml file (outbox only)
-    duplicate: bool = False  # the outbox already held this key; nothing was written
-
-
-class EmailSendError(Exception):
-    """Sending failed. `permanent` (a 5xx answer) means retrying will not help."""
-
-    def __init__(self, message: str, permanent: bool) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-
-
-def render_finding_email(
+def finding_email(
     findings: Sequence[Mapping[str, Any]],
     athlete_email: str,
     unsubscribe_url: str,
@@ -91,12 +58,10 @@ def render_finding_email(
 ) -> EmailMessage:
     """One email listing `findings` (dicts shaped like the analyze JSON findings).
 
-    `key` is the outbox row's unique key: it names the .eml file and fixes the Message-ID, so a
+    `key` is the delivery row's unique key: it names the .eml file and fixes the Message-ID, so a
     retried job produces the same message. `public_url` is the link to the runner's page."""
     if not findings:
         raise ValueError("no findings to send")
-    if not _KEY.match(key):
-        raise ValueError("key must be 1-128 chars of [A-Za-z0-9_.-], starting alphanumeric")
     _check_link(unsubscribe_url)
     _check_link(public_url)
     items = [_view(f) for f in sorted(findings, key=_severity_rank)]
@@ -104,21 +69,77 @@ def render_finding_email(
     context = {"findings": items, "athlete_email": athlete_email, "week": week,
                "subject": _subject(items, week),
                "unsubscribe_url": unsubscribe_url, "public_url": public_url}
-    msg = EmailMessage(policy=MAIL_POLICY)
-    msg["Subject"] = context["subject"]
-    msg["From"] = mail_from
-    msg["To"] = athlete_email
-    msg["Date"] = format_datetime(now or datetime.now(UTC))
-    msg["Message-ID"] = message_id(key, mail_from)
-    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
+    msg = _headed(context["subject"], athlete_email, key=key, mail_from=mail_from, now=now)
     msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     if unsubscribe_url.startswith("https://"):
         # RFC 8058 one-click needs an https URL that accepts a POST without cookies.
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg[KEY_HEADER] = key
     msg.set_content(_env.get_template("finding_email.txt").render(context))
     msg.add_alternative(_env.get_template("finding_email.html").render(context), subtype="html")
     return msg
+
+
+def confirmation_email(address: str, link: str, *, key: str,
+                       mail_from: str = DEFAULT_FROM) -> EmailMessage:
+    """The only message an unconfirmed address ever gets: the link that confirms it."""
+    _check_link(link)
+    msg = _headed("Confirm your email for kneeguard", address, key=key, mail_from=mail_from)
+    msg.set_content(
+        "Someone (hopefully you) added this address to a kneeguard account.\n\n"
+        f"To get warnings about your training by email, open this link within 24 hours:\n{link}\n\n"
+        "If it was not you, ignore this message: nothing else will be sent to this address.\n")
+    return msg
+
+
+def connection_stopped_email(to: str, provider: str, reason: str, page_url: str, *, key: str,
+                             mail_from: str = DEFAULT_FROM) -> EmailMessage:
+    """A provider connection stopped; `reason` is the same text /me shows."""
+    name = _PROVIDERS.get(provider, "A provider")
+    msg = _headed(f"kneeguard: your {name} connection stopped", to, key=key, mail_from=mail_from)
+    msg.set_content(
+        f"kneeguard can no longer read your {name} activities.\n\n{reason}\n\n"
+        f"Until you connect again, new runs are not checked for knee-risk patterns.\n"
+        f"Your page: {page_url}\n")
+    return msg
+
+
+def endpoint_disabled_email(to: str, endpoint_id: str, url: str, reason: str, public_url: str, *,
+                            key: str, mail_from: str = DEFAULT_FROM) -> EmailMessage:
+    """Tells an endpoint's owner it was disabled, and exactly how to recover."""
+    msg = _headed("kneeguard: your webhook endpoint was disabled", to, key=key,
+                  mail_from=mail_from)
+    api = f"{public_url}/v1/endpoints/{endpoint_id}"
+    msg.set_content(
+        f"Webhook deliveries to {url} (endpoint {endpoint_id}) were stopped: {reason}.\n"
+        f"Nothing more is sent there until the endpoint is enabled again; messages due meanwhile "
+        f"are kept and can be sent again.\n\n"
+        f"1. Fix the receiver.\n"
+        f"2. Enable the endpoint: POST {api}/enable with "
+        f"your API token or key (operators: kneeguard endpoints enable {endpoint_id}).\n"
+        f"3. Send what it missed: POST {api}/replay with "
+        f'{{"since": "<when it started failing>"}} (operators: kneeguard endpoints replay '
+        f"{endpoint_id} --since <ISO time>).\n")
+    return msg
+
+
+def _headed(subject: str, to: str, *, key: str, mail_from: str,
+            now: datetime | None = None) -> EmailMessage:
+    """A message with the headers every kind shares."""
+    if not valid_key(key):
+        raise ValueError("key must be 1-128 chars of [A-Za-z0-9_.-], starting alphanumeric")
+    msg = EmailMessage(policy=MAIL_POLICY)
+    msg["Subject"] = subject
+    msg["From"] = mail_from
+    msg["To"] = to
+    msg["Date"] = format_datetime(now or datetime.now(UTC))
+    msg["Message-ID"] = message_id(key, mail_from)
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
+    msg[KEY_HEADER] = key
+    return msg
+
+
+def valid_key(key: str) -> bool:
+    return bool(_KEY.match(key))
 
 
 def message_id(key: str, mail_from: str = DEFAULT_FROM) -> str:
@@ -232,100 +253,3 @@ def _subject(items: Sequence[Mapping[str, str]], week: str = "") -> str:
     what = "a warning" if n == 1 else f"{n} warnings"
     about = f"your week of {week}" if week else "your running"
     return f"kneeguard: {what} about {about} ({items[0]['severity_label'].lower()})"
-
-
-def parse_smtp_url(url: str) -> SmtpConfig:
-    """Parse SMTP_URL (forms in the module docstring); ValueError on anything else."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise ValueError("SMTP_URL must look like smtp://[user:pass@]host[:port] or smtps://…")
-    query = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
-    port = parts.port or (465 if parts.scheme == "smtps" else 587)
-    if parts.scheme == "smtps":
-        security = "tls"
-    elif "starttls" in query:
-        security = "starttls" if query["starttls"] in ("true", "1", "yes") else "none"
-    else:
-        security = "starttls" if port == 587 else "none"
-    user = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password else None
-    if user and security == "none" and not _is_loopback(parts.hostname):
-        raise ValueError("SMTP credentials would be sent without TLS; use STARTTLS or smtps://")
-    return SmtpConfig(parts.hostname, port, security, user, password)  # type: ignore[arg-type]
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
-def send_email(
-    msg: EmailMessage,
-    smtp_url: str | None,
-    outbox_dir: str | os.PathLike[str],
-    timeout: float = 10.0,
-    *,
-    ssl_context: ssl.SSLContext | None = None,
-) -> SendResult:
-    """Send over SMTP when `smtp_url` is set, else write `<outbox_dir>/<key>.eml` once."""
-    if not smtp_url:
-        path, written = write_outbox(msg, outbox_dir)
-        return SendResult("outbox", path=path, duplicate=not written)
-    cfg = parse_smtp_url(smtp_url)
-    try:
-        _smtp_send(msg, cfg, timeout, ssl_context or ssl.create_default_context())
-    except smtplib.SMTPRecipientsRefused as exc:
-        codes = [code for code, _ in exc.recipients.values()]
-        raise EmailSendError(f"recipients refused: {codes}", all(c >= 500 for c in codes)) from exc
-    except smtplib.SMTPResponseException as exc:
-        raise EmailSendError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}",
-                             exc.smtp_code >= 500) from exc
-    except (smtplib.SMTPException, OSError) as exc:
-        raise EmailSendError(f"{type(exc).__name__}: {exc}", permanent=False) from exc
-    return SendResult("smtp")
-
-
-def _smtp_send(msg: EmailMessage, cfg: SmtpConfig, timeout: float,
-               context: ssl.SSLContext) -> None:
-    client: smtplib.SMTP
-    if cfg.security == "tls":
-        client = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=timeout, context=context)
-    else:
-        client = smtplib.SMTP(cfg.host, cfg.port, timeout=timeout)
-    with client:
-        client.ehlo()
-        if cfg.security == "starttls":
-            client.starttls(context=context)  # raises if the server does not offer it
-            client.ehlo()
-        if cfg.username:
-            client.login(cfg.username, cfg.password or "")
-        client.send_message(msg)
-
-
-def write_outbox(msg: EmailMessage, outbox_dir: str | os.PathLike[str]) -> tuple[Path, bool]:
-    """Write the message to `<outbox_dir>/<key>.eml` unless it exists; (path, written).
-
-    Written to a temporary file and hard-linked into place: the link fails if the name exists,
-    so two racing workers cannot both write, and a reader never sees a half-written file."""
-    key = msg.get(KEY_HEADER, "")
-    if not _KEY.match(key):
-        raise ValueError(f"message has no valid {KEY_HEADER} header")
-    directory = Path(outbox_dir)
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # messages are personal data
-    final = directory / f"{key}.eml"
-    if final.exists():
-        return final, False
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".eml")  # mode 0600
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(msg.as_bytes())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.link(tmp, final)
-    except FileExistsError:
-        return final, False
-    finally:
-        os.unlink(tmp)
-    return final, True

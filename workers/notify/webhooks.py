@@ -1,8 +1,8 @@
 """Outgoing webhooks following Standard Webhooks v1 (reference/reliability.md §1–2).
 
 Pure pieces only: signing, ids, the one envelope builder, outcome classification. The guarded
-HTTP attempt is the webhook channel's (`webhook_channel.send_attempt`, behind the SSRF guard), so
-this module needs nothing of the service and the web side may use it to plan. The caller (the
+HTTP attempt is the webhook channel's (`service.domain.webhook_channel.send_attempt`, behind the
+SSRF guard), so this module needs nothing of the service and the web side may use it to plan. The caller (the
 delivery job) owns the rows: it stores the body bytes once per message, keeps `msg_id` stable across
 attempts and replays, and writes each Outcome as an attempt row.
 """

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.domain import activities, deliveries, signup
+from service.errors import ApiError, Conflict, InvalidInput
 from service.infra import jobs
 from service.infra.runtime import Runtime
 from service.infra.settings import Settings
@@ -29,7 +30,6 @@ from service.integrations.garmin.client import GarminClient, new_pkce_pair
 from service.integrations.garmin.notifications import ACTIVITY_EXPORT
 from service.integrations.garmin.responses import PermissionMissing
 from service.models import Activity, Athlete, Connection, Finding, InboundEvent, RawFile, utcnow
-from service.web.errors import ApiError, Conflict, InvalidInput
 
 log = logging.getLogger(__name__)
 PROVIDER = "garmin"

@@ -1,5 +1,6 @@
 """Garmin jobs: inbound-event handlers (listed in workers.ingest.handlers) and the backfill job.
 
+Handlers follow read, release, call, write (workers/ingest.py): `(runtime, event) -> Write`.
 An activity file's callback URL works once (a repeat download answers 410), so the file is stored
 and COMMITTED in its own transaction right after the download, before it is parsed: the handler's
 own transaction is a savepoint that a later crash rolls back, and the retry must find the copy.
@@ -23,10 +24,9 @@ from sqlalchemy.orm import Session
 
 from service.domain import deliveries, policy
 from service.domain.activities import store_track
-from service.infra import runtime as runtime_mod
 from service.infra.runtime import Runtime
 from service.integrations import oauth
-from service.integrations.base import AuthRevoked, Dropped, Paused, ProviderError
+from service.integrations.base import AuthRevoked, Dropped, Paused, ProviderError, Write, nothing
 from service.integrations.garmin import connection as gs
 from service.integrations.garmin import status as gst
 from service.integrations.garmin.callbacks import CallbackRefused, is_allowed_callback
@@ -83,15 +83,22 @@ def upstream(rt: Runtime, conn_id: str) -> Iterator[None]:
 # -- activity files ----------------------------------------------------------------------------
 
 
-def on_activity_file(s: Session, event: InboundEvent) -> list[str]:
+def _note(event: InboundEvent, why: str) -> Write:
+    """A write that only says why the event changed nothing."""
+    def write(s: Session) -> list[str]:
+        s.get(InboundEvent, event.id).last_error = why
+        return []
+    return write
+
+
+def on_activity_file(rt: Runtime, event: InboundEvent) -> Write:
     notice = ActivityFileNotice.model_validate(event.payload)
-    rt = runtime_mod.current()
     fetched = fetch_file(rt, notice)
     if fetched is None:
-        event.last_error = "skipped: activity already stored"
-        return []
+        return _note(event, "skipped: activity already stored")
     athlete_id, raw_id = fetched
-    return ingest_raw(s, athlete_id, s.get(RawFile, raw_id), notice)
+    # Parsing is CPU, not a call: it runs in the write, beside the rows it creates.
+    return lambda s: ingest_raw(s, athlete_id, s.get(RawFile, raw_id), notice)
 
 
 def fetch_file(rt: Runtime, notice: ActivityFileNotice) -> tuple[str, str] | None:
@@ -190,15 +197,17 @@ def ingest_raw(s: Session, athlete_id: str, raw: RawFile,
 # -- activity summaries (manual entries have no file) ------------------------------------------
 
 
-def on_activity_summary(s: Session, event: InboundEvent) -> list[str]:
+def on_activity_summary(rt: Runtime, event: InboundEvent) -> Write:
     summary = ActivitySummary.model_validate(event.payload)
-    conn = judge(gs.connection_for(s, summary.user_id or ""))
-    return store_summary(s, conn.athlete_id, summary)
+
+    def write(s: Session) -> list[str]:  # no call to Garmin: the push carried the summary
+        conn = judge(gs.connection_for(s, summary.user_id or ""))
+        return store_summary(s, conn.athlete_id, summary)
+    return write
 
 
-def on_activity_ping(s: Session, event: InboundEvent) -> list[str]:
+def on_activity_ping(rt: Runtime, event: InboundEvent) -> Write:
     ping = SummaryPing.model_validate(event.payload)
-    rt = runtime_mod.current()
     with rt.db.session() as own:
         conn = judge(gs.connection_for(own, ping.user_id))
         athlete_id, conn_id = conn.athlete_id, conn.id
@@ -207,11 +216,8 @@ def on_activity_ping(s: Session, event: InboundEvent) -> list[str]:
     with upstream(rt, conn_id):
         summaries = gs.client(rt.settings).fetch_summaries(gs.access_token(rt, conn_id),
                                                            ping.callback_url)
-    created: list[str] = []
-    for summary in summaries:
-        if summary.user_id in (None, ping.user_id):
-            created += store_summary(s, athlete_id, summary)
-    return created
+    mine = [summary for summary in summaries if summary.user_id in (None, ping.user_id)]
+    return lambda s: [i for summary in mine for i in store_summary(s, athlete_id, summary)]
 
 
 def store_summary(s: Session, athlete_id: str, summary: ActivitySummary) -> list[str]:
@@ -250,18 +256,21 @@ def summary_track(summary: ActivitySummary) -> Track:
 # -- deregistration and permissions ------------------------------------------------------------
 
 
-def on_deregistration(s: Session, event: InboundEvent) -> list[str]:
+def on_deregistration(rt: Runtime, event: InboundEvent) -> Write:
     """The user removed us in Garmin Connect (or we deregistered): that is a disconnect, so the
     tokens and the Garmin data go (DESIGN §2). The push is unsigned (only the public
     garmin-client-id header), so Garmin must confirm first: the user's token is refused (401).
     A token Garmin still accepts means a forged or stale notification: nothing is revoked."""
     dereg = Deregistration.model_validate(event.payload)
-    rt = runtime_mod.current()
     if not _registration_gone(rt, dereg.user_id):
         log.warning("ignored a Garmin deregistration Garmin does not confirm",
                     extra={"event": event.id})
         raise Dropped("unconfirmed: Garmin still accepts the user's token")
-    conn = gs.connection_for(s, dereg.user_id)
+    return lambda s: _deregistered(s, dereg.user_id)
+
+
+def _deregistered(s: Session, user_id: str) -> list[str]:
+    conn = gs.connection_for(s, user_id)
     if conn is None:
         return []
     gs.revoke(conn, gst.DEREGISTERED)
@@ -299,29 +308,32 @@ def _upstream_permissions(rt: Runtime, user_id: str) -> frozenset[str]:
     return api.get_permissions(token)
 
 
-def on_permissions(s: Session, event: InboundEvent) -> list[str]:
+def on_permissions(rt: Runtime, event: InboundEvent) -> Write:
     """Without ACTIVITY_EXPORT Garmin shares nothing: ingestion stops (status disabled) and
     resumes when the permission returns. An older change arriving late is ignored. The push is
     unsigned, so the permissions applied are the ones Garmin's endpoint reports now, not the
     pushed list (a forged push cannot switch a connection off)."""
     change = PermissionChange.model_validate(event.payload)
-    rt = runtime_mod.current()
     with rt.db.session() as own:
         conn = gs.connection_for(own, change.user_id)
         if conn is None or conn.status == "revoked":
-            return []
+            return nothing
     try:
         granted = _upstream_permissions(rt, change.user_id)
     except (AuthRevoked, LookupError):
         raise Dropped("unconfirmed: Garmin refuses the user's token") from None
+    return lambda s: _apply_permissions(s, event, change, granted)
+
+
+def _apply_permissions(s: Session, event: InboundEvent, change: PermissionChange,
+                       granted: frozenset[str]) -> list[str]:
     conn = gs.connection_for(s, change.user_id)
     if conn is None:  # disconnected while we asked Garmin
         return []
     details = dict(conn.details or {})
     when = change.change_time_in_seconds or 0
     if when < int(details.get("permissions_changed_at") or 0):
-        event.last_error = "skipped: older than the last permission change"
-        return []
+        return _note(event, "skipped: older than the last permission change")(s)
     if ACTIVITY_EXPORT in granted:
         gst.resume(conn)
         gs.resume_paused(s, change.user_id)

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.domain import deliveries
+from service.domain.email_channel import CONNECTION_STOPPED
 from service.models import Activity, Athlete, Connection, utcnow
 
 SOURCE = "garmin"
@@ -35,7 +36,7 @@ PAUSED_412 = ("Paused: Garmin says activity sharing is off for kneeguard (HTTP 4
               "arrived meanwhile are imported then.")
 PAUSED_PERMISSION = ("Paused: you turned off activity sharing for kneeguard in Garmin Connect. "
                      "Turn it on again to resume; runs that arrived meanwhile are imported then.")
-NOTICE_EVENT = "connection.revoked"
+NOTICE_EVENT = CONNECTION_STOPPED  # the email channel renders it
 
 
 def reason_for(exc: Exception) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from service.errors import Forbidden, InvalidInput, NotFound
 from service.infra import jobs
 from service.infra.runtime import Runtime
 from service.integrations import oauth
@@ -39,7 +40,6 @@ from service.web.auth import (
     wants_html,
 )
 from service.web.bodies import read_limited
-from service.web.errors import Forbidden, InvalidInput, NotFound
 
 bp = Blueprint("garmin", __name__)
 # apis.md §9: a production key requires accepting notification payloads of at least 10 MB.

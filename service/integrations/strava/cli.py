@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from service.cli.common import _runtime, emit, load_settings
+from service.infra.console import _runtime, emit, load_settings
 from service.integrations.base import ProviderError
 
 

@@ -24,13 +24,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from service.domain import activities, deliveries, signup
+from service.errors import ApiError
 from service.infra import jobs
 from service.infra.runtime import Runtime
 from service.integrations import oauth
 from service.integrations.base import ProviderError, RateLimited, TokenSet
 from service.integrations.strava.client import RateGovernor, RateLimitState, StravaClient
 from service.models import Activity, Athlete, Connection, Delivery, Finding, InboundEvent, RawFile, utcnow
-from service.web.errors import ApiError
 
 log = logging.getLogger(__name__)
 

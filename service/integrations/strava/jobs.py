@@ -1,15 +1,16 @@
-"""Strava jobs: inbound-event handlers (listed in workers.ingest.handlers), the description-note sender
-(registered with workers.deliver), and the reconcile/purge jobs.
+"""Strava jobs: inbound-event handlers (listed in workers.ingest.handlers) and the reconcile/purge
+jobs (the description-note sender is writeback.py).
 
 Events are unsigned hints: every handler re-fetches with the owner's token, so duplicates and any
 order are harmless — a create or update is an upsert of what Strava says now, a delete Strava
 confirms (404) leaves its event row as a tombstone that later creates respect, a deauthorization
 Strava confirms (tokens refused) purges everything at once. Unconfirmed ones destroy nothing.
 
-Every database read before a Strava call uses a short session of its own, and the handler's own
-session (a savepoint) is only used after the network: SQLite cannot let a transaction that read
-before another connection committed (e.g. a token refresh) write afterwards, and no transaction
-should stay open across an HTTP call anyway.
+Read, release, call, write (workers/ingest.py): a handler gets the runtime and a detached copy of
+the event, reads what it needs in short sessions of its own, calls Strava with no transaction
+open, and returns a `Write` that the ingest job applies in one transaction with the event's new
+status. SQLite cannot let a transaction that read before another connection committed (e.g. a
+token refresh) write afterwards, and no transaction should stay open across an HTTP call anyway.
 
 # Reference: ../shared/reference/apis.md §2-4, §10 (events, streams, rate limits, write-back)
 # Reference: ../shared/reference/reliability.md §4
@@ -19,22 +20,28 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.domain import deliveries, grouping
+from service.domain import deliveries
 from service.domain.activities import store_track
 from service.infra import jobs
 from service.infra import runtime as runtime_mod
 from service.infra.runtime import Runtime
-from service.integrations.base import AuthRevoked, Dropped, ProviderError, RateLimited, RemoteActivity
+from service.integrations.base import (
+    AuthRevoked,
+    Dropped,
+    ProviderError,
+    RateLimited,
+    RemoteActivity,
+    Write,
+    nothing,
+)
 from service.integrations.strava import connection as svc
 from service.integrations.strava.client import StravaClient
-from service.integrations.strava.note import merge_note, render_note
-from service.models import Activity, Athlete, Connection, Delivery, InboundEvent, utcnow
-from workers.notify.outcome import Outcome, after_failure
+from service.models import Activity, Connection, InboundEvent, utcnow
 from workers.parsing.streams import parse_strava_streams
 from workers.parsing.track import INDOOR_SUB_SPORTS, InvalidFile, Track
 
@@ -80,28 +87,40 @@ def _row(s: Session, athlete_id: str, provider_id: object) -> Activity | None:
 # ---- activity events -------------------------------------------------------------------------
 
 
-def on_activity(s: Session, event: InboundEvent) -> list[str]:
+def on_activity(rt: Runtime, event: InboundEvent) -> Write:
     """Upsert the activity as Strava describes it now (an update before its create creates it)."""
-    rt = runtime_mod.current()
     owner, oid = event.payload["owner_id"], event.payload["object_id"]
     ctx = _context(rt, owner)
     if ctx is None or _tombstoned(rt, owner, oid):
-        return []
+        return nothing
     svc.check_budget(rt, "live")
     token = _token(rt, ctx)
     if token is None:
-        return []
+        return nothing
     api = svc.client(rt)
     try:
         remote = api.get_activity(token, oid)
     except ProviderError as exc:
         if exc.status == 404:  # deleted, or no longer visible: it must leave our cache too
-            return _forget(s, ctx, oid)
+            return lambda s: _forget(s, ctx, oid)
         raise
-    existing = _row(s, ctx.athlete_id, oid)
-    if existing is not None:
-        return _refresh(existing, remote, created=event.kind == "activity.create")
-    return _store(s, ctx, remote, _track(rt, api, token, remote, "live"), status="parsed")
+    created = event.kind == "activity.create"
+    # Streams only for a run we do not hold yet (a title or privacy change needs none).
+    track = None if _known(rt, ctx, oid) else _track(rt, api, token, remote, "live")
+
+    def write(s: Session) -> list[str]:
+        existing = _row(s, ctx.athlete_id, oid)
+        if existing is not None:
+            return _refresh(existing, remote, created=created)
+        if track is None:  # it went between the read and now: the next event brings it back
+            return []
+        return _store(s, ctx, remote, track, status="parsed")
+    return write
+
+
+def _known(rt: Runtime, ctx: Ctx, oid: object) -> bool:
+    with rt.db.session() as s:
+        return _row(s, ctx.athlete_id, oid) is not None
 
 
 def _tombstoned(rt: Runtime, owner: object, oid: object) -> bool:
@@ -168,13 +187,12 @@ def _forget(s: Session, ctx: Ctx, oid: object) -> list[str]:
     return []
 
 
-def on_delete(s: Session, event: InboundEvent) -> list[str]:
+def on_delete(rt: Runtime, event: InboundEvent) -> Write:
     """Pushes are unsigned, so a delete is a claim to check: only when Strava answers 404 for the
     activity (owner's token) do the activity and everything derived from it go. This row then
     stays "done" as the tombstone that stops a late create from bringing it back. A delete Strava
     does not confirm, or one for an activity we never stored (e.g. a future id), ends "dropped"
     and leaves no tombstone."""
-    rt = runtime_mod.current()
     owner, oid = event.payload["owner_id"], event.payload["object_id"]
     ctx = _context(rt, owner)
     if ctx is None:
@@ -183,10 +201,12 @@ def on_delete(s: Session, event: InboundEvent) -> list[str]:
         log.warning("ignored a delete event Strava does not confirm",
                     extra={"event": event.id, "activity": str(oid)})
         raise Dropped("unconfirmed: Strava still serves this activity")
-    if _row(s, ctx.athlete_id, oid) is None:
-        raise Dropped("nothing stored for this activity")
-    _forget(s, ctx, oid)
-    return []
+
+    def write(s: Session) -> list[str]:
+        if _row(s, ctx.athlete_id, oid) is None:
+            raise Dropped("nothing stored for this activity")
+        return _forget(s, ctx, oid)
+    return write
 
 
 def _gone_at_strava(rt: Runtime, ctx: Ctx, oid: object) -> bool:
@@ -208,24 +228,26 @@ def _gone_at_strava(rt: Runtime, ctx: Ctx, oid: object) -> bool:
 # ---- deauthorization ---------------------------------------------------------------------------
 
 
-def on_deauthorize(s: Session, event: InboundEvent) -> list[str]:
+def on_deauthorize(rt: Runtime, event: InboundEvent) -> Write:
     """Tokens and every Strava-derived row deleted at once, queued work cancelled. Events are
     unsigned, so Strava must confirm first: only when the stored tokens are refused (401 on the
     call or on the refresh) is this a real deauthorization. A working token means the event is
     stale (the runner reconnected since) or forged: ignored. Other failures retry later."""
-    rt = runtime_mod.current()
     ctx = _context(rt, event.payload["owner_id"])
     if ctx is not None and not _token_refused(rt, ctx):
         log.warning("ignored a deauthorization for a working token", extra={"event": event.id})
         raise Dropped("unconfirmed: the Strava token still works")
-    conn = svc.connection_for(s, event.payload["owner_id"])
-    if conn is None:
+
+    def write(s: Session) -> list[str]:
+        conn = svc.connection_for(s, event.payload["owner_id"])
+        if conn is None:
+            return []
+        # The athlete's own endpoints hear of it once per connection lifetime (sent by the sweeper).
+        deliveries.plan_connection_event(s, conn, "athlete.disconnected", reason="deauthorized")
+        counts = svc.purge_athlete(s, conn, keep_event_id=event.id)
+        log.info("strava deauthorization purged", extra={"athlete": conn.athlete_id, **counts})
         return []
-    # The athlete's own endpoints hear of it once per connection lifetime (sent by the sweeper).
-    deliveries.plan_connection_event(s, conn, "athlete.disconnected", reason="deauthorized")
-    counts = svc.purge_athlete(s, conn, keep_event_id=event.id)
-    log.info("strava deauthorization purged", extra={"athlete": conn.athlete_id, **counts})
-    return []
+    return write
 
 
 def _token_refused(rt: Runtime, ctx: Ctx) -> bool:
@@ -242,26 +264,41 @@ def _token_refused(rt: Runtime, ctx: Ctx) -> bool:
 # ---- history: backfill on connect, reconcile later ------------------------------------------------
 
 
-def on_sync(s: Session, event: InboundEvent) -> list[str]:
+def on_sync(rt: Runtime, event: InboundEvent) -> Write:
     """List the last HISTORY_DAYS of activities (per_page=200: one or two calls) and store what
     is missing: streams for runs of the last STREAM_DAYS, summaries for the rest. Backfill
-    priority; when the budget runs out, a follow-up sync is scheduled and the progress kept."""
-    rt = runtime_mod.current()
+    priority; when the budget runs out, what was fetched is stored, a follow-up sync is scheduled
+    and the progress kept."""
     ctx = _context(rt, event.payload["owner_id"])
     if ctx is None or ctx.connection_id != event.payload.get("connection_id"):
-        return []
+        return nothing
     now = utcnow()
     try:
         svc.check_budget(rt, "backfill")
         token = _token(rt, ctx)
         if token is None:
-            return []
+            return nothing
         api = svc.client(rt)
         remotes = list(api.iter_activities(token, after=now - timedelta(days=svc.HISTORY_DAYS)))
     except RateLimited as exc:
-        return _continue_later(s, ctx, exc.retry_after)
-    skip = _known_ids(s, ctx) | _deleted_ids(s, ctx.owner_id)
-    recent = now - timedelta(days=svc.STREAM_DAYS)
+        wait = exc.retry_after
+        return lambda s: _continue_later(s, ctx, wait)
+    with rt.db.session() as s:
+        skip = _known_ids(s, ctx) | _deleted_ids(s, ctx.owner_id)
+    fetched, wait = _fetch_missing(rt, api, token, remotes, skip, now - timedelta(days=svc.STREAM_DAYS))
+
+    def write(s: Session) -> list[str]:
+        for remote, track in fetched:
+            _store(s, ctx, remote, track, status="history")
+        return [] if wait is None else _continue_later(s, ctx, wait or None)
+    return write
+
+
+def _fetch_missing(rt: Runtime, api: StravaClient, token: str, remotes: list[RemoteActivity],
+                   skip: set[str], recent: datetime) -> tuple[list, float | None]:
+    """(remote, track) for each run not held yet, newest first; and None, or how long to wait
+    (0: as long as the budget says) when the rate budget ran out part way."""
+    fetched = []
     for remote in sorted(remotes, key=lambda r: r.start_time, reverse=True):
         if remote.provider_id in skip:
             continue
@@ -269,9 +306,9 @@ def on_sync(s: Session, event: InboundEvent) -> list[str]:
             track = (_track(rt, api, token, remote, "backfill") if remote.start_time >= recent
                      else _summary_track(remote))
         except RateLimited as exc:
-            return _continue_later(s, ctx, exc.retry_after)
-        _store(s, ctx, remote, track, status="history")
-    return []
+            return fetched, exc.retry_after or 0
+        fetched.append((remote, track))
+    return fetched, None
 
 
 def _continue_later(s: Session, ctx: Ctx, wait: float | None) -> list[str]:
@@ -314,59 +351,3 @@ def purge() -> dict:
     rt = runtime_mod.current()
     with rt.db.session() as s:
         return svc.purge_expired(s)
-
-
-# ---- description note ------------------------------------------------------------------------
-
-
-def send_note(rt: Runtime, d: Delivery) -> Outcome:
-    """GET the description, replace only our block, PUT it back (JSON). Idempotent: an unchanged
-    description is not written again."""
-    plan = _note_plan(rt, d)
-    if isinstance(plan, Outcome):
-        return plan
-    connection_id, activity_id, note = plan
-    try:
-        svc.check_budget(rt, "live")
-        token = svc.access_token(rt, connection_id)
-        api = svc.client(rt)
-        current = api.get_activity(token, activity_id).description or ""
-        merged = merge_note(current, note)
-        if merged != current:
-            api.update_description(token, activity_id, merged)
-    except LookupError:
-        return Outcome("cancelled", error="the Strava connection is gone")
-    except RateLimited as exc:
-        return Outcome("retry", code=429, error=str(exc)[:500], next_delay_s=exc.retry_after)
-    except ProviderError as exc:
-        return _note_failure(exc, d)
-    return Outcome("ok", code=200)
-
-
-def _note_failure(exc: ProviderError, d: Delivery) -> Outcome:
-    if exc.status == 404:
-        return Outcome("cancelled", code=404, error="the activity is gone on Strava")
-    if exc.permanent:
-        return Outcome("failed", code=exc.status, error=str(exc)[:500])
-    return after_failure(d.attempt_count, code=exc.status, error=str(exc)[:500])
-
-
-def _note_plan(rt: Runtime, d: Delivery) -> tuple[str, str, str] | Outcome:
-    with rt.db.session() as s:
-        a = s.get(Activity, (d.payload or {}).get("activity_id"))
-        if a is None or a.source != svc.PROVIDER or not a.provider_activity_id:
-            return Outcome("cancelled", error="the activity is gone")
-        athlete = s.get(Athlete, a.athlete_id)
-        prefs = deliveries.preferences(athlete)
-        if not (athlete.note_writeback or prefs.get("strava_note")):
-            return Outcome("cancelled", error="the runner switched the note off")
-        conn = svc.athlete_connection(s, athlete.id)
-        if conn is None or conn.status != "active":
-            return Outcome("cancelled", error="the Strava connection is gone")
-        if svc.WRITE_SCOPE not in (conn.scopes or []):
-            return Outcome("failed", error="the runner did not grant activity:write")
-        findings = grouping.note_findings(s, a.id)  # the newest note row's set, still held
-        note = render_note([deliveries.finding_data(f) for f in findings],
-                           f"{rt.settings.public_url}/me",
-                           min_severity=prefs.get("min_severity", "caution"))
-        return conn.id, a.provider_activity_id, note

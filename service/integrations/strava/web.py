@@ -25,6 +25,7 @@ from sqlalchemy import exists, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from service.errors import Forbidden, InvalidInput, NotFound
 from service.infra import jobs
 from service.infra.runtime import Runtime
 from service.integrations.strava import connection as svc
@@ -40,7 +41,6 @@ from service.web.auth import (
     wants_html,
 )
 from service.web.bodies import read_limited
-from service.web.errors import Forbidden, InvalidInput, NotFound
 
 bp = Blueprint("strava", __name__)
 MAX_ID = 2**63 - 1

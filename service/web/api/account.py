@@ -14,7 +14,8 @@ bp = Blueprint("account", __name__, url_prefix="/v1")
 @bp.delete("/athletes/<athlete_id>")
 def delete_athlete(athlete_id: str):
     p = require_athlete(athlete_id)
-    result = erasure.delete_athlete(current_app.extensions["kneeguard"], athlete_id)
+    result = erasure.delete_athlete(current_app.extensions["kneeguard"], athlete_id,
+                                    current_app.extensions["kneeguard.providers"])
     if p.via == "session":
         auth.logout()
     return result

@@ -6,12 +6,12 @@ from flask import Blueprint, current_app, request
 from sqlalchemy import select
 
 from service.domain import activities
+from service.errors import InvalidInput, NotFound, ValidationFailed
 from service.infra import transient
 from service.models import Activity
 from service.web.api.params import int_arg
 from service.web.auth import require_athlete
 from service.web.bodies import read_limited
-from service.web.errors import InvalidInput, NotFound, ValidationFailed
 
 bp = Blueprint("activities", __name__, url_prefix="/v1/athletes/<athlete_id>/activities")
 MAX_FILES = 100

@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from service.domain import club_stats, clubs
 from service.domain.member_series import member_series
+from service.errors import Forbidden, NotFound
 from service.models import Club, ClubInvite
 from service.web.api.endpoints import parse
 from service.web.api.params import int_arg
 from service.web.auth import principal, require_runner
-from service.web.errors import Forbidden, NotFound
 
 bp = Blueprint("clubs", __name__, url_prefix="/v1")
 

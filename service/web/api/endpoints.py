@@ -9,10 +9,11 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import and_, select
 
 from service.domain import endpoints
+from service.domain.principal import Principal, require_scope
+from service.errors import InvalidInput, NotFound, ValidationFailed
 from service.infra import jobs
 from service.models import Delivery, DeliveryAttempt, Endpoint
-from service.web.auth import Principal, principal, require_scope
-from service.web.errors import InvalidInput, NotFound, ValidationFailed
+from service.web.auth import principal
 
 bp = Blueprint("endpoints", __name__, url_prefix="/v1/endpoints")
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from service.web.errors import ServiceUnavailable
+from service.errors import ServiceUnavailable
 
 bp = Blueprint("health", __name__)
 

@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from service.domain import clubs
+from service.errors import NotFound
 from service.models import ApiKey
 from service.web.api.endpoints import parse
 from service.web.auth import current_principal, principal
-from service.web.errors import NotFound
 
 bp = Blueprint("keys", __name__, url_prefix="/v1")
 

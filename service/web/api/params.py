@@ -6,7 +6,7 @@ import re
 
 from flask import request
 
-from service.web.errors import InvalidInput
+from service.errors import InvalidInput
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:

@@ -8,10 +8,10 @@ from flask import Blueprint, current_app, request
 from pydantic import BaseModel, ConfigDict
 
 from service.domain.deliveries import preferences, read_unsubscribe_token
+from service.errors import NotFound
 from service.models import Athlete
 from service.web.api.endpoints import parse
 from service.web.auth import require_athlete
-from service.web.errors import NotFound
 
 bp = Blueprint("preferences", __name__)
 

@@ -15,9 +15,9 @@ from flask import redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from service.domain import clubs
+from service.errors import InvalidInput
 from service.models import ApiKey, Athlete, ClubInvite, ClubMember
-from service.web.errors import InvalidInput
-from service.web.pages import _check_form_csrf, _rt, _signed_in, bp
+from service.web.pages.site import _check_form_csrf, _rt, _signed_in, bp
 
 ADMINS = ("athlete", "club")
 INVITE_DAYS = (1, 7, 30)

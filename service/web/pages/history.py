@@ -13,8 +13,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 
 from service.domain import club_stats
+from service.errors import InvalidInput
 from service.models import Activity, Finding
-from service.web.errors import InvalidInput
 
 CHART_WEEKS = 12
 MAX_FINDINGS = 300  # the newest ones; older ones stay in the API

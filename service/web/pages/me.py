@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from service.domain import club_stats, clubs, signup
 from service.domain.deliveries import preferences
 from service.domain.member_series import member_series
-from service.integrations.garmin import status as garmin_status
+from service.errors import InvalidInput
 from service.models import Activity, Athlete, Connection, Finding
 from service.web.api.params import int_arg
-from service.web.errors import InvalidInput
-from service.web.pages import _providers, _rt, _signed_in, account_email, bp, history, words
+from service.web.pages import account_email, history, words
 from service.web.pages.charts import bar_chart, pair_chart
+from service.web.pages.site import _providers, _rt, _signed_in, bp
 
 PER_PAGE = 20
 RECENT_DAYS = 28  # findings older than this, of severity info, are folded away
@@ -51,7 +51,7 @@ def me():
             pages=max(1, -(-total // PER_PAGE)), total=total,
             connections={c.provider: c for c in conns}, window=window,
             charts=charts(series, "your", window["weeks"]),
-            garmin=next((garmin_status.view(s, c) for c in conns if c.provider == "garmin"), None),
+            garmin=_status(s, conns, "garmin"),
             groups=finding_groups(found, min(window["newest"] or today, today), runs=about),
             prefs=preferences(athlete), memberships=clubs.clubs_of(s, p), providers=_providers(),
             welcome=request.args.get("welcome") == "1", notice=request.args.get("notice"),
@@ -66,6 +66,15 @@ def _joined(s, athlete_id: str, club_id: str | None):
     if m is None or m.withdrawn_at is not None:
         return None
     return s.get(clubs.Club, club_id)
+
+
+def _status(s, conns: list[Connection], provider: str) -> dict | None:
+    """The provider's own account of its connection (Garmin: revoked, paused, history)."""
+    hooks = current_app.extensions["kneeguard.providers"].get(provider)
+    conn = next((c for c in conns if c.provider == provider), None)
+    if conn is None or hooks is None or hooks.status_view is None:
+        return None
+    return hooks.status_view(s, conn)
 
 
 def runs_page(s, athlete_id: str, page: int) -> tuple[list[dict], int]:

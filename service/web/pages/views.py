@@ -9,12 +9,13 @@ from flask import redirect, render_template, request, url_for
 
 from service.domain import club_stats, clubs, signup
 from service.domain.member_series import member_series
+from service.errors import Forbidden, NotFound
 from service.models import Athlete
 from service.web import auth
 from service.web.api.params import int_arg
-from service.web.errors import Forbidden, NotFound
-from service.web.pages import _providers, _rt, _signed_in, bp, me, words
+from service.web.pages import me, words
 from service.web.pages.charts import sparkline
+from service.web.pages.site import _providers, _rt, _signed_in, bp
 
 PER_PAGE = 50  # members per dashboard page, most at risk first
 

@@ -12,7 +12,8 @@ from sqlalchemy import select, update
 
 from service.integrations.strava.note import BEGIN
 from service.models import Activity, Delivery
-from tests.notify_e2e.bad_week import bad_monday, bad_week, ordinary_weeks, settle
+from tests.helpers import settle
+from tests.notify_e2e.bad_week import bad_monday, bad_week, ordinary_weeks
 
 from .conftest import connect
 

@@ -18,7 +18,7 @@ import requests
 
 from service.infra.loopback import free_port
 from testkit.cdp import CHROMIUM, Browser
-from tests.notify_e2e.test_webhook_delivery import CLI
+from tests.helpers import CLI
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None,
                                 reason="chromium is not installed (apt-get install -y chromium)")
