@@ -120,15 +120,15 @@ def _shape(route: dict, a: Activity) -> str:
     return f"{shape}, {way}" if way else shape
 
 
-def charts(series: dict, whose: str, weeks: int = 26) -> dict:
-    """The four charts of the club member page, for the runner's own history."""
+def charts(series: dict, whose: str, span: int = 26) -> dict:
+    """The four charts of the club member page, for the runner's own history (`span` weeks)."""
     weeks = series["weeks"]
     labels = [w["start"] for w in weeks]
     runs = (series.get("runs") or [])[-40:]
     rep = series.get("route_repetition") or []
     return {
         "distance": bar_chart(labels, [w["distance_m"] for w in weeks], unit="km", scale=0.001,
-                              title=f"Weekly distance: {whose} {weeks} weeks (km)"),
+                              title=f"Weekly distance: {whose} {span} weeks (km)"),
         "runs": pair_chart([r["date"] for r in runs], [r["distance_m"] for r in runs],
                            [r["longest_30d_m"] for r in runs], unit="km", scale=0.001,
                            title="Each run vs the longest run of the 30 days before it",
