@@ -30,6 +30,7 @@ from service.infra.settings import Settings
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 def sandbox(port: int) -> None:
     """Serve with the bundled Strava and Garmin sandboxes (no provider app needed)."""
+    from service import create_app
     from service.infra.server import run
 
     port_free("127.0.0.1", port)
@@ -39,7 +40,7 @@ def sandbox(port: int) -> None:
     click.echo(_welcome(settings, strava), err=True)
     try:
         _configure_logs(settings)
-        run(settings, "127.0.0.1", port, None)
+        run(settings, "127.0.0.1", port, None, create_app)
     finally:
         stop.set()
         strava.stop()

@@ -41,7 +41,7 @@ def sandbox(tmp_path):
             assert line, f"sandbox exited: {''.join(lines)}"
             lines.append(line)
         threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep it drained
-        _wait_ready(url)
+        _wait_ready(url, proc)
         yield url, re.search(r"(http://127\.0\.0\.1:\d+)/sandbox", "".join(lines)).group(1), \
             "".join(lines)
     finally:
@@ -49,10 +49,11 @@ def sandbox(tmp_path):
         proc.wait(timeout=60)
 
 
-def _wait_ready(url: str, seconds: float = 300) -> None:
+def _wait_ready(url: str, proc: subprocess.Popen, seconds: float = 300) -> None:
     """Migrations and gunicorn's start take a while on a busy machine (no timing asserted)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        assert proc.poll() is None, f"the sandbox exited with {proc.returncode}"
         try:
             if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
                 return
