@@ -38,6 +38,7 @@ from service.infra.corpus import ACTIVITIES
 from testkit.processes import rss_kb, tree
 from workers.parsing.fit import fit_crc
 from workers.parsing.formats import parse_single
+from workers.parsing.track import InvalidFile
 
 DATA = ACTIVITIES
 MAX_SOURCE_BYTES = 400_000  # realistic 1 Hz runs; the two biggest files would only slow the build
@@ -140,7 +141,10 @@ def sources() -> list[tuple]:
             data = path.read_bytes()
             if len(data) > MAX_SOURCE_BYTES:
                 continue
-            tracks = parse_single(data, light=True)[1]
+            try:
+                tracks = parse_single(data, light=True)[1]
+            except InvalidFile:  # e.g. a file whose clock was never set (1901)
+                continue
             if len(tracks) == 1 and tracks[0].is_run and tracks[0].distance_m >= 3000:
                 times = time_offsets(data) if kind == "fit" else None
                 out.append((kind, data, tracks[0].start_time, times))
@@ -225,7 +229,7 @@ def first_recent_finding(url: str, since: date, started: float, stop: threading.
 
 def run_import(archive: Path, env: dict, end: date, workers: int) -> dict:
     cmd = [sys.executable, "-c", "from service.cli import main; main()", "import", str(archive),
-           "--athlete", EMAIL, "--json"]
+           "--athlete", EMAIL, "--create-athlete", "--json"]
     found: dict = {}
     stop = threading.Event()
     helpers = [_start_worker(env) for _ in range(workers)]

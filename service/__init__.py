@@ -41,9 +41,12 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _register(app: Flask) -> None:
     from service.infra import metrics
-    from service.web import bodies, error_handlers, headers
+    from service.web import auth, bodies, error_handlers, headers
 
     error_handlers.register_error_handlers(app)
+    # `?token=` is refused on every path, as the README says (a 400 that says what to do),
+    # so no page redirects with the token copied into `next`
+    app.before_request(auth.refuse_token_in_url)
     bodies.init_app(app)
     metrics.init_app(app)
     headers.init_app(app)

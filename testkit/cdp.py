@@ -87,9 +87,10 @@ class Browser:
         self.send("Page.navigate", url=url)
         self._wait_load()
 
-    def eval(self, expression: str):
+    def eval(self, expression: str, gesture: bool = False):
+        """`gesture`: as if the user had clicked (what the clipboard API asks for)."""
         found = self.send("Runtime.evaluate", expression=expression, returnByValue=True,
-                          awaitPromise=True)
+                          awaitPromise=True, userGesture=gesture)
         if "exceptionDetails" in found:
             raise RuntimeError(found["exceptionDetails"])
         return found["result"].get("value")
@@ -104,6 +105,32 @@ class Browser:
                   expression=script + f"document.querySelector({json.dumps(form_selector)})"
                                       ".requestSubmit();")
         self._wait_load()
+
+    def click(self, selector: str) -> None:
+        """Click what navigates (a link, a form's button) and wait for the next page."""
+        self._events.clear()
+        self.send("Runtime.evaluate",
+                  expression=f"document.querySelector({json.dumps(selector)}).click();")
+        self._wait_load()
+
+    def check(self, selector: str, checked: bool = True) -> None:
+        self.eval(f"document.querySelector({json.dumps(selector)}).checked = {json.dumps(checked)}")
+
+    def allow_clipboard(self, origin: str) -> None:
+        """Let the page write and read the clipboard, as a focused window that was granted it
+        (a headless page has no focus, and the clipboard API refuses unfocused documents)."""
+        self.send("Emulation.setFocusEmulationEnabled", enabled=True)
+        self.send("Browser.grantPermissions", origin=origin,
+                  permissions=["clipboardReadWrite", "clipboardSanitizedWrite"])
+
+    def accept_confirms(self) -> None:
+        """window.confirm() answers yes on this page (a headless browser shows no dialog)."""
+        self.eval("window.confirm = () => true")
+
+    def viewport(self, width: int, height: int, mobile: bool = False) -> None:
+        """Resize the page (e.g. a phone's 390 px) without restarting the browser."""
+        self.send("Emulation.setDeviceMetricsOverride", width=width, height=height,
+                  deviceScaleFactor=1, mobile=mobile)
 
     def set_files(self, selector: str, paths: list[str]) -> None:
         root = self.send("DOM.getDocument")["root"]["nodeId"]
@@ -123,8 +150,9 @@ class Browser:
     def html(self) -> str:
         return self.eval("document.documentElement.outerHTML")
 
-    def screenshot(self, path: Path) -> None:
-        data = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+    def screenshot(self, path: Path, full: bool = True) -> None:
+        """The whole page (`full`), or what the viewport shows now."""
+        data = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=full)
         Path(path).write_bytes(base64.b64decode(data["data"]))
 
     def close(self) -> None:
@@ -156,3 +184,8 @@ def sign_in(b: Browser, base_url: str, token: str, next_path: str = "") -> None:
     """Through the /login form, as a person would (paste the token, press Sign in)."""
     b.open(f"{base_url}/login" + (f"?next={next_path}" if next_path else ""))
     b.submit("form.card", credential=token)
+
+
+def sign_out(b: Browser) -> None:
+    """The header's Sign out button (a POST with the page's CSRF token)."""
+    b.click("header form button")

@@ -13,7 +13,9 @@ from service.infra.console import (
     _runtime,
     emit,
     load_settings,
+    port_free,
     prepare_database,
+    quiet_logs_on_a_terminal,
     serve_settings,
 )
 
@@ -39,12 +41,14 @@ def serve(host: str, port: int, web_workers: int | None) -> None:
         from service.cli.demo import run_demo
 
         return run_demo(settings, host, port, None, serve=True, web_workers=web_workers)
-    settings = serve_settings(settings, host, port, os.environ.get("PUBLIC_URL"))
+    settings = quiet_logs_on_a_terminal(
+        serve_settings(settings, host, port, os.environ.get("PUBLIC_URL")))
+    port_free(host, port)
+    click.echo(f"kneeguard: serving http://{host}:{port} · data in {settings.data_dir} · "
+               f"database {_redact(settings.database_url)} · links point to "
+               f"{settings.public_url}", err=True)
     _configure_logs(settings)
     prepare_database(settings)
-    click.echo(f"kneeguard: data in {settings.data_dir} · database "
-               f"{_redact(settings.database_url)} · links point to {settings.public_url}",
-               err=True)
     run(settings, host, port, web_workers, create_app)
 
 
@@ -78,7 +82,7 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION."""
-    from service.infra import migrate
+    from service.infra.console import upgrade
 
     settings = load_settings()
     from service.infra.settings import sqlite_path
@@ -86,7 +90,7 @@ def db_upgrade(revision: str) -> None:
     path = sqlite_path(settings.database_url)
     if path is not None and not path.exists():
         click.echo(f"kneeguard: no database at {path}: creating a new, empty one", err=True)
-    migrate.upgrade(settings.database_url, revision)
+    upgrade(settings, revision)
     emit({"database": _redact(settings.database_url), "revision": revision, "status": "ok"})
 
 
@@ -112,11 +116,11 @@ def athletes_add(email: str) -> None:
 def _register() -> None:
     # Explicit: every command group is named here. Command modules import their heavy
     # libraries inside the commands, so `kneeguard --help` stays fast.
-    from service.cli import clubs, data, demo, endpoints, jobs, keys
+    from service.cli import clubs, data, demo, endpoints, importing, jobs, keys, sandbox
     from service.integrations.strava import cli as strava
 
-    for command in (clubs.clubs, data.analyze, data.import_, demo.demo, endpoints.endpoints, jobs.jobs,
-                    keys.keys, strava.strava):
+    for command in (clubs.clubs, data.analyze, importing.import_, demo.demo, endpoints.endpoints, jobs.jobs,
+                    keys.keys, sandbox.sandbox, strava.strava):
         main.add_command(command)
 
 

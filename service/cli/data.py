@@ -9,8 +9,6 @@ from pathlib import Path
 
 import click
 
-from service.infra.console import emit
-
 
 def _progress(paths: list[str]):
     """A progress bar on stderr when there is more than a handful of files."""
@@ -75,70 +73,3 @@ def _thresholds():
         return Thresholds.from_mapping(raw)
     except ValueError as exc:
         raise click.UsageError(f"KNEEGUARD_THRESHOLDS: {exc}") from None
-
-
-@click.command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--athlete", "email", required=True, help="The runner's email (created if new).")
-@click.option("--source", type=click.Choice(["upload", "strava_export", "garmin_export"]),
-              default=None, help="Where the files came from (default: guessed per archive).")
-@click.option("--json", "as_json", is_flag=True, help="Print the machine-readable summary.")
-def import_(paths: tuple[str, ...], email: str, source: str | None, as_json: bool) -> None:
-    """Import files, folders and archives into the database; they are analysed and delivered.
-
-    Exits 0 when the import ran, even if some files were skipped (the summary says why)."""
-    from tqdm import tqdm
-
-    from service.domain import accounts, importer
-    from service.infra.console import _runtime
-
-    runtime = _runtime()
-    try:
-        with runtime.db.session() as s:
-            athlete_id = accounts.get_or_create_athlete(s, email).id
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    total = importer.count_units(list(paths))
-    with tqdm(total=total, unit="file", file=sys.stderr, leave=False,
-              disable=not sys.stderr.isatty() or total < 2) as bar:
-        def step(label: str) -> None:
-            if bar.n >= (bar.total or 0):  # nested archives hold more than their parent lists
-                bar.total = (bar.total or 0) + 1
-            bar.set_postfix_str(label.rsplit("!", 1)[-1][-40:], refresh=False)
-            bar.update(1)
-
-        report = importer.run_import(runtime, athlete_id, list(paths), source, step)
-    if as_json:
-        emit(_summary(report, email))
-    else:
-        click.echo(_human(report, email))
-
-
-def _summary(report, email: str) -> dict:
-    r = report.result
-    return dict(r.as_dict(), athlete_id=report.athlete_id, email=email, analysis=report.analysis,
-                counts={"created": len(r.created), "duplicates": len(r.duplicates),
-                        "skipped": len(r.skipped), "findings": report.findings})
-
-
-def _human(report, email: str, shown: int = 20) -> str:
-    r = report.result
-    lines = [f"Imported for {email} ({report.athlete_id}): {len(r.created)} activities created, "
-             f"{len(r.duplicates)} duplicates, {len(r.skipped)} skipped."]
-    if report.first_start is not None:
-        lines.append(f"New runs from {report.first_start:%Y-%m-%d} to {report.last_start:%Y-%m-%d}.")
-    if report.analysis == "done":
-        lines.append(f"Analysis done: {report.findings or 0} findings "
-                     "(see /me, or the API; recent ones are emailed).")
-    elif report.analysis == "incomplete":
-        lines.append("Analysis did not finish: some runs wait for analysis (see the log and "
-                     "`kneeguard jobs failed`); the server's sweeper retries them run by run.")
-    elif report.analysis == "queued":
-        lines.append("Analysis queued: the workers will store the findings and deliver them.")
-    for title, items in (("Skipped", r.skipped), ("Duplicates", r.duplicates)):
-        if items:
-            lines.append(f"{title}:")
-            lines += [f"  {i['file']}: {i['reason']}" for i in items[:shown]]
-            if len(items) > shown:
-                lines.append(f"  … and {len(items) - shown} more (--json lists them all)")
-    return "\n".join(lines)

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import click
 
-from service.infra.console import _configure_logs, load_settings, serve_settings
+from service.infra.console import (
+    _configure_logs,
+    load_settings,
+    port_free,
+    quiet_logs_on_a_terminal,
+    serve_settings,
+)
 from service.infra.settings import Settings
 
 
@@ -31,16 +37,20 @@ def run_demo(settings: Settings, host: str, port: int, files: str | None, *, ser
     from service.infra import migrate, runtime
     from service.infra.server import run
 
-    settings = serve_settings(settings, host, port, None)
+    settings = quiet_logs_on_a_terminal(serve_settings(settings, host, port, None))
     try:
         folder = demo_mod.find_files(files)
     except FileNotFoundError as exc:
         raise click.UsageError(str(exc)) from None
+    if serve:
+        port_free(host, port)
+    token = _kept_token(Path(settings.data_dir))
     fresh_start(Path(settings.data_dir))
     migrate.upgrade(settings.database_url)
     rt = runtime.build(settings)
-    seeded = demo_mod.load(rt, folder)
+    seeded = demo_mod.load(rt, folder, token=token)
     rt.close()
+    _keep_token(Path(settings.data_dir), seeded["token"])
     click.echo(f"""kneeguard demo: {seeded['runs']} runs of Dana R. and {seeded['clubmate_runs']} of \
 three clubmates loaded into {settings.data_dir}
   (its own database, rebuilt at every start; DATABASE_URL and REDIS_URL are not used)
@@ -51,6 +61,25 @@ three clubmates loaded into {settings.data_dir}
     if serve:
         _configure_logs(settings)
         run(settings, host, port, web_workers, create_app)
+
+
+TOKEN_FILE = "demo-token"  # the demo runner's token, the same at every start (0600)
+
+
+def _kept_token(folder: Path) -> str | None:
+    path = folder / TOKEN_FILE
+    return path.read_text().strip() or None if path.is_file() else None
+
+
+def _keep_token(folder: Path, token: str) -> None:
+    """`demo --no-serve` prints a token; the next `demo` rebuilds the database, and must not
+    make that token stale: the demo runner keeps it (a demo-only, local credential)."""
+    import os
+
+    path = folder / TOKEN_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token)
 
 
 def fresh_start(folder: Path) -> None:

@@ -43,9 +43,10 @@ def get_or_create_athlete(session, email: str) -> Athlete:
     return athlete
 
 
-def add_athlete(runtime: Runtime, email: str) -> tuple[str, str]:
-    """Create the athlete if needed and issue a fresh token (the old one stops working)."""
-    token = new_token()
+def add_athlete(runtime: Runtime, email: str, token: str | None = None) -> tuple[str, str]:
+    """Create the athlete if needed and issue a fresh token (the old one stops working);
+    `token`: this one instead of a new one (the demo keeps its runner's token across starts)."""
+    token = token or new_token()
     with runtime.db.session() as s:
         athlete = get_or_create_athlete(s, email)
         athlete.token_hash = hash_token(token)

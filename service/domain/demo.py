@@ -43,8 +43,13 @@ MATE_WEEKS = WEEKS
 
 def find_files(given: str | None) -> Path:
     """The folder holding fit/ and gpx/: --files, else the shared corpus beside a checkout."""
-    candidates = [Path(given)] if given else []
-    candidates += [ACTIVITIES, Path.cwd() / "activities"]
+    if given:  # a folder named on purpose is used or refused, never silently replaced
+        for c in (Path(given), Path(given) / "activities"):
+            if (c / LONG).is_file():
+                return c
+        raise FileNotFoundError(f"--files {given}: no demo activity files there (expected "
+                                f"{LONG} under it: the shared/data/activities folder)")
+    candidates = [ACTIVITIES, Path.cwd() / "activities"]
     for c in candidates:
         if (c / LONG).is_file():
             return c
@@ -82,9 +87,10 @@ def mate_schedule(today: datetime, index: int, every: int) -> list[tuple[str, da
             for i, day in enumerate(days)]
 
 
-def load(rt, folder: Path) -> dict:
-    """Seed the demo runner, the clubmates and the club, into an empty database."""
-    athlete_id, token = accounts.add_athlete(rt, EMAIL)
+def load(rt, folder: Path, token: str | None = None) -> dict:
+    """Seed the demo runner, the clubmates and the club, into an empty database. `token`: the
+    demo runner's token from an earlier start, kept so a printed token stays valid."""
+    athlete_id, token = accounts.add_athlete(rt, EMAIL, token=token)
     mates = [accounts.add_athlete(rt, f"clubmate{i}@example.invalid")[0]
              for i in range(len(CLUBMATES))]
     today = datetime.now(UTC).replace(hour=7, minute=0, second=0, microsecond=0)
@@ -105,6 +111,19 @@ def load(rt, folder: Path) -> dict:
     rt.queue.drain(max_rounds=500)
     return {"athlete_id": athlete_id, "token": token, "club_id": club_id, "club_key": key,
             "runs": runs, "clubmate_runs": len(result.created) - runs}
+
+
+def add_history(rt, athlete_id: str, folder: Path, index: int = 0, every: int = 3) -> int:
+    """Ordinary recent weeks for an existing runner (the clubmates' kind: real files re-dated to
+    end yesterday), analysed; returns the number of runs. For walkthroughs of runners who already
+    use kneeguard, e.g. joining a new club."""
+    today = datetime.now(UTC).replace(hour=7, minute=0, second=0, microsecond=0)
+    with rt.db.session() as s:
+        result = _store(s, athlete_id, _Tracks(folder), mate_schedule(today, index, every))
+        result.again = activities.marked_again(s)
+    activities.enqueue_analysis(rt, result)
+    rt.queue.drain(max_rounds=500)
+    return len(result.created)
 
 
 class _Tracks:

@@ -148,9 +148,11 @@ def _skip(label: str, reason: str) -> Parsed:
 
 
 def run_import(runtime, athlete_id: str, paths: list[str], source: str | None,
-               on_file: Callable[[str], None] = lambda label: None) -> Report:
-    """Parse, store and analyse; returns what happened. Never raises for a bad file."""
-    pipeline = _Pipeline(runtime, Report(athlete_id), on_file)
+               on_file: Callable[[str], None] = lambda label: None, *,
+               on_stage: Callable[[str], None] = lambda stage: None) -> Report:
+    """Parse, store and analyse; returns what happened. Never raises for a bad file.
+    `on_file(label)` after each file, `on_stage("early" | "final")` before each analysis pass."""
+    pipeline = _Pipeline(runtime, Report(athlete_id), on_file, on_stage)
     with _Pool(count_units(paths)) as pool:
         for item in iter_units(paths, source):
             pipeline.add(item, pool)
@@ -190,8 +192,9 @@ class _Pool:
 class _Pipeline:
     """Results consumed in submission order (newest first), stored in batches."""
 
-    def __init__(self, runtime, report: Report, on_file: Callable[[str], None]) -> None:
-        self.rt, self.report, self.on_file = runtime, report, on_file
+    def __init__(self, runtime, report: Report, on_file: Callable[[str], None],
+                 on_stage: Callable[[str], None] = lambda stage: None) -> None:
+        self.rt, self.report, self.on_file, self.on_stage = runtime, report, on_file, on_stage
         self.since = utcnow()
         self.inflight: deque[tuple[Unit | None, Future | dict]] = deque()
         self.batch: list[tuple[Unit | None, dict]] = []
@@ -260,6 +263,7 @@ class _Pipeline:
         self.early_done = True
         if r.last_start is None:
             return
+        self.on_stage("final" if final else "early")
         first = (r.first_start or r.last_start) if final else r.last_start - timedelta(days=EARLY_DAYS)
         light_until = None
         if final and r.light_last is not None:

@@ -11,6 +11,7 @@ so `serve` and every CLI command find the same data from any working folder.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -155,7 +156,9 @@ class Settings:
             metrics_token=r.text("KNEEGUARD_METRICS_TOKEN", None),
             data_dir=data_dir,
         )
-        if r.flag("KNEEGUARD_DEMO", False):
+        demo = r.flag("KNEEGUARD_DEMO", False)
+        r.raise_all()  # every bad variable in one message, not one per start
+        if demo:
             settings = settings.as_demo()
         if not settings.is_sqlite:
             return settings.require_secrets()
@@ -222,9 +225,33 @@ def _normalise_db_url(url: str) -> str:
     return url
 
 
+_EMPTY = {"fernet_keys": (), "networks": (), "rate_limits": {}, "json_object": {}, "file": None}
+
+
+def _collecting(method):
+    """A bad value is recorded (and its default used) so that every error is reported at once."""
+    @functools.wraps(method)
+    def read(self, name: str, *args, **kwargs):
+        try:
+            return method(self, name, *args, **kwargs)
+        except SettingsError as exc:
+            if str(exc) not in self.errors:
+                self.errors.append(str(exc))
+            return args[0] if args else kwargs.get("default", _EMPTY.get(method.__name__))
+    return read
+
+
 @dataclass
 class _Reader:
     env: Mapping[str, str]
+    errors: list[str] = field(default_factory=list)
+
+    def raise_all(self) -> None:
+        if len(self.errors) == 1:
+            raise SettingsError(self.errors[0])
+        if self.errors:
+            raise SettingsError(f"{len(self.errors)} variables are wrong:\n" +
+                                "\n".join(f"  - {e}" for e in self.errors))
 
     # text/number/flag, not str/int/bool: a method named like a builtin hides it in the
     # annotations of the methods after it.
@@ -325,3 +352,8 @@ class _Reader:
         if not isinstance(parsed, dict):
             raise SettingsError(f"{name} must be a JSON object")
         return parsed
+
+
+for _name in ("text", "file", "url", "flag", "number", "choice", "fernet_keys", "networks",
+              "rate_limits", "json_object"):
+    setattr(_Reader, _name, _collecting(getattr(_Reader, _name)))

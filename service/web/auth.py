@@ -82,7 +82,7 @@ def connecting_runner() -> str | None:
 def refuse_token_in_url() -> None:
     """Credentials in a query string end up in access logs and browser history: refuse them
     outright rather than quietly ignore them, so a stale link says what to do instead."""
-    if "token" in request.args:
+    if {"token", "access_token", "api_key", "key"} & set(request.args):
         raise InvalidInput("Tokens are not accepted in URLs: sign in on /login or send "
                            "`Authorization: Bearer <token>`.", code="token_in_url")
 

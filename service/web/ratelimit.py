@@ -4,6 +4,11 @@ Never on provider receivers (`/webhooks/*`: a 429 there loses events after Strav
 health probes. A breach is a 429 in the one error shape with `Retry-After`. If Redis is down the
 request goes through: the limiter protects capacity, it must not take the API down with it.
 
+Sign-in (`login`) counts failures only, per address and per credential: a wrong token or key on
+the /login form, and an OAuth callback that fails (refused state, denied consent). Page views and
+successful OAuth round trips do not count, so a club behind one Wi-Fi address can all connect in
+the same minute, while guessing tokens stays limited.
+
 Limits come from `KNEEGUARD_RATE_LIMITS` (Settings → `app.config["RATE_LIMITS"]`, requests per
 window), e.g. `{"key": 5, "address": 10, "login": 2, "window_s": 60}`.
 
@@ -26,7 +31,7 @@ bp = Blueprint("ratelimit", __name__)
 DEFAULTS = {"key": 600, "address": 1200, "login": 20, "window_s": 60}
 EXEMPT_PREFIXES = ("/webhooks/", "/healthz", "/readyz", "/metrics", "/web-static/",
                    "/docs/static/")
-LOGIN_PATHS = ("/login", "/connect/")
+CALLBACK_PREFIX = "/connect/"  # /connect/<provider>/callback: a failed one counts against sign-in
 
 
 class RateLimited(ApiError):
@@ -46,13 +51,70 @@ def _limit() -> None:
     cfg = limits()
     window = int(cfg["window_s"])
     checks = [(f"addr:{request.remote_addr or '-'}", int(cfg["address"]))]
-    if path.startswith(LOGIN_PATHS):
-        checks.append((f"login:{request.remote_addr or '-'}", int(cfg["login"])))
+    if _is_callback(path):
+        refuse_if_failing(None)
     identity = _identity()
     if identity:
         checks.append((identity, int(cfg["key"])))
     for name, limit in checks:
         _check(name, limit, window)
+
+
+def _is_callback(path: str) -> bool:
+    return path.startswith(CALLBACK_PREFIX) and path.endswith("/callback")
+
+
+def _failure_keys(credential: str | None) -> list[str]:
+    from service.domain.accounts import hash_token
+
+    keys = [f"login-fail:addr:{request.remote_addr or '-'}"]
+    if credential:
+        keys.append("login-fail:cred:" + hash_token(credential)[:32])
+    return keys
+
+
+def refuse_if_failing(credential: str | None) -> None:
+    """429 before trying a sign-in when this address (or this credential) has failed too often in
+    the current window."""
+    cfg = limits()
+    window, limit = int(cfg["window_s"]), int(cfg["login"])
+    bucket, now = int(time.time()) // window, int(time.time())
+    for name in _failure_keys(credential):
+        try:
+            count = int(_redis().get(f"kneeguard:rl:{name}:{bucket}") or 0)
+        except Exception as exc:  # fail open: see the module docstring
+            log.warning("rate limiter unavailable", extra={"error": type(exc).__name__})
+            return
+        if count >= limit:
+            reset = (bucket + 1) * window - now
+            g._rate = (limit, 0, reset)
+            raise RateLimited(f"Too many failed sign-ins; retry in {reset} s.",
+                              details={"retry_after": reset})
+
+
+def sign_in_failed(credential: str | None) -> None:
+    """Count one failed sign-in against this address and the credential tried."""
+    window = int(limits()["window_s"])
+    bucket = int(time.time()) // window
+    try:
+        pipe = _redis().pipeline()
+        for name in _failure_keys(credential):
+            pipe.incr(f"kneeguard:rl:{name}:{bucket}")
+            pipe.expire(f"kneeguard:rl:{name}:{bucket}", window + 5)
+        pipe.execute()
+    except Exception as exc:
+        log.warning("rate limiter unavailable", extra={"error": type(exc).__name__})
+
+
+def _redis():
+    return current_app.extensions["kneeguard"].queue.redis
+
+
+@bp.after_app_request
+def _count_failed_callback(response):
+    if response.status_code >= 400 and response.status_code != 429 and _is_callback(request.path):
+        sign_in_failed(None)
+    return response
 
 
 @bp.after_app_request
@@ -88,8 +150,7 @@ def _check(name: str, limit: int, window: int) -> None:
     bucket = now // window
     key = f"kneeguard:rl:{name}:{bucket}"
     try:
-        redis = current_app.extensions["kneeguard"].queue.redis
-        pipe = redis.pipeline()
+        pipe = _redis().pipeline()
         pipe.incr(key)
         pipe.expire(key, window + 5)
         count = int(pipe.execute()[0])

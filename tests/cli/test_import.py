@@ -50,8 +50,8 @@ def test_a_folder_with_a_bad_file_imports_the_rest_and_exits_0(settings, runtime
     shutil.copy(NO_ELEVATION, folder / NO_ELEVATION.name)
     (folder / "truncated.fit").write_bytes((DATA / "fit" / "gc__4077461142.fit").read_bytes()[:900])
     done = subprocess.run([CLI, "import", str(folder), "--athlete", "folder@example.com",
-                           "--json"], env=cli_env(settings), capture_output=True, text=True,
-                          timeout=600)
+                           "--create-athlete", "--json"], env=cli_env(settings),
+                          capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout)
     created = {Path(a["file"]).name for a in out["activities"]}
@@ -65,18 +65,20 @@ def test_a_folder_with_a_bad_file_imports_the_rest_and_exits_0(settings, runtime
 
 
 def test_the_human_summary_counts_and_explains_skips(settings, runtime, tmp_path):
+    from tests.cli.test_import_cli import on_a_terminal
+
     bad = tmp_path / "broken.fit"
     bad.write_bytes(b"not a fit file at all")
     good = DATA / "fit" / "workoutizer__with_nones.fit"
-    done = subprocess.run([CLI, "import", str(good), str(bad), "--athlete", "h@example.com"],
-                          env=cli_env(settings), capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "1 activities created, 0 duplicates, 1 skipped" in done.stdout
-    assert f"{bad}: not an activity file" in done.stdout
-    again = subprocess.run([CLI, "import", str(good), "--athlete", "h@example.com"],
-                           env=cli_env(settings), capture_output=True, text=True, timeout=600)
-    assert "0 activities created, 1 duplicates" in again.stdout
-    assert "already imported" in again.stdout
+    code, out = on_a_terminal([CLI, "import", str(good), str(bad), "--athlete", "h@example.com",
+                               "--create-athlete"], cli_env(settings))
+    assert code == 0, out[-3000:]
+    assert "1 activities created, 0 duplicates, 1 skipped" in out
+    assert f"{bad}: not an activity file" in out
+    code, again = on_a_terminal([CLI, "import", str(good), "--athlete", "h@example.com"],
+                                cli_env(settings))
+    assert "0 activities created, 1 duplicates" in again
+    assert "already imported" in again
 
 
 def _findings(runtime, athlete_id: str) -> dict[tuple, tuple]:

@@ -36,7 +36,7 @@ def test_an_imported_spike_reaches_a_verifying_receiver(runtime, settings, tmp_p
         assert out["secret"].startswith("whsec_") and out["id"].startswith("ep_")
         rx.secrets.append(out["secret"])
         run_cli(settings, "import", str(spike_folder(tmp_path / "runs")),
-                "--athlete", "spiky@example.com", "--json")
+                "--athlete", "spiky@example.com", "--create-athlete", "--json")
         runtime.queue.drain()  # on Redis the CLI only enqueued; a worker would run these
         spikes = [m for m in rx.received if m["payload"]["data"]["rule"] == "single_run_spike"]
     assert rx.rejected == 0

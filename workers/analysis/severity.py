@@ -11,6 +11,16 @@ from collections.abc import Iterable
 
 SEVERITIES: tuple[str, ...] = ("info", "caution", "high")  # weakest first
 _RANK = {name: index for index, name in enumerate(SEVERITIES)}
+# The one wording of each level, said the same way on every page, in every email and on the club
+# dashboard (a runner who reads "Worth a look" on /me must not meet "Caution" in the inbox).
+WORDS: dict[str, str] = {"high": "Act on this", "caution": "Worth a look", "info": "For context"}
+
+
+def word(severity: str | None) -> str:
+    """The reader's words for a level ("Act on this"); "Nothing" for none, "Note" if unknown."""
+    if severity in (None, "", "none"):
+        return "Nothing"
+    return WORDS.get(severity, "Note")
 
 
 def rank(severity: str | None, default: int = -1) -> int:

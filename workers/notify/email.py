@@ -25,14 +25,14 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from workers.analysis.severity import sort_key
+from workers.analysis.severity import WORDS, sort_key
 
 DEFAULT_FROM = "kneeguard <noreply@kneeguard.local>"
 KEY_HEADER = "X-Kneeguard-Key"
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _PROVIDERS = {"garmin": "Garmin", "strava": "Strava"}
-_SEVERITY_STYLE = {"high": ("High", "#cf222e"), "caution": ("Caution", "#bf8700"),
-                   "info": ("For information", "#0969da")}
+_SEVERITY_STYLE = {level: (WORDS[level], colour) for level, colour in
+                   (("high", "#cf222e"), ("caution", "#bf8700"), ("info", "#0969da"))}
 
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),

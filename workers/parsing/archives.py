@@ -27,6 +27,7 @@ from typing import BinaryIO
 from workers.parsing.fit import MAX_FIT_BYTES
 from workers.parsing.formats import gunzip, parse_single
 from workers.parsing.gpx import MAX_GPX_BYTES
+from workers.parsing.plain_words import zip_error
 from workers.parsing.streams import strava_sport
 from workers.parsing.track import InvalidFile, ParsedFile, Skip, Track
 
@@ -92,7 +93,7 @@ def iter_members(source: bytes | BinaryIO, name: str, *, newest_first: bool = Fa
         archive = zipfile.ZipFile(fileobj)
         infos = archive.infolist()
     except Exception as exc:  # BadZipFile, struct.error, NotImplementedError, OSError …
-        raise InvalidFile(f"unreadable zip archive: {exc}") from exc
+        raise InvalidFile(zip_error(exc)) from exc
     budget.entries += len(infos)
     if budget.entries > MAX_ARCHIVE_ENTRIES:
         raise InvalidFile(f"archive has more than {MAX_ARCHIVE_ENTRIES} entries",

@@ -16,6 +16,7 @@ import numpy as np
 
 from workers.parsing.devices import GARMIN_PRODUCT_IDS, barometer_by_id, device_name, is_barometric
 from workers.parsing.fit_decode import ABSOLUTE_MIN, FIT_EPOCH, KEPT_MESSAGES, FitDecoder, fit_crc
+from workers.parsing.plain_words import fit_error
 from workers.parsing.track import InvalidFile, Lap, SessionTotals, Track
 
 __all__ = ["MAX_FIT_BYTES", "altitude_source", "fit_crc", "parse_fit", "utc_offset"]
@@ -52,7 +53,7 @@ def parse_fit(data: bytes, light: bool = False) -> list[Track]:
     except InvalidFile:
         raise
     except Exception as exc:  # fitparse raises FitParseError, but also bare TypeError etc.
-        raise InvalidFile(f"corrupt FIT file: {exc}") from exc
+        raise InvalidFile(fit_error(exc)) from exc
 
 
 def _collect(data: bytes, light: bool = False) -> _Raw:

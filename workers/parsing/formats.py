@@ -10,6 +10,7 @@ import zlib
 
 from workers.parsing.fit import MAX_FIT_BYTES, parse_fit
 from workers.parsing.gpx import MAX_GPX_BYTES, check_xml, parse_gpx
+from workers.parsing.plain_words import clock_problem
 from workers.parsing.streams import parse_strava_streams
 from workers.parsing.track import InvalidFile, Track
 
@@ -53,14 +54,26 @@ def parse_single(data: bytes, *, light: bool = False,
                  _gzipped: bool = False) -> tuple[str, list[Track]]:
     """Parse one activity file (FIT, GPX, Strava streams JSON, or one of those gzipped).
 
-    `light`: FIT records are read for time and distance only (see `parse_fit`)."""
+    `light`: FIT records are read for time and distance only (see `parse_fit`). A file whose
+    clock was never set (1901) is refused here, so upload, import and analyze all skip it alike."""
+    kind, tracks = _parse_single(data, light, _gzipped)
+    if kind not in ("fit", "gpx"):  # Strava streams without a summary start at 1970 on purpose
+        return kind, tracks
+    problems = [clock_problem(t.start_time) for t in tracks]
+    kept = [t for t, p in zip(tracks, problems, strict=True) if p is None]
+    if tracks and not kept:
+        raise InvalidFile(next(p for p in problems if p), "no_clock")
+    return kind, kept
+
+
+def _parse_single(data: bytes, light: bool, _gzipped: bool) -> tuple[str, list[Track]]:
     kind = sniff(data)
     if kind == "fit":
         return kind, parse_fit(data, light)
     if kind == "gpx":
         return kind, [parse_gpx(data)]
     if kind == "gzip" and not _gzipped:
-        return parse_single(gunzip(data, MAX_SINGLE_BYTES), light=light, _gzipped=True)
+        return _parse_single(gunzip(data, MAX_SINGLE_BYTES), light, True)
     if kind == "json":
         return kind, [_parse_json(data)]
     if kind == "tcx":

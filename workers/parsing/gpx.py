@@ -28,6 +28,7 @@ import gpxpy.gpx
 import numpy as np
 
 from workers.parsing.devices import is_barometric
+from workers.parsing.plain_words import gpx_error
 from workers.parsing.track import InvalidFile, Track, is_race
 
 MAX_GPX_BYTES = 10 * 1024 * 1024
@@ -100,13 +101,13 @@ def parse_gpx(data: bytes) -> Track:
     try:
         gpx = gpxpy.parse(text)
     except Exception as exc:  # gpxpy wraps XML errors, but lets ValueError/TypeError through
-        raise InvalidFile(f"invalid GPX: {exc}") from exc
+        raise InvalidFile(gpx_error(exc)) from exc
     try:
         return _track(gpx, any(hint in data for hint in _EXT_HINTS))
     except InvalidFile:
         raise
     except Exception as exc:  # a value gpxpy accepted but we cannot use
-        raise InvalidFile(f"invalid GPX: {exc}") from exc
+        raise InvalidFile(gpx_error(exc)) from exc
 
 
 def _track(gpx: gpxpy.gpx.GPX, with_extensions: bool = True) -> Track:

@@ -7,6 +7,6 @@ from flask import Blueprint
 
 
 def blueprint() -> Blueprint:
-    from service.web.pages import integrators, me, site, views  # noqa: F401  (views attach to site.bp)
+    from service.web.pages import club_admin, integrators, me, site, views  # noqa: F401  (attach to site.bp)
 
     return site.bp

@@ -36,6 +36,7 @@ def sparkline(values: Sequence[float | None], *, width: int = 120, height: int =
 
 
 LEFT, BOTTOM, TOP = 46, 20, 8  # room for the y labels, the date labels and the top tick
+KEY = 16  # the strip above a chart that holds its key
 
 
 def bar_chart(labels: Sequence[str], values: Sequence[float | None], *, unit: str, title: str,
@@ -61,7 +62,12 @@ def pair_chart(labels: Sequence[str], first: Sequence[float | None],
     if not a:
         return _empty(title, width, height)
     top = _nice(max((v for v in a + b if v is not None), default=0.0))
-    parts = [_frame(title, width, height, "chart pair"), _bars(labels, a, top, width, height, unit)]
+    # The key gets its own strip above the plot (translated down by KEY), so it never sits on
+    # the line or the bars, whatever the data.
+    parts = [_frame(title, width, height + KEY, "chart pair"),
+             f'<text x="{width - 2}" y="{KEY - 4}" class="lbl key" text-anchor="end">'
+             f'bars: {escape(names[0])} · line: {escape(names[1])}</text>',
+             f'<g transform="translate(0,{KEY})">', _bars(labels, a, top, width, height, unit)]
     step = (width - LEFT) / len(a)
     line = " ".join(f"{LEFT + i * step + step / 2:.1f},{_y(v, top, height):.1f}"
                     for i, v in enumerate(b) if v is not None)
@@ -69,9 +75,7 @@ def pair_chart(labels: Sequence[str], first: Sequence[float | None],
         parts.append(f'<polyline class="ref" fill="none" stroke-width="2" points="{line}">'
                      f'<title>{escape(names[1])}</title></polyline>')
     parts.append(_axes(labels, width, height, top, unit))
-    parts.append(f'<text x="{width - 2}" y="{TOP + 2}" class="lbl key" text-anchor="end">'
-                 f'bars: {escape(names[0])} · line: {escape(names[1])}</text>')
-    return Markup("".join(parts) + "</svg>")
+    return Markup("".join(parts) + "</g></svg>")
 
 
 def _y(v: float, top: float, height: int) -> float:

@@ -18,7 +18,7 @@ from service.domain.member_series import member_series
 from service.errors import InvalidInput
 from service.models import Activity, Athlete, Connection, Finding
 from service.web.api.params import int_arg
-from service.web.pages import account_email, words
+from service.web.pages import account_email, history, words
 from service.web.pages.charts import bar_chart, pair_chart
 from service.web.pages.knee_chart import knee_section
 from service.web.pages.site import _providers, _rt, _signed_in, bp
@@ -36,26 +36,38 @@ def me():
     if go:
         return go
     page = int_arg("page", 1, 1, 100_000)
+    until = history.parse_until(request.args.get("until"))
     today = club_stats.today()
     with _rt().db.session() as s:
         athlete = s.get(Athlete, p.athlete_id)
         runs, total = runs_page(s, p.athlete_id, page)
         conns = s.scalars(select(Connection).where(Connection.athlete_id == p.athlete_id)).all()
-        series = member_series(s, p.athlete_id, ALL_SCOPES, today, weeks=26,
-                               runs=club_stats.own_runs())
-        findings = s.scalars(select(Finding).where(
-            Finding.athlete_id == p.athlete_id, Finding.date >= today - timedelta(days=365))
-            .order_by(Finding.date.desc()).limit(300)).all()
+        window = history.chart_window(s, p.athlete_id, today, until)
+        series = member_series(s, p.athlete_id, ALL_SCOPES, window["end"],
+                               weeks=window["weeks"], runs=club_stats.own_runs())
+        found, about = history.findings(s, p.athlete_id)
         return render_template(
             "me.html", athlete=athlete, placeholder=signup.is_placeholder(athlete),
             labels=SOURCE_LABELS, runs=runs, page=page,
             pages=max(1, -(-total // PER_PAGE)), total=total,
-            connections={c.provider: c for c in conns}, charts=charts(series, "your"),
+            connections={c.provider: c for c in conns}, window=window,
+            charts=charts(series, "your", window["weeks"]),
             garmin=_status(s, conns, "garmin"),
-            groups=finding_groups(findings, today), prefs=preferences(athlete),
+            groups=finding_groups(found, min(window["newest"] or today, today), runs=about),
             knee=knee_section(s, p.athlete_id, today, "your", _rt().settings.thresholds),
-            memberships=clubs.clubs_of(s, p), providers=_providers(),
-            welcome=request.args.get("welcome") == "1", notice=request.args.get("notice"))
+            prefs=preferences(athlete), memberships=clubs.clubs_of(s, p), providers=_providers(),
+            welcome=request.args.get("welcome") == "1", notice=request.args.get("notice"),
+            joined=_joined(s, p.athlete_id, request.args.get("joined")))
+
+
+def _joined(s, athlete_id: str, club_id: str | None):
+    """The club named by `?joined=` when this runner really is a member of it (else nothing)."""
+    if not club_id:
+        return None
+    m = clubs.membership(s, club_id, athlete_id)
+    if m is None or m.withdrawn_at is not None:
+        return None
+    return s.get(clubs.Club, club_id)
 
 
 def _status(s, conns: list[Connection], provider: str) -> dict | None:
@@ -110,15 +122,15 @@ def _shape(route: dict, a: Activity) -> str:
     return f"{shape}, {way}" if way else shape
 
 
-def charts(series: dict, whose: str) -> dict:
-    """The four charts of the club member page, for the runner's own history."""
+def charts(series: dict, whose: str, span: int = 26) -> dict:
+    """The four charts of the club member page, for the runner's own history (`span` weeks)."""
     weeks = series["weeks"]
     labels = [w["start"] for w in weeks]
     runs = (series.get("runs") or [])[-40:]
     rep = series.get("route_repetition") or []
     return {
         "distance": bar_chart(labels, [w["distance_m"] for w in weeks], unit="km", scale=0.001,
-                              title=f"Weekly distance: {whose} last 26 weeks (km)"),
+                              title=f"Weekly distance: {whose} {span} weeks (km)"),
         "runs": pair_chart([r["date"] for r in runs], [r["distance_m"] for r in runs],
                            [r["longest_30d_m"] for r in runs], unit="km", scale=0.001,
                            title="Each run vs the longest run of the 30 days before it",
@@ -132,9 +144,11 @@ def charts(series: dict, whose: str) -> dict:
     }
 
 
-def finding_groups(findings: list, today: date, audience: str = "runner") -> dict:
+def finding_groups(findings: list, today: date, audience: str = "runner", *,
+                   runs: dict | None = None) -> dict:
     """{"recent": [week groups], "older": [...]}: each week's findings most severe first, in plain
-    words; older `info` context goes to the folded part."""
+    words, each with the run it is about (`runs`: {activity_id: run}); `info` context older than
+    a few weeks before `today` (the runner's newest run, for an imported history) is folded."""
     recent: dict[date, list[dict]] = {}
     older: dict[date, list[dict]] = {}
     for f in findings:
@@ -142,7 +156,8 @@ def finding_groups(findings: list, today: date, audience: str = "runner") -> dic
         old = f.severity == "info" and (today - f.date).days > RECENT_DAYS
         (older if old else recent).setdefault(week, []).append(
             {"severity": f.severity, "date": f.date, "message": f.message,
-             "activity_id": f.activity_id, **words.guide(f.rule, audience)})
+             "activity_id": f.activity_id, "run": (runs or {}).get(f.activity_id),
+             **words.guide(f.rule, audience)})
     return {"recent": _weeks(recent), "older": _weeks(older)}
 
 

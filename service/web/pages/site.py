@@ -23,7 +23,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 
 from service.domain import club_stats
 from service.errors import ApiError
-from service.web import auth
+from service.web import auth, ratelimit
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/web-static")
@@ -47,6 +47,14 @@ def _weekday_date(value) -> str:
     return f"{d.strftime('%a')} {d.day} {d.strftime('%b')}"
 
 
+@bp.app_template_filter("severity_word")
+def _severity_word(level) -> str:
+    """One wording of each severity everywhere (workers/analysis/severity.py)."""
+    from workers.analysis.severity import word
+
+    return word(level)
+
+
 @bp.errorhandler(ApiError)
 def _page_error(exc: ApiError):
     return render_template("error.html", status=exc.status, message=exc.message), exc.status
@@ -67,9 +75,11 @@ def login():
     if not token:
         return render_template("login.html", error="Paste a token or key.",
                                next=request.values.get("next", ""), providers=_providers()), 400
+    ratelimit.refuse_if_failing(token)
     with _rt().db.session() as s:
         found = _credential(s, token)
     if found is None:
+        ratelimit.sign_in_failed(token)
         return render_template("login.html", error="That token or key is not valid.",
                                next=request.values.get("next", ""), providers=_providers()), 401
     kind, ident, club_id = found

@@ -67,6 +67,7 @@ def club_page(club_id: str):
             r["guide"] = (words.guide(r["latest_finding"]["rule"], "coach")
                           if r["latest_finding"] else None)
         return render_template("club.html", club=club, rows=rows, as_of=as_of, principal=p,
+                               admin=_is_admin(s, p, club_id),
                                base=url_for("web.club_page", club_id=club_id), page=page,
                                pages=max(1, -(-total // PER_PAGE)), total=total,
                                first=(page - 1) * PER_PAGE)
@@ -97,6 +98,13 @@ def member_page(club_id: str, athlete_id: str):
                                knee=knee_section(s, athlete_id, as_of, "their",
                                                  _rt().settings.thresholds)
                                if "load" in scope else None)
+
+
+def _is_admin(s, p, club_id: str) -> bool:
+    if p.kind == "club":
+        return p.can("admin")
+    m = clubs.membership(s, club_id, p.athlete_id)
+    return m is not None and m.role == "admin"
 
 
 def _as_row(f: dict) -> SimpleNamespace:

@@ -7,8 +7,9 @@ bare ratio beside a threshold.
 
 from __future__ import annotations
 
+from workers.analysis.severity import WORDS as SEVERITY_WORD  # noqa: F401  (one wording)
+
 SEVERITY_ORDER = {"high": 0, "caution": 1, "info": 2}
-SEVERITY_WORD = {"high": "Act on this", "caution": "Worth a look", "info": "For context"}
 
 # rule: (title, what it means, what to consider) in the second person.
 GUIDE: dict[str, tuple[str, str, str]] = {

@@ -93,6 +93,8 @@ class FakeStrava(Served):
         self.events_sent: list[dict[str, Any]] = []
         self.last_put_content_type: str | None = None
         self.revoke_enabled = True
+        self.consent_page = False  # True: /oauth/authorize shows a page a person answers
+        self.sandbox_athlete: int | None = None  # whom the consent and /sandbox pages show
         self.deauthorize_enabled = True
         self.rotate_refresh_tokens = True
         # (15-minute, daily) budgets; defaults are the documented per-app defaults.

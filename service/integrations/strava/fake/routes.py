@@ -17,6 +17,8 @@ from urllib.parse import urlencode, urlsplit
 import requests
 from flask import Flask, Response, g, jsonify, redirect, request
 
+from . import consent
+
 if TYPE_CHECKING:
     from .provider import FakeStrava
 
@@ -65,6 +67,7 @@ def build_app(fake: FakeStrava) -> Flask:
     _oauth_routes(app, fake)
     _api_routes(app, fake)
     _subscription_routes(app, fake)
+    consent.register(app, fake)
     return app
 
 
@@ -87,14 +90,18 @@ def _oauth_routes(app: Flask, fake: FakeStrava) -> None:
         if not _is_loopback(redirect_uri):  # the only callback domain of the fake app
             return error(400, "Bad Request", "Application", "redirect_uri", "invalid")
         back: dict[str, str] = {"state": a["state"]} if "state" in a else {}
+        chosen = int(a["athlete_id"]) if "athlete_id" in a else (
+            fake.sandbox_athlete or next(iter(fake.athletes), None) or fake.add_athlete())
+        if consent.wants_page(fake):  # a person decides (the sandbox); tests skip the page
+            return consent.consent_page(fake, chosen)
         if a.get("deny") == "1":
             back["error"] = "access_denied"
             return redirect(f"{redirect_uri}?{urlencode(back)}")
         requested = {s for s in a["scope"].replace(" ", ",").split(",") if s}
-        kept = requested if a.get("grant") is None else requested & set(a["grant"].split(","))
+        granted = ",".join(a.getlist("grant"))
+        kept = requested if a.get("grant") is None else requested & set(granted.split(","))
         scopes = frozenset(kept | {"read"})
-        athlete_id = int(a["athlete_id"]) if "athlete_id" in a else (
-            next(iter(fake.athletes), None) or fake.add_athlete())
+        athlete_id = chosen
         code = secrets.token_hex(16)
         fake.codes[code] = {"athlete_id": athlete_id, "scopes": scopes,
                             "expires": fake.clock() + timedelta(minutes=10)}

@@ -31,6 +31,21 @@
     setTimeout(() => { el.hidden = true; }, 4000);
   }
 
+  // Copy a shown-once secret (an invite link, a key); without the clipboard API (a page not
+  // served over https or localhost) fall back to selecting the text and the copy command.
+  async function copy(input) {
+    try {
+      // a browser that neither grants nor refuses (a pending permission) must not hang the button
+      const late = new Promise((_, no) => setTimeout(() => no(new Error("timeout")), 1500));
+      await Promise.race([navigator.clipboard.writeText(input.value), late]);
+    } catch (e) {
+      input.select();
+      if (!document.execCommand("copy")) { flash("Select the text and copy it by hand."); return; }
+    }
+    input.dataset.copied = "1";
+    flash("Copied to the clipboard.");
+  }
+
   async function call(spec, body, then) {
     const [method, url] = spec.split(" ");
     const headers = { "X-CSRF-Token": csrf() };
@@ -65,6 +80,14 @@
         if (btn.dataset.confirm && !window.confirm(btn.dataset.confirm)) return;
         call(btn.dataset.api, undefined, btn.dataset.then);
       });
+    });
+    document.querySelectorAll("form[data-confirm]:not([data-api])").forEach((form) => {
+      form.addEventListener("submit", (ev) => {
+        if (!window.confirm(form.dataset.confirm)) ev.preventDefault();
+      });
+    });
+    document.querySelectorAll("button[data-copy]").forEach((btn) => {
+      btn.addEventListener("click", () => copy(document.querySelector(btn.dataset.copy)));
     });
     document.querySelectorAll("form[data-api]").forEach((form) => {
       form.addEventListener("submit", (ev) => {
