@@ -84,8 +84,8 @@ class Progress:
                         disable=not (show and sys.stderr.isatty()))
 
     def step(self, label: str) -> None:
-        if self.bar.n >= self.bar.total:  # nested archives hold more than their parent lists
-            self.bar.total += 1
+        if self.bar.n >= (self.bar.total or 0):  # nested archives hold more than their parent lists
+            self.bar.total = (self.bar.total or 0) + 1
         self.bar.set_postfix_str(label.rsplit("!", 1)[-1].rsplit("/", 1)[-1][-40:],
                                  refresh=False)
         self.bar.update(1)

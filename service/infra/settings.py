@@ -225,7 +225,8 @@ def _normalise_db_url(url: str) -> str:
     return url
 
 
-_EMPTY = {"fernet_keys": (), "networks": (), "rate_limits": {}, "json_object": {}, "file": None}
+_EMPTY: dict[str, Any] = {"fernet_keys": (), "networks": (), "rate_limits": {}, "json_object": {},
+                          "file": None}
 
 
 def _collecting(method):

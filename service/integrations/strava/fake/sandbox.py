@@ -30,6 +30,7 @@ def start(public_url: str) -> FakeStrava:
 
 def settings_for(fake: FakeStrava) -> dict:
     """What the service needs to talk to this sandbox (Settings field names)."""
+    assert fake.subscription is not None, "seed() subscribes the sandbox before it is served"
     return {"strava_client_id": fake.client_id, "strava_client_secret": fake.client_secret,
             "strava_verify_token": VERIFY_TOKEN, "strava_api_url": fake.api_url,
             "strava_oauth_url": fake.oauth_url,
