@@ -31,7 +31,7 @@ def main() -> None:
 def serve(host: str, port: int, web_workers: int | None) -> None:
     """Serve HTTP (and, on the embedded default, run the worker in-process). With
     KNEEGUARD_DEMO=1: load the demo first, exactly as `kneeguard demo` does."""
-    from service import create_app
+    from service import create_app, preload
     from service.infra.server import run
 
     settings = load_settings()
@@ -45,7 +45,7 @@ def serve(host: str, port: int, web_workers: int | None) -> None:
     click.echo(f"kneeguard: data in {settings.data_dir} · database "
                f"{_redact(settings.database_url)} · links point to {settings.public_url}",
                err=True)
-    run(settings, host, port, web_workers, create_app)
+    run(settings, host, port, web_workers, create_app, preload)
 
 
 @main.command()
