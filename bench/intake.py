@@ -167,9 +167,9 @@ def _env(db: str) -> dict:
 
 def probe(requests_n: int = 300) -> dict:
     """In this process (the tree on PYTHONPATH), through the WSGI app: per request, the SQL
-    statements, database round trips (psycopg waits: pings, BEGIN and COMMIT included), Redis
-    round trips and CPU ms. Runs in the tree being measured (`--probe`)."""
-    import psycopg
+    statements, database round trips (libpq's protocol trace: every ReadyForQuery ends one, so
+    pings, BEGIN and COMMIT count) and statements parsed by the server (a prepared statement is
+    parsed and planned once), Redis round trips and CPU ms. Runs in the tree measured."""
     import redis.connection
     from sqlalchemy import event
 
@@ -177,10 +177,12 @@ def probe(requests_n: int = 300) -> dict:
 
     app = create_app(Settings.from_env(_env(DB)))
     rt = app.extensions["kneeguard"]
-    counts = {"sql_statements": 0, "db_round_trips": 0, "redis_round_trips": 0}
+    counts = {"sql_statements": 0, "redis_round_trips": 0}
+    trace = tempfile.NamedTemporaryFile("w+", suffix=".pgtrace")
+    rt.db.engine.dispose()
+    event.listen(rt.db.engine, "connect", lambda conn, _rec: conn.pgconn.trace(trace.fileno()))
     event.listen(rt.db.engine, "before_cursor_execute",
                  lambda *_: counts.__setitem__("sql_statements", counts["sql_statements"] + 1))
-    _count_calls(psycopg.Connection, "wait", counts, "db_round_trips")
     _count_calls(redis.connection.AbstractConnection, "send_packed_command", counts,
                  "redis_round_trips")
     client = app.test_client()
@@ -189,12 +191,20 @@ def probe(requests_n: int = 300) -> dict:
         client.post("/webhooks/strava", data=_event(900_000 + i), headers=headers)
     for key in counts:
         counts[key] = 0
+    start = os.path.getsize(trace.name)
     cpu = time.process_time()
     for i in range(requests_n):
         assert client.post("/webhooks/strava", data=_event(800_000 + i),
                            headers=headers).status_code == 200
     cpu = time.process_time() - cpu
     rt.close()
+    with open(trace.name) as f:
+        f.seek(start)
+        lines = f.read().splitlines()
+    counts["db_round_trips"] = sum("\tReadyForQuery\t" in ln for ln in lines)
+    counts["db_statements_parsed"] = sum(ln.startswith("F") and "\tParse\t" in ln
+                                         for ln in lines)
+    counts["db_simple_queries"] = sum(ln.startswith("F") and "\tQuery\t" in ln for ln in lines)
     out = {k: round(v / requests_n, 2) for k, v in counts.items()}
     out["cpu_ms_in_process"] = round(cpu * 1000 / requests_n, 2)
     return out
