@@ -68,6 +68,12 @@ def sharing_members(s: Session, club_id: str, *, after: str | None = None,
             for aid, name, share, role, scope, at in rows]
 
 
+def sharing_count(s: Session, club_id: str) -> int:
+    """How many members share: counted from the index of sharing members alone (no names, no
+    scopes, no athlete rows)."""
+    return s.scalar(select(func.count()).select_from(ClubMember).where(_active(club_id))) or 0
+
+
 def _decoded(cache: dict, raw: str | None) -> list:
     """A JSON list decoded once per distinct text: a club's members share a handful of consent
     scopes and its findings a handful of source lists (a thousand decodes cost more than the

@@ -77,7 +77,7 @@ def get_club(club_id: str):
         club = clubs.club_for(s, p, club_id, need="member")
         member = clubs.membership(s, club_id, p.athlete_id) if p.kind == "athlete" else None
         view = clubs.club_view(club, role=member.role if member else None, member=member)
-        view["members_sharing"] = len(club_stats.sharing_members(s, club_id))
+        view["members_sharing"] = club_stats.sharing_count(s, club_id)
         view["policy"] = club_stats.CLUB_POLICY_NOTE
         return view
 
