@@ -202,9 +202,9 @@ def probe(requests_n: int = 300) -> dict:
         f.seek(start)
         lines = f.read().splitlines()
     counts["db_round_trips"] = sum("\tReadyForQuery\t" in ln for ln in lines)
-    counts["db_statements_parsed"] = sum(ln.startswith("F") and "\tParse\t" in ln
-                                         for ln in lines)
-    counts["db_simple_queries"] = sum(ln.startswith("F") and "\tQuery\t" in ln for ln in lines)
+    sent = [ln for ln in lines if "\tF\t" in "\t" + ln]  # frontend messages (timestamps vary)
+    counts["db_statements_parsed"] = sum("\tParse\t" in ln for ln in sent)
+    counts["db_simple_queries"] = sum("\tQuery\t" in ln for ln in sent)
     out = {k: round(v / requests_n, 2) for k, v in counts.items()}
     out["cpu_ms_in_process"] = round(cpu * 1000 / requests_n, 2)
     return out
