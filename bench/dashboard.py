@@ -121,16 +121,31 @@ def _existing(rt) -> tuple[str, int, int]:
                 s.scalar(select(func.count()).select_from(Finding)))
 
 
+STATEMENTS = [0]
+
+
+def _count_statements(engine) -> None:
+    """SQL statements per request: a figure the machine's load does not change."""
+    from sqlalchemy import event
+
+    event.listen(engine, "before_cursor_execute",
+                 lambda *_: STATEMENTS.__setitem__(0, STATEMENTS[0] + 1))
+
+
 def timed(client, path: str, headers: dict, repeat: int) -> dict:
-    times, size = [], 0
+    times, size, cpu = [], 0, []
+    STATEMENTS[0] = 0
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         r = client.get(path, headers=headers)
         times.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
         assert r.status_code == 200, r.get_data()[:300]
         size = len(r.get_data())
     return {"median_ms": round(statistics.median(times), 1), "p95_ms": round(_p95(times), 1),
-            "min_ms": round(min(times), 1), "max_ms": round(max(times), 1), "bytes": size}
+            "min_ms": round(min(times), 1), "max_ms": round(max(times), 1), "bytes": size,
+            "cpu_ms_median": round(statistics.median(cpu), 1),
+            "statements_per_request": round(STATEMENTS[0] / repeat, 1)}
 
 
 def _p95(times: list[float]) -> float:
@@ -266,6 +281,7 @@ def main() -> None:
             _, key = clubs.issue_key(s, "club", "bench", ["read"], club_id=club_id)
         headers = {"Authorization": f"Bearer {key}"}
         client = app.test_client()
+        _count_statements(rt.db.engine)
         client.get(f"/clubs/{club_id}", headers=headers)  # warm caches, templates
         pages = _pages(members)
         out = {"database": rt.db.engine.dialect.name, "members": members, "weeks": weeks,
