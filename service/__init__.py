@@ -30,7 +30,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         # Behind one reverse proxy: take the client address and scheme from X-Forwarded-*.
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+        # Flask's documented way to wrap the WSGI app; Flask types wsgi_app as a method.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     runtime = runtime_mod.build(settings)
     app.extensions["kneeguard"] = runtime
     app.extensions["kneeguard.providers"] = _providers(settings)
@@ -83,7 +84,16 @@ def _blueprints() -> list[Blueprint]:
     from service.integrations.garmin import web as garmin
     from service.integrations.strava import web as strava
     from service.web import openapi, pages, ratelimit
-    from service.web.api import account, activities, clubs, endpoints, health, keys, preferences
+    from service.web.api import (
+        account,
+        activities,
+        clubs,
+        endpoints,
+        health,
+        keys,
+        load,
+        preferences,
+    )
 
     return [health.bp, activities.bp, endpoints.bp, preferences.bp, garmin.bp, strava.bp,
-            ratelimit.bp, clubs.bp, keys.bp, account.bp, openapi.bp, pages.blueprint()]
+            ratelimit.bp, clubs.bp, keys.bp, account.bp, load.bp, openapi.bp, pages.blueprint()]

@@ -13,7 +13,9 @@ runs that happen to exist in two formats in ../shared/data:
   gostrava__activity_streams_ride_103221154.json: 999 of 2,829, evenly spaced in distance) and
   100 ("low").
 * `gpx_copy`: a Garmin Connect GPX export (creator "Garmin Connect", no device name; trkpts with
-  lat, lon, ele and time, only where the watch had a position), as sportslib__6782987395.gpx is.
+  lat, lon, ele and time, only where the watch had a position), as sportslib__6782987395.gpx is;
+  with `creator="StravaGPX"`, Strava's export of the same run (msimms__20170308_intra_run_club.gpx:
+  creator "StravaGPX", no type, no device name, no totals).
 
 Copies are labelled "derived" wherever they are reported; they never stand in for real pairs.
 """
@@ -75,8 +77,9 @@ def stream_summary(track: Track, device_name: str | None) -> dict:
     return {**summary, "device_name": device_name} if device_name else summary
 
 
-def gpx_copy(track: Track) -> bytes | None:
-    """The run as a Garmin Connect GPX export, or None without positions and altitude."""
+def gpx_copy(track: Track, creator: str = "Garmin Connect") -> bytes | None:
+    """The run as a Garmin Connect (or Strava: creator "StravaGPX") GPX export, or None without
+    positions and altitude."""
     if track.lat.size != track.timestamps.size:
         return None
     ok = (np.isfinite(track.lat) & np.isfinite(track.lon) & np.isfinite(track.altitude)
@@ -84,9 +87,9 @@ def gpx_copy(track: Track) -> bytes | None:
     if ok.sum() < 10:
         return None
     gpx = gpxpy.gpx.GPX()
-    gpx.creator = "Garmin Connect"
+    gpx.creator = creator
     trk = gpxpy.gpx.GPXTrack(name="Derived copy")
-    trk.type = "running"
+    trk.type = None if creator == "StravaGPX" else "running"
     seg = gpxpy.gpx.GPXTrackSegment()
     for la, lo, alt, ts in zip(track.lat[ok], track.lon[ok], track.altitude[ok],
                                track.timestamps[ok], strict=True):

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -21,7 +22,9 @@ from service.infra import runtime as runtime_mod
 from service.infra.metrics import JOBS
 from service.models import Activity, Athlete, Delivery, Finding
 from workers.analysis import ActivityMetrics, ElevationMetrics, HistoryItem, Thresholds, evaluate
-from workers.analysis.history import local_offset
+from workers.analysis.history import History, local_offset
+from workers.analysis.kneeload import KneeMetrics
+from workers.analysis.kneetolerance import series
 from workers.analysis.severity import rank
 from workers.analysis.windows import FULL_METRICS_DAYS
 
@@ -63,6 +66,7 @@ def _analyze(rt, activity_id: str) -> None:
         # One analysis per athlete at a time (PostgreSQL row lock; SQLite serialises writers).
         athlete = s.get(Athlete, activity.athlete_id, with_for_update=True)
         day = analyze_day(s, athlete, local_date(activity), rt.settings.thresholds)
+        activity.knee_load_km = day.knee_km.get(activity.id, activity.knee_load_km)
         activity.status = "analyzed"
         activity.error = None
         planned = deliveries.plan_findings(
@@ -91,6 +95,7 @@ def analyzed_data(activity: Activity, findings: list[Finding]) -> dict:
             "distance_m": max(activity.distance_m or 0.0, 0.0),
             "moving_time_s": activity.moving_time_s, "indoor": bool(activity.indoor),
             "elevation_loss_m": None if activity.loss_m is None else max(activity.loss_m, 0.0),
+            "knee_load_km": activity.knee_load_km,
             "finding_ids": [f.id for f in findings], "sources": sorted(sources)}
 
 
@@ -119,13 +124,23 @@ class Upserted(NamedTuple):
     lost: set[str]
     escalated: list[Finding]
     withdrawn: list[Delivery]
+    knee_km: dict[str, float] = {}  # knee-km of the day's runs (activity id -> knee-km)
 
 
-def analyze_day(s: Session, athlete: Athlete, day: date, deployment: dict) -> Upserted:
-    history = load_history(s, athlete.id, day)
+def analyze_day(s: Session, athlete: Athlete, day: date, deployment: Mapping[str, Any]) -> Upserted:
+    h = History.build(load_history(s, athlete.id, day))
     thresholds = Thresholds.from_mapping(dict(deployment)).merged(athlete.thresholds or {})
-    results = evaluate(history, day, thresholds)
-    return upsert_findings(s, athlete.id, day, results)
+    results = evaluate(h, day, thresholds)
+    return upsert_findings(s, athlete.id, day, results)._replace(knee_km=knee_load_of_day(h, day))
+
+
+def knee_load_of_day(h: History, day: date) -> dict[str, float]:
+    """Knee-km of the runs on `day` (local), by activity id, rounded for storage."""
+    from workers.analysis.history import day_number
+
+    sel = h.days(day_number(day), day_number(day))
+    km = series(h).run_km
+    return {h.items[i].id: round(float(km[i]), 3) for i in range(sel.start, sel.stop)}
 
 
 
@@ -151,7 +166,7 @@ def load_history(s: Session, athlete_id: str, day: date | None = None) -> list[H
 # so its local day is the same as when it was recent.
 LIGHT_COLUMNS = (Activity.id, Activity.source, Activity.start_time, Activity.sport,
                  Activity.sub_sport, Activity.indoor, Activity.manual, Activity.distance_m,
-                 Activity.moving_time_s, Activity.gear_id, Activity.loss_m,
+                 Activity.moving_time_s, Activity.gear_id, Activity.loss_m, Activity.knee_load_km,
                  Activity.metrics["utc_offset_s"].as_float().label("utc_offset_s"))
 
 
@@ -160,7 +175,7 @@ def light_metrics(r) -> ActivityMetrics:
         start_time=r.start_time, sport=r.sport, sub_sport=r.sub_sport, indoor=r.indoor,
         manual=r.manual, distance_m=r.distance_m, moving_time_s=r.moving_time_s,
         gear_id=r.gear_id, elevation=ElevationMetrics(loss_m=r.loss_m or 0.0),
-        utc_offset_s=r.utc_offset_s)
+        utc_offset_s=r.utc_offset_s, knee=KneeMetrics(load_km=r.knee_load_km))
 
 
 def upsert_findings(s: Session, athlete_id: str, day: date, results) -> Upserted:

@@ -21,6 +21,7 @@ from sqlalchemy import update
 from service.domain import email_channel, endpoints, webhook_channel
 from service.infra import jobs
 from service.infra import runtime as runtime_mod
+from service.infra.db import changed
 from service.infra.metrics import JOBS
 from service.infra.runtime import Runtime
 from service.integrations.strava import writeback as strava_note
@@ -61,12 +62,12 @@ def deliver(delivery_id: str) -> None:
 def _claim(rt, delivery_id: str) -> Delivery | None:
     now = utcnow()
     with rt.db.session() as s:
-        claimed = s.execute(
+        claimed = changed(s.execute(
             update(Delivery)
             .where(Delivery.id == delivery_id, Delivery.status == "pending",
                    Delivery.next_attempt_at <= now)
             .values(next_attempt_at=now + LEASE, attempt_count=Delivery.attempt_count + 1)
-        ).rowcount
+        ))
         if claimed != 1:
             return None
         delivery = s.get(Delivery, delivery_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 from workers.parsing.archives import Member, parse_member
 from workers.parsing.track import ParsedFile, Track
@@ -29,7 +30,7 @@ def parse_unit(label: str, data: bytes, row: dict | None, light: bool,
 def measure(parsed: ParsedFile, label: str, light: bool) -> dict:
     from workers.analysis import compute_metrics
 
-    out = {"label": label, "sha256": parsed.raw_sha256, "light": light, "tracks": [],
+    out: dict[str, Any] = {"label": label, "sha256": parsed.raw_sha256, "light": light, "tracks": [],
            "skipped": [{"file": k.file, "reason": k.reason} for k in parsed.skipped]}
     for track in parsed.tracks:
         name = track.source_file or label

@@ -1,7 +1,7 @@
 """club members who share, by club and athlete: index-only counts and keyset pages
 
 Revision ID: 3c7d2e9f4a61
-Revises: 9b3e5f7a1c20
+Revises: c4d2a8e61f37
 Create Date: 2026-12-06 14:20:00
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '3c7d2e9f4a61'
-down_revision = '9b3e5f7a1c20'
+down_revision = 'c4d2a8e61f37'
 branch_labels = None
 depends_on = None
 

@@ -51,13 +51,20 @@ def serve(host: str, port: int, web_workers: int | None) -> None:
 @main.command()
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
 @click.option("--simple", is_flag=True, help="Run jobs in this process (no fork).")
-def worker(burst: bool, simple: bool) -> None:
-    """Run an RQ worker on REDIS_URL (ingest, analyze, notify, maintenance queues)."""
-    from service.infra.worker import run_worker
+@click.option("--check", is_flag=True, help="Health check: exit 0 when a worker of this host "
+              "(container) has a live heartbeat in Redis, else 1. Starts no worker.")
+def worker(burst: bool, simple: bool, check: bool) -> None:
+    """Run an RQ worker on REDIS_URL (ingest, analyze, notify, maintenance queues). Exits 0 on a
+    normal stop (SIGTERM/SIGINT: the running job finishes first)."""
+    from service.infra.worker import heartbeat_report, run_worker
 
     settings = load_settings()
     if settings.redis_url is None:
         raise click.UsageError("REDIS_URL is not set: `kneeguard serve` runs the embedded worker.")
+    if check:
+        report = heartbeat_report(settings.redis_url)
+        emit(report)
+        sys.exit(0 if report["healthy"] else 1)
     _configure_logs(settings)
     sys.exit(run_worker(settings, burst=burst, simple=simple))
 

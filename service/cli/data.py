@@ -102,8 +102,8 @@ def import_(paths: tuple[str, ...], email: str, source: str | None, as_json: boo
     with tqdm(total=total, unit="file", file=sys.stderr, leave=False,
               disable=not sys.stderr.isatty() or total < 2) as bar:
         def step(label: str) -> None:
-            if bar.n >= bar.total:  # nested archives hold more than their parent lists
-                bar.total += 1
+            if bar.n >= (bar.total or 0):  # nested archives hold more than their parent lists
+                bar.total = (bar.total or 0) + 1
             bar.set_postfix_str(label.rsplit("!", 1)[-1][-40:], refresh=False)
             bar.update(1)
 

@@ -38,7 +38,8 @@ def endpoints_add(url: str, events: str, athlete_id: str | None, club_id: str | 
                 raise click.UsageError(f"no club {club_id}")
             ep, secret = svc.create(
                 s, rt.box, url=url, events=[e.strip() for e in events.split(",") if e.strip()],
-                allow_loopback=rt.settings.webhook_allow_loopback, athlete_id=athlete_id,
+                allow_loopback=rt.settings.webhook_allow_loopback,
+                allow_networks=rt.settings.webhook_allow_networks, athlete_id=athlete_id,
                 club_id=club_id, owner_email=owner_email)
             emit({"id": ep.id, "secret": secret})
     except ApiError as exc:
@@ -93,7 +94,8 @@ def endpoints_enable(endpoint_id: str) -> None:
 
     def run(rt, s):
         ep = _endpoint(s, endpoint_id)
-        svc.check_target(ep.url, rt.settings.webhook_allow_loopback)
+        svc.check_target(ep.url, rt.settings.webhook_allow_loopback,
+                         rt.settings.webhook_allow_networks)
         svc.enable(ep)
         return svc.view(ep)
 

@@ -3,6 +3,7 @@
     kneeguard keys add --integrator NAME           -> {"id", "key"}
     kneeguard keys add --club ID [--scopes read]   -> {"id", "key"}
     kneeguard keys list [--club ID]  /  kneeguard keys revoke KEY_ID  /  kneeguard keys rotate
+    kneeguard keys generate [--keep-current] [--json]  -> .env lines with fresh secrets
 """
 
 from __future__ import annotations
@@ -29,6 +30,28 @@ def rotate() -> None:
     emit(rotate_keys(_runtime()))
 
 
+@keys.command("generate")
+@click.option("--keep-current", is_flag=True,
+              help="Keep the keys now in KNEEGUARD_ENCRYPTION_KEYS after the new one (a rotation: "
+                   "deploy these, then `kneeguard keys rotate`, then drop the old ones).")
+@click.option("--json", "as_json", is_flag=True, help="Print {\"secret_key\", \"encryption_keys\"}.")
+def generate(keep_current: bool, as_json: bool) -> None:
+    """Print a fresh KNEEGUARD_SECRET_KEY and KNEEGUARD_ENCRYPTION_KEYS as .env lines (nothing is
+    stored, no database is needed): `kneeguard keys generate >> .env`."""
+    import os
+    import secrets
+
+    from cryptography.fernet import Fernet
+
+    encryption = [Fernet.generate_key().decode()]
+    if keep_current:
+        current = os.environ.get("KNEEGUARD_ENCRYPTION_KEYS", "")
+        encryption += [k.strip() for k in current.split(",") if k.strip()]
+    secret = secrets.token_urlsafe(48)
+    if as_json:
+        emit({"secret_key": secret, "encryption_keys": encryption})
+        return
+    click.echo(f"KNEEGUARD_SECRET_KEY={secret}\nKNEEGUARD_ENCRYPTION_KEYS={','.join(encryption)}")
 
 
 @keys.command("add")

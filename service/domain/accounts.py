@@ -83,7 +83,7 @@ def request_email(s: Session, box: TokenBox, athlete_id: str, address: str) -> D
     if s.scalar(select(Athlete.id).where(Athlete.email == address, Athlete.id != athlete_id)):
         raise Conflict("Another account uses that address.", code="email_taken")
     token = secrets.token_urlsafe(32)
-    athlete = s.get(Athlete, athlete_id)
+    athlete = s.get_one(Athlete, athlete_id)
     athlete.pending_email = address
     athlete.email_token_hash = hash_token(token)
     athlete.email_token_expires_at = utcnow() + CONFIRM_TTL
@@ -102,7 +102,7 @@ def confirmation_to_send(s: Session, box: TokenBox, d: Delivery) -> str | None:
     token = box.decrypt(d.payload["token"])
     if athlete is None or athlete.pending_email != d.target \
             or athlete.email_token_hash != hash_token(token) \
-            or athlete.email_token_expires_at < utcnow():
+            or athlete.email_token_expires_at is None or athlete.email_token_expires_at < utcnow():
         return None
     return token
 
@@ -110,7 +110,8 @@ def confirmation_to_send(s: Session, box: TokenBox, d: Delivery) -> str | None:
 def confirm_email(s: Session, token: str) -> None:
     """One use: the token is cleared as the address becomes the runner's email."""
     athlete = s.scalar(select(Athlete).where(Athlete.email_token_hash == hash_token(token)))
-    if athlete is None or athlete.email_token_expires_at < utcnow():
+    if athlete is None or athlete.email_token_expires_at is None \
+            or athlete.email_token_expires_at < utcnow():
         raise NotFound("This confirmation link is unknown, used or expired; add the address "
                        "again on your page.")
     taken = s.scalar(select(Athlete.id).where(Athlete.email == athlete.pending_email,

@@ -11,7 +11,7 @@ import io
 import logging
 import zipfile
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -151,8 +151,9 @@ class _Measured:
     """What find_duplicate reads of a Track, from a measured run's fields."""
 
     def __init__(self, run: dict) -> None:
-        self.start_time = run["start_time"]
-        self.distance_m, self.moving_time_s = run["distance_m"], run["moving_time_s"]
+        self.start_time: datetime = run["start_time"]
+        self.distance_m: float = run["distance_m"]
+        self.moving_time_s: float = run["moving_time_s"]
 
 
 def _add(s: Session, athlete_id: str, source: str, raw_file_id: str | None, leg: int,
@@ -165,7 +166,7 @@ def _add(s: Session, athlete_id: str, source: str, raw_file_id: str | None, leg:
     return activity
 
 
-def find_duplicate(s: Session, athlete_id: str, track: Track) -> Activity | None:
+def find_duplicate(s: Session, athlete_id: str, track: Track | _Measured) -> Activity | None:
     start = track.start_time
     candidates = s.scalars(select(Activity).where(
         Activity.athlete_id == athlete_id,
@@ -204,7 +205,21 @@ def summary(activity: Activity) -> dict:
         "sport": activity.sport, "sub_sport": activity.sub_sport,
         "start_time": activity.start_time.isoformat(),
         "distance_m": round(activity.distance_m, 1), "status": activity.status,
+        "knee_load_km": None if activity.knee_load_km is None else round(activity.knee_load_km, 2),
     }
+
+
+def descent(metrics: dict | None) -> dict | None:
+    """The descent figures of an analysed run (issue 22): what the rules use (`loss_m`), where it
+    came from (`loss_source`: the device's own total or the samples), the estimate from the
+    samples (`samples_loss_m`) and the device's total (`device_loss_m`, when the file had one).
+    None before the run is analysed or without altitude."""
+    e = (metrics or {}).get("elevation") or {}
+    if not e or e.get("altitude_source", "none") == "none":
+        return None
+    return {"loss_m": e.get("loss_m"), "samples_loss_m": e.get("engine_loss_m"),
+            "device_loss_m": e.get("device_loss_m"), "loss_source": e.get("loss_source"),
+            "altitude_source": e.get("altitude_source")}
 
 
 def guess_source(data: bytes) -> str:

@@ -137,7 +137,7 @@ def weekly_sums(s: Session, as_of: date, weeks: int, *, club_id: str | None = No
     first = last - weeks + 1
     since = datetime.combine(week_start(first), time(0), tzinfo=UTC)
     until = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=UTC)
-    week = _week_index(s.bind.dialect.name).label("week")
+    week = _week_index(s.get_bind().dialect.name).label("week")
     loss = _loss_expr()
     q = (select(Activity.athlete_id, week, func.sum(Activity.distance_m), func.sum(loss),
                 func.count())
@@ -224,7 +224,7 @@ def recent_severities(s: Session, club_id: str, since: date, until: date) -> dic
     """{athlete_id: severities of their club-visible findings}: all that ranking a club needs.
     Three narrow columns per finding (no messages, no numbers), so ranking 1,000 members stays
     cheap; the full findings are read for one page's members only."""
-    if s.bind.dialect.name == "postgresql":
+    if s.get_bind().dialect.name == "postgresql":
         # A parallel worker costs more to start than it saves on ~2,000 rows (22 -> 12 ms at
         # 1,000 members); LOCAL: only this transaction, i.e. this page.
         s.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ CONSENT_SCOPES: dict[str, str] = {
     "distance": "weekly distance and your longest runs",
     "descent": "weekly elevation loss (descent)",
     "routes": "how often you repeat the same route segments",
+    "load": "your weekly knee load (knee-km) and your tolerance",
 }
 ROLES = ("member", "admin")
 KEY_SCOPES = ("read", "admin")
@@ -128,7 +130,8 @@ def clubs_of(s: Session, p: Principal) -> list[dict]:
 
 
 def club_view(club: Club, role: str | None, member: ClubMember | None = None) -> dict:
-    out = {"id": club.id, "name": club.name, "created_at": _iso(club.created_at), "role": role}
+    out: dict[str, Any] = {"id": club.id, "name": club.name, "created_at": _iso(club.created_at),
+                           "role": role}
     out["sharing"] = list(member.consent_scope or []) if member is not None else None
     return out
 

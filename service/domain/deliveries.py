@@ -149,12 +149,13 @@ def _announced_to(s: Session, finding_id: str) -> set[str]:
     rows = s.scalars(select(Delivery).where(
         Delivery.channel == "webhook", Delivery.event_type == "finding.created",
         Delivery.dedupe_key.contains(f":finding.created:{finding_id}", autoescape=True))).all()
-    reached = set()
+    reached: set[str] = set()
     for d in rows:
         if d.status == "pending" and d.attempt_count == 0:
             d.status, d.next_attempt_at = "cancelled", None  # never left: nothing to retract
         elif d.status == "sent" or (d.status in ("pending", "failed") and d.attempt_count > 0):
-            reached.add(d.target)  # delivered, or an attempt may have arrived unacknowledged
+            if d.target is not None:  # a webhook row's target is its endpoint's id
+                reached.add(d.target)  # delivered, or an attempt may have arrived unacknowledged
     return reached
 
 

@@ -13,10 +13,14 @@ import copy
 import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from service.domain import accounts, activities, clubs
 from service.infra.corpus import ACTIVITIES
 from service.models import Athlete
+
+if TYPE_CHECKING:
+    from workers.parsing.track import Track
 
 # Ordinary runs (4-10 km, some hilly, one on a track) cycled through the weeks, then the long one.
 EASY = ("fit/msimms__20181108_run_garmin_fenix_3_hr.fit",
@@ -107,7 +111,8 @@ class _Tracks:
     """Each demo file parsed once; every use gets its own copy to re-date."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder, self.parsed = folder, {}
+        self.folder = folder
+        self.parsed: dict[str, Track] = {}
 
     def get(self, name: str):
         from workers.parsing import parse_bytes

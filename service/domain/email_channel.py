@@ -34,8 +34,10 @@ def send(rt, d: Delivery) -> Outcome:
 def _render(rt, d: Delivery) -> EmailMessage | str:
     """The message, or why there is nothing to send."""
     settings, p = rt.settings, d.payload or {}
+    if d.target is None:  # an email row is planned with its address
+        return "no address to write to"
     if d.event_type == accounts.CONFIRM_EVENT:
-        return _confirmation(rt, d)
+        return _confirmation(rt, d, d.target)
     if d.event_type == CONNECTION_STOPPED:
         return mail.connection_stopped_email(
             d.target, p.get("provider", ""), p.get("reason") or "", f"{settings.public_url}/me",
@@ -47,13 +49,13 @@ def _render(rt, d: Delivery) -> EmailMessage | str:
     return _finding_mail(rt, d)
 
 
-def _confirmation(rt, d: Delivery) -> EmailMessage | str:
+def _confirmation(rt, d: Delivery, to: str) -> EmailMessage | str:
     with rt.db.session() as s:
         token = accounts.confirmation_to_send(s, rt.box, d)
     if token is None:
         return "the address was confirmed, changed or expired meanwhile"
     link = f"{rt.settings.public_url.rstrip('/')}/me/email/confirm/{token}"
-    return mail.confirmation_email(d.target, link, key=d.id, mail_from=rt.settings.mail_from)
+    return mail.confirmation_email(to, link, key=d.id, mail_from=rt.settings.mail_from)
 
 
 def _finding_mail(rt, d: Delivery) -> EmailMessage | str:
@@ -64,8 +66,10 @@ def _finding_mail(rt, d: Delivery) -> EmailMessage | str:
         found = grouping.email_findings(s, d)
         if isinstance(found, str):
             return found
+        if d.athlete_id is None:  # planned for a runner; never without one
+            return "no runner to write to"
         data = [finding_data(f) for f in found]
-        to = s.get(Athlete, d.athlete_id).email
+        to = s.get_one(Athlete, d.athlete_id).email
     token = unsubscribe_token(settings.secret_key, d.athlete_id, "email")
     return mail.finding_email(
         data, to, f"{settings.public_url}/unsubscribe/{token}", f"{settings.public_url}/me",

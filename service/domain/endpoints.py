@@ -31,9 +31,9 @@ def validate_events(events: list[str]) -> list[str]:
     return sorted(set(events))
 
 
-def check_target(url: str, allow_loopback: bool) -> None:
+def check_target(url: str, allow_loopback: bool, allow_networks: netguard.Networks = ()) -> None:
     try:
-        netguard.check_url(url, allow_loopback=allow_loopback)
+        netguard.check_url(url, allow_loopback=allow_loopback, allow_networks=allow_networks)
     except netguard.UnsafeURL as exc:
         raise InvalidInput(f"This URL cannot receive webhooks: {exc.reason}",
                            code="unsafe_url") from None
@@ -41,8 +41,9 @@ def check_target(url: str, allow_loopback: bool) -> None:
 
 def create(s: Session, box, *, url: str, events: list[str], allow_loopback: bool,
            athlete_id: str | None = None, club_id: str | None = None,
-           owner_email: str | None = None, description: str | None = None) -> tuple[Endpoint, str]:
-    check_target(url, allow_loopback)
+           owner_email: str | None = None, description: str | None = None,
+           allow_networks: netguard.Networks = ()) -> tuple[Endpoint, str]:
+    check_target(url, allow_loopback, allow_networks)
     secret = new_secret()
     ep = Endpoint(url=url, event_types=validate_events(events), athlete_id=athlete_id,
                   club_id=club_id, owner_email=owner_email, description=description,
@@ -66,6 +67,8 @@ def send_test(s: Session, ep: Endpoint) -> Delivery:
     data = {"endpoint_id": ep.id, "message": "This is a test event from kneeguard."}
     row = add_once(s, channel="webhook", dedupe_key=f"webhook:{ep.id}:test:{now.timestamp()}",
                    target=ep.id, event_type="endpoint.test", payload=envelope("endpoint.test", data, now))
+    # The key holds the time to the microsecond: only a second send at that instant repeats it.
+    assert row is not None, "a test event was sent to this endpoint at this very instant"
     s.flush()
     return row
 

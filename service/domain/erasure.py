@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import delete, or_, select
 
 from service.domain.providers import Providers
+from service.infra.db import changed
 from service.infra.runtime import Runtime
 from service.models import Athlete, Connection, Delivery, OAuthState
 
@@ -28,7 +29,7 @@ def delete_athlete(rt: Runtime, athlete_id: str, hooks: Providers) -> dict:
     with rt.db.session() as s:
         mails = _email_ids(s, athlete_id)
         s.execute(delete(OAuthState).where(OAuthState.athlete_id == athlete_id))
-        deleted = s.execute(delete(Athlete).where(Athlete.id == athlete_id)).rowcount
+        deleted = changed(s.execute(delete(Athlete).where(Athlete.id == athlete_id)))
     removed = _remove_outbox_files(rt.settings.email_outbox_dir, mails)
     rt.db.checkpoint()
     log.info("athlete erased", extra={"athlete": athlete_id, "outbox_files": removed})

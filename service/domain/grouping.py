@@ -23,11 +23,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.domain.accounts import preferences
+from service.infra.db import changed
 from service.models import Activity, Athlete, Delivery, Finding
 from workers.analysis.digest import week_of
 from workers.analysis.severity import rank
@@ -101,6 +103,7 @@ def _topics(d: Delivery) -> dict[str, list]:
         return payload["topics"]
     # An email planned before emails carried their topics: its findings that still exist.
     session = Session.object_session(d)
+    assert session is not None, "a delivery read from the database"
     ids = payload.get("finding_ids", [])
     return {f.id: topic(f) for f in session.scalars(select(Finding).where(Finding.id.in_(ids)))}
 
@@ -124,7 +127,7 @@ def email_findings(s: Session, d: Delivery) -> list[Finding] | str:
              if rank(f.severity, 0) >= floor]
     if not found:
         return "nothing left to send (findings withdrawn or below the runner's floor)"
-    row = s.get(Delivery, d.id)
+    row = s.get_one(Delivery, d.id)
     row.payload = {**(row.payload or {}), "included": sorted(f.id for f in found)}
     return found
 
@@ -162,11 +165,11 @@ def _revise(s: Session, athlete_id: str, activity_id: str, new: set[str],
         return None  # the note says (or is about to say) exactly this
     waiting = latest is not None and latest.status == "pending" and latest.attempt_count == 0
     if not state and not any(d.attempt_count for d in rows):
-        if waiting:  # never written, and nothing left to write: do not write it at all
-            _absorb(s, latest, payload={**latest.payload, "finding_ids": []}, cancel=True)
+        if waiting and latest is not None:  # never written, nothing left to write: never write it
+            _absorb(s, latest, payload={**(latest.payload or {}), "finding_ids": []}, cancel=True)
         return None
     payload = {"activity_id": activity_id, "finding_ids": sorted(state)}
-    if waiting and _absorb(s, latest, payload=payload):
+    if waiting and latest is not None and _absorb(s, latest, payload=payload):
         return latest
     return _insert(s, f"strava_note:{activity_id}:{_digest(sorted(state))}",
                    channel="strava_note", athlete_id=athlete_id, target=activity_id,
@@ -183,7 +186,7 @@ def note_findings(s: Session, activity_id: str) -> list[Finding]:
     """What the activity's note shows now: the newest note row's findings that still exist."""
     rows = note_rows(s, activity_id)
     ids = _note_ids(s, rows[-1], activity_id) if rows else []
-    found = s.scalars(select(Finding).where(Finding.id.in_(ids))) if ids else []
+    found = list(s.scalars(select(Finding).where(Finding.id.in_(ids)))) if ids else []
     # The run's own findings before the week's (the note sorts by severity, stably).
     return sorted(found, key=lambda f: (f.activity_id is None, f.rule))
 
@@ -208,7 +211,7 @@ def noted_activities(s: Session, athlete_id: str, findings: Iterable[Finding]) -
         Delivery.created_at >= since).order_by(Delivery.created_at, Delivery.id))
     latest = {d.target: d for d in rows}
     return {a for a, d in latest.items()
-            if set(wanted) & set((d.payload or {}).get("finding_ids", ()))}
+            if a is not None and set(wanted) & set((d.payload or {}).get("finding_ids", ()))}
 
 
 def _existing(s: Session, ids: set[str], floor: int) -> set[str]:
@@ -227,15 +230,15 @@ def _absorb(s: Session, row: Delivery, topics: dict | None = None,
     it. The claim bumps attempt_count in one UPDATE, so this conditional UPDATE either lands
     before it or not at all (then the caller plans a new row)."""
     if payload is None:
-        old = row.payload or {}
+        old, topics = row.payload or {}, topics or {}
         payload = {**old, "finding_ids": sorted(set(old.get("finding_ids", [])) | set(topics)),
                    "topics": {**old.get("topics", {}), **topics}}
-    values = {"payload": payload}
+    values: dict[str, Any] = {"payload": payload}
     if cancel:
         values.update(status="cancelled", next_attempt_at=None)
-    done = s.execute(update(Delivery).where(
+    done = changed(s.execute(update(Delivery).where(
         Delivery.id == row.id, Delivery.status == "pending", Delivery.attempt_count == 0)
-        .values(**values).execution_options(synchronize_session=False)).rowcount
+        .values(**values).execution_options(synchronize_session=False)))
     if done == 1:
         s.expire(row)
     return done == 1

@@ -260,7 +260,7 @@ class _Pipeline:
         self.early_done = True
         if r.last_start is None:
             return
-        first = r.first_start if final else r.last_start - timedelta(days=EARLY_DAYS)
+        first = (r.first_start or r.last_start) if final else r.last_start - timedelta(days=EARLY_DAYS)
         light_until = None
         if final and r.light_last is not None:
             light_until = (r.light_last + timedelta(days=FULL_METRICS_DAYS + 1)).date().isoformat()
@@ -302,8 +302,9 @@ def _result(unit: Unit | None, pending: Future | dict) -> dict:
         return pending.result()
     except Exception as exc:  # a worker died (out of memory, killed): this file is skipped
         reason = f"parser failed: {type(exc).__name__}: {exc}"
-        return {"label": unit.label, "sha256": None, "light": False, "tracks": [],
-                "skipped": [{"file": unit.label, "reason": reason}]}
+        label = unit.label if unit is not None else "?"  # a pending future always has its unit
+        return {"label": label, "sha256": None, "light": False, "tracks": [],
+                "skipped": [{"file": label, "reason": reason}]}
 
 
 def _store(s, report: Report, unit: Unit | None, result: dict) -> activities.IngestResult:

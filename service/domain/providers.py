@@ -19,7 +19,7 @@ from service.models import Connection
 @dataclass(frozen=True)
 class ProviderHooks:
     # (runtime, athlete id): tell the provider, best effort; None when it is switched off here
-    disconnect: Callable[[Runtime, str], None] | None
+    disconnect: Callable[[Runtime, str], object] | None  # what it returns is not used
     status_view: Callable[[Session, Connection], dict] | None = None  # what /me shows, if anything
 
 

@@ -82,10 +82,10 @@ def _next_run(s: Session, athlete_id: str, start: datetime):
 
 def _runs(s: Session, athlete_id: str) -> list:
     """Every run of the athlete, oldest first, in the order the rules sort them."""
-    return s.execute(select(Activity.id, Activity.start_time, Activity.gear_id,
-                            Activity.distance_m, Activity.metrics.is_not(None).label("ready"))
-                     .where(Activity.athlete_id == athlete_id, Activity.sport == RUNNING)
-                     .order_by(Activity.start_time, Activity.id)).all()
+    return list(s.execute(select(Activity.id, Activity.start_time, Activity.gear_id,
+                                 Activity.distance_m, Activity.metrics.is_not(None).label("ready"))
+                          .where(Activity.athlete_id == athlete_id, Activity.sport == RUNNING)
+                          .order_by(Activity.start_time, Activity.id)).all())
 
 
 def _shoe_crossings(s: Session, athlete_id: str, runs: list, since: datetime, t) -> set[str]:
@@ -107,4 +107,4 @@ def _shoe_crossings(s: Session, athlete_id: str, runs: list, since: datetime, t)
     held = s.scalars(select(Finding.activity_id).where(
         Finding.athlete_id == athlete_id, Finding.rule == "shoe_mileage",
         Finding.date >= since.date(), Finding.activity_id.is_not(None))).all()
-    return ids | set(held)
+    return ids | {h for h in held if h is not None}

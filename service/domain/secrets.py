@@ -17,7 +17,7 @@ def rotate_keys(rt: Runtime) -> dict:
             conn.refresh_token_enc = _rot(rt, conn.refresh_token_enc)
             counts["connections"] += 1
         for ep in s.scalars(select(Endpoint)):
-            ep.secret_enc = _rot(rt, ep.secret_enc)
+            ep.secret_enc = rt.box.rotate(ep.secret_enc)
             ep.previous_secret_enc = _rot(rt, ep.previous_secret_enc)
             counts["endpoints"] += 1
         for st in s.scalars(select(OAuthState)):

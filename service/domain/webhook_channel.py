@@ -32,6 +32,7 @@ def send(rt, d: Delivery) -> Outcome:
     return send_attempt(url, secrets, d.id, webhooks.encode(d.payload),
                         attempt_number=d.attempt_count,
                         allow_loopback=rt.settings.webhook_allow_loopback,
+                        allow_networks=rt.settings.webhook_allow_networks,
                         verify=rt.settings.webhook_ca_bundle or True)
 
 
@@ -62,6 +63,7 @@ def send_attempt(
     rng: random.Random | None = None,
     resolver: netguard.Resolver | None = None,
     verify: bool | str = True,
+    allow_networks: netguard.Networks = (),
 ) -> Outcome:
     """One delivery attempt of a stored message body; never raises for receiver/network faults.
 
@@ -72,7 +74,8 @@ def send_attempt(
     try:
         resp = netguard.guarded_post(url, body, headers, allow_loopback=allow_loopback,
                                      timeout=timeout, max_response_bytes=webhooks.RESPONSE_CAP,
-                                     resolver=resolver, verify=verify)
+                                     resolver=resolver, verify=verify,
+                                     allow_networks=allow_networks)
     except (netguard.UnsafeURL, netguard.TransportError) as exc:
         # Transport faults and guard refusals (the name now resolves somewhere private) are
         # ordinary failed attempts: the schedule runs out and the 5-day rule disables the endpoint.

@@ -7,8 +7,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, make_url, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,16 +41,14 @@ class Database:
             conn.execute(text("SELECT 1"))
 
     def empty_all_tables(self) -> None:
-        """Delete every row (tests and benchmarks start from nothing; never called by the service)."""
+        """Delete every row (tests and benchmarks start from nothing; never called by the service).
+        DELETE, children first, on PostgreSQL too: TRUNCATE makes and syncs a new file per table,
+        ~0.4 s even when the tables hold the few rows a test leaves (a DELETE takes ~7 ms)."""
         from service.models import Base
 
         with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                names = ", ".join(t.name for t in Base.metadata.sorted_tables)
-                conn.execute(text(f"TRUNCATE {names} CASCADE"))
-            else:
-                for table in reversed(Base.metadata.sorted_tables):
-                    conn.execute(table.delete())
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -131,3 +130,10 @@ def make_private(url: str) -> None:
         extra = Path(f"{path}{suffix}")
         if extra.exists():
             extra.chmod(0o600)
+
+
+def changed(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE changed. `Session.execute` is typed as returning a `Result`; for
+    those statements it is a `CursorResult`, which has the count."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount

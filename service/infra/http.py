@@ -57,7 +57,7 @@ class PinnedAdapter(HTTPAdapter):
         super().__init__(max_retries=0)
         self._host, self._port, self._ip = host.lower(), port, ip
 
-    def build_connection_pool_key_attributes(self, request, verify, cert=None):  # type: ignore[no-untyped-def]
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(
             request, verify, cert
         )
@@ -74,7 +74,7 @@ class PinnedAdapter(HTTPAdapter):
         host_params["port"] = port
         return host_params, pool_kwargs
 
-    def send(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def send(self, request, *args, **kwargs):
         # urllib3 would derive Host from the pool's host, which is now the IP.
         parts = urlsplit(request.url)
         default = 443 if parts.scheme == "https" else 80
@@ -83,7 +83,7 @@ class PinnedAdapter(HTTPAdapter):
         request.headers["Host"] = host if port == default else f"{host}:{port}"
         return super().send(request, *args, **kwargs)
 
-    def get_connection(self, url, proxies=None):  # type: ignore[no-untyped-def]
+    def get_connection(self, url, proxies=None):
         # The deprecated path would bypass the pin; requests >= 2.32.2 never calls it.
         raise NotImplementedError("PinnedAdapter only supports get_connection_with_tls_context")
 
@@ -91,7 +91,7 @@ class PinnedAdapter(HTTPAdapter):
 class _NoRedirectSession(requests.Session):
     """Never follows a redirect, whatever the caller passes (a 3xx is returned as is)."""
 
-    def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
+    def send(self, request, **kwargs):
         kwargs["allow_redirects"] = False
         return super().send(request, **kwargs)
 

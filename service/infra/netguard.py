@@ -5,6 +5,10 @@ name resolves to must be globally routable. `guarded_post` re-checks, then conne
 address itself (pinned), so a DNS answer that changes between check and connect (rebinding) cannot
 move the request. Redirects are never followed and the response read is capped.
 
+Private networks are refused unless the operator lists them (WEBHOOK_ALLOW_NETWORKS, default none):
+an allowlist of ranges opens only those ranges, never loopback (its own switch), link-local (cloud
+metadata), multicast or the unspecified address, and never an address embedded in a NAT64/6to4 one.
+
 Why not `ip.is_private` alone: on Python 3.11 `100.64.0.1` is not private and `::ffff:127.0.0.1`
 is not loopback (reference/reliability.md §0.9, §5.3), and multicast counts as "global".
 """
@@ -15,7 +19,7 @@ import ipaddress
 import re
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -24,7 +28,9 @@ import requests
 from service.infra import http
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], list[str]]
+Networks = Sequence[IPNetwork]
 
 MAX_URL_LENGTH = 2048
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -43,6 +49,32 @@ _EXTRA_BLOCKED = tuple(
         "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
     )
 )
+
+# Ranges an allowlist may not open: loopback has its own setting (WEBHOOK_ALLOW_LOOPBACK); the others
+# are never a webhook receiver (169.254.169.254 is the cloud metadata service).
+NEVER_ALLOWABLE = tuple(
+    ipaddress.ip_network(n)
+    for n in ("0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/3",
+              "::/127", "::ffff:0:0/96", "fe80::/10", "ff00::/8")
+)
+
+
+def parse_networks(text: str) -> tuple[IPNetwork, ...]:
+    """`10.20.0.0/16, fd00:1::/64` → networks; ValueError naming the entry that cannot be allowed."""
+    networks = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            net = ipaddress.ip_network(item, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"{item!r} is not a network in CIDR form ({exc})") from None
+        clash = next((n for n in NEVER_ALLOWABLE if n.version == net.version and net.overlaps(n)), None)
+        if clash is not None:
+            raise ValueError(f"{item} overlaps {clash}, which an allowlist cannot open")
+        networks.append(net)
+    return tuple(networks)
+
 
 # Hosts made only of digits, hex and dots are legacy inet_aton forms (2130706433, 0177.0.0.1,
 # 0x7f.1, 127.1) unless they are a canonical dotted quad.
@@ -98,7 +130,7 @@ class GuardedResponse:
 
 def system_resolver(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [info[4][0].split("%", 1)[0] for info in infos if info[0] in (socket.AF_INET,
+    return [str(info[4][0]).split("%", 1)[0] for info in infos if info[0] in (socket.AF_INET,
                                                                           socket.AF_INET6)]
 
 
@@ -112,8 +144,10 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return ip.sixtofour
 
 
-def address_refusal(ip: IPAddress, allow_loopback: bool = False) -> str | None:
-    """Why this address may not be contacted, or None when it may."""
+def address_refusal(ip: IPAddress, allow_loopback: bool = False,
+                    allow_networks: Networks = ()) -> str | None:
+    """Why this address may not be contacted, or None when it may (`allow_networks`: private
+    ranges the operator opened; see NEVER_ALLOWABLE)."""
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1 on a dual-stack socket
     if isinstance(ip, ipaddress.IPv6Address) and (inner := _embedded_ipv4(ip)) is not None:
@@ -123,10 +157,16 @@ def address_refusal(ip: IPAddress, allow_loopback: bool = False) -> str | None:
         return None if reason is None else f"{reason} embedded in {ip}"
     if ip.is_loopback:
         return None if allow_loopback else "loopback address"
-    checks = (
+    never = (
         (ip.is_unspecified, "unspecified address"),
         (ip.is_link_local, "link-local address (includes cloud metadata)"),
         (ip.is_multicast, "multicast address"),
+    )
+    if reason := next((reason for refused, reason in never if refused), None):
+        return reason
+    if any(ip in net for net in allow_networks if net.version == ip.version):
+        return None  # the operator's own network (WEBHOOK_ALLOW_NETWORKS)
+    checks = (
         (ip.is_private, "private address"),
         (ip.is_reserved, "reserved address"),
         (any(ip in net for net in _EXTRA_BLOCKED if net.version == ip.version),
@@ -137,7 +177,7 @@ def address_refusal(ip: IPAddress, allow_loopback: bool = False) -> str | None:
 
 
 def check_url(url: str, allow_loopback: bool = False,
-              resolver: Resolver | None = None) -> ResolvedTarget:
+              resolver: Resolver | None = None, allow_networks: Networks = ()) -> ResolvedTarget:
     """Validate `url` and resolve it; raise UnsafeURL unless every address is acceptable."""
     scheme, host, port = _parse(url)
     literal = _ip_literal(host)
@@ -146,7 +186,7 @@ def check_url(url: str, allow_loopback: bool = False,
     else:
         addresses = _resolve(host, port, resolver or system_resolver)
     for ip in addresses:
-        reason = address_refusal(ip, allow_loopback)
+        reason = address_refusal(ip, allow_loopback, allow_networks)
         if reason is not None:
             where = f"{host} is" if literal is not None else f"{host} resolves to {ip}:"
             raise UnsafeURL(f"{where} a {reason}")
@@ -240,12 +280,14 @@ def guarded_post(
     max_response_bytes: int = 64 * 1024,
     resolver: Resolver | None = None,
     verify: bool | str = True,
+    allow_networks: Networks = (),
 ) -> GuardedResponse:
     """POST `body` to a user URL: check, pin, no redirects, capped read.
 
     Raises UnsafeURL before any connection is made, TransportError when the wire fails.
     A 3xx comes back as a normal response (the caller treats it as a failed attempt)."""
-    target = check_url(url, allow_loopback=allow_loopback, resolver=resolver)
+    target = check_url(url, allow_loopback=allow_loopback, resolver=resolver,
+                       allow_networks=allow_networks)
     send_headers = {**headers, "Accept-Encoding": "identity"}  # cap applies to wire bytes
     started = time.monotonic()
     with http.pinned_session(target.host, target.port, target.ip) as session:

@@ -93,7 +93,7 @@ def delete(jq, job: Job) -> None:
 def scrub(jq, job_id: str, origin: str | None) -> None:
     """Remove every trace of a job id by key name (no execution lookups that can raise)."""
     conn = jq.redis
-    names = [origin] if origin in jq.queues else list(jq.queues)
+    names = [origin] if origin is not None and origin in jq.queues else list(jq.queues)
     with conn.pipeline() as pipe:
         for name in names:
             queue = jq.queues[name]

@@ -30,9 +30,17 @@ class ThreadWorker(SimpleWorker):
 
     RQ installs SIGINT/SIGTERM handlers and enforces job timeouts with SIGALRM; Python allows
     neither outside the main thread. So: no signal handlers (the web server owns the process's
-    signals) and timer-thread job timeouts."""
+    signals) and timer-thread job timeouts.
+
+    No command channel either: RQ's pubsub thread (for `rq` stop/kill commands, which address
+    long-lived workers) waits for messages in 60 s reads, and redis-py's stop() joins it, so a
+    drain on Redis could end up to 60 s after its last job (seen in tests: drains of 60-76 s
+    with the CPU idle)."""
 
     death_penalty_class = TimerDeathPenalty
+
+    def subscribe(self) -> None:
+        pass
 
     def _install_signal_handlers(self) -> None:
         if threading.current_thread() is threading.main_thread():
@@ -42,6 +50,7 @@ class ThreadWorker(SimpleWorker):
 class JobQueue:
     def __init__(self, redis_url: str | None, lease_s: float = 60.0) -> None:
         self.embedded = redis_url is None
+        self.redis: redis.Redis  # fakeredis.FakeRedis is one
         if redis_url is None:
             self.redis = fakeredis.FakeRedis(server=fakeredis.FakeServer())
         else:
@@ -66,8 +75,8 @@ class JobQueue:
         options = dict(job_timeout=timeout, result_ttl=0, failure_ttl=3600)
         try:
             q.enqueue(func, *args, job_id=job_id, unique=job_id is not None, **options)
-        except DuplicateJobError:
-            if not orphans.clear_if_dead(self, job_id):
+        except DuplicateJobError:  # only with a key: job_id is set
+            if job_id is None or not orphans.clear_if_dead(self, job_id):
                 return False
             q.enqueue(func, *args, job_id=job_id, unique=True, **options)
         self._wake.set()

@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, overload
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
@@ -57,6 +58,9 @@ class Settings:
     mail_from: str = "kneeguard <kneeguard@localhost>"
     email_outbox_dir: str = "outbox"
     webhook_allow_loopback: bool = False
+    # Private ranges webhooks may reach (the operator's own receivers); default none. Parsed
+    # ipaddress networks; loopback is never among them (WEBHOOK_ALLOW_LOOPBACK is its own switch).
+    webhook_allow_networks: tuple = ()
     webhook_ca_bundle: str | None = None  # PEM CAs trusted for webhook TLS instead of certifi's
     max_upload_bytes: int = 64 * 1024 * 1024
     max_webhook_bytes: int = 64 * 1024
@@ -94,7 +98,7 @@ class Settings:
     def garmin_enabled(self) -> bool:
         return bool(self.garmin_client_id and self.garmin_client_secret)
 
-    def with_overrides(self, **changes: object) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:  # dataclasses.replace checks them
         return replace(self, **changes)
 
     def as_demo(self) -> Settings:
@@ -111,7 +115,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         r = _Reader(env)
-        data_dir = str(Path(r.str("KNEEGUARD_DATA_DIR", None) or default_data_dir(env))
+        data_dir = str(Path(r.text("KNEEGUARD_DATA_DIR", None) or default_data_dir(env))
                        .expanduser().absolute())
         database_url = r.url("DATABASE_URL", f"sqlite:///{Path(data_dir) / DATABASE_FILE}",
                              schemes=("sqlite", "postgresql"))
@@ -119,42 +123,43 @@ class Settings:
             database_url=_normalise_db_url(database_url),
             redis_url=r.url("REDIS_URL", None, schemes=("redis", "rediss", "unix")),
             public_url=r.url("PUBLIC_URL", cls.public_url, schemes=("http", "https")).rstrip("/"),
-            secret_key=r.str("KNEEGUARD_SECRET_KEY", ""),
+            secret_key=r.text("KNEEGUARD_SECRET_KEY", ""),
             encryption_keys=r.fernet_keys("KNEEGUARD_ENCRYPTION_KEYS"),
-            strava_client_id=r.str("STRAVA_CLIENT_ID", None),
-            strava_client_secret=r.str("STRAVA_CLIENT_SECRET", None),
-            strava_verify_token=r.str("STRAVA_VERIFY_TOKEN", None),
+            strava_client_id=r.text("STRAVA_CLIENT_ID", None),
+            strava_client_secret=r.text("STRAVA_CLIENT_SECRET", None),
+            strava_verify_token=r.text("STRAVA_VERIFY_TOKEN", None),
             strava_subscription_id=_optional_int(r, "STRAVA_SUBSCRIPTION_ID"),
             strava_api_url=r.url("STRAVA_API_URL", cls.strava_api_url).rstrip("/"),
             strava_oauth_url=r.url("STRAVA_OAUTH_URL", cls.strava_oauth_url).rstrip("/"),
-            garmin_client_id=r.str("GARMIN_CLIENT_ID", None),
-            garmin_client_secret=r.str("GARMIN_CLIENT_SECRET", None),
+            garmin_client_id=r.text("GARMIN_CLIENT_ID", None),
+            garmin_client_secret=r.text("GARMIN_CLIENT_SECRET", None),
             garmin_api_url=r.url("GARMIN_API_URL", cls.garmin_api_url).rstrip("/"),
             garmin_auth_url=r.url("GARMIN_AUTH_URL", cls.garmin_auth_url),
             garmin_token_url=r.url("GARMIN_TOKEN_URL", cls.garmin_token_url),
-            garmin_backfill_days=r.int("GARMIN_BACKFILL_DAYS", 90, minimum=1),
+            garmin_backfill_days=r.number("GARMIN_BACKFILL_DAYS", 90, minimum=1),
             smtp_url=r.url("SMTP_URL", None, schemes=("smtp", "smtps")),
-            mail_from=r.str("MAIL_FROM", cls.mail_from),
-            email_outbox_dir=r.str("EMAIL_OUTBOX_DIR", str(Path(data_dir) / "outbox")),
-            webhook_allow_loopback=r.bool("WEBHOOK_ALLOW_LOOPBACK", False),
+            mail_from=r.text("MAIL_FROM", cls.mail_from),
+            email_outbox_dir=r.text("EMAIL_OUTBOX_DIR", str(Path(data_dir) / "outbox")),
+            webhook_allow_loopback=r.flag("WEBHOOK_ALLOW_LOOPBACK", False),
+            webhook_allow_networks=r.networks("WEBHOOK_ALLOW_NETWORKS"),
             webhook_ca_bundle=r.file("WEBHOOK_CA_BUNDLE"),
-            max_upload_bytes=r.int("KNEEGUARD_MAX_UPLOAD_BYTES", cls.max_upload_bytes, minimum=1024),
+            max_upload_bytes=r.number("KNEEGUARD_MAX_UPLOAD_BYTES", cls.max_upload_bytes, minimum=1024),
             log_level=r.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
-            log_json=r.bool("LOG_JSON", True),
-            sweep_interval_s=r.int("KNEEGUARD_SWEEP_INTERVAL", 60, minimum=1),
-            job_lease_s=r.int("KNEEGUARD_JOB_LEASE", 60, minimum=1),
+            log_json=r.flag("LOG_JSON", True),
+            sweep_interval_s=r.number("KNEEGUARD_SWEEP_INTERVAL", 60, minimum=1),
+            job_lease_s=r.number("KNEEGUARD_JOB_LEASE", 60, minimum=1),
             thresholds=r.json_object("KNEEGUARD_THRESHOLDS"),
             rate_limits=r.rate_limits("KNEEGUARD_RATE_LIMITS"),
-            notify_max_age_days=r.int("KNEEGUARD_NOTIFY_MAX_AGE_DAYS", 7, minimum=0),
-            trust_proxy=r.bool("KNEEGUARD_TRUST_PROXY", False),
-            metrics_token=r.str("KNEEGUARD_METRICS_TOKEN", None),
+            notify_max_age_days=r.number("KNEEGUARD_NOTIFY_MAX_AGE_DAYS", 7, minimum=0),
+            trust_proxy=r.flag("KNEEGUARD_TRUST_PROXY", False),
+            metrics_token=r.text("KNEEGUARD_METRICS_TOKEN", None),
             data_dir=data_dir,
         )
-        if r.bool("KNEEGUARD_DEMO", False):
+        if r.flag("KNEEGUARD_DEMO", False):
             settings = settings.as_demo()
         if not settings.is_sqlite:
             return settings.require_secrets()
-        if settings.demo or r.str("DATABASE_URL", None) is None:  # the database is in the data dir
+        if settings.demo or r.text("DATABASE_URL", None) is None:  # the database is in the data dir
             Path(settings.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
         return settings.with_local_secrets(settings.data_dir)
 
@@ -194,7 +199,7 @@ def _write_private(path: Path, text: str) -> None:
 
 
 def _optional_int(r: _Reader, name: str) -> int | None:
-    return None if r.str(name, None) is None else r.int(name, 0, minimum=1)
+    return None if r.text(name, None) is None else r.number(name, 0, minimum=1)
 
 
 def default_data_dir(env: Mapping[str, str]) -> Path:
@@ -221,18 +226,26 @@ def _normalise_db_url(url: str) -> str:
 class _Reader:
     env: Mapping[str, str]
 
-    def str(self, name: str, default: str | None) -> str | None:
+    # text/number/flag, not str/int/bool: a method named like a builtin hides it in the
+    # annotations of the methods after it.
+    @overload
+    def text(self, name: str, default: str) -> str: ...
+
+    @overload
+    def text(self, name: str, default: None) -> str | None: ...
+
+    def text(self, name: str, default: str | None) -> str | None:
         value = self.env.get(name)
         return default if value is None or value.strip() == "" else value.strip()
 
     def file(self, name: str) -> str | None:
-        value = self.str(name, None)
+        value = self.text(name, None)
         if value is not None and not os.path.isfile(value):
             raise SettingsError(f"{name} must name a readable file, got {value!r}")
         return value
 
     def url(self, name: str, default: str | None, schemes: tuple[str, ...] = ("http", "https")):
-        value = self.str(name, default)
+        value = self.text(name, default)
         if value is None:
             return None
         scheme = urlsplit(value).scheme.split("+")[0]
@@ -240,7 +253,7 @@ class _Reader:
             raise SettingsError(f"{name} must be a URL with scheme {'/'.join(schemes)}, got {value!r}")
         return value
 
-    def bool(self, name: str, default: bool) -> bool:
+    def flag(self, name: str, default: bool) -> bool:
         value = self.env.get(name)
         if value is None:
             return default
@@ -250,7 +263,7 @@ class _Reader:
             return False
         raise SettingsError(f"{name} must be true or false, got {value!r}")
 
-    def int(self, name: str, default: int, minimum: int = 0) -> int:
+    def number(self, name: str, default: int, minimum: int = 0) -> int:
         value = self.env.get(name)
         if value is None or value.strip() == "":
             return default
@@ -263,13 +276,13 @@ class _Reader:
         return number
 
     def choice(self, name: str, default: str, options: tuple[str, ...]) -> str:
-        value = (self.str(name, default) or default).upper()
+        value = (self.text(name, default) or default).upper()
         if value not in options:
             raise SettingsError(f"{name} must be one of {', '.join(options)}, got {value!r}")
         return value
 
     def fernet_keys(self, name: str) -> tuple[str, ...]:
-        value = self.str(name, None)
+        value = self.text(name, None)
         if value is None:
             return ()
         keys = tuple(k.strip() for k in value.split(",") if k.strip())
@@ -279,6 +292,17 @@ class _Reader:
             except (ValueError, TypeError):
                 raise SettingsError(f"{name} holds a value that is not a Fernet key") from None
         return keys
+
+    def networks(self, name: str) -> tuple:
+        value = self.text(name, None)
+        if value is None:
+            return ()
+        from service.infra.netguard import parse_networks  # the guard owns which ranges may open
+
+        try:
+            return parse_networks(value)
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {exc}") from None
 
     def rate_limits(self, name: str) -> dict:
         limits = self.json_object(name)
@@ -290,7 +314,7 @@ class _Reader:
         return limits
 
     def json_object(self, name: str) -> dict:
-        value = self.str(name, None)
+        value = self.text(name, None)
         if value is None:
             return {}
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,6 +18,7 @@ from sqlalchemy import select
 
 from service.infra import jobs
 from service.infra.runtime import Runtime
+from service.infra.settings import Settings
 from service.models import Activity, Connection, Delivery, InboundEvent, utcnow
 
 log = logging.getLogger(__name__)
@@ -45,7 +47,7 @@ STAGES = (
 class Periodic:
     job: jobs.JobSpec
     every: str  # strftime pattern naming the period: one run per distinct value
-    enabled: object = lambda settings: True
+    enabled: Callable[[Settings], bool] = lambda settings: True
 
 
 PERIODIC = (

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+from datetime import UTC, datetime
 
+from redis import Redis
+from redis.exceptions import RedisError
 from rq import SimpleWorker, Worker
 
 from service.infra import runtime as runtime_mod
@@ -14,7 +18,21 @@ from service.infra.settings import Settings
 log = logging.getLogger(__name__)
 
 
-class LeasedWorker(Worker):
+WORKER_TTL_S = 60  # how long a worker's registration outlives its last heartbeat (RQ adds 60 s)
+
+
+class _StopAware:
+    """Remembers that a stop signal arrived, so the exit code can tell a normal stop (SIGTERM from
+    `docker stop`, Ctrl+C) from a loop that gave up (Redis gone, an unhandled error)."""
+
+    stop_signalled = False
+
+    def request_stop(self, signum, frame):
+        self.stop_signalled = True
+        super().request_stop(signum, frame)
+
+
+class LeasedWorker(_StopAware, Worker):
     """RQ's forking worker with a configurable heartbeat margin.
 
     RQ keeps a running job's registry entry alive for `monitoring interval + 60 s`; a worker killed
@@ -29,19 +47,49 @@ class LeasedWorker(Worker):
         return int(min(remaining, interval) if remaining is not None else interval) + self.lease_s
 
 
+class StopAwareSimpleWorker(_StopAware, SimpleWorker):
+    """RQ's in-process worker (`--simple`), with the same exit codes."""
+
+
 def run_worker(settings: Settings, *, burst: bool = False, simple: bool = False) -> int:
     runtime = runtime_mod.build(settings)
     # A forked work-horse must not reuse the parent's pooled DB connections.
     os.register_at_fork(after_in_child=lambda: runtime.db.engine.dispose(close=False))
     queues = list(runtime.queue.queues.values())
     LeasedWorker.lease_s = settings.job_lease_s
-    cls = SimpleWorker if simple else LeasedWorker
+    cls = StopAwareSimpleWorker if simple else LeasedWorker
     # Short TTLs so a dead worker's job is noticed in about a minute, not ten (reliability §3).
-    worker = cls(queues, connection=runtime.queue.redis, worker_ttl=60,
+    worker = cls(queues, connection=runtime.queue.redis, worker_ttl=WORKER_TTL_S,
                  job_monitoring_interval=min(15, settings.job_lease_s), maintenance_interval=60)
     if burst:
         sweeper.sweep(runtime)
     else:
         sweeper.start_thread(runtime, settings.sweep_interval_s)
-    ok = worker.work(burst=burst, logging_level=settings.log_level)
-    return 0 if ok or burst else 1
+    worker.work(burst=burst, logging_level=settings.log_level)
+    # RQ's work() says whether any job ran, not whether the loop ended well: an idle worker told
+    # to stop returns False. Exit 0 for a stop we were asked for (or a finished burst), 1 when the
+    # loop ended by itself (Redis timed out, an unhandled error), so a supervisor restarts it.
+    return 0 if burst or worker.stop_signalled else 1
+
+
+def heartbeat_report(redis_url: str, hostname: str | None = None,
+                     now: datetime | None = None) -> dict:
+    """The workers registered from this host (a container's hostname is its own) and whether one
+    of them is alive: registered, not dead, heartbeat within its TTL plus RQ's margin."""
+    hostname = hostname or socket.gethostname()
+    now = now or datetime.now(UTC)
+    connection = Redis.from_url(redis_url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        workers = Worker.all(connection=connection)
+    except RedisError as exc:
+        return {"hostname": hostname, "workers": [], "healthy": False, "error": str(exc)}
+    seen = []
+    for w in workers:
+        if w.hostname != hostname:
+            continue
+        beat = w.last_heartbeat  # RQ parses it as UTC
+        age = (now - beat).total_seconds() if beat else None
+        seen.append({"name": w.name, "pid": w.pid, "state": w.get_state(),
+                     "heartbeat_age_s": None if age is None else round(age, 1),
+                     "alive": age is not None and age <= WORKER_TTL_S + 60})
+    return {"hostname": hostname, "workers": seen, "healthy": any(w["alive"] for w in seen)}

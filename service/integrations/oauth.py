@@ -21,6 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from service.infra.crypto import TokenBox
+from service.infra.db import changed
 from service.integrations.base import TokenSet
 from service.models import Connection, OAuthState, utcnow
 
@@ -57,7 +58,7 @@ def consume_state(s: Session, box: TokenBox, provider: str, state: str | None,
     if row is None or row.provider != provider:
         return None
     # DELETE … with a rowcount check: two callbacks racing with one state cannot both win.
-    gone = s.execute(delete(OAuthState).where(OAuthState.state_hash == row.state_hash)).rowcount
+    gone = changed(s.execute(delete(OAuthState).where(OAuthState.state_hash == row.state_hash)))
     if gone != 1 or row.expires_at < utcnow():
         return None
     if not browser or not row.browser_hash or not hmac.compare_digest(row.browser_hash, browser):

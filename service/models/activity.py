@@ -65,6 +65,9 @@ class Activity(Base):
     # Elevation loss copied out of `metrics`, so weekly descent sums are plain SQL aggregates.
     loss_m: Mapped[float | None] = mapped_column(Float)
     moving_time_s: Mapped[float] = mapped_column(Float, default=0.0)
+    # Knee-equivalent km (workers/analysis/kneeload.py), set by the analysis: it depends on the
+    # runner's easy pace, so it is not known when the run is stored. Old runs are read from here.
+    knee_load_km: Mapped[float | None] = mapped_column(Float)
     indoor: Mapped[bool] = mapped_column(Boolean, default=False)
     manual: Mapped[bool] = mapped_column(Boolean, default=False)
     private: Mapped[bool] = mapped_column(Boolean, default=False)

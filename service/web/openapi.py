@@ -27,7 +27,7 @@ ERROR_STATUSES = {400: "Bad request", 401: "Not signed in, or the credential is 
                   404: "Not found — also the answer for another tenant's ids",
                   409: "Conflict", 411: "Length required", 413: "Body too large",
                   422: "Validation failed", 429: "Rate limited (see Retry-After)"}
-BEARER = [{"bearer": []}, {"session": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,9 @@ OPERATIONS: list[Op] = [
        m.ActivityList, query={"limit": {"type": "integer", "minimum": 1, "maximum": 500}}),
     Op("get", "/v1/athletes/{athlete_id}/activities/{activity_id}", "One activity", "athletes",
        m.ActivityDetail),
+    Op("get", "/v1/athletes/{athlete_id}/load",
+       "My knee load: daily and weekly knee-km with the acute load and the tolerance", "athletes",
+       m.KneeLoad, query=WEEKS),
     Op("get", "/v1/athletes/{athlete_id}/preferences", "My preferences", "athletes",
        m.PreferencesView),
     Op("put", "/v1/athletes/{athlete_id}/preferences", "Change my preferences", "athletes",
@@ -142,7 +145,7 @@ emails, tokens or GPS tracks.
 
 
 def _models(ops: list[Op]) -> list[type[BaseModel]]:
-    found = {m.Error}
+    found: set[type[BaseModel]] = {m.Error}
     for op in ops:
         found.update(x for x in (op.response, op.body) if x is not None)
     return sorted(found, key=lambda x: x.__name__)

@@ -225,9 +225,64 @@ class ActivitySummary(Open):
     start_time: str
     distance_m: float
     status: str
+    knee_load_km: float | None = Field(
+        description="Knee-equivalent km: 1 = one easy, flat km at the runner's own easy pace; "
+                    "descents, fast running and longer steps weigh more, walking less "
+                    "(docs/knee-load.md). null until the run has been analysed.")
+
+
+class LoadWeek(BaseModel):
+    start: str = Field(description="Monday of the week (runner's local time)")
+    knee_load_km: float = Field(description="Sum of the week's runs in knee-km")
+    distance_m: float
+    runs: int
+    peak_acute_km: float = Field(description="Highest acute knee load of the week")
+    tolerance_km: float | None = Field(
+        description="The week's tolerance (set on Monday from the weeks before); null before "
+                    "28 days of history")
+
+
+class LoadDay(BaseModel):
+    date: str
+    knee_load_km: float
+    acute_km: float = Field(description="Acute knee load: each run's knee-km, decaying by 6/7 "
+                                        "a day (a steady daily load L settles at 7L)")
+    tolerance_km: float | None
+
+
+class LoadCurrent(BaseModel):
+    acute_km: float
+    tolerance_km: float | None
+    ratio: float | None = Field(description="acute / tolerance: above 1 the `knee_load` rule "
+                                            "warns (caution), above 0.95 it notes (info)")
+
+
+class KneeLoad(BaseModel):
+    athlete_id: str
+    as_of: str
+    unit: Literal["knee_km"]
+    weeks: list[LoadWeek]
+    days: list[LoadDay]
+    current: LoadCurrent
+    low_confidence_runs: int = Field(description="Runs weighed from totals only (no samples)")
+    decay_per_day: float
+
+
+class Descent(BaseModel):
+    loss_m: float | None = Field(description="The elevation loss the rules use, metres")
+    samples_loss_m: float | None = Field(
+        description="Our estimate from the altitude samples (hysteresis count), metres")
+    device_loss_m: float | None = Field(
+        description="The device's own total (FIT session total_descent, Garmin summary), if any")
+    loss_source: Literal["device", "samples"] | None = Field(
+        description="Where `loss_m` comes from: a barometric device's plausible total, or the "
+                    "samples")
+    altitude_source: str
 
 
 class ActivityDetail(ActivitySummary):
+    descent: Descent | None = Field(
+        description="Descent figures side by side; null before analysis or without altitude")
     metrics: dict[str, Any] | None
     error: str | None
 

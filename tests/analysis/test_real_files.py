@@ -119,8 +119,10 @@ def test_phone_gps_altitude_noise_is_not_counted_as_descent():
     assert phone.altitude_source == "gps" and phone.confidence == "low"
     assert phone.loss_m < 100
     # The Garmin Connect copy is smooth, so it keeps hills (paired recordings: within 10% of the
-    # barometer); on this flat run its altitude wanders within an 11 m band and reads ~49 m.
-    assert garmin.loss_m < 60
+    # barometer); on this flat run its altitude wanders within an 11 m band and reads ~60 m at
+    # the 3.5 m hysteresis calibrated in bench/descent.py (49 m at the former 4 m): the known cost
+    # of reading barometric copies right, recorded in docs/decisions.md.
+    assert garmin.loss_m < 65
 
 
 # The same run as a barometric FIT and as a copy that reached us another way (shared/data). Each
@@ -151,16 +153,16 @@ def test_streams_of_a_named_barometric_watch_read_what_its_fit_reads(streams, fi
 
 @pytest.mark.parametrize(("streams", "fit", "device"), STREAM_PAIRS)
 def test_streams_without_a_summary_land_near_the_watch_total(streams, fit, device):
-    """No device name: the engine judges the profile smooth (4 m hysteresis). Hilly runs within
-    10% of the watch's own total (the 6 m used before lost 9.4% on the COROS run), the flat Suunto
-    run (watch: 3 m) within a few metres."""
+    """No device name: the engine judges the profile smooth (3.5 m hysteresis). Hilly runs within
+    5% of the watch's own total (the 6 m used before lost 9.4% on the COROS run), the flat Suunto
+    run (watch: 3 m) within 10 m (issue 22 judges flat runs within 15 m)."""
     copy = streams_metrics(streams, {"type": "Run"}).elevation
     device_total = metrics(fit).elevation.device_loss_m
     assert copy.altitude_source == "strava"  # neither a known barometer nor raw GPS
     if device_total >= 50:
         assert copy.loss_m == pytest.approx(device_total, rel=0.05)
     else:
-        assert abs(copy.loss_m - device_total) <= 5
+        assert abs(copy.loss_m - device_total) <= 10
 
 
 def test_a_garmin_connect_gpx_of_a_barometric_run_lands_near_the_watch_total():
@@ -188,7 +190,7 @@ def test_analyze_document_from_real_files_is_strict_json_with_every_contract_key
              for t in parsed(FIT / name)]
     doc = json.loads(json.dumps(analyze_tracks(pairs), allow_nan=False))
     assert set(doc) == {"schema", "activities", "weeks", "findings", "skipped", "context",
-                        "digests", "notes"}
+                        "digests", "notes", "knee_load"}
     assert len(doc["activities"]) == 3
     assert doc["skipped"] == []
     assert [c["file"] for c in doc["context"]] == ["fitparse__garmin-fenix-5-walk.fit"]

@@ -43,7 +43,8 @@ def test_comeback_after_29_or_31_days_is_return_to_running_then_no_alarms(off):
     rebuild = [run(back + k, 5.0 + 0.5 * k) for k in range(0, 28, 2)]
     rebuild += [run(back + 6 + 7 * w, 8.0 + 2 * w, hour=9) for w in range(4)]
     found = [f for f in evaluate_dates(before + rebuild) if f.date >= day(back)]
-    first = by_rule(found, "return_to_running")
+    # (Its long run jumps 6 -> 8 km in the first week back: a ramp caution since issue 22.)
+    first = [f for f in by_rule(found, "return_to_running") if f.severity == "info"]
     assert [(f.date, f.severity) for f in first] == [(day(back), "info")]
     assert first[0].evidence["days_since_last_run"] == pytest.approx(off, abs=0.1)
     assert "16.0 km longest" in first[0].message  # the build-up plan names the pre-break longest
@@ -85,11 +86,11 @@ def test_same_loop_same_way_for_10_weeks_alerts_then_reminds_never_daily():
     assert len(found) <= 3
     assert [f.evidence["reminder"] for f in found] == [False] + [True] * (len(found) - 1)
     gaps = np.diff([f.date.toordinal() for f in found])
-    assert (gaps >= 28).all()
+    assert ((gaps >= 14) & (gaps <= 42)).all()  # about every 4 weeks (issue 22)
     first = found[0]
     assert first.date <= day(21)  # the 3-week definition is met in week 3
     assert "same route in the same direction" in first.message
-    assert "cannot measure the camber" in first.message
+    assert "GPS cannot see" in first.message
     assert found[1].message.startswith("Still: ")
 
 

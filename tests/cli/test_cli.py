@@ -40,7 +40,8 @@ def test_analyze_json_follows_the_v1_contract(document):
     for a in document["activities"]:
         assert set(a) >= ACTIVITY_KEYS
         assert set(a["elevation"]) >= {"gain_m", "loss_m", "loss_m_per_km", "km_grade_le_minus5",
-                                       "km_grade_le_minus10", "altitude_source", "device_loss_m"}
+                                       "km_grade_le_minus10", "altitude_source", "device_loss_m",
+                                       "samples_loss_m", "loss_source"}
         assert set(a["route"]) >= {"has_gps", "shape", "direction", "track_laps"}
         assert set(a["dynamics"]) >= {"cadence_spm", "gct_balance_left_pct"}
         assert a["start_time"].endswith(("Z", "+00:00"))

@@ -81,6 +81,7 @@ ROWS: list[Row] = [
     athlete("POST", "/v1/athletes/<athlete_id>/activities", 422, body=b"not an activity"),
     athlete("GET", "/v1/athletes/<athlete_id>/activities/<activity_id>", 200,
             {"activity_id": "activity {o}"}),
+    athlete("GET", "/v1/athletes/<athlete_id>/load", 200),
     athlete("GET", "/v1/athletes/<athlete_id>/preferences", 200),
     athlete("PUT", "/v1/athletes/<athlete_id>/preferences", 200, body={"email": False}),
     # Strava and Garmin are not configured here: even the owner gets 404 (after the owner check).

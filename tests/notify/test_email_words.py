@@ -3,7 +3,7 @@ a plain comparison, never a bare ratio beside a threshold."""
 
 from __future__ import annotations
 
-from workers.notify.email import finding_email
+from workers.notify.email import dated, finding_email
 
 SPIKE = {"rule": "single_run_spike", "severity": "caution", "value": 1.65, "threshold": 1.3,
          "message": "Today's 40.8 km is 65% longer than your longest run of the last 30 days "
@@ -31,6 +31,16 @@ def test_numbers_come_with_a_plain_comparison():
     text = _text()
     assert "1.6× your longest run of the 30 days before (we flag above 1.3×)" in text
     assert "threshold" not in text
+
+
+ROLLING = {"rule": "weekly_jump", "severity": "info", "value": 1.4, "threshold": 1.3,
+           "message": "In the last 7 days you ran 57.4 km, 40% more than your usual training week.",
+           "evidence": {"evidence": "moderate-weak"}, "sources": ["upload"], "date": "2026-11-29"}
+
+
+def test_a_rolling_week_is_named_by_the_day_it_ends():
+    assert dated(ROLLING["message"], "Sun 29 Nov", "Mon 23 Nov").startswith(
+        "In the 7 days to Sun 29 Nov you ran 57.4 km")
 
 
 JUMP = {"rule": "weekly_jump", "severity": "caution", "value": 1.83, "threshold": 1.5,

@@ -144,3 +144,19 @@ def test_the_list_and_each_run_name_the_file_it_came_from(client, runtime, data_
     assert [a["file"] for a in listed] == ["morning.fit", "week.zip!runs/old.gpx"]  # newest first
     one = client.get(f"{url}/{listed[0]['id']}", headers=auth).get_json()
     assert one["file"] == "morning.fit"
+
+
+def test_a_run_shows_the_descent_we_use_our_estimate_and_the_watch_total(client, runtime,
+                                                                          data_dir):
+    """Issue 22: the engine's own estimate from the samples is visible beside the watch's total
+    (the FR955 recorded 165 m; the samples read 147 m; the rules use the watch's)."""
+    athlete_id, auth = athlete_with_token(runtime)
+    url = f"/v1/athletes/{athlete_id}/activities"
+    fit = data_dir / "activities/fit/gc__14211916346_ACTIVITY_FR955v18.fit"
+    created = client.post(url + "?filename=hilly.fit", data=fit.read_bytes(), headers=auth)
+    runtime.queue.drain()
+    one = client.get(f"{url}/{created.get_json()['activities'][0]['id']}", headers=auth)
+    descent = one.get_json()["descent"]
+    assert descent["device_loss_m"] == 165.0 and descent["loss_source"] == "device"
+    assert descent["loss_m"] == 165.0 and 130 < descent["samples_loss_m"] < 160
+    assert descent["altitude_source"] == "barometric"

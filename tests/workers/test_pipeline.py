@@ -47,7 +47,7 @@ def test_flushing_redis_while_work_is_pending_loses_nothing(runtime):
     ids = spike_history(runtime, athlete_id)
     for activity_id in ids:
         jobs.analyze_activity(runtime, activity_id)
-    runtime.queue.redis.flushall()  # the queue forgets everything
+    runtime.queue.redis.flushdb()  # the queue forgets everything (its own database only: others run too)
     assert runtime.queue.pending_count() == 0
     assert sweeper.sweep(runtime) == len(ids)  # rows still say "parsed": re-enqueued
     runtime.queue.drain()

@@ -28,6 +28,10 @@ class Thresholds:
     break_min_days: int = 14
     break_lookback_days: int = 120  # a break longer than this is a fresh start: no reference
     comeback_days: int = 56  # how long after the return the pre-break longest/usual week count
+    # return_to_running ramp: a step above the longest run since the return (spike tiers) is a
+    # caution unless that longest was held this many days (a consolidated step) and the step is
+    # at most `spike_large` (issue 22; docs/decisions.md).
+    ramp_step_days: int = 7
     # Ratio rules (weekly_jump, acwr, weekly_descent) stay silent until the history is this long
     # and has this many runs: before that the "usual week" is a guess (the report says so).
     min_history_days: int = 28
@@ -37,7 +41,11 @@ class Thresholds:
     # where a block under `weekly_base_floor` x the biggest block (recovery week, taper, holiday,
     # weeks off) is not a base (Nielsen 2014 measured against one week; see docs/decisions.md).
     weekly_jump_ratio: float = 1.30  # info: context
-    weekly_jump_caution_ratio: float = 1.50  # caution: separated real jumps in bench/cohort.py
+    # caution: 0 = never (the default). Evidence for week-to-week change is null (Frandsen 2025)
+    # or crosses 1 (Nielsen 2014), and no ratio separated jumps from normal training on both
+    # independent sets in bench/cohort.py (issue 22: set B's irregular control reached 1.55, its
+    # Monday-straddling jump 1.55). A deployment may set one.
+    weekly_jump_caution_ratio: float = 0.0
     weekly_jump_min_base_m: float = 0.0  # base week must exceed this for a ratio to exist
     weekly_base_weeks: int = 8
     weekly_base_recent: int = 4
@@ -97,6 +105,26 @@ class Thresholds:
     # shoe_mileage.
     shoe_info_km: float = 500.0
     shoe_caution_km: float = 800.0
+    # knee_load (workers/analysis/kneetolerance.py; docs/knee-load.md): acute knee load vs the
+    # weekly tolerance: above it caution, above `knee_info_ratio` of it info. Tolerance: the
+    # larger of `knee_recent_headroom` x the usual weekly peak of the last `knee_base_weeks`
+    # training weeks and `knee_long_share` x the best month of the past year; never under the
+    # floor, none before 28 days.
+    knee_caution_ratio: float = 1.0
+    knee_info_ratio: float = 0.95
+    knee_min_history_days: int = 28
+    knee_tolerance_floor_km: float = 8.0
+    knee_recent_headroom: float = 1.3
+    knee_base_weeks: int = 6
+    knee_long_share: float = 0.6
+    # A month the runner did in the last `knee_kept_weeks` weeks is still within reach after a
+    # taper, a race or a holiday (tissue capacity is not lost in two weeks): x `knee_kept_share`.
+    knee_kept_weeks: int = 12
+    knee_kept_share: float = 1.0
+    # One run's knee-km vs the biggest of the previous `spike_window_days` (Frandsen's session
+    # comparison, knee-weighted): above this ratio a caution, for runs of at least the minimum.
+    knee_session_ratio: float = 1.3
+    knee_session_min_km: float = 5.0
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any] | str | None) -> Thresholds:
@@ -115,7 +143,8 @@ class Thresholds:
         unknown = sorted(set(overrides) - set(types))
         if unknown:
             raise ValueError(f"unknown threshold(s): {', '.join(unknown)}")
-        changes = {key: _coerce(key, value, types[key]) for key, value in overrides.items()}
+        changes: dict[str, Any] = {key: _coerce(key, value, types[key])
+                                   for key, value in overrides.items()}
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, float | int]:

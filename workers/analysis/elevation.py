@@ -30,20 +30,32 @@ class NoiseModel:
 
 NOISE = {
     "barometric": NoiseModel(hysteresis_m=3.0, smooth_m=0.0, grade_window_m=100.0),
-    # Noisy GPS altitude (phones: 1-1.6 m of jitter at 10 m steps) needs heavy smoothing.
+    # Noisy GPS altitude (phones: ~0.6 m of step-to-step jitter at 10 m steps) needs heavy
+    # smoothing.
     "gps": NoiseModel(hysteresis_m=15.0, smooth_m=200.0, grade_window_m=200.0),
-    # A smooth profile of unknown origin (under 0.8 m of jitter): most often a barometer's altitude
-    # that arrived without a device name (a Garmin Connect GPX export, Strava streams without a
-    # known barometric `device_name`), else a GPS watch's filtered altitude or elevation data.
-    # bench/elevation.py: on every barometric FIT turned into such a copy (derived), 3 m fits the
-    # watches best (runs >= 50 m: median 4.3%, worst 10.8%), 4 m nearly as well (4.1%, 15.2%),
-    # the earlier 6 m (fitted on real copies that were barometric data parsed as unknown) worst
-    # (8.0%, 31%); the noisy model above lost 20-27%. 4 m, not 3: filtered GPS altitude wanders by
-    # a few metres, and a flat coastal run (msimms__run_03_garmin.gpx, -3..8 m) reads 64 m at 3 m
-    # and 49 m at 4-6 m.
-    "smooth": NoiseModel(hysteresis_m=4.0, smooth_m=0.0, grade_window_m=200.0),
+    # A smooth profile of unknown origin (under 0.5 m of jitter): most often a barometer's altitude
+    # that arrived without a device name (a Garmin Connect or Strava GPX export, Strava streams
+    # without a known barometric `device_name`), else a GPS watch's filtered altitude or elevation
+    # data. 3.5 m: chosen in bench/descent.py on half of the copies derived from every recording
+    # with a device total (GPX as Strava and Garmin Connect export them, streams at full and low
+    # resolution) and checked on the other half (issue 22; it had been 4 m, fitted on the same
+    # copies it was judged on, and read 6-24% off on unseen Strava GPX exports).
+    "smooth": NoiseModel(hysteresis_m=3.5, smooth_m=0.0, grade_window_m=200.0),
+    # Sparse samples (Strava streams at `resolution` "low", ~100 points a run; any profile whose
+    # samples are more than SPARSE_SPACING_M apart): every sample is already a reading tens of
+    # metres from the next, so the 5-sample spike filter would erase real hills (it cost 40% of
+    # the descent on low-resolution copies) and little jitter is left to hide. Calibrated in
+    # bench/descent.py on half the derived copies, checked on the other half.
+    "sparse": NoiseModel(hysteresis_m=1.0, smooth_m=0.0, grade_window_m=200.0),
 }
-SMOOTH_MAX_JITTER_M = 0.8
+# Jitter is measured on second differences of the 10 m profile (white noise of spread s gives
+# second differences of spread s * sqrt(6); a hill's curvature gives almost none): phone GPS altitude
+# reads 0.61 (both iPhone files), every barometric recording's copy 0.00-0.39. The earlier measure
+# (spread around a 100 m average) counted a mountain profile's own bends as noise and put the
+# 1,414 m sportslib__garmin.fit among the phones (0.83 vs 1.02-1.58), under-reading it by 10%
+# (issue 22, found on the check half of bench/descent.py).
+SMOOTH_MAX_JITTER_M = 0.5
+SPARSE_SPACING_M = 30.0  # median distance between samples above which a profile is sparse
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +79,8 @@ def elevation_profile(
         return None
     d = np.maximum.accumulate(distance[ok])
     times = timestamps[ok] if timestamps is not None and timestamps.size == ok.size else None
-    alt = remove_jumps(median5(altitude[ok]), times)  # median first: noise is not a jump
+    raw = altitude[ok] if source == "sparse" else median5(altitude[ok])  # noise is not a jump
+    alt = remove_jumps(raw, times)
     moving = np.concatenate(([True], np.diff(d) > 0))  # one sample per distance value
     d, alt = d[moving], alt[moving]
     if d.size < 2 or d[-1] - d[0] < 2 * STEP_M:
@@ -82,8 +95,9 @@ def compute_elevation(
     altitude: np.ndarray,
     source: str,
     timestamps: np.ndarray | None = None,
+    resolution: str | None = None,
 ) -> ElevationResult:
-    return elevation_with_grades(distance, altitude, source, timestamps)[0]
+    return elevation_with_grades(distance, altitude, source, timestamps, resolution)[0]
 
 
 def elevation_with_grades(
@@ -91,9 +105,11 @@ def elevation_with_grades(
     altitude: np.ndarray,
     source: str,
     timestamps: np.ndarray | None = None,
+    resolution: str | None = None,
 ) -> tuple[ElevationResult, np.ndarray | None, np.ndarray | None]:
-    """The result plus (distance grid, grade at each grid point) for per-record terrain lookups."""
-    model_name = noise_model(distance, altitude, source, timestamps)
+    """The result plus (distance grid, grade at each grid point) for per-record terrain lookups.
+    `resolution`: Strava's stream resolution when the samples came downsampled."""
+    model_name = noise_model(distance, altitude, source, timestamps, resolution)
     profile = elevation_profile(distance, altitude, model_name, timestamps)
     if profile is None:
         return ElevationResult(), None, None
@@ -116,18 +132,31 @@ def elevation_with_grades(
 
 
 def noise_model(distance: np.ndarray, altitude: np.ndarray, source: str,
-                timestamps: np.ndarray | None) -> str:
-    """Barometric data keeps its model; any other source is judged by its own jitter (robust
-    spread of the 10 m profile around its 100 m moving average)."""
+                timestamps: np.ndarray | None, resolution: str | None = None) -> str:
+    """Sparse samples (a "low" Strava stream, or samples over SPARSE_SPACING_M apart) get the
+    sparse model whatever the sensor; barometric data keeps its model; any other source is judged
+    by its own jitter (robust spread of the second differences of the 10 m profile)."""
+    if resolution == "low" or sample_spacing(distance, altitude) > SPARSE_SPACING_M:
+        return "sparse"
     if source == "barometric":
         return "barometric"
     raw = elevation_profile(distance, altitude, "barometric", timestamps)  # unsmoothed
     if raw is None:
         return "gps"
     alt = raw[1]
-    residual = alt - moving_average(alt, 10)
-    jitter = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
+    second = np.diff(alt, 2)
+    if second.size == 0:
+        return "gps"
+    jitter = 1.4826 * float(np.median(np.abs(second - np.median(second)))) / np.sqrt(6.0)
     return "smooth" if jitter < SMOOTH_MAX_JITTER_M else "gps"
+
+
+def sample_spacing(distance: np.ndarray, altitude: np.ndarray) -> float:
+    """Median distance in metres between successive samples that have an altitude."""
+    ok = np.isfinite(distance) & np.isfinite(altitude)
+    steps = np.diff(np.maximum.accumulate(distance[ok]))
+    steps = steps[steps > 0]
+    return float(np.median(steps)) if steps.size else 0.0
 
 
 def remove_jumps(alt: np.ndarray, times: np.ndarray | None) -> np.ndarray:

@@ -31,6 +31,9 @@ class HistoryItem(NamedTuple):
     metrics: ActivityMetrics
 
 
+Day = date  # inside Finding, `date` names its field
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     rule: str
@@ -44,12 +47,12 @@ class Finding:
     sources: list[str] = field(default_factory=list)
 
     @property
-    def key(self) -> tuple[str, str | None, date]:
+    def key(self) -> tuple[str, str | None, Day]:
         """What makes a finding unique: re-evaluating must never duplicate it."""
         return (self.rule, self.activity, self.date)
 
     @property
-    def week(self) -> date:
+    def week(self) -> Day:
         """Monday of the finding's local week: the grouping key for weekly digests."""
         return self.date - timedelta(days=self.date.weekday())
 
@@ -95,7 +98,7 @@ class History:
     loss: np.ndarray  # metres (terrain runs only, else 0)
     steep10: np.ndarray  # km at grade <= -10% (terrain runs only)
     terrain: np.ndarray  # bool: outdoor, recorded, with altitude
-    road: np.ndarray  # bool: outdoor GPS run that is not a track session
+    road: np.ndarray  # bool: outdoor GPS run that is neither a track session nor a trail run
     track_cw: np.ndarray  # km
     track_ccw: np.ndarray  # km
     sources: np.ndarray  # object array of str
@@ -178,7 +181,9 @@ def meaningful(metres: float | None) -> float:
 
 
 def is_road(m: ActivityMetrics) -> bool:
-    return m.route.has_gps and not (m.indoor or m.manual) and m.route.shape != "track"
+    """Outdoor GPS runs on roads: not a track session, and not a trail run (camber is a road's)."""
+    off_road = m.route.shape == "track" or m.sub_sport == "trail"
+    return m.route.has_gps and not (m.indoor or m.manual or off_road)
 
 
 def ratio(numerator: float, denominator: float) -> float | None:

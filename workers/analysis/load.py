@@ -1,16 +1,18 @@
-"""Load rules over calendar weeks: weekly jump, ACWR context and weekly descent (DESIGN §1).
+"""Load rules over rolling 7-day windows: weekly jump, ACWR context and weekly descent (DESIGN §1).
 
 Severity follows the strength of the evidence (docs/decisions.md, issue 11):
 * weekly_jump compares the last 7 days with a chronic base of several training weeks, so a
   recovery week, a taper or a holiday is never the base (Nielsen's one-week base fired after every
-  easy week on realistic histories); it is context (info) and a caution only above the ratio
-  bench/cohort.py shows to separate real jumps from normal variation.
+  easy week on realistic histories); it is context (info): no ratio separated real jumps from
+  normal training on both independent sets of bench/cohort.py (a deployment may set a caution).
 * acwr is context only (contested; inverse in runners).
 * Ratio rules need enough history (`min_history_days`, `min_history_runs`) before they speak.
 
-Weekly rules use calendar weeks (Monday, local time): this week so far vs the usual week. Date rules
-fire on a day with a run when their level rises above what it was on the earlier run days of the
-same week (ACWR: of the last `load_refractory_days`): one finding per excursion (one more only if it
+Weekly rules use rolling windows: the last 7 days (today included) vs the usual week, the chronic
+base of the 7-day blocks before them (issue 22: the same 62 km in seven days must read the same
+whether or not the seven days straddle a Monday; calendar weeks are for display, digests and email
+grouping only). Date rules fire on a day with a run when their level rises above what it was on the
+run days of the last `load_refractory_days`: one finding per excursion (one more only if it
 escalates from info to caution), so one bad week yields one message instead of one per run.
 The rules about one run (spikes, comebacks, novel descents) are in spikes.py; breaks in breaks.py.
 """
@@ -37,21 +39,20 @@ def enough_history(h: History, day: int, cfg: Thresholds) -> bool:
     return h.days(int(h.day[0]), day).stop >= cfg.min_history_runs
 
 
-def monday_of(day: int) -> int:
-    """Day number of the Monday of `day`'s week (day 0, 1970-01-01, was a Thursday)."""
-    return day - (day + 3) % 7
-
-
 def weekly_blocks(h: History, day: int, values: np.ndarray, weeks: int) -> list[float]:
-    """Sums of `values` over the calendar weeks (Monday local) before `day`'s week, most recent
-    first; only weeks entirely inside the history."""
-    monday, out = monday_of(day), []
+    """Sums of `values` over the 7-day blocks before the 7 days ending on `day` (block k is days
+    day-7k-6 .. day-7k), most recent first; only blocks entirely inside the history."""
+    out = []
     for k in range(1, weeks + 1):
-        first = monday - 7 * k
+        first = day - 7 * k - 6
         if first < h.day[0]:
             break
         out.append(float(values[h.days(first, first + 6)].sum()))
     return out
+
+
+def last_7_days(h: History, day: int) -> slice:
+    return h.days(day - 6, day)
 
 
 def chronic_base(blocks: list[float], cfg: Thresholds) -> tuple[float, int] | None:
@@ -84,31 +85,31 @@ def weekly_jump(h: History, d: int, today: slice, cfg: Thresholds) -> Finding | 
         base = usual_week(h, day, cfg)
         if base is None or base[0] <= cfg.weekly_jump_min_base_m:
             return None
-        acute = float(h.dist[h.days(monday_of(day), day)].sum())
+        acute = float(h.dist[last_7_days(h, day)].sum())
         return {"value": acute / base[0], "acute": acute, "base": base[0], "weeks": base[1]}
 
     def level(m: dict) -> int:
-        return 2 if m["value"] > cfg.weekly_jump_caution_ratio else int(
-            m["value"] > cfg.weekly_jump_ratio)
+        caution = cfg.weekly_jump_caution_ratio
+        return 2 if caution and m["value"] > caution else int(m["value"] > cfg.weekly_jump_ratio)
 
-    now = fires(h, today, measure, level, ("weekly_jump", cfg), monday_of(d))
+    now = fires(h, today, measure, level, ("weekly_jump", cfg), d - cfg.load_refractory_days)
     if now is None:
         return None
     r, acute, base_m = now["value"], now["acute"], now["base"]
     severity = "caution" if level(now) == 2 else "info"
     message = (
-        f"This week so far you ran {km(acute)}, {(r - 1) * 100:.0f}% more than your usual "
+        f"In the last 7 days you ran {km(acute)}, {(r - 1) * 100:.0f}% more than your usual "
         f"training week ({km(base_m)}, the average of {now['weeks']} recent normal weeks; "
         f"recovery weeks and weeks off are left out). Weekly increases above 30% were linked with "
         f"knee and hip overuse injuries only weakly ({NIELSEN}; a larger cohort found no link for "
         f"week-to-week change, {FRANDSEN.split(':')[0]})."
     )
-    evidence = {"week_to_date_m": acute, "base_weekly_m": base_m, "base_weeks": now["weeks"],
-                "week_start": from_day_number(monday_of(d)).isoformat(),
+    evidence = {"last_7_days_m": acute, "base_weekly_m": base_m, "base_weeks": now["weeks"],
+                "window_start": from_day_number(d - 6).isoformat(),
                 "evidence": "moderate-weak"}
     threshold = cfg.weekly_jump_caution_ratio if severity == "caution" else cfg.weekly_jump_ratio
     return date_finding(h, d, "weekly_jump", severity, r, threshold, message, evidence,
-                        h.days(monday_of(d) - 7 * cfg.weekly_base_weeks, d))
+                        h.days(d - 7 * cfg.weekly_base_weeks - 6, d))
 
 
 def acwr(h: History, d: int, today: slice, cfg: Thresholds) -> Finding | None:
@@ -163,12 +164,12 @@ def weekly_descent(h: History, d: int, today: slice, cfg: Thresholds) -> Finding
     def measure(day: int) -> dict | None:
         if not enough_history(h, day, cfg):
             return None
-        if not h.terrain[h.days(monday_of(day) - 7 * cfg.weekly_base_weeks, day - 1)].any():
+        if not h.terrain[h.days(day - 7 * cfg.weekly_base_weeks - 6, day - 7)].any():
             return None  # no outdoor run with altitude in the base weeks: nothing to compare
         weekly = descent_base(h, day, cfg)
         if weekly is None:
             return None
-        acute = float(h.loss[h.days(monday_of(day), day)].sum())
+        acute = float(h.loss[last_7_days(h, day)].sum())
         value = acute / max(weekly, cfg.descent_floor_m)
         return {"value": value, "acute": acute, "weekly": weekly}
 
@@ -177,7 +178,7 @@ def weekly_descent(h: History, d: int, today: slice, cfg: Thresholds) -> Finding
             return 0
         return 2 if m["acute"] > cfg.weekly_descent_caution_m else 1
 
-    now = fires(h, today, measure, level, ("weekly_descent", cfg), monday_of(d))
+    now = fires(h, today, measure, level, ("weekly_descent", cfg), d - cfg.load_refractory_days)
     if now is None:
         return None
     r, acute, weekly = now["value"], now["acute"], now["weekly"]
@@ -185,15 +186,15 @@ def weekly_descent(h: History, d: int, today: slice, cfg: Thresholds) -> Finding
     compared = (f"{r:.1f}x your usual week's {weekly:.0f} m" if weekly >= cfg.descent_floor_m
                 else f"after weeks with almost no descent ({weekly:.0f} m a week)")
     message = (
-        f"You descended {acute:.0f} m this week so far, {compared} (your recent training weeks; "
+        f"You descended {acute:.0f} m in the last 7 days, {compared} (your recent training weeks; "
         "weeks off are left out). Downhill running loads the knee (Orchard 1996, a mechanism "
         "study); that a sudden rise in weekly descent matters is expert opinion."
     )
-    evidence = {"loss_week_to_date_m": acute, "weekly_usual_loss_m": weekly,
+    evidence = {"loss_last_7_days_m": acute, "weekly_usual_loss_m": weekly,
                 "evidence": "expert opinion"}
     threshold = cfg.weekly_descent_ratio
     return date_finding(h, d, "weekly_descent", severity, r, threshold, message, evidence,
-                        h.days(monday_of(d) - 7 * cfg.weekly_base_weeks, d))
+                        h.days(d - 7 * cfg.weekly_base_weeks - 6, d))
 
 
 def descent_base(h: History, day: int, cfg: Thresholds) -> float | None:

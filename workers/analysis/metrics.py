@@ -15,6 +15,7 @@ import numpy as np
 
 from workers.analysis.dynamics import DynamicsResult, compute_dynamics
 from workers.analysis.elevation import ElevationResult, elevation_with_grades
+from workers.analysis.kneeload import KneeMetrics, profile
 from workers.analysis.routes import EARTH_M_PER_DEG, RouteResult, compute_route
 from workers.parsing.track import Track
 
@@ -34,6 +35,7 @@ class ElevationMetrics:
     device_loss_m: float | None = None
     device_gain_m: float | None = None
     engine_loss_m: float | None = None  # our own figure (loss_m may be the device's, see below)
+    loss_source: str | None = None  # device | samples: where loss_m came from; None without altitude
     confidence: str | None = None  # high | medium | low; None without altitude
 
 
@@ -73,6 +75,7 @@ class ActivityMetrics:
     device: str | None = None
     utc_offset_s: int | None = None  # local time - UTC at the start, when the source said
     race: bool = False  # provider workout type "race" or a race-like name
+    knee: KneeMetrics = field(default_factory=KneeMetrics)  # knee-load profile (kneeload.py)
 
     @property
     def terrain(self) -> bool:
@@ -95,6 +98,7 @@ class ActivityMetrics:
             elevation=ElevationMetrics(**data.pop("elevation", {})),
             route=RouteMetrics(**data.pop("route", {})),
             dynamics=DynamicsMetrics(**data.pop("dynamics", {})),
+            knee=KneeMetrics(**data.pop("knee", {})),
             **data,
         )
 
@@ -110,10 +114,10 @@ def compute_metrics(track: Track) -> ActivityMetrics:
     elevation, grid, grades = (None, None, None)
     if source != "none" and track.altitude.size == distance.size:
         elevation, grid, grades = elevation_with_grades(
-            distance, track.altitude, source, track.timestamps
+            distance, track.altitude, source, track.timestamps, track.resolution
         )
     route = compute_route(track.lat, track.lon, track.sub_sport) if terrain else RouteResult()
-    grade_at = np.interp(distance, grid, grades) if grid is not None else None
+    grade_at = np.interp(distance, grid, grades) if grid is not None and grades is not None else None
     dynamics = compute_dynamics(
         track.timestamps, track.speed, track.cadence, track.stance_time_balance, grade_at
     )
@@ -133,6 +137,8 @@ def compute_metrics(track: Track) -> ActivityMetrics:
         device=track.device,
         utc_offset_s=track.utc_offset_s,
         race=track.race,
+        knee=profile(track.timestamps, distance, track.speed, track.cadence, grade_at,
+                     source) if not track.manual else KneeMetrics(),
     )
 
 
@@ -166,6 +172,9 @@ def elevation_metrics(
     base.gain_m = round(result.gain_m, 1)
     base.engine_loss_m = round(result.loss_m, 1)
     base.loss_m = reported_loss(source, result.loss_m, device_loss)
+    from_device = device_loss is not None and base.loss_m == round(float(device_loss), 1) and (
+        source == "barometric")
+    base.loss_source = "device" if from_device else "samples"
     base.loss_m_per_km = round(result.loss_m / km, 2) if km > 0.1 else 0.0
     base.km_grade_le_minus5 = round(result.km_grade_le_minus5, 2)
     base.km_grade_le_minus10 = round(result.km_grade_le_minus10, 2)

@@ -11,14 +11,15 @@ import numpy as np
 
 from workers.analysis.config import Thresholds
 from workers.analysis.history import History, km
-from workers.analysis.load import date_finding, finding, run_days
+from workers.analysis.load import date_finding, enough_history, finding, run_days
 
 
 def route_repetition(h: History, d: int, today: slice, cfg: Thresholds):
-    """Route habit (rule id kept for the contract): the share of road distance on the same route
-    segments, run in the same direction, in several different weeks. A GPS trace cannot measure
-    road camber or which side of the road a runner is on; running the same route the same way is
-    what it can see, and it is how the same leg ends up on the low side of the same camber."""
+    """Route habit (rule id kept for the contract): the share of road distance that is net one-way
+    exposure on segments run in several different weeks: on each segment, the metres run one way
+    minus the metres run the other way. Running a loop alternately both ways is the remedy, not a
+    habit (issue 22). A GPS trace cannot measure road camber or which side of the road a runner
+    is on; the same stretch the same way, run after run, is what it can see."""
     def measure(day: int) -> dict | None:
         window = h.days(day - cfg.repetition_window_days + 1, day)
         road = window.start + np.flatnonzero(h.road[window])
@@ -32,12 +33,14 @@ def route_repetition(h: History, d: int, today: slice, cfg: Thresholds):
     share, total_m = now["value"], now["road_m"]
     message = (
         f"{'Still: ' if reminder else ''}{share * 100:.0f}% of your {km(total_m)} of road running "
-        f"in the last {cfg.repetition_window_days} days was the same route in the same direction, "
-        f"in {cfg.repetition_min_weeks} or more different weeks. Why it matters: roads are built "
-        "with a camber (a slope to the side), so the same route the same way puts the same leg on "
-        "the low side again and again. We cannot measure the camber or your side of the road from "
-        "GPS. Varying the route or direction is common advice for outer-knee pain (expert "
-        "opinion, BMJ Best Practice)."
+        f"in the last {cfg.repetition_window_days} days was the same route in the same direction "
+        f"(after taking off the times you ran it the other way), in {cfg.repetition_min_weeks} "
+        "or more different weeks. Why it matters: most roads slope to the side (camber) so that "
+        "rain runs off, and the same stretch the same way keeps the same slope under your feet "
+        "run after run. Which foot is lower depends on which side of the road you run on, which "
+        "GPS cannot see. Common advice for outer-knee pain (expert opinion, BMJ Best Practice): "
+        "run the route in the other direction on some days, vary your routes, or choose flatter "
+        "paths."
     )
     evidence = {"road_m": total_m, "repeated_share": round(share, 3),
                 "weeks_with_runs": now["weeks"], "runs": int(now["runs"].size),
@@ -54,7 +57,9 @@ def exposure_fires(h: History, today: slice, measure, met, key: tuple, cfg: Thre
     `exposure_refractory_days` (a one-day dip does not re-alert). While it continues, a reminder
     on the first run day of each `reminder_days` period (periods counted from 1970-01-01, so the
     answer for a date never depends on where evaluation started) once every run day of the last
-    `reminder_days` met it: never one alert per day, never silence for months."""
+    `exposure_refractory_days` met it: the first reminder comes 2 to 6 weeks after the alert (4 on
+    average: requiring the whole period, as before, made it 4 to 8), then every 4 weeks. Never one
+    alert per day, never silence for months."""
     d = int(h.day[today.start])
     now = h.memo(key, d, measure)
     if now is None or not met(now):
@@ -69,13 +74,19 @@ def exposure_fires(h: History, today: slice, measure, met, key: tuple, cfg: Thre
         return now, False
     period = run_days(h, d - cfg.reminder_days, d - 1)
     new_period = period.size and int(period[-1]) // cfg.reminder_days != d // cfg.reminder_days
-    if new_period and all(was_met(x) for x in period):
+    if new_period and all(was_met(x) for x in recent):
         return now, True
     return None, False
 
 
+SECTOR_BITS = 3  # routes.segment_keys: cell << 3 | heading sector (0-5)
+HALF_TURN = 3  # sector s and s + 3 are the same road run the other way
+
+
 def repeated_share(h: History, d: int, idx: np.ndarray, cfg: Thresholds) -> dict | None:
-    """Share of road metres on keys run in >= N different weeks (counted back from day d)."""
+    """Net one-way share of road metres: per road segment (cell and axis, either direction) run in
+    >= N different weeks (counted back from day d), |metres one way - metres the other way|,
+    summed and divided by all road metres of the window."""
     if idx.size == 0:
         return None
     parts = [h.keys(int(i)) for i in idx]
@@ -85,18 +96,16 @@ def repeated_share(h: History, d: int, idx: np.ndarray, cfg: Thresholds) -> dict
         return None
     weeks = np.concatenate([np.full(p[0].size, (d - h.day[i]) // 7)
                             for p, i in zip(parts, idx, strict=True)])
-    # Sort-based set operations: a few thousand int64 keys, faster than np.unique's hashing.
-    pairs = sorted_unique(keys * 8 + weeks)  # weeks 0..3 fit in the low bits
-    owners = pairs // 8
-    starts = np.flatnonzero(np.concatenate(([True], owners[1:] != owners[:-1])))
-    week_counts = np.diff(np.append(starts, owners.size))
-    repeated = owners[starts][week_counts >= cfg.repetition_min_weeks]
-    pos = np.minimum(np.searchsorted(repeated, keys), max(repeated.size - 1, 0))
-    on_repeated = repeated[pos] == keys if repeated.size else np.zeros(keys.size, dtype=bool)
-    share = float(metres[on_repeated].sum() / metres.sum())
-    weeks = np.unique(weeks)
-    return {"value": share, "road_m": float(metres.sum()), "weeks": int(weeks.size),
-            "runs": idx}
+    sector = keys & ((1 << SECTOR_BITS) - 1)
+    axis = (keys >> SECTOR_BITS << SECTOR_BITS) | (sector % HALF_TURN)
+    sign = np.where(sector >= HALF_TURN, -1.0, 1.0)
+    owners, inverse = np.unique(axis, return_inverse=True)
+    week_sets = np.unique(inverse * 8 + weeks)  # weeks 0..3 fit in the low bits
+    week_counts = np.bincount(week_sets // 8, minlength=owners.size)
+    net = np.abs(np.bincount(inverse, weights=sign * metres, minlength=owners.size))
+    one_way = float(net[week_counts >= cfg.repetition_min_weeks].sum())
+    return {"value": one_way / float(metres.sum()), "road_m": float(metres.sum()),
+            "weeks": int(np.unique(weeks).size), "runs": idx}
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:
@@ -143,7 +152,8 @@ def gct_asymmetry(h: History, i: int, cfg: Thresholds):
     prior = [(j, b) for j in range(window.start, window.stop) if (b := balance_of(h, j)) is not None]
     red = [j for j, b in prior if not cfg.gct_low_pct <= b <= cfg.gct_high_pct]
     values = np.array([b for _, b in prior])
-    baseline = float(values.mean()) if len(prior) >= cfg.gct_min_baseline_runs else None
+    settled = len(prior) >= cfg.gct_min_baseline_runs and enough_history(h, int(h.day[i]), cfg)
+    baseline = float(values.mean()) if settled else None
     shift = None if baseline is None else today - baseline
     is_red = not cfg.gct_low_pct <= today <= cfg.gct_high_pct
     if is_red and len(red) + 1 >= cfg.gct_min_red_runs:
@@ -175,7 +185,7 @@ def balance_of(h: History, i: int) -> float | None:
 def cadence_drop(h: History, i: int, cfg: Thresholds):
     m = h.items[i].metrics
     bands = m.dynamics.cadence_by_speed
-    if m.manual or not bands:
+    if m.manual or not bands or not enough_history(h, int(h.day[i]), cfg):
         return None
     window = h.before(i, cfg.cadence_baseline_days)
     base_idx = [j for j in range(window.start, window.stop)

@@ -10,13 +10,14 @@ reported (a run yesterday is still current today).
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from workers.analysis import kneetolerance as knee
 from workers.analysis.config import Thresholds
 from workers.analysis.digest import weekly_digests
-from workers.analysis.history import Finding, HistoryItem, local_offset
+from workers.analysis.history import Finding, History, HistoryItem, day_number, local_offset
 from workers.analysis.metrics import ActivityMetrics, compute_metrics, iso_utc
 from workers.analysis.rules import evaluate_dates, history_note, weekly_table
 from workers.analysis.severity import sort_key
@@ -68,7 +69,27 @@ def analyze_tracks(
     document["digests"] = weekly_digests(document["findings"])
     note = history_note(history, as_of, thresholds, utc_offset_s)
     document["notes"] = [note] if note else []
+    add_knee_load(document, history, thresholds or Thresholds(), utc_offset_s)
     return document
+
+
+def add_knee_load(document: dict, history: list[HistoryItem], cfg: Thresholds,
+                  utc_offset_s: int) -> None:
+    """Knee-km on every run and week, the week's tolerance, and today's acute load
+    (docs/knee-load.md): additions the v1 document allows."""
+    h = History.build(history, utc_offset_s)
+    s = knee.series(h)
+    by_id = {item.id: round(float(km), 2) for item, km in zip(h.items, s.run_km, strict=True)}
+    for a in document["activities"]:
+        a["knee_load_km"] = by_id.get(a["id"])
+    for w in document["weeks"]:
+        monday = day_number(date.fromisoformat(w["start"]))
+        tol = knee.tolerance(h, s, monday, cfg)
+        w["knee_load_km"] = round(s.week_sum(monday, monday + 6), 2)
+        w["knee_tolerance_km"] = None if tol is None else round(tol["km"], 2)
+    if len(h):
+        view = knee.load_view(h, cfg, int(h.day[-1]), 1)
+        document["knee_load"] = dict(view["current"], date=view["days"][-1]["date"])
 
 
 def local_start(item: HistoryItem | ActivityMetrics, default_offset_s: int) -> datetime:
@@ -117,7 +138,7 @@ def find_duplicates(items: list[tuple[str, str, ActivityMetrics, str]]) -> dict[
 
 def build_document(
     items: list[tuple[str, str, ActivityMetrics, str]],
-    findings: list[Finding | dict],
+    findings: Sequence[Finding | dict],
     weeks: list[dict],
     skipped: Iterable[Skip | dict],
     duplicates: dict[str, str] | None = None,
@@ -153,6 +174,9 @@ def activity_dict(file: str, ident: str, m: ActivityMetrics, source: str, dup: s
             "km_grade_le_minus5": e.km_grade_le_minus5,
             "km_grade_le_minus10": e.km_grade_le_minus10,
             "altitude_source": e.altitude_source, "device_loss_m": e.device_loss_m,
+            # What the rules use (loss_m), where it came from, and the estimate from the samples
+            # whatever loss_m is: the engine's own figure stays visible beside the watch's.
+            "samples_loss_m": e.engine_loss_m, "loss_source": e.loss_source,
             "longest_descent_m": e.longest_descent_m, "confidence": e.confidence,
         },
         "route": {
@@ -177,6 +201,7 @@ def render_text(document: dict[str, Any]) -> str:
     out = ["kneeguard analysis", ""]
     out += runs_table(document["activities"]) + [""]
     out += weeks_table(document["weeks"]) + [""]
+    out += knee_load_text(document.get("knee_load"))
     out += [f"Note: {n}" for n in document.get("notes", [])]
     out += digest_text(document.get("digests", []))
     out += findings_text(document["findings"])
@@ -193,7 +218,7 @@ def runs_table(activities: list[dict]) -> list[str]:
     if not activities:
         return ["No runs found."]
     lines = [f"Runs ({len(activities)})",
-             f"  {'date':<10} {'km':>6} {'time':>8} {'loss m':>7} {'m/km':>5} "
+             f"  {'date':<10} {'km':>6} {'knee-km':>7} {'time':>8} {'loss m':>7} {'m/km':>5} "
              f"{'route':<15} {'spm':>5}  file"]
     for a in activities:
         e, r = a["elevation"], a["route"]
@@ -206,7 +231,8 @@ def runs_table(activities: list[dict]) -> list[str]:
         note = " (indoor)" if a["indoor"] else (" (duplicate)" if a.get("duplicate_of") else "")
         lines.append(
             f"  {a['start_time'][:10]:<10} {a['distance_m'] / 1000:>6.2f} "
-            f"{hms(a['moving_time_s']):>8} {loss:>7} {per_km:>5} {route:<15} "
+            f"{knee_km(a.get('knee_load_km')):>7} {hms(a['moving_time_s']):>8} {loss:>7} "
+            f"{per_km:>5} {route:<15} "
             f"{'-' if spm is None else f'{spm:.0f}':>5}  {a['file']}{note}"
         )
     return lines
@@ -218,10 +244,26 @@ def weeks_table(weeks: list[dict]) -> list[str]:
     active = [w for w in weeks if w["runs"]]
     empty = len(weeks) - len(active)
     title = "Weeks (Monday, local time)" + (f"; {empty} weeks without runs not shown" if empty else "")
-    lines = [title, f"  {'week':<10} {'km':>7} {'loss m':>7} {'runs':>5}"]
-    lines += [f"  {w['start']:<10} {w['distance_m'] / 1000:>7.1f} {w['loss_m']:>7.0f} {w['runs']:>5}"
-              for w in active]
+    lines = [title, f"  {'week':<10} {'km':>7} {'knee-km':>7} {'tolerance':>9} {'loss m':>7} "
+                    f"{'runs':>5}"]
+    lines += [f"  {w['start']:<10} {w['distance_m'] / 1000:>7.1f} "
+              f"{knee_km(w.get('knee_load_km')):>7} {knee_km(w.get('knee_tolerance_km')):>9} "
+              f"{w['loss_m']:>7.0f} {w['runs']:>5}" for w in active]
     return lines
+
+
+def knee_load_text(current: dict | None) -> list[str]:
+    if not current:
+        return []
+    tol = current.get("tolerance_km")
+    return [f"Knee load on {current['date']}: {current['acute_km']:.0f} knee-km acute"
+            + (f", tolerance {tol:.0f} ({100 * current['ratio']:.0f}%)" if tol else
+               "; no tolerance yet (needs 28 days of history)")
+            + ". 1 knee-km = one easy flat km at your usual pace (docs/knee-load.md).", ""]
+
+
+def knee_km(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def digest_text(digests: list[dict]) -> list[str]:

@@ -1,4 +1,5 @@
-"""Route geometry: shape, loop direction, 400 m track laps and repetition keys (science.md §3.4).
+"""Route geometry: shape, loop direction, 400 m and 200 m track laps and repetition keys
+(science.md §3.4).
 
 GPS cannot tell which side of the road a runner is on, so we measure what it can: whether a run
 is a loop, an out-and-back or a track session, which way loops and laps turn (signed area, shoelace
@@ -14,14 +15,32 @@ import numpy as np
 
 EARTH_M_PER_DEG = 111_320.0
 STEP_M = 10.0  # resampling step along the path
-# 400 m oval (lane 1): straights 84.39 m, kerb radius 36.5 m -> about 158 m x 74 m outside.
-LAP_STEPS = np.arange(34, 47)  # candidate lap lengths 340-460 m: watches mis-measure laps
 LAP_CLOSE_M = 20.0  # a lap returns within this distance of where it started
-OVAL_MAJOR_M = (135.0, 215.0)
-OVAL_MINOR_M = (50.0, 115.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Oval:
+    """A standard track: lap lengths to try (steps of STEP_M), the oval's extent, and how sharply
+    its bends may turn over `span` steps (95th percentile, degrees)."""
+
+    lap_steps: np.ndarray
+    major_m: tuple[float, float]
+    minor_m: tuple[float, float]
+    span: int
+    max_turn_deg: float
+
+
+# 400 m oval (lane 1): straights 84.39 m, kerb radius 36.5 m -> about 158 m x 74 m outside.
 # Heading change per 30 m: a 36.5 m bend gives 47 degrees (real track files 48-65 with GPS
 # noise), a right-angle street corner 90 (synthetic blocks with 0-5 m noise: 88-96).
-MAX_BEND_TURN_DEG = 78.0
+OUTDOOR = Oval(np.arange(34, 47), (135.0, 215.0), (50.0, 115.0), 3, 78.0)
+# 200 m indoor oval (World Athletics: bend radius 15-19 m, straights ~35-50 m, banked): about
+# 70-90 m x 30-40 m, GPS-smoothed to 75-78 x 44-49 m. Its bends turn ~33 degrees per 10 m; a
+# street corner turns 90 in a few metres. No city block is this small, so size, laps of ~200 m
+# and bends without corners are enough (issue 22: a 200 m indoor oval was counted as road).
+INDOOR = Oval(np.arange(17, 24), (55.0, 105.0), (22.0, 65.0), 1, 60.0)
+OVALS = (OUTDOOR, INDOOR)
+LAP_STEPS = OUTDOOR.lap_steps
 MIN_TRACK_M = 800.0  # at least two laps before we call it track running
 CELL_M = 100.0  # route-repetition grid cell
 KEY_EVERY = 5  # one key sample every 5 steps = 50 m
@@ -145,43 +164,55 @@ def is_out_and_back(xy: np.ndarray, near_m: float = 50.0, share: float = 0.6) ->
 
 
 def detect_track(xy: np.ndarray) -> tuple[np.ndarray, int | None, float, float]:
-    """(mask of points on a 400 m oval, lap count, metres clockwise, metres counter-clockwise)."""
-    n = len(xy)
-    mask = np.zeros(n, dtype=bool)
-    if n <= LAP_STEPS[-1] + 1:
-        return mask, None, 0.0, 0.0
-    close, best = lap_closure(xy)
-    laps = 0.0
-    cw = ccw = 0.0
-    for start, stop in runs(close):
-        end = min(n, stop + int(np.median(best[start:stop])))
-        region = xy[start:end]
-        if (end - start) * STEP_M < MIN_TRACK_M or not looks_like_oval(region):
-            continue
-        mask[start:end] = True
-        laps += (end - start) / float(np.median(best[start:stop]))
-        seg_cw, seg_ccw = turning_metres(region)
-        cw, ccw = cw + seg_cw, ccw + seg_ccw
+    """(mask of points on a 400 m or 200 m oval, lap count, metres clockwise, metres ccw)."""
+    mask = np.zeros(len(xy), dtype=bool)
+    laps = cw = ccw = 0.0
+    for oval in OVALS:
+        seg_mask, seg_laps, seg_cw, seg_ccw = detect_oval(xy, oval, mask)
+        mask |= seg_mask
+        laps, cw, ccw = laps + seg_laps, cw + seg_cw, ccw + seg_ccw
     return mask, (int(round(laps)) if laps else None), cw, ccw
 
 
-def lap_closure(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per point: does the path return within LAP_CLOSE_M after 340-460 m, and after how many steps."""
+def detect_oval(xy: np.ndarray, oval: Oval, taken: np.ndarray
+                ) -> tuple[np.ndarray, float, float, float]:
+    n = len(xy)
+    mask = np.zeros(n, dtype=bool)
+    if n <= oval.lap_steps[-1] + 1:
+        return mask, 0.0, 0.0, 0.0
+    close, best = lap_closure(xy, oval.lap_steps)
+    laps = cw = ccw = 0.0
+    for start, stop in runs(close & ~taken):
+        lap = float(np.median(best[start:stop]))
+        end = min(n, stop + int(lap))
+        region = xy[start:end]
+        if (end - start) * STEP_M < MIN_TRACK_M or not looks_like_oval(region, oval):
+            continue
+        mask[start:end] = True
+        laps += (end - start) / lap
+        seg_cw, seg_ccw = turning_metres(region)
+        cw, ccw = cw + seg_cw, ccw + seg_ccw
+    return mask, laps, cw, ccw
+
+
+def lap_closure(xy: np.ndarray, lap_steps: np.ndarray = LAP_STEPS
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Per point: does the path return within LAP_CLOSE_M after one lap, and after how many steps."""
     n = len(xy)
     close = np.zeros(n, dtype=bool)
-    best = np.full(n, int(np.median(LAP_STEPS)))
-    # Cheap pre-filter at exactly 400 m; only points that come back near it get the full search.
-    mid = int(np.median(LAP_STEPS))
+    best = np.full(n, int(np.median(lap_steps)))
+    # Cheap pre-filter at exactly one lap; only points that come back near it get the full search.
+    mid = int(np.median(lap_steps))
     near = np.zeros(n, dtype=bool)
     near[: n - mid] = np.hypot(*(xy[mid:] - xy[:-mid]).T) <= LAP_CLOSE_M + 80.0
     cand = np.flatnonzero(near)
     if cand.size == 0:
         return close, best
-    idx = cand[:, None] + LAP_STEPS[None, :]
+    idx = cand[:, None] + lap_steps[None, :]
     ahead = xy[np.minimum(idx, n - 1)]
     gap = np.hypot(*(ahead - xy[cand][:, None, :]).transpose(2, 0, 1))
     gap = np.where(idx < n, gap, np.inf)
-    best[cand] = LAP_STEPS[gap.argmin(axis=1)]
+    best[cand] = lap_steps[gap.argmin(axis=1)]
     close[cand] = gap.min(axis=1) <= LAP_CLOSE_M
     return close, best
 
@@ -192,23 +223,23 @@ def runs(flags: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
-def looks_like_oval(region: np.ndarray) -> bool:
-    """A 400 m track by geometry: the size of an oval and the shape of one (two straights joined
-    by two bends of the standard 36.5 m radius), not just any small closed loop. A bend turns
-    about 47 degrees every 30 m all the way round; a city block of the same perimeter turns 90
-    degrees at each corner within a few metres, which no track bend does."""
+def looks_like_oval(region: np.ndarray, oval: Oval = OUTDOOR) -> bool:
+    """A standard track by geometry: the size of an oval and the shape of one (two straights
+    joined by two bends of the standard radius), not just any small closed loop. A 400 m bend
+    turns about 47 degrees every 30 m all the way round; a city block of the same perimeter
+    turns 90 degrees at each corner within a few metres, which no track bend does."""
     centred = region - region.mean(axis=0)
     _, vectors = np.linalg.eigh(np.cov(centred.T))
     proj = centred @ vectors
     minor, major = np.ptp(proj, axis=0)
-    major_ok = OVAL_MAJOR_M[0] <= major <= OVAL_MAJOR_M[1]
-    if not (major_ok and OVAL_MINOR_M[0] <= minor <= OVAL_MINOR_M[1]):
+    major_ok = oval.major_m[0] <= major <= oval.major_m[1]
+    if not (major_ok and oval.minor_m[0] <= minor <= oval.minor_m[1]):
         return False
-    return sharpest_turns(region) <= MAX_BEND_TURN_DEG
+    return sharpest_turns(region, oval.span) <= oval.max_turn_deg
 
 
 def sharpest_turns(xy: np.ndarray, span: int = 3) -> float:
-    """95th percentile of the heading change over `span` steps (30 m), in degrees."""
+    """95th percentile of the heading change over `span` steps (span x 10 m), in degrees."""
     step = np.diff(xy, axis=0)
     if len(step) <= span:
         return 0.0

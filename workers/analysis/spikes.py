@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from workers.analysis.breaks import comeback_reference, pre_break_longest, previous_run
+from workers.analysis.breaks import comeback_reference, last_break, pre_break_longest, previous_run
 from workers.analysis.config import Thresholds
 from workers.analysis.history import DAY_S, Finding, History, km
 from workers.analysis.load import EXPERT, FRANDSEN, enough_history, finding
@@ -27,6 +27,9 @@ def single_run_spike(h: History, i: int, cfg: Thresholds) -> Finding | None:
     gap_days = (h.t[i] - h.t[prev]) / DAY_S
     if gap_days >= cfg.break_min_days:
         return first_run_back(h, i, prev, gap_days, cfg)
+    ramp = comeback_ramp(h, i, cfg)
+    if ramp is not None:
+        return ramp
     if not enough_history(h, int(h.day[i]), cfg):
         return None  # "your longest of the last 30 days" needs 30 days to exist (report says so)
     window = h.before(i, cfg.spike_window_days)
@@ -90,6 +93,56 @@ def first_run_back(h: History, i: int, prev: int, gap_days: float,
 
 
 
+def comeback_ramp(h: History, i: int, cfg: Thresholds) -> Finding | None:
+    """While rebuilding after a break: a run above the longest run since the return by the spike
+    tiers is a caution (`return_to_running`), once two runs are back to compare with. A step held
+    for a week (the longest since the return first reached `ramp_step_days` or more ago) is how
+    return-to-running progressions advance (3, 4, 5 km a week apart is the textbook rebuild), so
+    only a step taken before the last one was held, or one of more than double, is a ramp. The
+    ramp ends when the runner is back at the pre-break longest (or `comeback_days` after the
+    return). A run above the pre-break longest itself is left to the spike rule."""
+    p = last_break(h, int(h.day[i]), cfg)
+    if p is None:
+        return None
+    back = np.flatnonzero(h.dist[p + 1:i] > 0) + p + 1
+    if back.size < 2:
+        return None  # one run back is no reference for a ramp
+    since, today = float(h.dist[back].max()), float(h.dist[i])
+    before = pre_break_longest(h, p, cfg) if (h.t[back[0]] - h.t[p]) / DAY_S <= (
+        cfg.break_lookback_days) else None
+    if before is not None and (since >= before[0] or today > cfg.spike_small * before[0]):
+        return None  # rebuilt, or longer than before the break: the spike rule speaks
+    r = today / since if since > 0 else 0.0
+    # The step was reached by the first run within the small tier of it: 3.01 and 3.02 km are
+    # one step (GPS distance varies by a few percent), not a new one two days later.
+    held = int(h.day[i]) - int(h.day[back[np.argmax(h.dist[back] * cfg.spike_small >= since)]])
+    if r <= cfg.spike_small or (held >= cfg.ramp_step_days and r <= cfg.spike_large):
+        return None
+    return ramp_finding(h, i, back, since, r, held, before, cfg)
+
+
+def ramp_finding(h: History, i: int, back: np.ndarray, since: float, r: float, held: int,
+                 before: tuple[float, slice] | None, cfg: Thresholds) -> Finding:
+    days = (h.t[i] - h.t[back[0]]) / DAY_S
+    target = "" if before is None else f" Your longest before the break was {km(before[0])}."
+    message = (
+        f"{race_prefix(h, i)}Today's {km(float(h.dist[i]))} is {(r - 1) * 100:.0f}% longer than "
+        f"your longest run since you came back {days:.0f} days ago ({km(since)}, {held} days "
+        f"ago).{target} "
+        "Return-to-running guidance is to build up gradually, each run within about 10% of the "
+        "longest since the return; a big jump soon after a break is the case clinicians describe "
+        f"(clinical return-to-running guidance, {EXPERT}; not the cohort study behind the "
+        f"spike rule).{race_suffix(h, i)}"
+    )
+    evidence = {"distance_m": float(h.dist[i]), "longest_since_return_m": since,
+                "runs_since_return": int(back.size), "days_since_return": round(days, 1),
+                "longest_since_return_days_ago": held,
+                "longest_before_break_m": None if before is None else before[0],
+                "evidence": "clinical return-to-running guidance (expert opinion)"}
+    return finding(h, i, "return_to_running", "caution", r, cfg.spike_small, message, evidence,
+                   back)
+
+
 def race_prefix(h: History, i: int) -> str:
     return "Race: " if h.race[i] else ""
 
@@ -101,8 +154,8 @@ def race_suffix(h: History, i: int) -> str:
 
 
 def downhill_novel(h: History, i: int, cfg: Thresholds) -> Finding | None:
-    if not h.terrain[i]:
-        return None
+    if not h.terrain[i] or not enough_history(h, int(h.day[i]), cfg):
+        return None  # "the most in 30 days" needs 30 days to exist, like the spike rule
     window = h.before(i, cfg.downhill_window_days)
     prior = window.start + np.flatnonzero(h.terrain[window])
     if prior.size == 0:

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 from workers.analysis.config import Thresholds
 
-# workers.analysis.load: weekly_jump compares days d-6..d with d-20..d-14; acwr's uncoupled
+# workers.analysis.load: weekly_jump compares days d-6..d with the 7-day blocks before them (up to
+# `weekly_base_weeks`, read by rules.lookback_days); acwr's uncoupled
 # chronic load is days d-27..d-7 and its EWMA starts at most 364 days back (`ewma_pair`);
 # weekly_descent's base is days d-34..d-7.
 WEEKLY_JUMP_DAYS = 21
 ACWR_CHRONIC_DAYS = 28
 EWMA_HORIZON_DAYS = 365
 DESCENT_BASE_DAYS = 35
+KNEE_LOAD_DAYS = 7 * 51 + 6
 
 
 def rule_windows(t: Thresholds) -> dict[str, int]:
@@ -30,15 +32,19 @@ def rule_windows(t: Thresholds) -> dict[str, int]:
     return {
         "single_run_spike": t.spike_window_days,
         "return_to_running": t.spike_window_days,  # plus the previous run (see module doc)
-        "weekly_jump": WEEKLY_JUMP_DAYS,
+        "weekly_jump": max(WEEKLY_JUMP_DAYS, 7 * t.weekly_base_weeks + 6),
         "acwr": max(ACWR_CHRONIC_DAYS, t.acwr_min_history_days, EWMA_HORIZON_DAYS),
-        "weekly_descent": max(DESCENT_BASE_DAYS, t.descent_min_history_days),
+        "weekly_descent": max(DESCENT_BASE_DAYS, t.descent_min_history_days,
+                              7 * t.weekly_base_weeks + 6),
         "downhill_novel": t.downhill_window_days,
         "route_repetition": t.repetition_window_days,
         "track_direction": t.track_window_days,
         "gct_asymmetry": t.gct_baseline_days,
         "cadence_drop": t.cadence_baseline_days,
         "shoe_mileage": 0,  # the pair's whole life (see module doc)
+        # kneetolerance: the week's tolerance reads 51 weeks before its Monday; a run's knee-km
+        # reads the 90 days before it (easy pace), inside the same year.
+        "knee_load": KNEE_LOAD_DAYS,
     }
 
 

@@ -42,7 +42,8 @@ CATALOG: dict[str, EventType] = {
                   "after a re-analysis drops a finding that was sent; endpoints subscribed to "
                   "finding.created receive it too", _FINDINGS_WHO),
         EventType("activity.analyzed", "An activity was parsed and the athlete's history "
-                  "re-analysed; lists the ids of the findings it created.",
+                  "re-analysed; carries the run's knee load (`knee_load_km`, knee-equivalent "
+                  "km) and lists the ids of the findings it created.",
                   "after every analysis of an activity",
                   "the athlete's own endpoints; clubs whose member shares `findings`, `distance` "
                   "and `descent`; consented integrators; never for Strava-derived data"),

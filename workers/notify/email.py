@@ -66,7 +66,7 @@ def finding_email(
     _check_link(public_url)
     items = [_view(f) for f in sorted(findings, key=_severity_rank)]
     week = _one_week(findings)
-    context = {"findings": items, "athlete_email": athlete_email, "week": week,
+    context: dict[str, Any] = {"findings": items, "athlete_email": athlete_email, "week": week,
                "subject": _subject(items, week),
                "unsubscribe_url": unsubscribe_url, "public_url": public_url}
     msg = _headed(context["subject"], athlete_email, key=key, mail_from=mail_from, now=now)
@@ -217,16 +217,17 @@ def _monday(value: Any) -> date | None:
 def _one_week(findings: Sequence[Mapping[str, Any]]) -> str:
     """"24 Nov" when every finding falls in the week starting Monday 24 Nov (local), else ""."""
     mondays = {_monday(f.get("date")) for f in findings}
-    if len(mondays) != 1 or None in mondays:
+    monday = mondays.pop() if len(mondays) == 1 else None
+    if monday is None:
         return ""
-    monday = mondays.pop()
     return f"{monday.day} {monday.strftime('%b')}"
 
 
 def dated(message: str, day: str, monday: str = "") -> str:
-    """Rule messages speak on the day of the run ("Today's 40.8 km is …", "This week so far you
-    ran …"); an email arrives later, so the run is named by its date ("Your 40.8 km run on Sun
-    30 Nov is …") and the week by its days ("From Mon 24 Nov to Sun 30 Nov you ran …")."""
+    """Rule messages speak on the day of the run ("Today's 40.8 km is …", "In the last 7 days you
+    ran …"; "This week so far …" in findings stored before issue 22); an email arrives later, so
+    the run is named by its date ("Your 40.8 km run on Sun 30 Nov is …") and the week by its days
+    ("In the 7 days to Sun 30 Nov you ran …", "From Mon 24 Nov to Sun 30 Nov you ran …")."""
     if not day:
         return message
     message = re.sub(r"^(Race: )?Today's ([\d.,]+ km) is", rf"\1Your \2 run on {day} is",
@@ -238,6 +239,9 @@ def dated(message: str, day: str, monday: str = "") -> str:
     elif monday:
         message = re.sub(r"^This week so far", f"On {day}", message)
         message = re.sub(r"\bthis week so far\b", f"on {day}", message)
+    # Weekly rules speak of rolling windows ("In the last 7 days you ran …", issue 22).
+    message = re.sub(r"^In the last 7 days", f"In the 7 days to {day}", message)
+    message = re.sub(r"\bin the last 7 days\b", f"in the 7 days to {day}", message)
     return re.sub(r"\btoday\b", f"on {day}", message)
 
 

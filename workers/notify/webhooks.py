@@ -16,7 +16,7 @@ import secrets as _secrets
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from standardwebhooks import Webhook
 
@@ -102,7 +102,7 @@ def _iso_utc(ts: datetime) -> str:
     return as_utc(ts).isoformat().replace("+00:00", "Z")
 
 
-def classify(outcome: int | BaseException) -> str:
+def classify(outcome: int | BaseException) -> Literal["ok", "retry", "disabled"]:
     """2xx → ok; 410 Gone → disable the endpoint; anything else (3xx included) → retry."""
     if isinstance(outcome, BaseException):
         return "retry"

@@ -132,9 +132,9 @@ def _sessions(raw: _Raw) -> list[dict]:
     """Session dicts sorted by start, each with '_start' (POSIX); one synthetic if none."""
     sessions = []
     for s in raw.other["session"]:
-        start = _posix(s.get("start_time"))
-        if start is None and _posix(s.get("timestamp")) is not None:
-            start = _posix(s["timestamp"]) - float(s.get("total_elapsed_time") or 0.0)
+        start, end = _posix(s.get("start_time")), _posix(s.get("timestamp"))
+        if start is None and end is not None:
+            start = end - float(s.get("total_elapsed_time") or 0.0)
         if start is not None:
             sessions.append({**s, "_start": start})
     if sessions:

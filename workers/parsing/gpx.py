@@ -125,7 +125,9 @@ def _track(gpx: gpxpy.gpx.GPX, with_extensions: bool = True) -> Track:
         start_time=datetime.fromtimestamp(float(np.nanmin(times)), tz=UTC),
         sport=sport, sub_sport=sub_sport, device=creator, speed=speed,
         altitude_source=("barometric" if is_barometric(creator) else "gps") if has_alt else "none",
-        pauses=pauses, name=_name(gpx), race=is_race(_name(gpx)), **cols,
+        pauses=pauses, name=_name(gpx), race=is_race(_name(gpx)), timestamps=times,
+        distance=cols["distance"], lat=cols["lat"], lon=cols["lon"], altitude=cols["altitude"],
+        cadence=cols["cadence"], heart_rate=cols["heart_rate"],
     )
 
 

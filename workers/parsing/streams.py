@@ -14,6 +14,8 @@ Decisions:
 * `trainer` (indoor) runs get sub_sport "treadmill" (other sports "indoor"), VirtualRun/Ride get
   "virtual_activity", TrailRun gets "trail"; `manual` is copied so terrain rules skip the activity.
 * Without a summary, times are relative to 1970-01-01 UTC: pass the activity for real dates.
+* `resolution` / `original_size` are kept on the Track: a "low" or "medium" stream is a sparse
+  profile for the descent estimate (elevation.py), not every recorded sample.
 """
 
 from __future__ import annotations
@@ -42,11 +44,25 @@ _SPORTS = {
 def parse_strava_streams(streams: dict | list, activity: dict | None = None) -> Track:
     """Build a Track from Strava streams and (optionally) the activity's summary JSON."""
     try:
-        return _build(_normalise(streams), activity or {})
+        track = _build(_normalise(streams), activity or {})
+        track.resolution, track.original_size = _resolution(streams)
+        return track
     except InvalidFile:
         raise
     except Exception as exc:  # malformed JSON shapes: wrong types, ragged arrays, bad dates
         raise InvalidFile(f"invalid Strava streams: {exc}") from exc
+
+
+def _resolution(streams: dict | list) -> tuple[str | None, int | None]:
+    """Strava's `resolution` and `original_size` of the streams (the same on every stream the
+    API returns; apis.md "Streams"), when the response says them."""
+    found = streams if isinstance(streams, list) else [
+        v for v in streams.values() if isinstance(v, dict)] if isinstance(streams, dict) else []
+    for s in found:
+        if isinstance(s, dict) and s.get("resolution") in ("low", "medium", "high"):
+            size = s.get("original_size")
+            return s["resolution"], size if isinstance(size, int) and size > 0 else None
+    return None, None
 
 
 def _normalise(streams: dict | list) -> dict[str, list]:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from service.domain import activities, deliveries, signup
 from service.errors import ApiError, Conflict, InvalidInput
 from service.infra import jobs
+from service.infra.db import changed
 from service.infra.runtime import Runtime
 from service.infra.settings import Settings
 from service.integrations import oauth
@@ -308,8 +309,8 @@ def purge(s: Session, athlete_id: str) -> dict[str, int]:
     if ids:
         s.execute(delete(Finding).where(Finding.activity_id.in_(ids)))
         s.execute(delete(Activity).where(Activity.id.in_(ids)))
-    raw = s.execute(delete(RawFile).where(RawFile.athlete_id == athlete_id,
-                                          RawFile.source == SOURCE)).rowcount
+    raw = changed(s.execute(delete(RawFile).where(RawFile.athlete_id == athlete_id,
+                                          RawFile.source == SOURCE)))
     again = activities.reanalyze_later(s, athlete_id, starts)
     return {"activities": len(ids), "findings": len(findings), "raw_files": raw,
             "reanalysed": again, "events": forget_events(s, athlete_id)}
@@ -337,6 +338,6 @@ def forget_events(s: Session, athlete_id: str) -> int:
     conn = athlete_connection(s, athlete_id)
     if conn is None:
         return 0
-    return s.execute(delete(InboundEvent).where(
+    return changed(s.execute(delete(InboundEvent).where(
         InboundEvent.source == SOURCE, InboundEvent.kind.in_(ACTIVITY_EVENT_KINDS),
-        InboundEvent.payload["userId"].as_string() == conn.provider_user_id)).rowcount
+        InboundEvent.payload["userId"].as_string() == conn.provider_user_id)))

@@ -86,7 +86,7 @@ def upstream(rt: Runtime, conn_id: str) -> Iterator[None]:
 def _note(event: InboundEvent, why: str) -> Write:
     """A write that only says why the event changed nothing."""
     def write(s: Session) -> list[str]:
-        s.get(InboundEvent, event.id).last_error = why
+        s.get_one(InboundEvent, event.id).last_error = why
         return []
     return write
 
@@ -98,7 +98,7 @@ def on_activity_file(rt: Runtime, event: InboundEvent) -> Write:
         return _note(event, "skipped: activity already stored")
     athlete_id, raw_id = fetched
     # Parsing is CPU, not a call: it runs in the write, beside the rows it creates.
-    return lambda s: ingest_raw(s, athlete_id, s.get(RawFile, raw_id), notice)
+    return lambda s: ingest_raw(s, athlete_id, s.get_one(RawFile, raw_id), notice)
 
 
 def fetch_file(rt: Runtime, notice: ActivityFileNotice) -> tuple[str, str] | None:

@@ -180,8 +180,8 @@ def recheck_paused() -> int:
     for conn_id in ids:
         try:
             with rt.db.session() as s:
-                conn = s.get(Connection, conn_id)
-                token = rt.box.decrypt(conn.access_token_enc) if conn.access_token_enc else None
+                conn = s.get(Connection, conn_id)  # None: deleted since the list was read
+                token = rt.box.decrypt(conn.access_token_enc) if conn and conn.access_token_enc else None
             if token is None or ACTIVITY_EXPORT not in api.get_permissions(token):
                 continue
         except AuthRevoked as exc:

@@ -14,9 +14,10 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from flask import Blueprint, current_app, redirect, request
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -221,7 +222,7 @@ def _insert(s: Session, kind: str, key: str, payload: dict, drop: str | None) ->
                   status="dropped" if drop else "received", attempts=0, last_error=drop,
                   received_at=now, next_attempt_at=now, processed_at=now if drop else None)
     insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    table = InboundEvent.__table__
+    table = cast(Table, InboundEvent.__table__)  # typed as a FromClause; it is a Table
     # RETURNING, not rowcount: psycopg reports -1 for this statement. A conflict returns no row,
     # except that a processable repeat of a dropped row is taken again (Garmin's retry of a run we
     # dropped, history re-sent after a reconnect, or the real deregistration after a forged one

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Set
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from service.domain import activities, deliveries, signup
 from service.errors import ApiError
 from service.infra import jobs
+from service.infra.db import changed
 from service.infra.runtime import Runtime
 from service.integrations import oauth
 from service.integrations.base import ProviderError, RateLimited, TokenSet
@@ -215,7 +217,7 @@ def _save_connection(rt: Runtime, athlete_id: str | None, tokens: TokenSet,
         oauth.store_tokens(conn, rt.box, tokens)
         conn.status = "active"
         conn.details = {**(conn.details or {}), "connected_at": utcnow().isoformat()}
-        set_note(s.get(Athlete, athlete_id), note)
+        set_note(s.get_one(Athlete, athlete_id), note)
         s.flush()
         planned = deliveries.plan_connection_event(s, conn, "athlete.connected")
         sync = add_sync_event(s, conn, "connect")
@@ -232,7 +234,7 @@ def set_note(athlete: Athlete, on: bool) -> None:
 
 
 def add_sync_event(s: Session, conn: Connection, reason: str,
-                   not_before: datetime | None = None) -> str | None:
+                   not_before: datetime | None = None) -> str:
     """A history sync (backfill on connect, reconcile later) as an inbound-event row, so it gets
     the ingest job's retries, back-off on 429 and the sweeper's safety net for free."""
     now = utcnow()
@@ -292,14 +294,14 @@ def purge_athlete(s: Session, conn: Connection, keep_event_id: str | None = None
     strava_findings = [f.id for f in s.scalars(select(Finding).where(
         Finding.athlete_id == athlete_id)) if PROVIDER in (f.sources or [])]
     counts["findings"] += _delete_findings(s, athlete_id, strava_findings)
-    counts["raw_files"] = s.execute(delete(RawFile).where(
-        RawFile.athlete_id == athlete_id, RawFile.source == PROVIDER)).rowcount
+    counts["raw_files"] = changed(s.execute(delete(RawFile).where(
+        RawFile.athlete_id == athlete_id, RawFile.source == PROVIDER)))
     counts["deliveries_cancelled"] += _cancel(s, athlete_id, channel="strava_note")
     query = delete(InboundEvent).where(
         InboundEvent.dedupe_key.startswith(event_prefix(owner), autoescape=True))
     if keep_event_id:
         query = query.where(InboundEvent.id != keep_event_id)
-    counts["events"] = s.execute(query).rowcount
+    counts["events"] = changed(s.execute(query))
     s.delete(conn)
     counts["connections"] = 1
     return counts
@@ -323,8 +325,8 @@ def forget_activities(s: Session, athlete_id: str, activity_ids: list[str], *,
     counts["findings"] = _delete_findings(s, athlete_id, doomed)
     counts["deliveries_cancelled"] = _cancel(s, athlete_id, activity_ids=set(activity_ids),
                                              finding_ids=set(doomed))
-    counts["activities"] = s.execute(delete(Activity).where(
-        Activity.id.in_(activity_ids))).rowcount
+    counts["activities"] = changed(s.execute(delete(Activity).where(
+        Activity.id.in_(activity_ids))))
     if reanalyze:
         counts["reanalysed"] = activities.reanalyze_later(s, athlete_id, list(days))
     return counts
@@ -333,12 +335,12 @@ def forget_activities(s: Session, athlete_id: str, activity_ids: list[str], *,
 def _delete_findings(s: Session, athlete_id: str, ids: list[str]) -> int:
     if not ids:
         return 0
-    return s.execute(delete(Finding).where(Finding.athlete_id == athlete_id,
-                                           Finding.id.in_(ids))).rowcount
+    return changed(s.execute(delete(Finding).where(Finding.athlete_id == athlete_id,
+                                           Finding.id.in_(ids))))
 
 
 def _cancel(s: Session, athlete_id: str, *, channel: str | None = None,
-            activity_ids: set[str] = frozenset(), finding_ids: set[str] = frozenset()) -> int:
+            activity_ids: Set[str] = frozenset(), finding_ids: Set[str] = frozenset()) -> int:
     """Cancel the athlete's pending deliveries on `channel`, or those naming these rows."""
     pending = s.scalars(select(Delivery).where(Delivery.athlete_id == athlete_id,
                                                Delivery.status == "pending")).all()
@@ -350,7 +352,7 @@ def _cancel(s: Session, athlete_id: str, *, channel: str | None = None,
     return len(hit)
 
 
-def _mentions(d: Delivery, activity_ids: set[str], finding_ids: set[str]) -> bool:
+def _mentions(d: Delivery, activity_ids: Set[str], finding_ids: Set[str]) -> bool:
     p = d.payload or {}
     data = p.get("data") or {}
     named = {p.get("activity_id"), d.target, data.get("id"), data.get("activity_id")}
@@ -372,9 +374,9 @@ def purge_expired(s: Session, now: datetime | None = None) -> dict:
     for athlete_id, ids in by_athlete.items():
         for k, v in forget_activities(s, athlete_id, ids, reanalyze=False).items():
             counts[k] += v
-    counts["raw_files"] = s.execute(delete(RawFile).where(
+    counts["raw_files"] = changed(s.execute(delete(RawFile).where(
         RawFile.source == PROVIDER, RawFile.expires_at.is_not(None),
-        RawFile.expires_at <= now)).rowcount
+        RawFile.expires_at <= now)))
     counts["events"] = _purge_events(s, now)
     return counts
 
@@ -383,8 +385,8 @@ def _purge_events(s: Session, now: datetime) -> int:
     old = select(InboundEvent.id).where(
         InboundEvent.source == PROVIDER, InboundEvent.status != "received",
         InboundEvent.received_at <= now - timedelta(days=7), InboundEvent.kind != "activity.delete")
-    n = s.execute(delete(InboundEvent).where(InboundEvent.id.in_(old))).rowcount
+    n = changed(s.execute(delete(InboundEvent).where(InboundEvent.id.in_(old))))
     stale = select(InboundEvent.id).where(
         InboundEvent.source == PROVIDER, InboundEvent.kind == "activity.delete",
         InboundEvent.received_at <= now - timedelta(days=TOMBSTONE_DAYS))
-    return n + s.execute(delete(InboundEvent).where(InboundEvent.id.in_(stale))).rowcount
+    return n + changed(s.execute(delete(InboundEvent).where(InboundEvent.id.in_(stale))))

@@ -123,7 +123,7 @@ def _known(rt: Runtime, ctx: Ctx, oid: object) -> bool:
         return _row(s, ctx.athlete_id, oid) is not None
 
 
-def _tombstoned(rt: Runtime, owner: object, oid: object) -> bool:
+def _tombstoned(rt: Runtime, owner: str | int, oid: str | int) -> bool:
     with rt.db.session() as s:
         return svc.tombstoned(s, owner, oid)
 
@@ -174,7 +174,7 @@ def _store(s: Session, ctx: Ctx, remote: RemoteActivity, track: Track, status: s
                          provider_activity_id=str(remote.provider_id))
     if not result.created:
         return []  # the same run is already here from another source (upload, Garmin)
-    row = s.get(Activity, result.created[0]["id"])
+    row = s.get_one(Activity, result.created[0]["id"])
     row.private, row.status = remote.private, status
     return [row.id] if status == "parsed" else []
 
@@ -209,7 +209,7 @@ def on_delete(rt: Runtime, event: InboundEvent) -> Write:
     return write
 
 
-def _gone_at_strava(rt: Runtime, ctx: Ctx, oid: object) -> bool:
+def _gone_at_strava(rt: Runtime, ctx: Ctx, oid: str | int) -> bool:
     """True when Strava answers 404 for the activity with its owner's token. Any other failure
     (5xx, timeout, 429) raises, so the job retries instead of deciding either way."""
     svc.check_budget(rt, "live")
@@ -298,7 +298,7 @@ def _fetch_missing(rt: Runtime, api: StravaClient, token: str, remotes: list[Rem
                    skip: set[str], recent: datetime) -> tuple[list, float | None]:
     """(remote, track) for each run not held yet, newest first; and None, or how long to wait
     (0: as long as the budget says) when the rate budget ran out part way."""
-    fetched = []
+    fetched: list = []
     for remote in sorted(remotes, key=lambda r: r.start_time, reverse=True):
         if remote.provider_id in skip:
             continue

@@ -89,6 +89,7 @@ NOTE_LINES = {
     "gct_asymmetry": "Uneven ground contact on this run.",
     "cadence_drop": "Fewer steps per minute than usual.",
     "shoe_mileage": "These shoes have many kilometres.",
+    "knee_load": "More knee load than this runner's usual weeks.",
 }
 NOTE_HEAD = "kneeguard noticed:"
 

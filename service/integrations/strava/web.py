@@ -17,11 +17,11 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Literal
+from typing import Any, Literal, cast
 
 from flask import Blueprint, current_app, redirect, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import Table, bindparam, exists, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -189,7 +189,7 @@ def _our_subscription(rt: Runtime, subscription_id: int) -> bool:
             raw = rt.queue.redis.get(svc.SUBSCRIPTION_KEY)
         except Exception:
             raw = None
-        cache[:] = [rt, now, raw.decode() if raw else None]
+        cache[:] = [rt, now, raw.decode() if isinstance(raw, bytes) else raw]
     return cache[2] is None or cache[2] == str(subscription_id)
 
 
@@ -212,7 +212,7 @@ def _record(rt: Runtime, event: StravaEvent, kind: str) -> str | None:
         params = {**columns, "owner": str(event.owner_id), "now": now}
         if conn.dialect.name != "postgresql":
             return conn.execute(stmt, params).scalar()
-        driver = conn.connection.driver_connection
+        driver: Any = conn.connection.driver_connection  # psycopg.Connection
         driver.prepare_threshold = 0  # this statement only: prepared at its first run
         try:
             return conn.execute(stmt, params).scalar()
@@ -220,16 +220,16 @@ def _record(rt: Runtime, event: StravaEvent, kind: str) -> str | None:
             driver.prepare_threshold = None
 
 
-_INSERTS: dict[str, object] = {}
+_INSERTS: dict[str, Any] = {}  # dialect name -> the statement
 
 
-def _insert_event(dialect: str):
+def _insert_event(dialect: str) -> Any:
     """The statement, built once per dialect with bind parameters (building it per request cost
     more CPU than running it). RETURNING, not rowcount: drivers disagree on rowcount for ON
     CONFLICT. A repeat of a key whose event was dropped (e.g. a forged delete that Strava did not
     confirm, sent ahead with the real event's time) is checked again, never swallowed."""
     if dialect not in _INSERTS:
-        table = InboundEvent.__table__
+        table = cast(Table, InboundEvent.__table__)  # typed as a FromClause; it is a Table
         names = ["id", "source", "kind", "dedupe_key", "payload", "status", "attempts",
                  "received_at", "next_attempt_at"]
         values = [bindparam(k, type_=table.c[k].type).label(k) for k in names]

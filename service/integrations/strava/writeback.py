@@ -55,7 +55,7 @@ def _note_plan(rt: Runtime, d: Delivery) -> tuple[str, str, str] | Outcome:
         a = s.get(Activity, (d.payload or {}).get("activity_id"))
         if a is None or a.source != svc.PROVIDER or not a.provider_activity_id:
             return Outcome("cancelled", error="the activity is gone")
-        athlete = s.get(Athlete, a.athlete_id)
+        athlete = s.get_one(Athlete, a.athlete_id)
         prefs = deliveries.preferences(athlete)
         if not (athlete.note_writeback or prefs.get("strava_note")):
             return Outcome("cancelled", error="the runner switched the note off")

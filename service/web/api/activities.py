@@ -62,7 +62,8 @@ def get_activity(athlete_id: str, activity_id: str):
                                             Activity.athlete_id == athlete_id))
         if a is None:
             raise NotFound("Activity not found.")
-        return dict(activities.summary(a), metrics=a.metrics, error=a.error)
+        return dict(activities.summary(a), descent=activities.descent(a.metrics),
+                    metrics=a.metrics, error=a.error)
 
 
 def _incoming_files() -> list[tuple[str, bytes]]:

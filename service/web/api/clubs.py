@@ -37,7 +37,7 @@ class CreateInvite(BaseModel):
 
 class AcceptInvite(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    scope: list[Literal["findings", "distance", "descent", "routes"]] = Field(
+    scope: list[Literal["findings", "distance", "descent", "routes", "load"]] = Field(
         min_length=1, max_length=4,
         description="What the runner agrees to share with the club.")
 
@@ -75,7 +75,7 @@ def get_club(club_id: str):
     p = principal()
     with _rt().db.session() as s:
         club = clubs.club_for(s, p, club_id, need="member")
-        member = clubs.membership(s, club_id, p.athlete_id) if p.kind == "athlete" else None
+        member = clubs.membership(s, club_id, p.athlete_id) if p.athlete_id else None
         view = clubs.club_view(club, role=member.role if member else None, member=member)
         view["members_sharing"] = club_stats.sharing_count(s, club_id)
         view["policy"] = club_stats.CLUB_POLICY_NOTE
@@ -169,11 +169,11 @@ def remove_member(club_id: str, athlete_id: str):
 def withdraw(club_id: str):
     """The runner stops sharing and leaves the club, effective immediately."""
     p = principal()
-    if p.kind != "athlete":
+    if p.kind != "athlete" or p.athlete_id is None:
         raise NotFound("Club not found.")
     with _rt().db.session() as s:
         m = clubs.withdraw(s, club_id, p.athlete_id)
-        return {"club_id": club_id, "withdrawn_at": m.withdrawn_at.isoformat()}
+        return {"club_id": club_id, "withdrawn_at": m.withdrawn_at and m.withdrawn_at.isoformat()}
 
 
 @bp.post("/clubs/<club_id>/invites")
@@ -219,14 +219,15 @@ def get_invite(token: str):
 @bp.post("/invites/<token>/accept")
 def accept_invite(token: str):
     p = principal()
-    if p.kind != "athlete":
+    if p.kind != "athlete" or p.athlete_id is None:
         raise Forbidden("Only a runner can join a club.")
     body = parse(AcceptInvite)
     with _rt().db.session() as s:
         invite = clubs.invite_for_token(s, token)
         m = clubs.accept_invite(s, invite, p.athlete_id, list(body.scope))
         return {"club_id": m.club_id, "athlete_id": m.athlete_id, "role": m.role,
-                "sharing": list(m.consent_scope), "consented_at": m.consented_at.isoformat()}
+                "sharing": list(m.consent_scope),
+                "consented_at": m.consented_at and m.consented_at.isoformat()}
 
 
 def _sharing(s, club_id: str, athlete_id: str):

@@ -91,6 +91,7 @@ def create():
         ep, secret = endpoints.create(
             s, rt.box, url=str(body.url), events=body.events, description=body.description,
             allow_loopback=rt.settings.webhook_allow_loopback,
+            allow_networks=rt.settings.webhook_allow_networks,
             athlete_id=p.athlete_id if p.kind == "athlete" else None,
             club_id=p.club_id if p.kind == "club" else None)
         ep.owner_key_id = p.key_id
@@ -134,7 +135,9 @@ def rotate(endpoint_id: str):
 def enable(endpoint_id: str):
     with _runtime().db.session() as s:
         ep = _owned(s, endpoint_id)
-        endpoints.check_target(ep.url, _runtime().settings.webhook_allow_loopback)
+        settings = _runtime().settings
+        endpoints.check_target(ep.url, settings.webhook_allow_loopback,
+                               settings.webhook_allow_networks)
         endpoints.enable(ep)
         return endpoints.view(ep)
 

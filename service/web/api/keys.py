@@ -20,11 +20,14 @@ from service.web.auth import current_principal, principal
 bp = Blueprint("keys", __name__, url_prefix="/v1")
 
 
+Scope = Literal["read", "admin"]
+
+
 class CreateKey(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, max_length=200)
-    scopes: list[Literal["read", "admin"]] = Field(default_factory=lambda: ["read"], min_length=1,
-                                                   max_length=2)
+    scopes: list[Scope] = Field(default_factory=lambda: list[Scope](["read"]), min_length=1,
+                                max_length=2)
 
 
 def _rt():

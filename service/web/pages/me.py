@@ -20,11 +20,12 @@ from service.models import Activity, Athlete, Connection, Finding
 from service.web.api.params import int_arg
 from service.web.pages import account_email, words
 from service.web.pages.charts import bar_chart, pair_chart
+from service.web.pages.knee_chart import knee_section
 from service.web.pages.site import _providers, _rt, _signed_in, bp
 
 PER_PAGE = 20
 RECENT_DAYS = 28  # findings older than this, of severity info, are folded away
-ALL_SCOPES = ["findings", "distance", "descent", "routes"]
+ALL_SCOPES = ["findings", "distance", "descent", "routes", "load"]
 SOURCE_LABELS = {"strava": "Strava", "garmin": "Garmin", "upload": "Uploaded file",
                  "strava_export": "Strava export", "garmin_export": "Garmin export"}
 
@@ -52,6 +53,7 @@ def me():
             connections={c.provider: c for c in conns}, charts=charts(series, "your"),
             garmin=_status(s, conns, "garmin"),
             groups=finding_groups(findings, today), prefs=preferences(athlete),
+            knee=knee_section(s, p.athlete_id, today, "your", _rt().settings.thresholds),
             memberships=clubs.clubs_of(s, p), providers=_providers(),
             welcome=request.args.get("welcome") == "1", notice=request.args.get("notice"))
 
@@ -133,7 +135,8 @@ def charts(series: dict, whose: str) -> dict:
 def finding_groups(findings: list, today: date, audience: str = "runner") -> dict:
     """{"recent": [week groups], "older": [...]}: each week's findings most severe first, in plain
     words; older `info` context goes to the folded part."""
-    recent, older = {}, {}
+    recent: dict[date, list[dict]] = {}
+    older: dict[date, list[dict]] = {}
     for f in findings:
         week = f.date - timedelta(days=f.date.weekday())
         old = f.severity == "info" and (today - f.date).days > RECENT_DAYS

@@ -15,6 +15,7 @@ from service.web import auth
 from service.web.api.params import int_arg
 from service.web.pages import me, words
 from service.web.pages.charts import sparkline
+from service.web.pages.knee_chart import knee_section
 from service.web.pages.site import _providers, _rt, _signed_in, bp
 
 PER_PAGE = 50  # members per dashboard page, most at risk first
@@ -33,7 +34,7 @@ def join(token: str):
         club = s.get(clubs.Club, invite.club_id)
         p = auth.current_principal()
         if request.method == "POST":
-            if p.kind != "athlete":
+            if p.kind != "athlete" or p.athlete_id is None:
                 raise Forbidden("Sign in as a runner to join a club.")
             scope = request.form.getlist("scope")
             member = clubs.accept_invite(s, invite, p.athlete_id, scope)
@@ -92,7 +93,10 @@ def member_page(club_id: str, athlete_id: str):
                                name=clubs.display_name(a, m.share_name), scope=scope,
                                groups=me.finding_groups([_as_row(f) for f in fs[:40]], as_of,
                                                         "coach"),
-                               charts=me.charts(series, "their"), as_of=as_of)
+                               charts=me.charts(series, "their"), as_of=as_of,
+                               knee=knee_section(s, athlete_id, as_of, "their",
+                                                 _rt().settings.thresholds)
+                               if "load" in scope else None)
 
 
 def _as_row(f: dict) -> SimpleNamespace:

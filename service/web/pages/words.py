@@ -58,6 +58,11 @@ GUIDE: dict[str, tuple[str, str, str]] = {
         "Shoes with many kilometres",
         "This pair has carried you a long way; cushioning fades with distance.",
         "Think about a new pair, or rotate two pairs."),
+    "knee_load": (
+        "Knee load above what you are used to",
+        "Your recent runs, weighed for what they ask of the knee (descents, speed, step length), "
+        "add up to more than your usual weeks have prepared you for.",
+        "Make the next days easy and flat, or rest; build descents and long days back gradually."),
 }
 
 _THIRD = (("You ran", "They ran"), ("You are", "They are"), ("you are", "they are"),

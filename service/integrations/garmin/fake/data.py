@@ -96,7 +96,7 @@ def fit_summary(path: Path) -> dict[str, Any]:
 
     fit = fitparse.FitFile(str(path))
     session = next(m.get_values() for m in fit.get_messages("session"))
-    ident = next((m.get_values() for m in fit.get_messages("file_id")), {})
+    ident: dict[str, Any] = next((m.get_values() for m in fit.get_messages("file_id")), {})
     start = session["start_time"].replace(tzinfo=UTC)
     sport, sub = str(session.get("sport") or "generic"), str(session.get("sub_sport") or "")
     return {

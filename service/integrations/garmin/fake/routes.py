@@ -5,20 +5,52 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
 from service.integrations.garmin.client import pkce_challenge
 
-from .data import BACKFILL_MAX_S, PULL_MAX_S, SCOPE, Call, FakeUser
+from .data import BACKFILL_MAX_S, PULL_MAX_S, SCOPE, Call, Callback, Failure, FakeActivity, FakeUser
 
 
 class Routes:
     """Mixed into FakeGarmin: `wsgi` is what its LiveServer serves."""
+
+    # The FakeGarmin state the handlers read and change (set in FakeGarmin.__init__).
+    client_id: str
+    client_secret: str
+    access_ttl: int
+    refresh_ttl: int
+    backfill_duplicates: str
+    users: dict[str, FakeUser]
+    activities: dict[int, FakeActivity]
+    calls: list[Call]
+    pending: list[tuple[str, dict[str, Any]]]
+    login_user: str | None
+    deny_consent: bool
+    stream_files: bool
+    backfills: list[tuple[str, int, int]]
+    _codes: dict[str, dict[str, str]]
+    _access: dict[str, tuple[str, float]]
+    _refresh: dict[str, tuple[str, float]]
+    _consent_removed: dict[str, str]
+    _callbacks: dict[str, Callback]
+    _failures: list[Failure]
+    _lock: threading.RLock
+
+    if TYPE_CHECKING:  # FakeGarmin's own methods the handlers call
+        def add_user(self, user_id: str | None = None,
+                     permissions: set[str] | frozenset[str] = ...) -> str: ...
+
+        def activity_files_body(self, activities: list[FakeActivity], *,
+                                callback_url: str | None = None,
+                                fresh: bool = False) -> dict[str, Any]: ...
 
     def wsgi(self, environ: dict, start_response: Any) -> Any:
         request = Request(environ)
@@ -34,7 +66,8 @@ class Routes:
                        "/wellness-api/rest/activityFile"})  # not bearer-checked here
 
     def _dispatch(self, request: Request, user_id: str | None, denied: int) -> Response:
-        routes = {
+        # Any: the handlers of the open paths take None; the others a user id (checked below).
+        routes: dict[tuple[str, str], Callable[[Request, Any], Response]] = {
             ("GET", "/oauth2Confirm"): self._authorize,
             ("POST", "/di-oauth2-service/integrations/oauth/token"): self._token,
             ("GET", "/wellness-api/rest/user/id"): self._user_id,

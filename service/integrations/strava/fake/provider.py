@@ -47,7 +47,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
@@ -142,7 +142,7 @@ class FakeStrava(Served):
                      sport_type: str = "Run", name: str | None = None, manual: bool = False,
                      trainer: bool = False, private: bool = False, description: str | None = None,
                      gear_id: str | None = None, climb_m: float = 60.0, seed: int | None = None,
-                     streams: Streams | None | str = "synthetic") -> int:
+                     streams: Streams | None | Literal["synthetic"] = "synthetic") -> int:
         """Add one activity. `streams`: "synthetic" (lazy, deterministic; no latlng for trainer or
         VirtualRun-less indoor runs), a real key_by_type dict (e.g. load_sample_streams(...)), or
         None. Manual activities never have streams (Strava answers 404)."""
@@ -151,7 +151,7 @@ class FakeStrava(Served):
         gps = not (trainer or manual)
         if manual:
             streams = None
-        if streams == "synthetic":
+        if isinstance(streams, str):  # "synthetic"
             fields = synthetic_summary(distance_m, seed, gps=gps, climb_m=climb_m)
             self._streams[aid] = lambda: synthetic_streams(distance_m, seed, gps=gps,
                                                            climb_m=climb_m)

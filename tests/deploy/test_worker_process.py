@@ -1,0 +1,99 @@
+"""`kneeguard worker` as a container runs it: a real process on a real Redis, stopped by SIGTERM.
+
+`docker stop` sends SIGTERM to the container's main process and reads its exit code; a non-zero code
+on a normal stop shows as a failure and, with a restart policy, is indistinguishable from a crash.
+The compose health check is `kneeguard worker --check` (the worker's heartbeat in Redis).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from service.infra.loopback import free_port
+
+CLI = str(Path(sys.executable).with_name("kneeguard"))
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A Redis of this test's own (never the shared db 0): `redis-server` on a free loopback port."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    from redis import Redis
+
+    wait_for(lambda: _pings(Redis.from_url(url)), "redis-server to answer")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def _pings(r) -> bool:
+    try:
+        return bool(r.ping())
+    except Exception:
+        return False
+
+
+def wait_for(predicate, what: str, cap_s: float = 60) -> None:
+    deadline = time.monotonic() + cap_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.2)
+
+
+def env(tmp_path, redis_url) -> dict:
+    base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    return dict(base, REDIS_URL=redis_url, KNEEGUARD_DATA_DIR=str(tmp_path / "data"),
+                LOG_LEVEL="WARNING", KNEEGUARD_SWEEP_INTERVAL="3600")
+
+
+def check(tmp_path, redis_url) -> subprocess.CompletedProcess:
+    return subprocess.run([CLI, "worker", "--check"], env=env(tmp_path, redis_url),
+                          capture_output=True, text=True, timeout=120)
+
+
+def start_worker(tmp_path, redis_url, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([CLI, "worker", *extra], env=env(tmp_path, redis_url),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> int:
+    proc.send_signal(sig)
+    try:
+        return proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+@pytest.mark.parametrize("extra", [(), ("--simple",)])
+def test_an_idle_worker_told_to_stop_exits_zero_and_the_check_follows_it(tmp_path, redis_url, extra):
+    assert check(tmp_path, redis_url).returncode == 1  # no worker yet
+    proc = start_worker(tmp_path, redis_url, *extra)
+    wait_for(lambda: check(tmp_path, redis_url).returncode == 0 or proc.poll() is not None,
+             "the worker's heartbeat")
+    assert proc.poll() is None, proc.stderr.read()[-2000:]
+    assert '"healthy": true' in check(tmp_path, redis_url).stdout
+    assert stop(proc) == 0, proc.stderr.read()[-2000:]
+    assert check(tmp_path, redis_url).returncode == 1  # a stopped worker deregisters
+
+
+def test_the_check_is_unhealthy_not_a_crash_when_redis_is_unreachable(tmp_path):
+    done = check(tmp_path, f"redis://127.0.0.1:{free_port()}/0")
+    assert done.returncode == 1
+    assert '"healthy": false' in done.stdout and "error" in done.stdout
