@@ -2,7 +2,7 @@
 middle and the end.
 
     python bench/soak.py                 # 2,000 uploads
-    python bench/soak.py --count 300     # a quick look
+    python bench/soak.py --quick         # 300 uploads, a quick look
 
 Production shape when BENCH_DATABASE_URL (PostgreSQL) and BENCH_REDIS_URL are set — or, failing
 those, DATABASE_URL and REDIS_URL: `kneeguard serve` (gunicorn, 2 web processes) plus 2
@@ -166,7 +166,10 @@ def total(side: dict) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--quick", action="store_true", help="300 uploads (a shared machine)")
     args = parser.parse_args()
+    if args.quick:
+        args.count = 300
     with tempfile.TemporaryDirectory() as tmp:
         env = environment(Path(tmp))
         prepare(env)
@@ -207,7 +210,8 @@ def main() -> None:
                       "phases_s": {k: round(v, 1) for k, v in phases.items()}, "rss_mb": samples,
                       "rss_total_mb": {k: {"web": total(v["web"]), "workers": total(v["workers"])}
                                        for k, v in samples.items()},
-                      "growth_middle_to_end_pct": growth}, indent=1))
+                      "growth_middle_to_end_pct": growth,
+                      "loadavg": [round(x, 2) for x in os.getloadavg()]}, indent=1))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 
@@ -23,6 +23,7 @@ from service.infra import jobs
 from service.infra import runtime as runtime_mod
 from service.infra.db import changed
 from service.infra.metrics import JOBS
+from service.infra.redact import redact, redact_error
 from service.infra.runtime import Runtime
 from service.integrations.strava import writeback as strava_note
 from service.models import Delivery, DeliveryAttempt, Endpoint, utcnow
@@ -54,8 +55,11 @@ def deliver(delivery_id: str) -> None:
     except Exception as exc:  # a sender bug must not lose the message: retry on the schedule
         log.exception("sender crashed", extra={"delivery": delivery_id})
         result = after_failure(delivery.attempt_count, error=f"{type(exc).__name__}: {exc}"[:500])
-    for notice_id in _record(rt, delivery_id, result):
+    notices, retry_at = _record(rt, delivery_id, result)
+    for notice_id in notices:
         jobs.deliver(rt, notice_id)
+    if retry_at is not None:
+        jobs.deliver_at(rt, delivery_id, retry_at)
     JOBS.labels(f"deliver_{delivery.channel}", result.status).inc()
 
 
@@ -75,15 +79,17 @@ def _claim(rt, delivery_id: str) -> Delivery | None:
         return delivery
 
 
-def _record(rt, delivery_id: str, result: Outcome) -> list[str]:
-    """Store the attempt and the new state; returns deliveries it created (owner notices)."""
+def _record(rt, delivery_id: str, result: Outcome) -> tuple[list[str], datetime | None]:
+    """Store the attempt and the new state; returns deliveries it created (owner notices) and
+    when the next attempt is due (None: no retry)."""
     now = utcnow()
     notices: list[Delivery] = []
     with rt.db.session() as s:
         d = s.get(Delivery, delivery_id)
         s.add(DeliveryAttempt(delivery_id=d.id, outcome=result.status, response_code=result.code,
-                              duration_ms=result.duration_ms, error=result.error,
-                              response_snippet=result.snippet))
+                              duration_ms=result.duration_ms,
+                              error=result.error and redact_error(result.error, 500),
+                              response_snippet=result.snippet and redact(result.snippet)))
         if result.status == "ok":
             d.status, d.next_attempt_at = "sent", None
         elif result.status == "retry" and result.next_delay_s is not None:
@@ -94,7 +100,7 @@ def _record(rt, delivery_id: str, result: Outcome) -> list[str]:
         if d.channel == "webhook":
             notices = _endpoint_health(s, d, result, now)
         s.flush()
-        return [n.id for n in notices]
+        return [n.id for n in notices], d.next_attempt_at if d.status == "pending" else None
 
 
 def _endpoint_health(s, d: Delivery, result: Outcome, now) -> list[Delivery]:

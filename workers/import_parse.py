@@ -36,6 +36,8 @@ def measure(parsed: ParsedFile, label: str, light: bool) -> dict:
         name = track.source_file or label
         try:
             metrics = compute_metrics(track).to_dict()
+            # Which copy of the run this is (service.domain.same_run keeps the richest one).
+            metrics["copy"] = {"format": track.format, "samples": int(track.timestamps.size)}
             reason = _unstorable(track, metrics)
         except Exception as exc:  # one odd file must not stop an import
             reason = f"could not be measured: {type(exc).__name__}: {exc}"

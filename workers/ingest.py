@@ -22,6 +22,7 @@ from service.domain import activities
 from service.infra import jobs, transient
 from service.infra import runtime as runtime_mod
 from service.infra.metrics import JOBS
+from service.infra.redact import redact_error
 from service.infra.runtime import Runtime
 from service.integrations.base import Dropped, Paused, ProviderError, Write
 from service.models import InboundEvent, utcnow
@@ -101,9 +102,9 @@ def _settle(rt: Runtime, event_id: str, exc: Exception) -> list[str]:
 
 def _record(event: InboundEvent, exc: Exception) -> None:
     if isinstance(exc, Dropped):
-        event.status, event.last_error, event.processed_at = "dropped", str(exc)[:1000], utcnow()
+        event.status, event.last_error, event.processed_at = "dropped", redact_error(exc), utcnow()
     elif isinstance(exc, Paused):
-        event.status, event.last_error = "paused", str(exc)[:1000]
+        event.status, event.last_error = "paused", redact_error(exc)
     elif isinstance(exc, ProviderError):
         _failed(event, exc, permanent=exc.permanent, retry_after=exc.retry_after)
     elif transient.is_transient(exc):
@@ -123,7 +124,7 @@ def _give_up(rt, event_id: str, exc: Exception) -> None:
 def _failed(event: InboundEvent, exc: Exception, *, permanent: bool,
             retry_after: float | None) -> None:
     event.attempts += 1
-    event.last_error = str(exc)[:1000]
+    event.last_error = redact_error(exc)
     if permanent or event.attempts >= MAX_ATTEMPTS:
         event.status = "failed"
         log.warning("event failed", extra={"event": event.id, "error": event.last_error})

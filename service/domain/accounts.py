@@ -76,12 +76,15 @@ CONFIRM_EVENT = "email.confirm"  # the delivery row that carries the confirmatio
 CONFIRM_TTL = timedelta(hours=24)
 
 
-def request_email(s: Session, box: TokenBox, athlete_id: str, address: str) -> Delivery:
+def request_email(s: Session, box: TokenBox, athlete_id: str, address: str) -> Delivery | None:
     """Keep `address` pending and plan the email with its one-time confirmation link (sent by the
     deliver job after the caller's commit, retried on the delivery schedule). Only the token's
-    hash is kept on the athlete; the delivery row holds the token encrypted until it is sent."""
+    hash is kept on the athlete; the delivery row holds the token encrypted until it is sent.
+
+    An address another account uses gets nothing (None) and the caller answers exactly as for a
+    free one: the form must not tell a runner which addresses have an account."""
     if s.scalar(select(Athlete.id).where(Athlete.email == address, Athlete.id != athlete_id)):
-        raise Conflict("Another account uses that address.", code="email_taken")
+        return None
     token = secrets.token_urlsafe(32)
     athlete = s.get_one(Athlete, athlete_id)
     athlete.pending_email = address

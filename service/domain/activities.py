@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.domain import policy
+from service.domain import policy, same_run
 from service.infra import jobs, transient
 from service.infra.finite import finite, scrub
 from service.models import Activity, RawFile, utcnow
@@ -41,26 +41,30 @@ class IngestResult:
     skipped: list[dict] = field(default_factory=list)
     # Analysed runs that the new ones sent back to `parsed` (`marked_again`): not in the answer.
     again: list[str] = field(default_factory=list)
+    # Deliveries planned on the way (findings of a replaced copy withdrawn): sent after the commit.
+    deliveries: list[str] = field(default_factory=list)
 
     def extend(self, other: IngestResult) -> None:
         self.created += other.created
         self.duplicates += other.duplicates
         self.skipped += other.skipped
         self.again += other.again
+        self.deliveries += other.deliveries
 
     def as_dict(self) -> dict:
         return {"activities": self.created, "duplicates": self.duplicates, "skipped": self.skipped}
 
 
 def ingest_one(s: Session, athlete_id: str, filename: str, data: bytes) -> IngestResult:
-    """One file of a batch, in its own savepoint: whatever it throws (a parser bug, an odd value)
-    becomes a recorded skip and the rest of the batch is stored. Transient database errors are
-    not swallowed: the whole request fails and can be retried."""
+    """One file of a batch, in its own savepoint: whatever the file makes our code throw (a parser
+    bug, an odd value) becomes a recorded skip and the rest of the batch is stored. An error of
+    the database, the queue or the disk is never blamed on the file: it fails the whole request
+    (nothing of it is kept) and the client is told to retry (503, service.infra.transient)."""
     try:
         with s.begin_nested():
             return ingest_bytes(s, athlete_id, filename, data, source=guess_source(data))
     except Exception as exc:
-        if transient.is_transient(exc):
+        if transient.is_infrastructure(exc):
             raise
         log.exception("file could not be stored", extra={"file": filename[:200]})
         return IngestResult(skipped=[{"file": filename, "reason": "the file could not be "
@@ -70,10 +74,14 @@ def ingest_one(s: Session, athlete_id: str, filename: str, data: bytes) -> Inges
 def ingest_bytes(s: Session, athlete_id: str, filename: str, data: bytes,
                  source: str = "upload") -> IngestResult:
     """Parse one file or archive and store what is new. Invalid input becomes a skip, never an
-    exception, and nothing of an invalid file is stored."""
+    exception, and nothing of an invalid file is stored.
+
+    Bytes already stored answer `duplicate` with their activities before anything is parsed.
+    Bytes that gave no activity of their own (every run in them was already here) are not kept:
+    sent again, they are parsed again and answer `duplicate` with the runs they matched."""
     sha = hashlib.sha256(data).hexdigest()
     known = s.scalar(select(RawFile).where(RawFile.athlete_id == athlete_id, RawFile.sha256 == sha))
-    if known is not None:
+    if known is not None and _raw_activities(s, known):
         return _same_bytes(s, known, filename)
     from workers.parsing import parse_bytes
 
@@ -86,6 +94,20 @@ def ingest_bytes(s: Session, athlete_id: str, filename: str, data: bytes,
         if not result.skipped:
             result.skipped.append({"file": filename, "reason": "no activity found in the file"})
         return result
+    raw = known or _new_raw(s, athlete_id, source, filename, sha, data)
+    if not isinstance(raw, RawFile):
+        return raw  # the same bytes, stored by a concurrent upload a moment ago
+    for leg, track in enumerate(parsed.tracks):
+        result.extend(store_track(s, athlete_id, track, source, filename, raw_file_id=raw.id,
+                                  leg=leg))
+    if not result.created:
+        s.delete(raw)  # every run in it was already here: nothing to keep the bytes for
+        s.flush()
+    return result
+
+
+def _new_raw(s: Session, athlete_id: str, source: str, filename: str, sha: str,
+             data: bytes) -> RawFile | IngestResult:
     try:
         # A savepoint: the same bytes uploaded twice at the same moment meet at the unique
         # (athlete, sha256) key; the loser answers "duplicate" instead of failing the request.
@@ -95,56 +117,79 @@ def ingest_bytes(s: Session, athlete_id: str, filename: str, data: bytes,
                           expires_at=policy.raw_expiry(source, utcnow()))
             s.add(raw)
             s.flush()
+            return raw
     except IntegrityError:
         known = s.scalar(select(RawFile).where(RawFile.athlete_id == athlete_id,
                                                RawFile.sha256 == sha))
         if known is None:
             raise
         return _same_bytes(s, known, filename)
-    for leg, track in enumerate(parsed.tracks):
-        result.extend(store_track(s, athlete_id, track, source, filename, raw_file_id=raw.id,
-                                  leg=leg))
-    return result
 
 
 def store_track(s: Session, athlete_id: str, track: Track, source: str, filename: str, *,
                 raw_file_id: str | None = None, leg: int = 0,
                 provider_activity_id: str | None = None) -> IngestResult:
     label = getattr(track, "source_file", None) or track.name or filename
+    copy = same_run.copy_of_track(track)
     twin = find_duplicate(s, athlete_id, track)
-    if twin is not None:
-        return IngestResult(duplicates=[{"file": label, "activity": twin.id,
-                                         "reason": f"same run as {twin.id} ({twin.source})"}])
+    if twin is not None and not same_run.is_richer(copy, track.distance_m, twin):
+        return _duplicate(label, twin)
     from workers.analysis import compute_metrics
 
     metrics = compute_metrics(track).to_dict()
     # A file without elevation, times or distance gives NaN somewhere: store "unknown" instead
     # (0 for the two NOT NULL totals, as the parsers do when a file has no times at all).
     distance_m, moving_s = finite(track.distance_m, 0.0), finite(track.moving_time_s, 0.0)
-    metrics.update(scrub(metrics), distance_m=distance_m, moving_time_s=moving_s)
+    metrics.update(scrub(metrics), distance_m=distance_m, moving_time_s=moving_s,
+                   copy=copy.as_dict())
     # The file's name when there was a file; a run fetched from an API has none (not its title).
     file_name = getattr(track, "source_file", None) or (filename if raw_file_id else None)
+    replaced = _retire(s, twin)
     activity = _add(s, athlete_id, source, raw_file_id, leg, provider_activity_id, dict(
-        file_name=file_name and file_name[:500], name=track.name, start_time=track.start_time,
-        sport=track.sport, sub_sport=track.sub_sport, distance_m=distance_m, moving_time_s=moving_s,
-        indoor=track.indoor, manual=track.manual, gear_id=track.gear_id, metrics=metrics,
-        loss_m=finite((metrics.get("elevation") or {}).get("loss_m"))))
+        file_name=file_name and file_name[:500], name=_cut(track.name, 300),
+        start_time=track.start_time, sport=_cut(track.sport, 40),
+        sub_sport=_cut(track.sub_sport, 40), distance_m=distance_m, moving_time_s=moving_s,
+        indoor=track.indoor, manual=track.manual, gear_id=_cut(track.gear_id, 64),
+        metrics=metrics, loss_m=finite((metrics.get("elevation") or {}).get("loss_m"))))
     reanalyze_later(s, athlete_id, [activity.start_time])
-    return IngestResult(created=[summary(activity)])
+    planned = replaced.pop("_deliveries", [])
+    return IngestResult(created=[dict(summary(activity), **replaced)], deliveries=planned)
+
+
+def _duplicate(label: str, twin: Activity) -> IngestResult:
+    return IngestResult(duplicates=[{"file": label, "activity": twin.id,
+                                     "reason": f"same run as {twin.id} ({twin.source})"}])
+
+
+def _retire(s: Session, twin: Activity | None) -> dict:
+    """A poorer copy of the run the new one replaces (its GPX export before the FIT)."""
+    if twin is None:
+        return {}
+    twin_id = twin.id
+    planned = same_run.retire(s, twin)
+    return {"replaces": twin_id, "_deliveries": planned}
+
+
+def _cut(value: str | None, size: int) -> str | None:
+    return value[:size] if isinstance(value, str) else value
 
 
 def store_measured(s: Session, athlete_id: str, run: dict, source: str, *,
                    raw_file_id: str | None, leg: int) -> IngestResult:
     """Store a run measured elsewhere (the import's process pool: `workers.import_parse`).
     The caller re-marks later days for analysis once for the whole batch."""
-    twin = find_duplicate(s, athlete_id, _Measured(run))
-    if twin is not None:
-        return IngestResult(duplicates=[{"file": run["label"], "activity": twin.id,
-                                         "reason": f"same run as {twin.id} ({twin.source})"}])
+    measured = _Measured(run)
+    copy = same_run.Copy(**run["metrics"]["copy"]) if "copy" in run["metrics"] else \
+        same_run.Copy(None, 0)
+    twin = find_duplicate(s, athlete_id, measured)
+    if twin is not None and not same_run.is_richer(copy, measured.distance_m, twin):
+        return _duplicate(run["label"], twin)
+    replaced = _retire(s, twin)
     fields = {k: v for k, v in run.items() if k != "label"}
     activity = _add(s, athlete_id, source, raw_file_id, leg, None,
                     dict(fields, file_name=run["label"][:500]))
-    return IngestResult(created=[summary(activity)])
+    planned = replaced.pop("_deliveries", [])
+    return IngestResult(created=[dict(summary(activity), **replaced)], deliveries=planned)
 
 
 class _Measured:
@@ -158,7 +203,11 @@ class _Measured:
 
 def _add(s: Session, athlete_id: str, source: str, raw_file_id: str | None, leg: int,
          provider_activity_id: str | None, fields: dict) -> Activity:
-    activity = Activity(athlete_id=athlete_id, source=source, raw_file_id=raw_file_id, leg=leg,
+    copy = same_run.Copy(**(fields.get("metrics") or {}).get("copy", {"format": None,
+                                                                       "samples": 0}))
+    activity = Activity(id=same_run.activity_id(athlete_id, copy, fields["start_time"],
+                                                fields.get("distance_m") or 0.0),
+                        athlete_id=athlete_id, source=source, raw_file_id=raw_file_id, leg=leg,
                         provider_activity_id=provider_activity_id, status="parsed",
                         expires_at=policy.derived_expiry(source, utcnow()), **fields)
     s.add(activity)
@@ -167,6 +216,7 @@ def _add(s: Session, athlete_id: str, source: str, raw_file_id: str | None, leg:
 
 
 def find_duplicate(s: Session, athlete_id: str, track: Track | _Measured) -> Activity | None:
+    same_run.lock_history(s, athlete_id)
     start = track.start_time
     candidates = s.scalars(select(Activity).where(
         Activity.athlete_id == athlete_id,
@@ -244,8 +294,13 @@ def guess_archive_source(fileobj) -> str:
     return "upload"
 
 
+def _raw_activities(s: Session, raw: RawFile) -> list[str]:
+    return list(s.scalars(select(Activity.id).where(Activity.raw_file_id == raw.id)
+                          .order_by(Activity.leg)))
+
+
 def _same_bytes(s: Session, raw: RawFile, filename: str) -> IngestResult:
-    ids = s.scalars(select(Activity.id).where(Activity.raw_file_id == raw.id)).all()
+    ids = _raw_activities(s, raw)
     return IngestResult(duplicates=[{"file": filename, "activity": i,
                                      "reason": "this exact file was already imported"}
                                     for i in ids])
@@ -256,3 +311,5 @@ def enqueue_analysis(runtime, result: IngestResult) -> None:
     to `parsed` (each at most once; the sweeper backs this up)."""
     for activity_id in dict.fromkeys([item["id"] for item in result.created] + result.again):
         jobs.analyze_activity(runtime, activity_id)
+    for delivery_id in result.deliveries:
+        jobs.deliver(runtime, delivery_id)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from service.domain import activities
 from service.infra import jobs
@@ -311,8 +311,11 @@ def _store(s, report: Report, unit: Unit | None, result: dict) -> activities.Ing
     if unit is not None and result["sha256"]:
         known = s.scalar(select(RawFile).where(RawFile.athlete_id == report.athlete_id,
                                                RawFile.sha256 == result["sha256"]))
-        if known is not None:
+        if known is not None and activities._raw_activities(s, known):
             return activities._same_bytes(s, known, unit.label)
+        if known is not None:  # kept by an older version without an activity of its own
+            s.delete(known)
+            s.flush()
     out = activities.IngestResult(skipped=list(result["skipped"]))
     if not result["tracks"]:
         if not out.skipped:
@@ -333,4 +336,6 @@ def _store(s, report: Report, unit: Unit | None, result: dict) -> activities.Ing
         if stored.created:
             report.note(run, result["light"])
         out.extend(stored)
+    if raw_id is not None and not out.created:
+        s.execute(delete(RawFile).where(RawFile.id == raw_id))  # every run was already here
     return out

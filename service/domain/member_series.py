@@ -77,8 +77,9 @@ def runs_vs_longest(h, first_day: date) -> list[dict]:
 
 
 def weekly_repetition(h, as_of: date, weeks: int) -> list[dict]:
-    """Share of the 28 days' road distance on segments run in ≥ N different weeks, measured at the
-    end of each week (None when there is too little road running to say)."""
+    """The route habit's net one-way share of the 28 days' road distance (segments run the same way
+    again and again, less the same segments run the other way), measured at the end of each week
+    (None when there is too little road running to say)."""
     from workers.analysis import Thresholds
     from workers.analysis.history import day_number
     from workers.analysis.patterns import repeated_share

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 import redis.exceptions
 
@@ -46,7 +47,10 @@ JOBS: dict[str, JobSpec] = {spec.name: spec for spec in (
     PROCESS_EVENT, ANALYZE, ANALYZE_IMPORT, DELIVER, GARMIN_BACKFILL, GARMIN_UPKEEP, STRAVA_PURGE,
     STRAVA_RECONCILE)}
 BY_FUNC: dict[str, JobSpec] = {spec.func: spec for spec in JOBS.values()}
-QUEUES = ("ingest", "analyze", "notify", "maintenance")
+# Workers take jobs from these queues in this order. Deliveries come first: each is one short
+# attempt, and a retry is due at a set time (the retry schedule) that a backlog of analyses must
+# not push back (docs/decisions.md, "Retries on schedule").
+QUEUES = ("notify", "ingest", "analyze", "maintenance")
 
 
 def enqueue(rt, spec: JobSpec, *args: object, key: str | None) -> bool:
@@ -76,6 +80,18 @@ def analyze_import(rt, athlete_id: str, *args: object, key: str) -> bool:
 
 def deliver(rt, delivery_id: str) -> bool:
     return enqueue(rt, DELIVER, delivery_id, key=delivery_id)
+
+
+def deliver_at(rt, delivery_id: str, when: datetime) -> bool:
+    """The next attempt of a delivery, at its scheduled time (RQ's scheduler; the sweeper is the
+    backstop when Redis lost it)."""
+    try:
+        return rt.queue.schedule(DELIVER.queue, DELIVER.func, delivery_id, at=when,
+                                 key=delivery_id, timeout=DELIVER.timeout_s, prefix=DELIVER.name)
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        log.warning("queue unavailable; the sweeper will retry this delivery when due",
+                    extra={"delivery": delivery_id, "error": f"{type(exc).__name__}: {exc}"})
+        return False
 
 
 def garmin_backfill(rt, connection_id: str) -> bool:

@@ -1,4 +1,5 @@
-"""Structured logs: one JSON object per line, with the RQ job id on every worker line."""
+"""Structured logs: one JSON object per line, with the RQ job id on every worker line. Every line
+passes through service.infra.redact (tokens in paths and URLs never reach a log)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+
+from service.infra.redact import redact
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -37,13 +40,20 @@ class JsonFormatter(logging.Formatter):
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return redact(json.dumps(entry, default=str))
+
+
+class RedactingFormatter(logging.Formatter):
+    """The plain-text format (LOG_FORMAT=text, gunicorn's error log), redacted the same way."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 def configure(level: str = "INFO", as_json: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(JobContextFilter())
-    handler.setFormatter(JsonFormatter() if as_json else logging.Formatter(
+    handler.setFormatter(JsonFormatter() if as_json else RedactingFormatter(
         "%(asctime)s %(levelname)s %(name)s %(job_id)s %(message)s", defaults={"job_id": "-"}))
     root = logging.getLogger()
     root.handlers[:] = [handler]

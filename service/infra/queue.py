@@ -8,7 +8,10 @@ truth: a lost or flushed queue only delays work until the sweeper re-enqueues it
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
+from datetime import UTC, datetime
 
 import fakeredis
 import redis
@@ -82,6 +85,39 @@ class JobQueue:
         self._wake.set()
         return True
 
+    def schedule(self, queue: str, func: str, *args: object, at: datetime, key: str,
+                 timeout: int = JOB_TIMEOUT, prefix: str | None = None) -> bool:
+        """Run `func(*args)` at `at` (RQ's ScheduledJobRegistry; the worker's scheduler moves it
+        to the *front* of its queue when due, so a retry is not queued behind new work).
+
+        The job id carries the due second: the job that schedules it may still be running
+        under the plain `<prefix>-<key>` id. False when that very retry is already scheduled."""
+        # RQ scores scheduled jobs in whole seconds, rounding down; the job would then run
+        # before its row is due and find nothing to do. Round up instead.
+        at = datetime.fromtimestamp(math.ceil(at.timestamp()), UTC)
+        job_id = f"{prefix or func.rsplit('.', 1)[-1]}-{key}-at{int(at.timestamp())}"
+        try:
+            self.queues[queue].enqueue_at(at, func, *args, job_id=job_id, unique=True,
+                                          at_front=True, job_timeout=timeout, result_ttl=0,
+                                          failure_ttl=3600)
+        except DuplicateJobError:
+            return False
+        return True
+
+    def promote_due(self) -> int:
+        """Move due scheduled jobs to the front of their queues: what `rq worker
+        --with-scheduler` does every second, for the embedded worker and `drain`."""
+        moved = 0
+        for q in self.queues.values():
+            registry = q.scheduled_job_registry
+            for job_id in registry.get_jobs_to_schedule(int(time.time())):
+                job = q.fetch_job(job_id)
+                registry.remove(job_id)
+                if job is not None:
+                    q.enqueue_job(job, at_front=True)
+                    moved += 1
+        return moved
+
     def ping(self) -> None:
         self.redis.ping()
 
@@ -94,6 +130,7 @@ class JobQueue:
     def drain(self, max_rounds: int = 50) -> None:
         """Run queued jobs in this thread until none are left (tests, CLI import, embedded loop)."""
         for _ in range(max_rounds):
+            self.promote_due()
             if not self.pending_count():
                 return
             self.worker().work(burst=True, logging_level="WARNING")

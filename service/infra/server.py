@@ -12,8 +12,11 @@ import os
 from collections.abc import Callable
 
 from flask import Flask
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
+from service.infra.logs import RedactingFormatter
+from service.infra.redact import redact
 from service.infra.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,7 +36,9 @@ class _Gunicorn(BaseApplication):
 
     def load(self):
         # Called in the worker process after the fork: connections are opened here, never before.
-        from service.infra import sweeper
+        from service.infra import memory, sweeper
+
+        memory.limit_arenas()  # before the request threads start (service/infra/memory.py)
 
         app = self.make_app(self.settings)
         runtime = app.extensions["kneeguard"]
@@ -44,8 +49,26 @@ class _Gunicorn(BaseApplication):
 
 
 # gunicorn's default logs the request line with its query string (%(r)s); a token or code in a
-# URL would end up in the log. %(U)s is the path alone.
+# URL would end up in the log. %(U)s is the path alone, and RedactingLogger takes the secrets
+# out of paths that carry one (invites, email confirmations, unsubscribes).
 ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)s'
+
+
+class RedactingLogger(glogging.Logger):
+    """gunicorn's logger with secrets taken out of the access log's path and request line, and
+    out of its error log (which names the path of a request that failed)."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("U", "r", "f"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = redact(atoms[key])
+        return atoms
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(RedactingFormatter(self.error_fmt, self.datefmt))
 
 
 def gunicorn_options(host: str, port: int, workers: int, log_level: str) -> dict:
@@ -64,6 +87,7 @@ def gunicorn_options(host: str, port: int, workers: int, log_level: str) -> dict
         "graceful_timeout": 30,
         "accesslog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
+        "logger_class": RedactingLogger,
         "errorlog": "-",
         "loglevel": log_level.lower(),
     }

@@ -306,7 +306,8 @@ class _Reader:
 
     def rate_limits(self, name: str) -> dict:
         limits = self.json_object(name)
-        allowed = {"key", "address", "login", "window_s"}
+        allowed = {"key", "address", "login", "window_s",
+                   "email_account", "email_address", "email_window_s"}  # web/mail_limits.py
         for key, value in limits.items():
             if key not in allowed or not isinstance(value, int) or value < 1:
                 raise SettingsError(f"{name}: {key!r} must be one of {sorted(allowed)} with a "

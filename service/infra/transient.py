@@ -38,6 +38,18 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+def is_infrastructure(exc: BaseException) -> bool:
+    """An error of the database, the queue or the disk rather than of the data being handled:
+    such an error is never reported as a problem with a user's file (HTTP: 503 + Retry-After,
+    service.web.error_handlers). A value the database refuses (DataError: too long, out of range) is
+    about the data; a constraint clash (IntegrityError) is a race that passes on retry."""
+    if is_transient(exc):
+        return True
+    if isinstance(exc, sa_exc.DataError):
+        return False
+    return isinstance(exc, (sa_exc.SQLAlchemyError, redis.exceptions.RedisError, OSError))
+
+
 def retrying(step: Callable[[], T], what: str) -> T:
     """Run `step`; on a transient error wait and run it again (a fresh session each time)."""
     for delay in BACKOFF_S:

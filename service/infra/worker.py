@@ -65,7 +65,9 @@ def run_worker(settings: Settings, *, burst: bool = False, simple: bool = False)
         sweeper.sweep(runtime)
     else:
         sweeper.start_thread(runtime, settings.sweep_interval_s)
-    worker.work(burst=burst, logging_level=settings.log_level)
+    # with_scheduler: RQ's scheduler (one per Redis, elected by lock) moves due retries
+    # (jobs.deliver_at) to the front of their queue every second.
+    worker.work(burst=burst, logging_level=settings.log_level, with_scheduler=True)
     # RQ's work() says whether any job ran, not whether the loop ended well: an idle worker told
     # to stop returns False. Exit 0 for a stop we were asked for (or a finished burst), 1 when the
     # loop ended by itself (Redis timed out, an unhandled error), so a supervisor restarts it.

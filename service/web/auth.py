@@ -24,6 +24,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import current_app, g, request, session
 from sqlalchemy import select, update
@@ -100,11 +101,16 @@ def current_binding() -> str | None:
 
 
 def safe_path(target: str | None) -> str | None:
-    """Only same-site paths (never an open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target \
-            and len(target) <= 300:
-        return target
-    return None
+    """Only same-site paths (never an open redirect). Browsers drop tabs and newlines from a URL
+    and read a backslash as a slash, so `/\t/evil.com` and `/\\evil.com` are `//evil.com` to
+    them: any control character, space or backslash is refused, as is anything a URL parser
+    reads as having a scheme or a host."""
+    if not target or len(target) > 300 or not target.startswith("/") or target.startswith("//"):
+        return None
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in target) or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not (parts.scheme or parts.netloc) else None
 
 
 def return_path() -> str | None:
@@ -113,7 +119,7 @@ def return_path() -> str | None:
 
 def landing(return_to: str | None, provider: str, created: bool) -> str:
     """Where a finished connect lands: the page it started from (an invite), else /me."""
-    if return_to:
+    if safe_path(return_to):  # checked when stored too; rows from older versions were not
         return return_to
     return f"/me?connected={provider}" + ("&welcome=1" if created else "")
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask.json.provider import DefaultJSONProvider
+from pydantic import BaseModel, ValidationError
 
-from service.errors import InvalidInput, LengthRequired, PayloadTooLarge
+from service.errors import InvalidInput, LengthRequired, PayloadTooLarge, ValidationFailed
 
 _WITH_BODY = {"POST", "PUT", "PATCH"}
 # Routes that take small bodies from anyone (unauthenticated until the body is checked) get a
@@ -100,6 +101,42 @@ def _apply_route_limit(app: Flask) -> None:
         limit = getattr(app.extensions["kneeguard"].settings, limit)
     if limit is not None and limit < (request.max_content_length or limit + 1):
         request.max_content_length = limit  # Flask ≥ 3.1: per request, form parsing included
+
+
+def strict_json(model: type[BaseModel]) -> BaseModel:
+    """A JSON API body as `model`, strictly: UTF-8 only (RFC 8259 §8.1; json.loads would also
+    guess UTF-16 and UTF-32), no coercion ("yes" or 1 is not a boolean, "5" is not a number),
+    unknown keys refused (the models forbid extras). No body means no fields."""
+    raw = request.get_data(cache=True, parse_form_data=False)
+    if not raw:
+        return _validated(model, "{}")
+    charset = (request.mimetype_params.get("charset") or "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise InvalidInput("JSON bodies must be UTF-8.", code="invalid_json",
+                           details={"charset": charset[:40]})
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("JSON bodies must be UTF-8.", code="invalid_json") from None
+    if text.startswith("\ufeff"):
+        raise InvalidInput("JSON bodies must not start with a byte order mark.",
+                           code="invalid_json")
+    try:
+        body = current_app.json.loads(text)  # the depth guard above
+    except ValueError:
+        raise InvalidInput("The body must be JSON.", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise ValidationFailed("The request body must be a JSON object.")
+    return _validated(model, text)
+
+
+def _validated(model: type[BaseModel], text: str) -> BaseModel:
+    try:
+        return model.model_validate_json(text, strict=True)
+    except ValidationError as exc:
+        raise ValidationFailed("The request body is not valid.",
+                               details=exc.errors(include_url=False, include_context=False,
+                                                  include_input=False)) from None
 
 
 def read_limited(limit: int) -> bytes:

@@ -8,8 +8,10 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from service.errors import ApiError, error_body
+from service.infra import transient
 
 log = logging.getLogger(__name__)
+RETRY_AFTER_S = 5  # an infrastructure error (503): a restarted database is back within seconds
 
 
 def _http_code(exc: HTTPException) -> str:
@@ -34,5 +36,15 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         # Logged with the traceback; the client never sees internals.
+        if transient.is_infrastructure(exc):
+            # The database, queue or disk failed: the request's transaction was rolled back, so
+            # nothing of it is kept, and the same request later will succeed. Clients retry a
+            # 503 with Retry-After; they never retry a 4xx (so a file is never blamed).
+            log.warning("infrastructure error; answered 503", exc_info=True)
+            response = jsonify(error_body("unavailable", "A service we depend on is unavailable;"
+                                          " nothing was stored. Retry shortly."))
+            response.status_code = 503
+            response.headers["Retry-After"] = str(RETRY_AFTER_S)
+            return response
         log.exception("unhandled error")
         return jsonify(error_body("internal_error", "Something went wrong on our side.")), 500

@@ -26,7 +26,9 @@ ERROR_STATUSES = {400: "Bad request", 401: "Not signed in, or the credential is 
                   403: "Signed in, but not allowed (scope, role, CSRF)",
                   404: "Not found — also the answer for another tenant's ids",
                   409: "Conflict", 411: "Length required", 413: "Body too large",
-                  422: "Validation failed", 429: "Rate limited (see Retry-After)"}
+                  422: "Validation failed", 429: "Rate limited (see Retry-After)",
+                  503: "A database or queue we depend on failed; nothing was stored. Retry after "
+                       "Retry-After seconds (never a 4xx about your data)"}
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
 
 
@@ -140,7 +142,12 @@ by default nothing derived from Strava data (Strava's API terms), no private act
 emails, tokens or GPS tracks.
 
 **Errors** — always `{"error": {"code", "message", "details"}}`. Rate limits answer 429 with
-`Retry-After`; provider receivers under `/webhooks/` are never rate limited.
+`Retry-After`; provider receivers under `/webhooks/` are never rate limited. When our database or
+queue fails the answer is 503 `unavailable` with `Retry-After` and nothing of the request is kept:
+retry it (a 4xx is always about the request itself, and is never worth retrying unchanged).
+
+**JSON bodies** — UTF-8 only, no type coercion (`"yes"` is not a boolean, `"5"` not a number),
+unknown keys refused: 400 `invalid_json` or 422 `validation_failed`.
 """
 
 

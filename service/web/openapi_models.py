@@ -291,9 +291,19 @@ class ActivityList(BaseModel):
     activities: list[ActivitySummary]
 
 
+class StoredActivity(ActivitySummary):
+    replaces: str | None = Field(
+        default=None,
+        description="This file is a richer copy of a run stored before (its FIT after its GPX "
+                    "export: FIT over GPX over Strava streams): that activity is gone and its "
+                    "findings were withdrawn; the run's findings come again under this id.")
+
+
 class IngestReport(BaseModel):
-    activities: list[ActivitySummary]
-    duplicates: list[dict[str, Any]]
+    activities: list[StoredActivity]
+    duplicates: list[dict[str, Any]] = Field(
+        description="Files whose runs were already here: `activity` is the id they belong to. "
+                    "Identical bytes always answer this way, however often they are sent.")
     skipped: list[dict[str, Any]]
 
 

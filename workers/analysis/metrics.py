@@ -92,6 +92,7 @@ class ActivityMetrics:
     def from_dict(cls, data: dict[str, Any]) -> ActivityMetrics:
         data = dict(data)
         data.pop("version", None)
+        data.pop("copy", None)  # which copy of the run was stored (service.domain.same_run)
         start = datetime.fromisoformat(str(data.pop("start_time")).replace("Z", "+00:00"))
         return cls(
             start_time=start if start.tzinfo else start.replace(tzinfo=UTC),

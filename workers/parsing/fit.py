@@ -247,6 +247,7 @@ def _track(session: dict, leg: dict[str, np.ndarray], device: str | None, starts
         cadence = cadence * 2.0
     has_alt = bool(np.isfinite(leg["altitude"]).any())
     return Track(
+        format="fit",
         start_time=datetime.fromtimestamp(start, tz=UTC),
         sport=sport, sub_sport=_sport(session.get("sub_sport")), device=device,
         timestamps=leg["timestamp"], distance=leg["distance"], lat=leg["lat"], lon=leg["lon"],

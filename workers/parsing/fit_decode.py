@@ -10,6 +10,11 @@ subclasses of fitparse's own classes (no patching):
 * a misaligned field size (COROS PACE 2 writes a 1-byte uint32) is read as bytes instead of
   aborting the whole file, as fitparse master does; and decoded messages are not kept in memory.
 
+Developer field types are kept per file (`FitDecoder._dev_types`): fitparse keeps them in one
+module-level dict shared by every file decoded in the process, so two files with developer fields
+decoded at once (request threads of a web process) read each other's types and valid files were
+refused (tests/parsing/test_fit_threads.py). fitparse still writes its dict; nothing here reads it.
+
 Plus the CRC computed once with numpy, messages we never read skipped with one read, and (light
 pass) records skimmed for time and distance only. tests/parsing/test_fit_speed.py checks each
 shortcut against plain fitparse on every shared file.
@@ -29,9 +34,9 @@ from fitparse.records import (
     BASE_TYPE_BYTE,
     BASE_TYPES,
     DefinitionMessage,
+    DevField,
     DevFieldDefinition,
     FieldDefinition,
-    get_dev_type,
 )
 
 FIT_EPOCH = 631065600  # 1989-12-31T00:00:00Z
@@ -160,6 +165,9 @@ class FitDecoder(fitparse.FitFile):
         self._messages = _Discard()
         self._light = light
         self._layouts: dict[int, tuple] = {}
+        # This file's developer data ids → {field number → DevField} (fitparse's DEV_TYPES is
+        # one dict for the whole process: see the module docstring).
+        self._dev_types: dict[int, dict[int, Any]] = {}
 
     # The CRC was a third of the decode: fitparse updates it on every read, byte by byte in
     # Python. We compute it once over the checked span, when fitparse asks for the check.
@@ -196,6 +204,39 @@ class FitDecoder(fitparse.FitFile):
             if layout is not None:
                 return self._skim(header, def_mesg, layout)
         return super()._parse_data_message(header)
+
+    def _parse_message(self) -> Any:
+        message = super()._parse_message()
+        kind = getattr(message, "mesg_type", None)
+        if getattr(message, "type", None) == "data" and kind is not None \
+                and kind.name in _DEV_MESSAGES:
+            self._register_dev(kind.name, message)
+        return message
+
+    def _register_dev(self, name: str, message: Any) -> None:
+        """fitparse.records.add_dev_data_id / add_dev_field_description, into this file's dict."""
+        index = message.get_raw_value("developer_data_index")
+        if name == "developer_data_id":
+            self._dev_types[index] = {}
+            return
+        if index not in self._dev_types:
+            raise fitparse.utils.FitParseError(f"No such dev_data_index={index} found")
+        num = message.get_raw_value("field_definition_number")
+        self._dev_types[index][num] = DevField(
+            dev_data_index=index, def_num=num, type=BASE_TYPES[message.get_raw_value(
+                "fit_base_type_id")],
+            name=message.get_raw_value("field_name") or f"unnamed_dev_field_{num}",
+            units=message.get_raw_value("units"),
+            native_field_num=message.get_raw_value("native_field_num"))
+
+    def _dev_type(self, index: int, num: int) -> Any:
+        fields = self._dev_types.get(index)
+        if fields is None:
+            raise fitparse.utils.FitParseError(
+                f"No such dev_data_index={index} found when looking up field {num}")
+        if num not in fields:
+            raise fitparse.utils.FitParseError(f"No such field {num} for dev_data_index {index}")
+        return fields[num]
 
     def _layout(self, local: int, def_mesg: DefinitionMessage) -> tuple | None:
         cached = self._layouts.get(local)
@@ -249,7 +290,7 @@ class FitDecoder(fitparse.FitFile):
             for _ in range(self._read_struct("B", endian=endian)):
                 def_num, size, dev_index = self._read_struct("3B", endian=endian)
                 dev_field_defs.append(DevFieldDefinition(
-                    field=get_dev_type(dev_index, def_num), dev_data_index=dev_index,
+                    field=self._dev_type(dev_index, def_num), dev_data_index=dev_index,
                     def_num=def_num, size=size,
                 ))
         def_mesg = DefinitionMessage(

@@ -122,6 +122,7 @@ def _track(gpx: gpxpy.gpx.GPX, with_extensions: bool = True) -> Track:
     has_alt = bool(np.isfinite(cols["altitude"]).any())
     creator = (gpx.creator or "").strip() or None
     return Track(
+        format="gpx",
         start_time=datetime.fromtimestamp(float(np.nanmin(times)), tz=UTC),
         sport=sport, sub_sport=sub_sport, device=creator, speed=speed,
         altitude_source=("barometric" if is_barometric(creator) else "gps") if has_alt else "none",

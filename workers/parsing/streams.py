@@ -107,6 +107,7 @@ def _build(streams: dict[str, list], activity: dict[str, Any]) -> Track:
     device = activity.get("device_name") or None
     has_alt = bool(np.isfinite(altitude).any())
     return Track(
+        format="streams",
         start_time=start, sport=sport, sub_sport=sub_sport, device=device,
         timestamps=start.timestamp() + _floats(streams["time"], size),
         distance=_floats(streams.get("distance"), size), lat=lat, lon=lon, altitude=altitude,

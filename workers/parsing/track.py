@@ -83,6 +83,9 @@ class Track:
     # Summary values for tracks without records (manual entries, Strava/Garmin summaries).
     summary_distance_m: float | None = None
     summary_moving_time_s: float | None = None
+    # What the run was read from: "fit", "gpx", "streams" (Strava API), None for a summary
+    # without samples. Of two copies of one run, the richer format is kept (FORMAT_RANK).
+    format: str | None = None
     # Strava streams' `resolution` ("low" ~100 points, "medium" ~1,000, "high" ~10,000) and
     # `original_size`: a downsampled profile is read as sparse (no spike filter across samples
     # 100 m apart; workers/analysis/elevation.py). None: every recorded sample.

@@ -11,6 +11,7 @@ import re
 import string
 from urllib.parse import urlsplit
 
+from service.infra.redact import redact
 from service.integrations.base import ProviderError
 
 
@@ -19,7 +20,9 @@ class CallbackRefused(ProviderError):
     unsigned, so a forged one could otherwise make us fetch (and send a token to) any URL."""
 
     def __init__(self, url: str) -> None:
-        super().__init__(f"callback URL not on the Garmin API host: {url[:200]!r}", permanent=True)
+        # The URL's query carries a download token: redacted, as it is stored in last_error.
+        super().__init__(f"callback URL not on the Garmin API host: {redact(url[:200])!r}",
+                         permanent=True)
 
 
 # Printable ASCII that RFC 3986 allows in a URL. Anything else (spaces, tabs, backslashes, non-ASCII

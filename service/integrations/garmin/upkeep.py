@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import or_, select
 
 from service.infra import runtime as runtime_mod
+from service.infra.redact import redact_error
 from service.integrations import oauth
 from service.integrations.base import AuthRevoked, ProviderError
 from service.integrations.garmin import connection as gs
@@ -105,11 +106,11 @@ def _save(rt, connection_id: str, plan: dict, history: list, exc: ProviderError 
         plan.update(status="failed_permanently", error="Garmin access revoked")
     elif isinstance(exc, PermissionMissing):
         gs.mark_paused(rt, connection_id, gst.PAUSED_412)
-        plan.update(status="failed", error=str(exc)[:300])  # retried when sharing returns
+        plan.update(status="failed", error=redact_error(exc, 300))  # retried when sharing returns
     elif exc is not None:
         log.warning("garmin backfill failed", extra={"connection": connection_id})
         plan.update(status="failed_permanently" if exc.permanent else "failed",
-                    error=str(exc)[:300])
+                    error=redact_error(exc, 300))
         if plan["status"] == "failed":
             plan.update(retry_plan(plan, now, exc.retry_after))
     else:

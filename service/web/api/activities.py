@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from service.domain import activities
 from service.errors import InvalidInput, NotFound, ValidationFailed
-from service.infra import transient
+from service.infra import memory, transient
 from service.models import Activity
 from service.web.api.params import int_arg
 from service.web.auth import require_athlete
@@ -34,7 +34,11 @@ def upload(athlete_id: str):
 
     # A lock timeout or SQLite's busy snapshot (two uploads at once) passes on retry; the retry
     # then finds the other upload's bytes and answers "duplicate".
-    result = transient.retrying(store, f"upload:{athlete_id}")
+    try:
+        result = transient.retrying(store, f"upload:{athlete_id}")
+    finally:
+        files.clear()
+        memory.trim()  # the body and the parse are freed: give the pages back (infra/memory.py)
     activities.enqueue_analysis(runtime, result)
     if not result.created and not result.duplicates:
         raise ValidationFailed("No activity could be read from the upload.",

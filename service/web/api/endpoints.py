@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import Blueprint, current_app, request
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError
+from flask import Blueprint, current_app
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from sqlalchemy import and_, select
 
 from service.domain import endpoints
 from service.domain.principal import Principal, require_scope
-from service.errors import InvalidInput, NotFound, ValidationFailed
+from service.errors import NotFound
 from service.infra import jobs
 from service.models import Delivery, DeliveryAttempt, Endpoint
 from service.web.auth import principal
+from service.web.bodies import strict_json
 
 bp = Blueprint("endpoints", __name__, url_prefix="/v1/endpoints")
 
@@ -38,14 +39,8 @@ class Replay(BaseModel):
 
 
 def parse(model: type[BaseModel]):
-    body = request.get_json(silent=True)
-    if body is None and request.get_data():
-        raise InvalidInput("The body must be JSON.")
-    try:
-        return model.model_validate(body or {})
-    except ValidationError as exc:
-        raise ValidationFailed("The request body is not valid.",
-                               details=exc.errors(include_url=False, include_context=False)) from None
+    """Every JSON API body goes through here: strict (service.web.bodies.strict_json)."""
+    return strict_json(model)
 
 
 def _runtime():

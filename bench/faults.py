@@ -1,0 +1,424 @@
+"""The fault battery: uploads under fire, compared with a one-at-a-time reference.
+
+Each runner's uploads: a history of synthetic GPX runs (so rules fire), real FIT files from
+../shared/data with their Garmin-Connect-style GPX exports (same-run pairs; testkit.copies), and
+exact re-sends of some files. The battery sends them from 4 client threads in a shuffled order (a
+GPX export often before its FIT) to a production-shaped private stack (bench/stack.py: its own
+PostgreSQL cluster and Redis, `kneeguard serve` with 2 gunicorn processes, 2 `kneeguard worker`
+processes) while it:
+
+- SIGKILLs a worker and its work-horse 5 times (a new worker is started after each kill);
+- flushes Redis (every queued and scheduled job is gone; the sweeper must recover);
+- restarts PostgreSQL (every connection is cut; uploads in flight answer 503 and are retried);
+- takes the integrator's endpoint down (503 to everything) for a few seconds.
+
+Clients retry a 503 or a dropped connection after Retry-After, as the API tells them to; a 4xx is
+recorded and never retried. The reference stores the same files one at a time, each analysed
+before the next (embedded default, in this process), for the same runner ids. Printed: activities
+and findings (ids included) equal to the reference or not, lost, duplicated, 4xx answers, webhook
+figures, and the gap between a failed delivery's first and second attempts (on schedule: 5 s ±20%
+plus a few seconds).
+
+    python bench/faults.py --quick     # 2 runners, about 60 uploads
+    python bench/faults.py             # 4 runners, about 130 uploads
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+from soak import children, gpx  # sibling scripts (this folder is first on sys.path)
+from stack import Stack
+
+from service.domain.accounts import hash_token, new_token
+from service.infra.corpus import SHARED_DATA
+from service.infra.loopback import free_port
+from testkit.copies import gpx_copy
+from testkit.receiver import Receiver
+from workers.parsing import parse_bytes
+
+REAL_RUNS = ["msimms__20210507_run_garmin_fenix_6.fit", "sportslib__6909950168.fit",
+             "sportslib__6782987395.fit", "gc__4077461142.fit", "sportslib__6916728382.fit",
+             "msimms__20181108_run_garmin_fenix_3_hr.fit", "gc__Garmin920_withFirstbeat.fit",
+             "fitparse__garmin-fenix-5-run.fit"]
+CLIENTS = 4
+OUTAGE_S = 3.0
+
+
+# ---- the uploads -------------------------------------------------------------------------------
+
+def runner_files(n: int, synthetic: int, real: int) -> list[tuple[str, bytes]]:
+    """One runner's files in their natural order (the reference's order)."""
+    files = [(f"r{n}-day{d}.gpx", gpx(1000 * n + d)) for d in range(synthetic)]
+    for name in REAL_RUNS[n % 2::2][:real]:
+        fit = (SHARED_DATA / "activities" / "fit" / name).read_bytes()
+        copy = gpx_copy(parse_bytes(fit, name).tracks[0])
+        files.append((name, fit))
+        if copy is not None:
+            files.append((name.replace(".fit", ".gpx"), copy))
+    return files
+
+
+def battery_order(files: list[tuple[str, bytes]], rng: random.Random) -> list[tuple[str, bytes]]:
+    """Shuffled, GPX exports often first, and a third of the files sent twice."""
+    again = rng.sample(files, len(files) // 3)
+    mixed = files + again
+    rng.shuffle(mixed)
+    return mixed
+
+
+def runners(count: int, quick: bool) -> list[dict]:
+    synthetic, real = (12, 3) if quick else (18, 4)
+    return [{"id": f"ath_faults{n:02d}", "email": f"faults{n}@example.com", "token": new_token(),
+             "files": runner_files(n, synthetic, real)} for n in range(count)]
+
+
+def add_runners(rt, people: list[dict]) -> None:
+    from service.models import Athlete
+
+    with rt.db.session() as s:
+        for p in people:
+            s.add(Athlete(id=p["id"], email=p["email"], token_hash=hash_token(p["token"]),
+                          session_version=1))
+
+
+# ---- the reference: one at a time --------------------------------------------------------------
+
+def reference(people: list[dict], tmp: Path) -> dict:
+    from cryptography.fernet import Fernet
+
+    from service import create_app
+    from service.infra import migrate, sweeper
+    from service.infra.settings import Settings
+
+    url = f"sqlite:///{tmp / 'reference.db'}"
+    migrate.upgrade(url)
+    app = create_app(Settings(database_url=url, secret_key="ref", public_url="http://127.0.0.1",
+                              encryption_keys=(Fernet.generate_key().decode(),),
+                              email_outbox_dir=str(tmp / "ref-outbox"),
+                              rate_limits={"key": 10**6, "address": 10**6}))
+    rt = app.extensions["kneeguard"]
+    add_runners(rt, people)
+    client = app.test_client()
+    for p in people:
+        for name, body in p["files"]:
+            r = client.post(f"/v1/athletes/{p['id']}/activities?filename={name}", data=body,
+                            headers={"Authorization": f"Bearer {p['token']}"})
+            assert r.status_code == 202, (name, r.status_code, r.get_data()[:200])
+            for _ in range(5):
+                sweeper.sweep(rt)
+                rt.queue.drain()
+    state = snapshot(rt)
+    rt.close()
+    return state
+
+
+def snapshot(rt) -> dict:
+    from sqlalchemy import select
+
+    from service.models import Activity, Finding
+
+    with rt.db.session() as s:
+        acts = {a.id: (a.athlete_id, a.start_time.isoformat(), round(a.distance_m), a.status)
+                for a in s.scalars(select(Activity))}
+        found = {f.id: (f.rule, f.date.isoformat(), f.severity, f.activity_id)
+                 for f in s.scalars(select(Finding))}
+    return {"activities": acts, "findings": found}
+
+
+# ---- the battery -------------------------------------------------------------------------------
+
+class Clients:
+    """Upload threads that retry 503s and dropped connections (as the API tells clients to)."""
+
+    def __init__(self, url: str, people: list[dict], rng: random.Random) -> None:
+        self.url = url
+        self.jobs = [(p, name, body) for p in people for name, body in battery_order(p["files"],
+                                                                                     rng)]
+        rng.shuffle(self.jobs)
+        self.answers: list[dict] = []
+        self.lock = threading.Lock()
+        self.next = 0
+
+    def progress(self) -> float:
+        with self.lock:
+            return len(self.answers) / max(len(self.jobs), 1)
+
+    def take(self):
+        with self.lock:
+            if self.next >= len(self.jobs):
+                return None
+            self.next += 1
+            return self.jobs[self.next - 1]
+
+    def run(self) -> None:
+        session = requests.Session()
+        while (job := self.take()) is not None:
+            p, name, body = job
+            answer = self.send(session, p, name, body)
+            with self.lock:
+                self.answers.append(answer)
+
+    def send(self, session, p, name, body) -> dict:
+        tries = []
+        for _ in range(30):
+            try:
+                r = session.post(f"{self.url}/v1/athletes/{p['id']}/activities?filename={name}",
+                                 data=body, headers={"Authorization": f"Bearer {p['token']}"},
+                                 timeout=120)
+            except requests.RequestException as exc:
+                tries.append(type(exc).__name__)
+                time.sleep(1)
+                continue
+            tries.append(r.status_code)
+            if r.status_code == 503:
+                time.sleep(float(r.headers.get("Retry-After", "2")))
+                continue
+            return {"runner": p["id"], "file": name, "status": r.status_code, "tries": tries,
+                    "body": r.json() if r.headers.get("content-type", "").startswith(
+                        "application/json") else None}
+        return {"runner": p["id"], "file": name, "status": None, "tries": tries, "body": None}
+
+
+class Faults:
+    def __init__(self, stack: Stack, rx: Receiver, workers: list) -> None:
+        self.stack, self.rx, self.workers = stack, rx, workers
+        self.log: list[tuple[float, str]] = []
+        self.t0 = time.monotonic()
+
+    def note(self, what: str) -> None:
+        self.log.append((round(time.monotonic() - self.t0, 1), what))
+
+    def kill_worker(self) -> None:
+        """SIGKILL a busy worker and its work-horse (or any worker), then start a new one."""
+        victim = next((w for w in self.workers if children(w.pid)), self.workers[0])
+        horses = children(victim.pid)
+        for pid in [victim.pid, *horses]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        victim.wait(timeout=30)
+        self.workers.remove(victim)
+        self.workers.append(self.stack.worker())
+        self.note(f"worker SIGKILL (+{len(horses)} horse)")
+
+    def flush_redis(self) -> None:
+        self.stack.flush_redis()
+        self.note("redis FLUSHALL")
+
+    def restart_postgres(self) -> None:
+        down = self.stack.restart_postgres()
+        self.note(f"postgresql restarted ({down:.1f} s down)")
+
+    def outage(self) -> None:
+        """In its own thread: waits for deliveries to flow, then 503 to everything a while."""
+        threading.Thread(target=self._outage, daemon=True).start()
+
+    def _outage(self) -> None:
+        """503 from now; back 3 s after the first delivery it refused, so every refused attempt
+        is retried (5 s ± 20% later) after the outage: attempt 2 lands on schedule."""
+        self.rx.status_override = 503
+        self.note("integrator down (503)")
+        seen = len(self.rx.recorder.hits)
+        deadline = time.monotonic() + 120
+        while len(self.rx.recorder.hits) <= seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(OUTAGE_S)
+        self.rx.status_override = None
+        self.note(f"integrator back ({len(self.rx.recorder.hits) - seen} attempts refused)")
+
+
+def plan(faults: Faults) -> list[tuple[float, object]]:
+    """(upload progress, fault): spread over the run."""
+    return sorted([(0.10, faults.kill_worker), (0.25, faults.kill_worker),
+                   (0.30, faults.outage), (0.40, faults.kill_worker),
+                   (0.50, faults.flush_redis), (0.60, faults.kill_worker),
+                   (0.70, faults.restart_postgres), (0.85, faults.kill_worker)],
+                  key=lambda x: x[0])
+
+
+def settle(stack: Stack, cap_s: float = 240) -> float:
+    """Until every activity is analysed and no delivery is due within a minute."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(stack.env["DATABASE_URL"], pool_pre_ping=True)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < cap_s:
+        try:
+            with engine.connect() as c:
+                left = c.scalar(text("SELECT count(*) FROM activities WHERE status = 'parsed'"))
+                due = c.scalar(text("SELECT count(*) FROM deliveries WHERE status = 'pending' AND "
+                                    "next_attempt_at < now() + interval '60 seconds'"))
+            if not left and not due:
+                break
+        except Exception:
+            pass
+        time.sleep(1)
+    engine.dispose()
+    return round(time.monotonic() - t0, 1)
+
+
+def endpoints(rt, people: list[dict], rx: Receiver) -> None:
+    from service.domain import endpoints as svc
+
+    with rt.db.session() as s:
+        for p in people:
+            ep, secret = svc.create(s, rt.box, url=f"{rx.url}/hook/{p['id']}",
+                                    events=["finding.created", "finding.withdrawn"],
+                                    allow_loopback=True, athlete_id=p["id"])
+            rx.path_secrets[f"/hook/{p['id']}"] = secret
+
+
+def battery(people: list[dict], seed: int) -> dict:
+    from service.infra import runtime as runtime_mod
+    from service.infra.settings import Settings
+
+    rng = random.Random(seed)
+    rx = Receiver()
+    rx.start()
+    env = {"WEBHOOK_ALLOW_LOOPBACK": "true", "KNEEGUARD_SWEEP_INTERVAL": "2",
+           "KNEEGUARD_JOB_LEASE": "5"}
+    with Stack(extra_env=env) as stack:
+        rt = runtime_mod.build(Settings.from_env(stack.env))
+        add_runners(rt, people)
+        endpoints(rt, people, rx)
+        rt.close()
+        port = free_port()
+        stack.serve(port)
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url)
+        workers = [stack.worker(), stack.worker()]
+        faults = Faults(stack, rx, workers)
+        clients = Clients(url, people, rng)
+        threads = [threading.Thread(target=clients.run) for _ in range(CLIENTS)]
+        for t in threads:
+            t.start()
+        for at, fault in plan(faults):
+            while clients.progress() < at and any(t.is_alive() for t in threads):
+                time.sleep(0.2)
+            fault()
+        for t in threads:
+            t.join()
+        faults.note("uploads done")
+        settled = settle(stack)
+        faults.note(f"settled after {settled} s")
+        rt = runtime_mod.build(Settings.from_env(stack.env))
+        state = snapshot(rt)
+        state["deliveries"] = delivery_figures(rt)
+        rt.close()
+    rx.stop()
+    state.update(answers=clients.answers, faults=faults.log, webhooks=webhook_figures(rx))
+    return state
+
+
+def wait_ready(url: str) -> None:
+    for _ in range(600):
+        try:
+            if requests.get(f"{url}/readyz", timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("the server did not start")
+
+
+def delivery_figures(rt) -> dict:
+    from sqlalchemy import select
+
+    from service.models import Delivery, DeliveryAttempt
+
+    with rt.db.session() as s:
+        attempts: dict[str, list] = {}
+        for a in s.scalars(select(DeliveryAttempt).order_by(DeliveryAttempt.attempted_at)):
+            attempts.setdefault(a.delivery_id, []).append(a.attempted_at)
+        status = Counter(s.scalars(select(Delivery.status)))
+    gaps = [(t[1] - t[0]).total_seconds() for t in attempts.values() if len(t) >= 2]
+    return {"status": dict(status), "retried": len(gaps),
+            "retry_gap_s": {f"p{p}": pct(gaps, p) for p in (50, 90, 100)},
+            "retries_on_schedule": sum(g <= 5 * 1.2 + 3 for g in gaps)}
+
+
+def webhook_figures(rx: Receiver) -> dict:
+    created = Counter()
+    ids_per_finding: dict[str, set] = {}
+    for m in rx.received:
+        if m["payload"]["type"] == "finding.created":
+            fid = m["payload"]["data"]["id"]
+            created[fid] += 1
+            ids_per_finding.setdefault(fid, set()).add(m["id"])
+    return {"messages_received": len(rx.received), "rejected_signatures": rx.rejected,
+            "findings_announced": len(created),
+            "findings_with_more_than_one_message_id": sum(len(v) > 1 for v in
+                                                           ids_per_finding.values()),
+            "repeat_deliveries_same_id": sum(c - len(ids_per_finding[f])
+                                             for f, c in created.items())}
+
+
+def pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 2)
+
+
+def compare(ref: dict, got: dict) -> dict:
+    ref_a, got_a = ref["activities"], got["activities"]
+    ref_f, got_f = ref["findings"], got["findings"]
+    answers = got["answers"]
+    return {
+        "activities": {"reference": len(ref_a), "battery": len(got_a),
+                       "same_ids_and_runs": {k: v[:3] for k, v in ref_a.items()}
+                       == {k: v[:3] for k, v in got_a.items()},
+                       "lost": sorted(set(ref_a) - set(got_a)),
+                       "duplicated_or_extra": sorted(set(got_a) - set(ref_a)),
+                       "not_analysed": sum(v[3] != "analyzed" for v in got_a.values())},
+        "findings": {"reference": len(ref_f), "battery": len(got_f),
+                     "same_ids_and_values": ref_f == got_f,
+                     "missing": len(set(ref_f) - set(got_f)),
+                     "extra": len(set(got_f) - set(ref_f))},
+        "uploads": {"sent": len(answers), "answers": dict(Counter(str(a["status"])
+                                                                  for a in answers)),
+                    "answered_4xx": [a for a in answers if a["status"] and
+                                     400 <= a["status"] < 500][:5],
+                    "retried_after_503_or_drop": sum(len(a["tries"]) > 1 for a in answers),
+                    "never_answered": sum(a["status"] is None for a in answers)},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--seed", type=int, default=24)
+    parser.add_argument("--save", help="also write every upload's answers and both states here")
+    args = parser.parse_args()
+    people = runners(2 if args.quick else 4, args.quick)
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        ref = reference(people, Path(tmp))
+    t_ref = time.monotonic() - t0
+    got = battery(people, args.seed)
+    report = compare(ref, got)
+    report.update(faults=got["faults"], deliveries=got["deliveries"], webhooks=got["webhooks"],
+                  seconds={"reference": round(t_ref, 1),
+                           "battery": round(time.monotonic() - t0 - t_ref, 1)},
+                  loadavg=[round(x, 2) for x in os.getloadavg()],
+                  at=datetime.now(UTC).isoformat(timespec="seconds"))
+    print(json.dumps(report, indent=1, default=str))
+    if args.save:
+        Path(args.save).write_text(json.dumps({"reference": ref, "battery": got}, default=str))
+
+
+if __name__ == "__main__":
+    main()
