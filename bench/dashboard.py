@@ -2,6 +2,11 @@
 
     python bench/dashboard.py            # 1,000 members × 104 weeks × 4 runs (≈416k activities)
     python bench/dashboard.py --quick    # 200 members × 26 weeks (CI smoke)
+    python bench/dashboard.py --members 10000 --weeks 52   # issue 28's club (≈2.08 M runs)
+
+Also times the paged all-members API (every page, following `next_cursor`: first, last, median
+and p95) and a runner with ten years of runs (`--runner-years`): /me, the activities list and,
+where the route exists, the findings list (each: median and p95).
 
 Seeds by direct bulk inserts (activities with compact metrics, findings with mixed sources, some
 private and Strava runs that the club must not see) into a fresh SQLite file, or into DATABASE_URL
@@ -116,16 +121,31 @@ def _existing(rt) -> tuple[str, int, int]:
                 s.scalar(select(func.count()).select_from(Finding)))
 
 
+STATEMENTS = [0]
+
+
+def _count_statements(engine) -> None:
+    """SQL statements per request: a figure the machine's load does not change."""
+    from sqlalchemy import event
+
+    event.listen(engine, "before_cursor_execute",
+                 lambda *_: STATEMENTS.__setitem__(0, STATEMENTS[0] + 1))
+
+
 def timed(client, path: str, headers: dict, repeat: int) -> dict:
-    times, size = [], 0
+    times, size, cpu = [], 0, []
+    STATEMENTS[0] = 0
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         r = client.get(path, headers=headers)
         times.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
         assert r.status_code == 200, r.get_data()[:300]
         size = len(r.get_data())
     return {"median_ms": round(statistics.median(times), 1), "p95_ms": round(_p95(times), 1),
-            "min_ms": round(min(times), 1), "max_ms": round(max(times), 1), "bytes": size}
+            "min_ms": round(min(times), 1), "max_ms": round(max(times), 1), "bytes": size,
+            "cpu_ms_median": round(statistics.median(cpu), 1),
+            "statements_per_request": round(STATEMENTS[0] / repeat, 1)}
 
 
 def _p95(times: list[float]) -> float:
@@ -170,6 +190,63 @@ def breakdown(rt, club_id: str) -> dict:
     return out
 
 
+def paged_api(client, club_id: str, headers: dict) -> dict:
+    """Every page of GET /v1/clubs/<id>/members, following the cursor (default page size)."""
+    times, pages, cursor, members = [], 0, None, 0
+    while True:
+        path = f"/v1/clubs/{club_id}/members" + (f"?cursor={cursor}" if cursor else "")
+        t0 = time.perf_counter()
+        r = client.get(path, headers=headers)
+        times.append((time.perf_counter() - t0) * 1000)
+        assert r.status_code == 200, r.get_data()[:300]
+        pages, members = pages + 1, members + len(r.json["members"])
+        cursor = r.json.get("next_cursor")
+        if not cursor:
+            break
+    return {"pages": pages, "members": members, "first_ms": round(times[0], 1),
+            "last_ms": round(times[-1], 1), "median_ms": round(statistics.median(times), 1),
+            "p95_ms": round(_p95(times), 1), "bytes_last_page": len(r.get_data())}
+
+
+def runner_pages(rt, client, years: int, repeat: int) -> dict:
+    """One runner with `years` of runs (4 a week, ~12% with a finding): their own pages."""
+    from service.domain import accounts
+
+    athlete_id, token = accounts.add_athlete(rt, "runner@bench.invalid")
+    rng, now = random.Random(11), datetime.now(UTC).replace(hour=7, minute=0, second=0,
+                                                            microsecond=0)
+    acts, finds = [], []
+    for day in range(years * 365, 0, -1):
+        if rng.random() > 4 / 7:
+            continue
+        acts.append(_activity(athlete_id, now - timedelta(days=day), rng, now))
+        if rng.random() < 0.12:
+            finds.append(_finding(athlete_id, acts[-1], rng, now))
+    with rt.db.engine.begin() as conn:
+        conn.execute(insert(Activity), acts)
+        conn.execute(insert(Finding), finds)
+    headers = {"Authorization": f"Bearer {token}"}
+    paths = {"me": "/me", "activities": f"/v1/athletes/{athlete_id}/activities",
+             "findings": f"/v1/athletes/{athlete_id}/findings"}
+    routes = {r.rule for r in client.application.url_map.iter_rules()}
+    out: dict = {"years": years, "activities": len(acts), "findings": len(finds)}
+    for name, path in paths.items():
+        if name == "findings" and "/v1/athletes/<athlete_id>/findings" not in routes:
+            out[name] = "no such route in this tree (GET /v1/athletes/<id>/findings)"
+            continue
+        out[name] = timed(client, path, headers, repeat)
+    return out
+
+
+def _activity(aid: str, start: datetime, rng: random.Random, now: datetime) -> dict:
+    km, loss = rng.uniform(4, 22), rng.uniform(0, 600)
+    return {"id": new_id("act"), "athlete_id": aid, "source": "garmin", "start_time": start,
+            "sport": "running", "distance_m": km * 1000, "moving_time_s": km * 330,
+            "indoor": False, "manual": False, "private": False, "status": "analyzed", "leg": 0,
+            "metrics": _metrics(start, km, loss), "loss_m": loss, "created_at": now,
+            "updated_at": now}
+
+
 def _pages(members: int) -> int:
     from service.web.pages.views import PER_PAGE
 
@@ -182,6 +259,7 @@ def main() -> None:
     ap.add_argument("--members", type=int, default=None)
     ap.add_argument("--weeks", type=int, default=None)
     ap.add_argument("--repeat", type=int, default=21)
+    ap.add_argument("--runner-years", type=int, default=10)
     ap.add_argument("--profile", action="store_true", help="cProfile one page render")
     ap.add_argument("--db-file", help="SQLite file to keep and reuse (seeded only once)")
     args = ap.parse_args()
@@ -203,6 +281,7 @@ def main() -> None:
             _, key = clubs.issue_key(s, "club", "bench", ["read"], club_id=club_id)
         headers = {"Authorization": f"Bearer {key}"}
         client = app.test_client()
+        _count_statements(rt.db.engine)
         client.get(f"/clubs/{club_id}", headers=headers)  # warm caches, templates
         pages = _pages(members)
         out = {"database": rt.db.engine.dialect.name, "members": members, "weeks": weeks,
@@ -214,8 +293,8 @@ def main() -> None:
                               ("page_last", pages)):
             out[label] = dict(timed(client, f"/clubs/{club_id}?page={number}", headers,
                                     args.repeat), page=number)
-        out["api_all_members"] = timed(client, f"/v1/clubs/{club_id}/members", headers,
-                                       max(3, args.repeat // 3))
+        out["api_members_paged"] = paged_api(client, club_id, headers)
+        out["runner"] = runner_pages(rt, client, args.runner_years, args.repeat)
         out["breakdown_ms"] = breakdown(rt, club_id)
         out["load_average_after"] = _load()
         out["target_ms_per_page"] = 100

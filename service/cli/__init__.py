@@ -33,7 +33,7 @@ def main() -> None:
 def serve(host: str, port: int, web_workers: int | None) -> None:
     """Serve HTTP (and, on the embedded default, run the worker in-process). With
     KNEEGUARD_DEMO=1: load the demo first, exactly as `kneeguard demo` does."""
-    from service import create_app
+    from service import create_app, preload
     from service.infra.server import run
 
     settings = load_settings()
@@ -49,7 +49,7 @@ def serve(host: str, port: int, web_workers: int | None) -> None:
                f"{settings.public_url}", err=True)
     _configure_logs(settings)
     prepare_database(settings)
-    run(settings, host, port, web_workers, create_app)
+    run(settings, host, port, web_workers, create_app, preload)
 
 
 @main.command()

@@ -32,7 +32,7 @@ def demo(port: int, files: str | None, no_serve: bool) -> None:
 
 def run_demo(settings: Settings, host: str, port: int, files: str | None, *, serve: bool,
              web_workers: int | None = None) -> None:
-    from service import create_app
+    from service import create_app, preload
     from service.domain import demo as demo_mod
     from service.infra import migrate, runtime
     from service.infra.server import run
@@ -60,7 +60,7 @@ three clubmates loaded into {settings.data_dir}
   the warning email: {settings.email_outbox_dir}""", err=True)
     if serve:
         _configure_logs(settings)
-        run(settings, host, port, web_workers, create_app)
+        run(settings, host, port, web_workers, create_app, preload)
 
 
 TOKEN_FILE = "demo-token"  # the demo runner's token, the same at every start (0600)

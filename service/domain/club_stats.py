@@ -49,16 +49,29 @@ class Member(NamedTuple):
     consented_at: datetime | None
 
 
-def sharing_members(s: Session, club_id: str) -> list[Member]:
-    """Columns, not ORM objects, because a club may have thousands of members."""
-    rows = s.execute(select(ClubMember.athlete_id, Athlete.display_name, ClubMember.share_name,
-                            ClubMember.role, cast(ClubMember.consent_scope, Text),
-                            ClubMember.consented_at)
-                     .join(Athlete, Athlete.id == ClubMember.athlete_id)
-                     .where(_active(club_id)))
+def sharing_members(s: Session, club_id: str, *, after: str | None = None,
+                    limit: int | None = None) -> list[Member]:
+    """Columns, not ORM objects, because a club may have thousands of members. With `limit`: at
+    most that many, in athlete id order, after the id `after` (keyset paging: the unique index on
+    (club_id, athlete_id) walks straight to the page; a member who joins meanwhile lands after
+    the cursor or before it, never twice)."""
+    q = (select(ClubMember.athlete_id, Athlete.display_name, ClubMember.share_name,
+                ClubMember.role, cast(ClubMember.consent_scope, Text), ClubMember.consented_at)
+         .join(Athlete, Athlete.id == ClubMember.athlete_id).where(_active(club_id)))
+    if limit is not None:
+        q = q.order_by(ClubMember.athlete_id).limit(limit)
+    if after is not None:
+        q = q.where(ClubMember.athlete_id > after)
+    rows = s.execute(q)
     scopes: dict = {}
     return [Member(aid, name, bool(share), role, _decoded(scopes, scope), at)
             for aid, name, share, role, scope, at in rows]
+
+
+def sharing_count(s: Session, club_id: str) -> int:
+    """How many members share: counted from the index of sharing members alone (no names, no
+    scopes, no athlete rows)."""
+    return s.scalar(select(func.count()).select_from(ClubMember).where(_active(club_id))) or 0
 
 
 def _decoded(cache: dict, raw: str | None) -> list:
@@ -276,6 +289,27 @@ def dashboard_page(s: Session, club_id: str, as_of: date, weeks: int = 12, *,
                            risk_of(sevs or []), name, sums.get(m.athlete_id, empty))
             for m, sevs, name in ranked]
     return rows, len(members)
+
+
+def members_page(s: Session, club_id: str, as_of: date, weeks: int, *, after: str | None,
+                 limit: int) -> tuple[list[dict], str | None]:
+    """(rows of up to `limit` members after the athlete id `after`, in id order; the cursor for
+    the next page or None). Rows as the dashboard's; findings and weekly sums are read for this
+    page's members only."""
+    members = sharing_members(s, club_id, after=after, limit=limit + 1)
+    more = len(members) > limit
+    members = members[:limit]
+    ids = [m.athlete_id for m in members]
+    since = as_of - timedelta(days=RISK_WINDOW_DAYS - 1)
+    found = visible_findings(s, since, as_of, athlete_ids=ids)
+    sums = weekly_sums(s, as_of, weeks, athlete_ids=ids)
+    empty = empty_weeks(as_of, weeks)
+    rows = []
+    for m in members:
+        fs = found.get(m.athlete_id, []) if "findings" in m.consent_scope else []
+        rows.append(_dashboard_row(m, fs, risk(fs), display_name(m),
+                                   sums.get(m.athlete_id, empty)))
+    return rows, (ids[-1] if more else None)
 
 
 def _ranked(members: list[Member], severities: dict[str, list[str]]) -> list[tuple]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import CursorResult, Engine, Result, create_engine, event, make_url, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.infra import finite
@@ -68,13 +70,38 @@ def _make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    # pre_ping survives a PostgreSQL restart; short recycle keeps idle pools honest.
     # prepare_threshold=None: psycopg would otherwise prepare a statement after its 5th run, and
     # PostgreSQL then switches to a generic plan that cannot see the values. For "these 50
     # members, the last 12 weeks" that plan walks every member's weeks by date (55 ms, not 2 ms):
     # the dashboard's later pages were slow only because they ran after page 1.
-    return create_engine(url, pool_pre_ping=True, pool_recycle=1800, pool_size=5, max_overflow=10,
-                         connect_args={"prepare_threshold": None})
+    engine = create_engine(url, pool_recycle=1800, pool_size=5, max_overflow=10,
+                           connect_args={"prepare_threshold": None})
+    # Survive a PostgreSQL restart without a round trip per checkout: pool_pre_ping cost every
+    # request one (a quarter of the Strava receiver's, issue 28). A connection back in use within
+    # IDLE_PING_S was working a moment ago; one idle longer is pinged and replaced if dead.
+    event.listen(engine, "checkin", _checked_in)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+IDLE_PING_S = 2.0
+
+
+def _checked_in(_dbapi_conn, record) -> None:
+    if record is not None:
+        record.info["kg_idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_conn, record, _proxy) -> None:
+    since = record.info.get("kg_idle_since")
+    if since is None or time.monotonic() - since < IDLE_PING_S:
+        return  # a fresh connection, or one in use a moment ago
+    try:
+        alive = record.pool._dialect.do_ping(dbapi_conn)
+    except Exception as exc:
+        raise DisconnectionError("connection lost while idle") from exc
+    if not alive:
+        raise DisconnectionError("connection lost while idle")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

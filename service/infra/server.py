@@ -94,9 +94,12 @@ def gunicorn_options(host: str, port: int, workers: int, log_level: str) -> dict
 
 
 def run(settings: Settings, host: str, port: int, web_workers: int | None,
-        make_app: AppFactory) -> None:
+        make_app: AppFactory, preload: Callable[[], None] | None = None) -> None:
     """Serve `make_app(settings)` (the CLI passes `service.create_app`: infra sits below the web
-    side and never imports it)."""
+    side and never imports it). `preload` runs in the master before the fork: imports only, so
+    that recycled web processes start warm; connections are still opened after the fork."""
+    if preload is not None:
+        preload()
     embedded = settings.embedded_queue
     workers = 1 if embedded else (web_workers or 2 * (os.cpu_count() or 1) + 1)
     if embedded and web_workers and web_workers > 1:

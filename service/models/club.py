@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -21,7 +21,14 @@ class ClubMember(Base):
     """Membership with explicit consent: what is shared, since when; withdrawal ends sharing."""
 
     __tablename__ = "club_members"
-    __table_args__ = (UniqueConstraint("club_id", "athlete_id"),)
+    __table_args__ = (
+        UniqueConstraint("club_id", "athlete_id"),
+        # The members who share: a club's count and its API pages (athlete id order) read this
+        # index alone (issue 28: at 10,000 members, not the whole club per request).
+        Index("ix_club_members_sharing", "club_id", "athlete_id",
+              postgresql_where=text("withdrawn_at IS NULL AND consented_at IS NOT NULL"),
+              sqlite_where=text("withdrawn_at IS NULL AND consented_at IS NOT NULL")),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("mem"))
     club_id: Mapped[str] = mapped_column(ForeignKey("clubs.id", ondelete="CASCADE"), index=True)

@@ -114,8 +114,11 @@ OPERATIONS: list[Op] = [
        status=201, body=CreateClub),
     Op("get", "/v1/clubs", "My clubs", "clubs", m.ClubList),
     Op("get", "/v1/clubs/{club_id}", "One club", "clubs", m.ClubDetail),
-    Op("get", "/v1/clubs/{club_id}/members", "Consenting members: risk, latest finding, weeks",
-       "clubs", m.MemberList, query=WEEKS),
+    Op("get", "/v1/clubs/{club_id}/members",
+       "Consenting members, a page at a time (athlete id order; follow `next_cursor`): risk, "
+       "latest finding, weeks", "clubs", m.MemberList,
+       query={**WEEKS, "limit": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
+              "cursor": {"type": "string", "description": "`next_cursor` of the previous page"}}),
     Op("get", "/v1/clubs/{club_id}/members/{athlete_id}", "A member's club-visible findings",
        "clubs", m.MemberDetail),
     Op("get", "/v1/clubs/{club_id}/members/{athlete_id}/series", "A member's charts data",

@@ -120,6 +120,9 @@ class MemberList(BaseModel):
     as_of: str
     policy: str
     members: list[MemberRow]
+    limit: int = Field(description="page size: the `limit` asked for, 100 by default")
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on "
+                                    "the last page. Each member appears once across the pages.")
 
 
 class MemberDetail(BaseModel):

@@ -17,11 +17,11 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from flask import Blueprint, current_app, redirect, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import Table, exists, literal, select
+from sqlalchemy import Table, bindparam, exists, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -201,25 +201,52 @@ def _our_subscription(rt: Runtime, subscription_id: int) -> bool:
 def _record(rt: Runtime, event: StravaEvent, kind: str) -> str | None:
     """One statement, one round trip: INSERT … SELECT … WHERE the owner is connected, ON CONFLICT
     (dedupe key) revive a dropped row only, RETURNING the id. None for a repeat of a live or
-    processed event, or an unknown athlete."""
+    processed event, or an unknown athlete.
+
+    The receiver's tail is the product's intake (issue 28), so this path avoids per-request round
+    trips: the statement is atomic on its own and runs in autocommit (no BEGIN and COMMIT trips),
+    and on PostgreSQL it is a prepared statement (parsed and planned once per connection; the
+    engine prepares nothing else, see infra/db.py)."""
     now = utcnow()
     columns = {"id": new_id("evt"), "source": svc.PROVIDER, "kind": kind,
                "dedupe_key": event.dedupe_key(), "payload": event.model_dump(),
                "status": "received", "attempts": 0, "received_at": now, "next_attempt_at": now}
-    table = cast(Table, InboundEvent.__table__)  # typed as a FromClause; it is a Table
-    values = [literal(v, type_=table.c[k].type).label(k) for k, v in columns.items()]
-    source = select(*values).where(exists().where(
-        Connection.provider == svc.PROVIDER,
-        Connection.provider_user_id == str(event.owner_id)))
-    with rt.db.engine.begin() as conn:
-        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        # A repeat of a key whose event was dropped (e.g. a forged delete that Strava did not
-        # confirm, sent ahead with the real event's time) is checked again, never swallowed.
-        stmt = insert(table).from_select(list(columns), source)
-        upsert = (stmt.on_conflict_do_update(
-                    index_elements=["dedupe_key"], where=table.c.status == "dropped",
-                    set_={"status": "received", "attempts": 0, "last_error": None,
-                          "next_attempt_at": now, "processed_at": None})
-                .returning(table.c.id))
-        # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT DO NOTHING
-        return conn.execute(upsert).scalar()
+    with rt.db.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        stmt = _insert_event(conn.dialect.name)
+        params = {**columns, "owner": str(event.owner_id), "now": now}
+        if conn.dialect.name != "postgresql":
+            return conn.execute(stmt, params).scalar()
+        driver: Any = conn.connection.driver_connection  # psycopg.Connection
+        driver.prepare_threshold = 0  # this statement only: prepared at its first run
+        try:
+            return conn.execute(stmt, params).scalar()
+        finally:
+            driver.prepare_threshold = None
+
+
+_INSERTS: dict[str, Any] = {}  # dialect name -> the statement
+
+
+def _insert_event(dialect: str) -> Any:
+    """The statement, built once per dialect with bind parameters (building it per request cost
+    more CPU than running it). RETURNING, not rowcount: drivers disagree on rowcount for ON
+    CONFLICT. A repeat of a key whose event was dropped (e.g. a forged delete that Strava did not
+    confirm, sent ahead with the real event's time) is checked again, never swallowed."""
+    if dialect not in _INSERTS:
+        table = cast(Table, InboundEvent.__table__)  # typed as a FromClause; it is a Table
+        names = ["id", "source", "kind", "dedupe_key", "payload", "status", "attempts",
+                 "received_at", "next_attempt_at"]
+        values = [bindparam(k, type_=table.c[k].type).label(k) for k in names]
+        source = select(*values).where(exists().where(
+            Connection.provider == svc.PROVIDER,
+            Connection.provider_user_id == bindparam("owner")))
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = insert(table).from_select(names, source)
+        _INSERTS[dialect] = (stmt.on_conflict_do_update(
+            index_elements=["dedupe_key"], where=table.c.status == "dropped",
+            set_={"status": "received", "attempts": 0, "last_error": None,
+                  "next_attempt_at": bindparam("now", type_=table.c.next_attempt_at.type),
+                  "processed_at": None})
+            .returning(table.c.id))
+    return _INSERTS[dialect]

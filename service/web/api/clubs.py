@@ -6,16 +6,17 @@ answers 404 like a missing one. Payloads are allowlists: no emails, tokens or GP
 
 from __future__ import annotations
 
+import base64
 from datetime import date, timedelta
 from typing import Literal
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from service.domain import club_stats, clubs
 from service.domain.member_series import member_series
-from service.errors import Forbidden, NotFound
+from service.errors import Forbidden, InvalidInput, NotFound
 from service.models import Club, ClubInvite
 from service.web.api.endpoints import parse
 from service.web.api.params import int_arg
@@ -76,19 +77,48 @@ def get_club(club_id: str):
         club = clubs.club_for(s, p, club_id, need="member")
         member = clubs.membership(s, club_id, p.athlete_id) if p.athlete_id else None
         view = clubs.club_view(club, role=member.role if member else None, member=member)
-        view["members_sharing"] = len(club_stats.sharing_members(s, club_id))
+        view["members_sharing"] = club_stats.sharing_count(s, club_id)
         view["policy"] = club_stats.CLUB_POLICY_NOTE
         return view
 
 
+MEMBERS_PAGE = 100  # members per page of GET /clubs/<id>/members unless `limit` says otherwise
+MEMBERS_PAGE_MAX = 500
+
+
 @bp.get("/clubs/<club_id>/members")
 def list_members(club_id: str):
+    """Consenting members in athlete id order, a page at a time: `next_cursor` fetches the next
+    page (null on the last). Every member appears exactly once across the pages, also when
+    others join meanwhile; each row carries its risk, so a client ranks as it likes."""
     weeks = int_arg("weeks", 12, 1, 104)
+    limit = int_arg("limit", MEMBERS_PAGE, 1, MEMBERS_PAGE_MAX)
+    after = _cursor(request.args.get("cursor"))
     with _rt().db.session() as s:
         clubs.club_for(s, principal(), club_id, need="read")
-        rows = club_stats.dashboard(s, club_id, _as_of(), weeks)
+        rows, last = club_stats.members_page(s, club_id, _as_of(), weeks, after=after,
+                                             limit=limit)
         return {"club_id": club_id, "as_of": _as_of().isoformat(),
-                "policy": club_stats.CLUB_POLICY_NOTE, "members": rows}
+                "policy": club_stats.CLUB_POLICY_NOTE, "members": rows, "limit": limit,
+                "next_cursor": _encode_cursor(last) if last else None}
+
+
+def _encode_cursor(athlete_id: str) -> str:
+    return base64.urlsafe_b64encode(f"a:{athlete_id}".encode()).decode().rstrip("=")
+
+
+def _cursor(raw: str | None) -> str | None:
+    """The athlete id a cursor stands for. Opaque to clients, so the order may change later."""
+    if raw is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        text = ""
+    if not text.startswith("a:") or not 2 < len(text) <= 60:
+        raise InvalidInput("`cursor` is not a cursor from a previous page.",
+                           code="invalid_cursor")
+    return text[2:]
 
 
 @bp.get("/clubs/<club_id>/members/<athlete_id>")
