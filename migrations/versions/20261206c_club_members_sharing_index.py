@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '3c7d2e9f4a61'
-down_revision = 'c4d2a8e61f37'
+down_revision = '3c7a2e9f4b18'
 branch_labels = None
 depends_on = None
 
