@@ -1,7 +1,7 @@
 """club members who share, by club and athlete: index-only counts and keyset pages
 
 Revision ID: 3c7d2e9f4a61
-Revises: c4d2a8e61f37
+Revises: 3c7a2e9f4b18
 Create Date: 2026-12-06 14:20:00
 """
 from __future__ import annotations
