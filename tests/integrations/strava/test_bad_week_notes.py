@@ -20,7 +20,11 @@ from .conftest import connect
 
 @pytest.fixture
 def settings(settings):
-    return settings.with_overrides(notify_max_age_days=21)
+    # A deployment that chose a weekly-jump caution (context only by default since the rules'
+    # second pass): these tests are about how a week's findings reach the notes, not about that
+    # threshold (the same setting as tests/notify_e2e/test_bad_week.py).
+    return settings.with_overrides(notify_max_age_days=21,
+                                   thresholds={"weekly_jump_caution_ratio": 1.55})
 
 
 def _at(run) -> datetime:
