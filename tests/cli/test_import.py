@@ -97,7 +97,10 @@ def _same(ours: dict, theirs: dict) -> None:
     assert set(ours) == set(theirs)
     for key, (severity, value) in theirs.items():
         assert ours[key][0] == severity, key
-        assert ours[key][1] == pytest.approx(value, rel=1e-5), key
+        # knee_load's tolerance looks back a year, past the light-decoded old runs, whose knee-km
+        # come from their totals (distance and descent) instead of their samples: within 1%.
+        rel = 1e-2 if key[0] == "knee_load" else 1e-5
+        assert ours[key][1] == pytest.approx(value, rel=rel), key
 
 
 def _file_by_file(runtime, athlete_id: str, archive: Path) -> None:
