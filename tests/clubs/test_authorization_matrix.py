@@ -50,6 +50,13 @@ def club_admin(method: str, rule: str, params: dict, ok: int = 200, body=None) -
                f"401 404 {ok} 404 {ok} 404 404", body)
 
 
+def club_form(rule: str, params: dict, form: dict | None = None) -> Row:
+    """A club page's form post without the session's CSRF token: refused (403) inside the club,
+    404 in another club, and whoever has no browser session is sent to sign in (303)."""
+    return Row("POST", rule, params, "303 403 404 403 404 403 303", "303 404 403 404 403 404 303",
+               form=form or {})
+
+
 def same(method: str, rule: str, status: str, params: dict | None = None, body=None,
          form=None) -> Row:
     """Principal-independent routes (public pages, probes, provider receivers)."""
@@ -148,6 +155,20 @@ ROWS: list[Row] = [
         "303 404 200 404 200 404 303"),
     Row("GET", "/clubs/<club_id>/members/<athlete_id>", MEMBER, "303 200 404 200 404 200 303",
         "303 404 200 404 200 404 303"),
+    # the club in the browser (admins only; each form needs the session's CSRF token, which no
+    # principal here has: a form post is refused before it can change anything)
+    Row("GET", "/clubs/<club_id>/people", CLUB, "303 200 404 200 404 403 303",
+        "303 404 200 404 200 404 303"),
+    Row("GET", "/clubs/<club_id>/keys", CLUB, "303 200 404 200 404 403 303",
+        "303 404 200 404 200 404 303"),
+    Row("POST", "/me/clubs", {}, "303 403 403 303 303 303 303", "303 403 403 303 303 303 303",
+        form={"name": "X"}),
+    club_form("/clubs/<club_id>/invites/new", CLUB),
+    club_form("/clubs/<club_id>/invites/<invite_id>/revoke",
+              {"club_id": "club {o}", "invite_id": "invite {o}"}),
+    club_form("/clubs/<club_id>/keys/new", CLUB, {"scope": "read"}),
+    club_form("/clubs/<club_id>/keys/<key_id>/revoke", {"club_id": "club {o}", "key_id": "key {o}"}),
+    club_form("/clubs/<club_id>/members/<athlete_id>/remove", MEMBER),
     same("GET", "/join/<token>", "200", {"token": "invite token {o}"}),
     Row("POST", "/join/<token>", {"token": "invite token {o}"}, "403 303 303 403 403 403 403",
         "403 303 303 403 403 403 403", form={"scope": "findings"}),
