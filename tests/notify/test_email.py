@@ -73,7 +73,7 @@ def test_a_finding_email_arrives_as_multipart_with_unsubscribe_headers(smtpd, tm
     assert msg["List-Unsubscribe"] == f"<{UNSUB}>"
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert msg["Message-ID"] == message_id("dlv_01", "alerts@kneeguard.example")
-    assert msg["Subject"] == "kneeguard: 2 warnings about your week of 27 Apr (high)"
+    assert msg["Subject"] == "kneeguard: 2 warnings about your week of 27 Apr (act on this)"
     assert list(tmp_path.iterdir()) == []  # SMTP configured: no outbox file
 
 

@@ -64,7 +64,7 @@ def test_a_week_is_named_by_its_days_and_the_email_by_its_week():
     assert "From Mon 23 Nov to Sun 29 Nov you ran 75.2 km" in text
     assert "Race: Your run on Sun 29 Nov descended 1596 m" in text
     assert "this week" not in text.lower() and "this run" not in text.lower()
-    assert msg["Subject"] == "kneeguard: 3 warnings about your week of 23 Nov (caution)"
+    assert msg["Subject"] == "kneeguard: 3 warnings about your week of 23 Nov (worth a look)"
     assert "your week of Monday 23 Nov" in text
 
 
@@ -75,4 +75,4 @@ def test_each_finding_carries_its_evidence_line_and_weeks_apart_are_not_one_week
     apart = finding_email([JUMP, {**CADENCE, "date": "2026-11-16"}], "runner@example.com",
                                  "https://kg.example/unsubscribe/t", "https://kg.example/me",
                                  key="words_3")
-    assert apart["Subject"] == "kneeguard: 2 warnings about your running (caution)"
+    assert apart["Subject"] == "kneeguard: 2 warnings about your running (worth a look)"
