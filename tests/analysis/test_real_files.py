@@ -203,10 +203,16 @@ def test_walks_and_hikes_are_context_with_their_descent_not_runs_or_skips():
     from workers.analysis import analyze_tracks, render_text
     from workers.parsing import parse_bytes
 
+    from workers.parsing.track import InvalidFile
+
     pairs = []
-    for path in (FIT / "fitparse__garmin-fenix-5-walk.fit", GPX / "gpxpy__Mojstrovka.gpx",
+    for path in (FIT / "fitparse__garmin-fenix-5-walk.fit",
                  FIT / "msimms__20210507_run_garmin_fenix_6.fit"):
         pairs += [(path.name, t) for t in parse_bytes(path.read_bytes(), path.name).tracks]
+    # The Mojstrovka hike's clock was never set (1901): a skip with its reason, never context.
+    hike = GPX / "gpxpy__Mojstrovka.gpx"
+    with pytest.raises(InvalidFile, match="clock was not set"):
+        parse_bytes(hike.read_bytes(), hike.name)
     doc = analyze_tracks(pairs)
     assert [a["file"] for a in doc["activities"]] == ["msimms__20210507_run_garmin_fenix_6.fit"]
     context = {c["file"]: c for c in doc["context"]}
