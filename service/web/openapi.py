@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from service.domain.finding_list import CURSOR_PATTERN
 from service.web import openapi_models as m
-from service.web.api.clubs import AcceptInvite, CreateClub, CreateInvite, SetRole
+from service.web.api.clubs import MEMBER_CURSOR_PATTERN, AcceptInvite, CreateClub, CreateInvite, SetRole
 from service.web.api.endpoints import CreateEndpoint, Replay, Rotate
 from service.web.api.integrators import (
     RULE_LIST,
@@ -118,7 +118,8 @@ OPERATIONS: list[Op] = [
        "Consenting members, a page at a time (athlete id order; follow `next_cursor`): risk, "
        "latest finding, weeks", "clubs", m.MemberList,
        query={**WEEKS, "limit": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
-              "cursor": {"type": "string", "description": "`next_cursor` of the previous page"}}),
+              "cursor": {"type": "string", "pattern": MEMBER_CURSOR_PATTERN,
+                         "description": "`next_cursor` of the previous page"}}),
     Op("get", "/v1/clubs/{club_id}/members/{athlete_id}", "A member's club-visible findings",
        "clubs", m.MemberDetail),
     Op("get", "/v1/clubs/{club_id}/members/{athlete_id}/series", "A member's charts data",

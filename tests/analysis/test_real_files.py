@@ -202,7 +202,6 @@ def test_analyze_document_from_real_files_is_strict_json_with_every_contract_key
 def test_walks_and_hikes_are_context_with_their_descent_not_runs_or_skips():
     from workers.analysis import analyze_tracks, render_text
     from workers.parsing import parse_bytes
-
     from workers.parsing.track import InvalidFile
 
     pairs = []

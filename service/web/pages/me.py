@@ -54,7 +54,7 @@ def me():
             charts=charts(series, "your", window["weeks"]),
             garmin=_status(s, conns, "garmin"),
             groups=finding_groups(found, min(window["newest"] or today, today), runs=about),
-            knee=knee_section(s, p.athlete_id, today, "your", _rt().settings.thresholds),
+            knee=knee_section(s, p.athlete_id, window["end"], "your", _rt().settings.thresholds),
             prefs=preferences(athlete), memberships=clubs.clubs_of(s, p), providers=_providers(),
             welcome=request.args.get("welcome") == "1", notice=request.args.get("notice"),
             joined=_joined(s, p.athlete_id, request.args.get("joined")))
