@@ -11,6 +11,7 @@ attempt (plus the scheduler's 1 s tick and a worker finishing its current job).
 
     python bench/retry_lateness.py            # 500 analyses, 100 messages
     python bench/retry_lateness.py --quick    # 150 analyses, 40 messages
+    python bench/retry_lateness.py --notify-worker   # one of the two workers serves only `notify`
 
 Prints JSON: gap between attempts 1 and 2 (percentiles), lateness past the latest on-schedule
 moment (6 s), how many were on schedule within 6 s + 3 s, and the analyses left when the last
@@ -97,6 +98,8 @@ def pct(values: list[float], p: float) -> float | None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--notify-worker", action="store_true",
+                        help="the second worker is a delivery worker (`kneeguard worker --queues notify`)")
     args = parser.parse_args()
     backlog, messages = (150, 40) if args.quick else (500, 100)
     outage = Outage()
@@ -105,8 +108,8 @@ def main() -> None:
         fill(stack, backlog, messages, outage.server.url + "/hook")
         left_at_start = waiting_analyses(stack)
         t0 = time.time()
-        for _ in range(2):
-            stack.worker()
+        stack.worker()
+        stack.worker(*(["--queues", "notify"] if args.notify_worker else []))
         left_when_done = None
         deadline = time.monotonic() + 150
         while time.monotonic() < deadline:
@@ -122,6 +125,7 @@ def main() -> None:
     print(json.dumps({
         "backlog_analyses": backlog, "analyses_waiting_at_start": left_at_start,
         "analyses_waiting_when_last_retry_arrived": left_when_done, "messages": messages,
+        "notify_worker": args.notify_worker,
         "retried": len(gaps), "never_retried": messages - len(gaps),
         "gap_s": {f"p{p}": pct(gaps, p) for p in (50, 90, 99, 100)},
         "lateness_past_6s": {f"p{p}": pct(late, p) for p in (50, 90, 99, 100)},

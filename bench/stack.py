@@ -130,8 +130,8 @@ class Stack:
 
     # -- processes -------------------------------------------------------------------------------
 
-    def worker(self) -> subprocess.Popen:
-        proc = subprocess.Popen([CLI, "worker"], env=self.env, stdout=subprocess.DEVNULL,
+    def worker(self, *args: str) -> subprocess.Popen:
+        proc = subprocess.Popen([CLI, "worker", *args], env=self.env, stdout=subprocess.DEVNULL,
                                 stderr=open(self.tmp / f"worker-{len(self.procs)}.log", "wb"))
         self.procs.append(proc)
         return proc

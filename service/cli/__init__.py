@@ -57,7 +57,11 @@ def serve(host: str, port: int, web_workers: int | None) -> None:
 @click.option("--simple", is_flag=True, help="Run jobs in this process (no fork).")
 @click.option("--check", is_flag=True, help="Health check: exit 0 when a worker of this host "
               "(container) has a live heartbeat in Redis, else 1. Starts no worker.")
-def worker(burst: bool, simple: bool, check: bool) -> None:
+@click.option("--queues", "queue_names", default=None, metavar="Q1,Q2",
+              help="Only these queues, in this order (default: notify,ingest,analyze,maintenance). "
+              "`--queues notify` is a delivery worker: retries keep their schedule whatever "
+              "analyses wait.")
+def worker(burst: bool, simple: bool, check: bool, queue_names: str | None) -> None:
     """Run an RQ worker on REDIS_URL (ingest, analyze, notify, maintenance queues). Exits 0 on a
     normal stop (SIGTERM/SIGINT: the running job finishes first)."""
     from service.infra.worker import heartbeat_report, run_worker
@@ -69,8 +73,22 @@ def worker(burst: bool, simple: bool, check: bool) -> None:
         report = heartbeat_report(settings.redis_url)
         emit(report)
         sys.exit(0 if report["healthy"] else 1)
+    names = _queue_names(queue_names)
     _configure_logs(settings)
-    sys.exit(run_worker(settings, burst=burst, simple=simple))
+    sys.exit(run_worker(settings, burst=burst, simple=simple, queues=names))
+
+
+def _queue_names(raw: str | None) -> tuple[str, ...] | None:
+    from service.infra.jobs import QUEUES
+
+    if raw is None:
+        return None
+    names = tuple(n.strip() for n in raw.split(",") if n.strip())
+    unknown = [n for n in names if n not in QUEUES]
+    if not names or unknown:
+        raise click.UsageError(f"--queues: unknown {', '.join(unknown) or '(none given)'}; "
+                               f"the queues are {','.join(QUEUES)}")
+    return names
 
 
 @main.group()

@@ -51,15 +51,17 @@ class StopAwareSimpleWorker(_StopAware, SimpleWorker):
     """RQ's in-process worker (`--simple`), with the same exit codes."""
 
 
-def run_worker(settings: Settings, *, burst: bool = False, simple: bool = False) -> int:
+def run_worker(settings: Settings, *, burst: bool = False, simple: bool = False,
+               queues: tuple[str, ...] | None = None) -> int:
+    """`queues`: the names this worker serves, in order (default: all, notify first)."""
     runtime = runtime_mod.build(settings)
     # A forked work-horse must not reuse the parent's pooled DB connections.
     os.register_at_fork(after_in_child=lambda: runtime.db.engine.dispose(close=False))
-    queues = list(runtime.queue.queues.values())
+    served = [runtime.queue.queues[n] for n in (queues or tuple(runtime.queue.queues))]
     LeasedWorker.lease_s = settings.job_lease_s
     cls = StopAwareSimpleWorker if simple else LeasedWorker
     # Short TTLs so a dead worker's job is noticed in about a minute, not ten (reliability §3).
-    worker = cls(queues, connection=runtime.queue.redis, worker_ttl=WORKER_TTL_S,
+    worker = cls(served, connection=runtime.queue.redis, worker_ttl=WORKER_TTL_S,
                  job_monitoring_interval=min(15, settings.job_lease_s), maintenance_interval=60)
     if burst:
         sweeper.sweep(runtime)

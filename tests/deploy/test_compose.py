@@ -23,7 +23,7 @@ from service.infra.settings import Settings
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
 ENV_EXAMPLE = REPO / ".env.example"
-APP_SERVICES = ("migrate", "web", "worker")
+APP_SERVICES = ("migrate", "web", "worker", "notifier")
 # Variables only compose reads (interpolation in docker-compose.yml), documented in .env.example.
 COMPOSE_ONLY = {"KNEEGUARD_BIND", "KNEEGUARD_PORT", "PYTHON_IMAGE", "POSTGRES_IMAGE", "REDIS_IMAGE"}
 VALID = {  # a valid value for each setting that is not a free string
@@ -149,7 +149,7 @@ def services() -> dict:
 
 
 def test_long_running_services_restart_and_the_migration_runs_once(services):
-    for name in ("postgres", "redis", "web", "worker"):
+    for name in ("postgres", "redis", "web", "worker", "notifier"):
         assert services[name]["restart"] == "unless-stopped", name
     assert services["migrate"]["restart"] == "no"
 
@@ -161,12 +161,13 @@ def test_app_commands_are_exec_form_so_the_process_gets_the_stop_signal(services
 
 
 def test_web_and_workers_start_after_the_migration(services):
-    for name in ("web", "worker"):
+    for name in ("web", "worker", "notifier"):
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
 
 
 def test_each_app_service_has_its_own_health_check(services):
-    assert services["worker"]["healthcheck"]["test"] == ["CMD", "kneeguard", "worker", "--check"]
+    for name in ("worker", "notifier"):
+        assert services[name]["healthcheck"]["test"] == ["CMD", "kneeguard", "worker", "--check"]
     assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
 
 

@@ -97,3 +97,29 @@ def test_the_check_is_unhealthy_not_a_crash_when_redis_is_unreachable(tmp_path):
     done = check(tmp_path, f"redis://127.0.0.1:{free_port()}/0")
     assert done.returncode == 1
     assert '"healthy": false' in done.stdout and "error" in done.stdout
+
+
+def test_a_delivery_worker_serves_only_the_queues_it_is_given(tmp_path, redis_url):
+    """`--queues notify`: a worker kept for deliveries, so a retry due now is not stuck behind the
+    analysis in hand (docs/decisions.md, "Retries on schedule")."""
+    from redis import Redis
+    from rq import Queue
+
+    conn = Redis.from_url(redis_url)
+    analysis = Queue("analyze", connection=conn).enqueue("os.getpid")
+    delivery = Queue("notify", connection=conn).enqueue("os.getpid")
+    proc = start_worker(tmp_path, redis_url, "--queues", "notify")
+    try:
+        wait_for(lambda: delivery.get_status(refresh=True) == "finished" or proc.poll() is not None,
+                 "the delivery job to finish")
+        assert proc.poll() is None, proc.stderr.read()[-2000:]
+        assert analysis.get_status(refresh=True) == "queued"  # not this worker's queue
+    finally:
+        assert stop(proc) == 0
+
+
+def test_an_unknown_queue_is_a_usage_error(tmp_path, redis_url):
+    done = subprocess.run([CLI, "worker", "--queues", "notify,analyse"], env=env(tmp_path, redis_url),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "unknown analyse" in done.stderr and "notify,ingest,analyze,maintenance" in done.stderr
