@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from service.domain import activities
+from service.domain import activities, reanalysis
 from service.infra import jobs, transient
 from service.infra import runtime as runtime_mod
 from service.infra.metrics import JOBS
@@ -88,7 +88,11 @@ def _apply(rt: Runtime, event_id: str, write: Write) -> list[str]:
         # Later runs this event sent back to `parsed` (an older run arrived, one was
         # deleted): analysed right after the commit too, not at the next sweeper round.
         event.status, event.processed_at = "done", utcnow()
-        return list(dict.fromkeys(created + activities.marked_again(s)))
+        created = list(dict.fromkeys(created + activities.marked_again(s)))
+        histories = reanalysis.histories(s)
+    for athlete_id, *args in histories:  # a stored backfill: one analysis, after the commit
+        jobs.analyze_import(rt, athlete_id, *args, key=f"{athlete_id}-history-{event_id}")
+    return created
 
 
 def _settle(rt: Runtime, event_id: str, exc: Exception) -> list[str]:

@@ -10,7 +10,7 @@ the safety net. Findings are upserted (only genuinely new ones are delivered; st
 from __future__ import annotations
 
 import bisect
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from service.models import Activity, Athlete, Finding
 
 RUNNING = "running"  # the rules only see runs (workers.analysis.history.History.build)
 MARKED = "kneeguard.reanalyze"  # session.info key: ids of runs this unit of work marked
+HISTORIES = "kneeguard.histories"  # session.info key: athlete id → a stored history to analyse
 
 
 def thresholds_for(s: Session, athlete_id: str):
@@ -72,6 +73,20 @@ def marked(s: Session) -> list[str]:
     A savepoint rolled back after marking leaves an id whose run is still `analyzed`: its analysis
     then runs once more for nothing, which is harmless (findings are upserted)."""
     return sorted(s.info.pop(MARKED, ()))
+
+
+def analyse_history_later(s: Session, athlete_id: str, first: date, last: date,
+                          since: datetime) -> None:
+    """A history this session stored in bulk (a provider's backfill) is analysed once, as an
+    import's is (workers.analyze_import: every day in [first, last], deliveries planned for the
+    findings created from `since` on), by the code that commits the session (`histories`)."""
+    s.info.setdefault(HISTORIES, {})[athlete_id] = (first.isoformat(), last.isoformat(), None,
+                                                    since.isoformat(), True)
+
+
+def histories(s: Session) -> list[tuple]:
+    """(athlete id, *analyze_import arguments) to enqueue once the session has committed."""
+    return [(a, *args) for a, args in sorted(s.info.pop(HISTORIES, {}).items())]
 
 
 def _next_run(s: Session, athlete_id: str, start: datetime):

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.domain import deliveries
+from service.domain import deliveries, reanalysis
 from service.domain.activities import store_track
 from service.infra import jobs
 from service.infra import runtime as runtime_mod
@@ -288,9 +288,17 @@ def on_sync(rt: Runtime, event: InboundEvent) -> Write:
     fetched, wait = _fetch_missing(rt, api, token, remotes, skip, now - timedelta(days=svc.STREAM_DAYS))
 
     def write(s: Session) -> list[str]:
+        since = utcnow()
         for remote, track in fetched:
             _store(s, ctx, remote, track, status="history")
-        return [] if wait is None else _continue_later(s, ctx, wait or None)
+        if wait is not None:
+            return _continue_later(s, ctx, wait or None)
+        if fetched or event.payload.get("reason") == "continue":
+            # The backfill is complete: its history is analysed once, as an import's, so /me
+            # shows what it held (old findings neither email nor write notes: notify_max_age_days).
+            reanalysis.analyse_history_later(
+                s, ctx.athlete_id, (now - timedelta(days=svc.HISTORY_DAYS)).date(), now.date(), since)
+        return []
     return write
 
 
