@@ -87,7 +87,7 @@ def _welcome(settings: Settings, strava) -> str:
     return f"""kneeguard sandbox: serving {settings.public_url} with local Strava and Garmin sandboxes
   1. open {settings.public_url}/login, tick "add a short note", click "Connect with Strava"
   2. answer the sandbox's consent page (you are Sam Sandbox, with eight weeks of easy runs)
-  3. your account is made and those runs are fetched onto /me (background for new runs)
+  3. your account is made; those runs are fetched and analysed onto /me (old ones send no email)
   4. on the sandbox's Strava page, {strava.url}/sandbox, press "Record a long run now":
      Strava pushes it, kneeguard warns you on /me and writes its note onto that activity
   Garmin: "Connect with Garmin" signs in a sandbox user with three real runs
