@@ -52,6 +52,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -92,6 +93,9 @@ class FakeGarmin(Routes, Served):
         self.deny_consent = False
         self.stream_files = False  # serve files chunked, without Content-Length
         self.backfills: list[tuple[str, int, int]] = []
+        # Called with each request's path as it arrives, before it is answered: a test looks at
+        # the caller's state at that moment (e.g. what our side holds while Garmin answers).
+        self.watchers: list[Callable[[str], None]] = []
         self._codes: dict[str, dict[str, str]] = {}
         self._access: dict[str, tuple[str, float]] = {}
         self._refresh: dict[str, tuple[str, float]] = {}

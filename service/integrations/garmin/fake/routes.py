@@ -36,6 +36,7 @@ class Routes:
     deny_consent: bool
     stream_files: bool
     backfills: list[tuple[str, int, int]]
+    watchers: list[Callable[[str], None]]
     _codes: dict[str, dict[str, str]]
     _access: dict[str, tuple[str, float]]
     _refresh: dict[str, tuple[str, float]]
@@ -54,6 +55,8 @@ class Routes:
 
     def wsgi(self, environ: dict, start_response: Any) -> Any:
         request = Request(environ)
+        for watch in self.watchers:
+            watch(request.path)
         user_id, denied = self._bearer_user(request)
         response = self._injected_failure(request.path) or self._dispatch(request, user_id,
                                                                           denied)
