@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,56 +25,7 @@ from pathlib import Path
 import requests
 from cryptography.fernet import Fernet
 
-ROOTS = ("service", "workers")
-
-
-def package_of(module: str) -> str | None:
-    parts = module.split(".")
-    if parts[0] not in ROOTS:
-        return None
-    if parts[:2] == ["service", "integrations"] and len(parts) > 3:
-        return ".".join(parts[:3])
-    if parts[0] == "workers" and len(parts) > 2:
-        return ".".join(parts[:2])  # a pure library: workers.parsing, .analysis, .notify
-    if parts[0] == "service" and len(parts) > 2:
-        return ".".join(parts[:2])
-    return parts[0] if parts[0] == "workers" else ".".join(parts[:2])
-
-
-FLOOR = ("service.infra", "service.models", "service.errors")  # what every layer stands on
-
-
-class Walk:
-    """Calls that cross into another of our packages (not the floor), in order: a call from
-    package A into package B is one entry into B; calls inside a package are not."""
-
-    def __init__(self) -> None:
-        self.steps: list[tuple[str, str, str]] = []  # (from package, into package, module)
-        self.files: dict[str, None] = {}
-
-    def __call__(self, frame, event, _arg) -> None:
-        if event != "call":
-            return
-        module = frame.f_globals.get("__name__", "")
-        package = package_of(module)
-        if package is None or ".fake" in module:
-            return  # not ours, or the sandbox standing in for Strava
-        self.files.setdefault(module, None)
-        caller = _our_caller(frame.f_back)
-        if package in FLOOR or caller == package:
-            return
-        step = (caller or "-", package, module)
-        if not self.steps or self.steps[-1][:2] != step[:2]:
-            self.steps.append(step)
-
-
-def _our_caller(frame) -> str | None:
-    while frame is not None:
-        package = package_of(frame.f_globals.get("__name__", ""))
-        if package is not None:
-            return package
-        frame = frame.f_back
-    return None
+from testkit.walk import Walk, new_run, push
 
 
 def setup(tmp: Path):
@@ -120,23 +69,6 @@ def setup(tmp: Path):
     return app, rt, fake, strava_athlete
 
 
-def push(app, rt, fake, strava_athlete: int) -> Walk:
-    run = fake.add_activity(strava_athlete, datetime.now(UTC) - timedelta(hours=2), 21_000.0,
-                            climb_m=30.0)
-    body = {"aspect_type": "create", "event_time": int(time.time()), "object_id": run,
-            "object_type": "activity", "owner_id": strava_athlete,
-            "subscription_id": fake.subscription["id"], "updates": {}}
-    walk = Walk()
-    client = app.test_client()  # the receiver in this thread, so the hook sees it
-    sys.setprofile(walk)
-    try:
-        assert client.post("/webhooks/strava", json=body).status_code == 200
-        rt.queue.drain()  # ingest, analyze, deliver (webhook, email, note)
-    finally:
-        sys.setprofile(None)
-    return walk
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", action="store_true", help="list every file entered")
@@ -144,15 +76,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.pop("REDIS_URL", None)
         app, rt, fake, athlete = setup(Path(tmp))
-        walk = push(app, rt, fake, athlete)
+        walk = push(app, rt, new_run(fake, athlete))
         rt.close()
-    for i, (caller, package, module) in enumerate(walk.steps, 1):
-        print(f"{i:3d}  {caller:28s} -> {package:28s} {module}")
-    entered = Counter(p for _, p, _ in walk.steps)
+    report(walk, files=args.files)
+
+
+def report(walk: Walk, *, files: bool) -> None:
+    i = 0
+    for stage in walk.stages:
+        print(f"-- {stage.name}")
+        for step in stage.steps:
+            i += 1
+            print(f"{i:3d}  {step.caller:28s} -> {step.package:28s} {step.module}")
+    steps = [step for _, step in walk.steps()]
+    entered = Counter(step.package for step in steps)
     print(f"\nfiles: {len(walk.files)}   entries into another package (infra, models, errors "
-          f"not counted): {len(walk.steps)}   load average: {os.getloadavg()[0]:.2f}")
+          f"not counted): {len(steps)}   load average: {os.getloadavg()[0]:.2f}")
     print("entered: " + ", ".join(f"{p} ×{n}" for p, n in entered.most_common()))
-    if args.files:
+    for stage in walk.stages:
+        twice = stage.twice()
+        print(f"{stage.name}: " + (", ".join(f"{p} ×{n}" for p, n in twice.items())
+                                   if twice else "each package above the pure libraries once"))
+    if files:
         print("\n" + "\n".join(walk.files))
 
 
