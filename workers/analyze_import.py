@@ -21,19 +21,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select, update
 
 from service.domain import deliveries
+from service.domain.findings import Upserted, analyzed_data, upsert_findings
 from service.infra import runtime as runtime_mod
 from service.infra.metrics import JOBS
 from service.models import Activity, Athlete, Finding
 from workers.analysis import History, HistoryItem, Thresholds, evaluate
 from workers.analysis.history import local_offset
-from workers.analyze import (
-    LIGHT_COLUMNS,
-    Upserted,
-    analyze_day,
-    analyzed_data,
-    light_metrics,
-    upsert_findings,
-)
+from workers.analyze import LIGHT_COLUMNS, analyze_day, light_metrics
 
 log = logging.getLogger(__name__)
 

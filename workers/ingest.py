@@ -6,10 +6,12 @@ backoff; the sweeper retries them.
 
 Read, release, call, write: the job reads the event in a short session and lets it go; the handler
 talks to the provider with no transaction open (its own reads use short sessions too) and returns
-a `Write`; the job then opens one session and applies it, with the event's new status, in one
-transaction. A slow or rate-limited provider therefore never holds a row lock or a pooled
-connection, and on SQLite no transaction that read before a token refresh committed has to write
-after it.
+a `Write` (for a run, a domain `Arrival`: service.domain.arrivals); the job then opens one session
+and applies it, with the event's new status, in one transaction. The write answers what to do
+after the commit (`Later`), which the job enqueues: the job enters the provider's package once
+(the handler) and the domain once (the write). A slow or rate-limited provider therefore never
+holds a row lock or a pooled connection, and on SQLite no transaction that read before a token
+refresh committed has to write after it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from service.domain import activities, reanalysis
+from service.domain.reanalysis import Later
 from service.infra import jobs, transient
 from service.infra import runtime as runtime_mod
 from service.infra.metrics import JOBS
@@ -38,7 +40,7 @@ def process_event(event_id: str) -> None:
     rt = runtime_mod.current()
     what = f"ingest:{event_id}"
     try:
-        created = transient.retrying(lambda: _process(rt, event_id), what)
+        later = transient.retrying(lambda: _process(rt, event_id), what)
     except Exception as exc:
         if not transient.is_transient(exc):
             raise
@@ -48,15 +50,26 @@ def process_event(event_id: str) -> None:
             _give_up(rt, event_id, exc)
         return
     transient.forget(rt, what)
-    for activity_id in created:
-        jobs.analyze_activity(rt, activity_id)
+    _enqueue(rt, event_id, later)
     JOBS.labels("ingest", "ok").inc()
 
 
-def _process(rt: Runtime, event_id: str) -> list[str]:
+def _enqueue(rt: Runtime, event_id: str, later: Later) -> None:
+    """After the commit: the runs to analyse (the new one, and the later runs it sent back to
+    `parsed`: now, not at the next sweeper round), a stored backfill's one analysis, and the
+    deliveries planned on the way (findings of a replaced copy withdrawn)."""
+    for activity_id in later.runs:
+        jobs.analyze_activity(rt, activity_id)
+    for athlete_id, *args in later.histories:
+        jobs.analyze_import(rt, athlete_id, *args, key=f"{athlete_id}-history-{event_id}")
+    for delivery_id in later.deliveries:
+        jobs.deliver(rt, delivery_id)
+
+
+def _process(rt: Runtime, event_id: str) -> Later:
     event = _received(rt, event_id)
     if event is None:
-        return []
+        return Later()
     fn = handlers().get((event.source, event.kind))
     if fn is None:
         return _settle(rt, event_id, Dropped(f"no handler for {event.source}/{event.kind}"))
@@ -74,34 +87,28 @@ def _received(rt: Runtime, event_id: str) -> InboundEvent | None:
         return event if event is not None and event.status == "received" else None
 
 
-def _apply(rt: Runtime, event_id: str, write: Write) -> list[str]:
+def _apply(rt: Runtime, event_id: str, write: Write) -> Later:
     with rt.db.session() as s:
         event = s.get(InboundEvent, event_id)
         if event is None or event.status != "received":
-            return []  # another run of this job settled it meanwhile
+            return Later()  # another run of this job settled it meanwhile
         try:
             with s.begin_nested():
-                created = write(s)
+                later = write(s)
         except Exception as exc:
             _record(event, exc)
-            return []
-        # Later runs this event sent back to `parsed` (an older run arrived, one was
-        # deleted): analysed right after the commit too, not at the next sweeper round.
+            return Later()
         event.status, event.processed_at = "done", utcnow()
-        created = list(dict.fromkeys(created + activities.marked_again(s)))
-        histories = reanalysis.histories(s)
-    for athlete_id, *args in histories:  # a stored backfill: one analysis, after the commit
-        jobs.analyze_import(rt, athlete_id, *args, key=f"{athlete_id}-history-{event_id}")
-    return created
+    return later
 
 
-def _settle(rt: Runtime, event_id: str, exc: Exception) -> list[str]:
+def _settle(rt: Runtime, event_id: str, exc: Exception) -> Later:
     """Record why the event did not get as far as its write."""
     with rt.db.session() as s:
         event = s.get(InboundEvent, event_id)
         if event is not None and event.status == "received":
             _record(event, exc)
-    return []
+    return Later()
 
 
 def _record(event: InboundEvent, exc: Exception) -> None:

@@ -39,7 +39,7 @@ class IngestResult:
     created: list[dict] = field(default_factory=list)
     duplicates: list[dict] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)
-    # Analysed runs that the new ones sent back to `parsed` (`marked_again`): not in the answer.
+    # Analysed runs that the new ones sent back to `parsed` (reanalysis): not in the answer.
     again: list[str] = field(default_factory=list)
     # Deliveries planned on the way (findings of a replaced copy withdrawn): sent after the commit.
     deliveries: list[str] = field(default_factory=list)
@@ -151,9 +151,10 @@ def store_track(s: Session, athlete_id: str, track: Track, source: str, filename
         sub_sport=_cut(track.sub_sport, 40), distance_m=distance_m, moving_time_s=moving_s,
         indoor=track.indoor, manual=track.manual, gear_id=_cut(track.gear_id, 64),
         metrics=metrics, loss_m=finite((metrics.get("elevation") or {}).get("loss_m"))))
-    reanalyze_later(s, athlete_id, [activity.start_time])
+    again = reanalyze_later(s, athlete_id, [activity.start_time])
     planned = replaced.pop("_deliveries", [])
-    return IngestResult(created=[dict(summary(activity), **replaced)], deliveries=planned)
+    return IngestResult(created=[dict(summary(activity), **replaced)], again=again,
+                        deliveries=planned)
 
 
 def _duplicate(label: str, twin: Activity) -> IngestResult:
@@ -234,19 +235,13 @@ def find_duplicate(s: Session, athlete_id: str, track: Track | _Measured) -> Act
     return None
 
 
-def reanalyze_later(s: Session, athlete_id: str, changed_starts: list) -> int:
+def reanalyze_later(s: Session, athlete_id: str, changed_starts: list) -> list[str]:
     """Runs added to or removed from a history change the verdicts of later days: mark them for
-    re-analysis (windows from the rules themselves: service.domain.reanalysis)."""
+    re-analysis (windows from the rules themselves: service.domain.reanalysis); returns their
+    ids, to enqueue after the commit."""
     from service.domain.reanalysis import reanalyze_later as mark
 
     return mark(s, athlete_id, changed_starts)
-
-
-def marked_again(s: Session) -> list[str]:
-    """The runs this session sent back to `parsed`: enqueue their analysis after the commit."""
-    from service.domain.reanalysis import marked
-
-    return marked(s)
 
 
 def summary(activity: Activity) -> dict:

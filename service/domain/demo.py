@@ -106,7 +106,6 @@ def load(rt, folder: Path, token: str | None = None) -> dict:
             s.get(Athlete, mate).display_name = name
             result.extend(_store(s, mate, tracks, mate_schedule(today, i, every)))
         club_id, key = _club(s, athlete_id, mates)
-        result.again = activities.marked_again(s)
     activities.enqueue_analysis(rt, result)
     rt.queue.drain(max_rounds=500)
     return {"athlete_id": athlete_id, "token": token, "club_id": club_id, "club_key": key,
@@ -120,7 +119,6 @@ def add_history(rt, athlete_id: str, folder: Path, index: int = 0, every: int = 
     today = datetime.now(UTC).replace(hour=7, minute=0, second=0, microsecond=0)
     with rt.db.session() as s:
         result = _store(s, athlete_id, _Tracks(folder), mate_schedule(today, index, every))
-        result.again = activities.marked_again(s)
     activities.enqueue_analysis(rt, result)
     rt.queue.drain(max_rounds=500)
     return len(result.created)

@@ -2,15 +2,17 @@
 
 The look-backs come from the rules (workers.analysis.windows), so a history's findings never depend
 on the order its runs arrived in: a backfill may deliver the newest run first, an import may be
-shuffled, a deletion may come last. Marked runs go back to `parsed`, and their ids are kept on the
-session (`marked`) so the code that commits it enqueues their analysis at once; the sweeper is only
-the safety net. Findings are upserted (only genuinely new ones are delivered; stale ones dropped).
+shuffled, a deletion may come last. Marked runs go back to `parsed` and their ids are returned, up
+to the code that commits the session: it enqueues their analysis at once (a `Later`); the sweeper
+is only the safety net. Findings are upserted (only genuinely new ones are delivered; stale ones
+dropped).
 """
 
 from __future__ import annotations
 
 import bisect
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -18,8 +20,23 @@ from sqlalchemy.orm import Session
 from service.models import Activity, Athlete, Finding
 
 RUNNING = "running"  # the rules only see runs (workers.analysis.history.History.build)
-MARKED = "kneeguard.reanalyze"  # session.info key: ids of runs this unit of work marked
-HISTORIES = "kneeguard.histories"  # session.info key: athlete id → a stored history to analyse
+
+
+class Later(NamedTuple):
+    """What a unit of work leaves for after its commit, returned to the code that commits it (an
+    ingest write's answer): runs to analyse, stored histories to analyse once as an import's
+    (athlete id, *workers.analyze_import arguments), deliveries to send."""
+
+    runs: tuple[str, ...] = ()
+    histories: tuple[tuple, ...] = ()
+    deliveries: tuple[str, ...] = ()
+
+
+def joined(*parts: Later) -> Later:
+    """Several writes' Laters as one, each run and delivery once, in order."""
+    return Later(tuple(dict.fromkeys(r for p in parts for r in p.runs)),
+                 tuple(h for p in parts for h in p.histories),
+                 tuple(dict.fromkeys(d for p in parts for d in p.deliveries)))
 
 
 def thresholds_for(s: Session, athlete_id: str):
@@ -34,13 +51,15 @@ def thresholds_for(s: Session, athlete_id: str):
     return Thresholds.from_mapping(deployment).merged(own)
 
 
-def reanalyze_later(s: Session, athlete_id: str, changed_starts: list[datetime]) -> int:
-    """Mark the analysed runs whose findings can change; returns how many were marked."""
+def reanalyze_later(s: Session, athlete_id: str, changed_starts: list[datetime]) -> list[str]:
+    """Mark the analysed runs whose findings can change; returns their ids, to enqueue once the
+    session has committed. A savepoint rolled back after marking leaves an id whose run is still
+    `analyzed`: its analysis then runs once more for nothing, which is harmless (upserts)."""
     if not changed_starts:
-        return 0
+        return []
     first, last = min(changed_starts), max(changed_starts)
     if _next_run(s, athlete_id, first) is None:
-        return 0  # the newest run (the common case): nothing later can change
+        return []  # the newest run (the common case): nothing later can change
     from workers.analysis.windows import history_start_days, lookback_days
 
     t = thresholds_for(s, athlete_id)
@@ -64,29 +83,15 @@ def reanalyze_later(s: Session, athlete_id: str, changed_starts: list[datetime])
         again += s.scalars(update(Activity).where(
             Activity.id.in_(ids), Activity.status == "analyzed").values(status="parsed")
             .returning(Activity.id))
-    s.info.setdefault(MARKED, set()).update(again)
-    return len(again)
+    return sorted(set(again))
 
 
-def marked(s: Session) -> list[str]:
-    """The runs this session marked, to enqueue once it has committed (and forgotten here).
-    A savepoint rolled back after marking leaves an id whose run is still `analyzed`: its analysis
-    then runs once more for nothing, which is harmless (findings are upserted)."""
-    return sorted(s.info.pop(MARKED, ()))
-
-
-def analyse_history_later(s: Session, athlete_id: str, first: date, last: date,
-                          since: datetime) -> None:
-    """A history this session stored in bulk (a provider's backfill) is analysed once, as an
-    import's is (workers.analyze_import: every day in [first, last], deliveries planned for the
-    findings created from `since` on), by the code that commits the session (`histories`)."""
-    s.info.setdefault(HISTORIES, {})[athlete_id] = (first.isoformat(), last.isoformat(), None,
-                                                    since.isoformat(), True)
-
-
-def histories(s: Session) -> list[tuple]:
-    """(athlete id, *analyze_import arguments) to enqueue once the session has committed."""
-    return [(a, *args) for a, args in sorted(s.info.pop(HISTORIES, {}).items())]
+def history_later(athlete_id: str, first: date, last: date, since: datetime) -> Later:
+    """A history stored in bulk (a provider's backfill), to analyse once as an import's is
+    (workers.analyze_import: every day in [first, last], deliveries planned for the findings
+    created from `since` on) once the session that stored it has committed."""
+    return Later(histories=((athlete_id, first.isoformat(), last.isoformat(), None,
+                             since.isoformat(), True),))
 
 
 def _next_run(s: Session, athlete_id: str, start: datetime):

@@ -3,7 +3,7 @@
 A run can reach us as a FIT file, a GPX export of it, Strava streams, or a summary. Whatever the
 order they arrive in, the history keeps one activity, the richest copy (FIT over GPX over streams
 over a summary; then more samples), and its id comes from that copy's content. So two arrival
-orders end with the same activity id and, since finding ids come from it (workers.analyze
+orders end with the same activity id and, since finding ids come from it (service.domain.findings
 `finding_id`), the same finding ids: integrators never see a run's findings under two ids.
 """
 

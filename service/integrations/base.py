@@ -6,10 +6,11 @@ Provider code does no Flask or database work: it takes tokens and plain values, 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+from service.domain.reanalysis import Later
 
 if TYPE_CHECKING:  # the handlers' type only: nothing here touches a database
     from sqlalchemy.orm import Session
@@ -94,10 +95,16 @@ class Paused(Exception):
 
 # An inbound-event handler (listed in workers/ingest.py) is `(runtime, event) -> Write`: it reads in
 # short sessions of its own and calls the provider with no transaction open, then returns what to
-# write; the ingest job applies it in one transaction with the event's new status.
-Write = Callable[["Session"], list[str]]  # returns the ids of activities to analyse
+# write; the ingest job applies it in one transaction with the event's new status. A run the
+# provider describes is a domain `Arrival` (service.domain.arrivals), so the job's write enters
+# the domain, not the provider's package a second time. A write answers what to do after the
+# commit (`Later`: runs to analyse, histories, deliveries).
+class Write(Protocol):
+    """A callable on the event's session (a Protocol, so a domain `Arrival` tuple is one too)."""
+
+    def __call__(self, s: Session, /) -> Later: ...
 
 
-def nothing(s: Session) -> list[str]:
+def nothing(s: Session) -> Later:
     """The write of a handler that found nothing to change."""
-    return []
+    return Later()

@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from service.domain import accounts, club_stats, clubs
+from service.domain.findings import upsert_findings
 from tests.clubs.world import add_finding, add_run
-from workers.analyze import upsert_findings
 
 
 def _club(runtime, n: int) -> tuple[str, list[str], dict]:

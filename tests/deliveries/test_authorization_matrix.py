@@ -19,11 +19,11 @@ import pytest
 
 from service.domain import clubs, deliveries, integrators
 from service.domain import endpoints as svc
+from service.domain.findings import analyzed_data
 from service.infra import jobs
 from service.infra.loopback import free_port
 from service.models import Activity, Athlete, Connection, Delivery, Finding, utcnow
 from testkit.receiver import Receiver
-from workers.analyze import analyzed_data
 from workers.notify.catalog import event_types
 
 COLUMNS = ("own", "club:findings", "club:distance", "club:descent", "club:routes", "club:all",

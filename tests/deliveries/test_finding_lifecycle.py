@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from service.domain import endpoints as svc
+from service.domain.findings import finding_id, upsert_findings
 from service.infra.loopback import free_port
 from service.models import Delivery, Finding
 from testkit.receiver import Receiver
 from tests.helpers import analyze_all, athlete_with_token, spike_history, store_runs
-from workers.analyze import finding_id, upsert_findings
 from workers.notify.catalog import validate_payload
 
 

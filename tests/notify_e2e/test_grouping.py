@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from service.domain import deliveries
+from service.domain.findings import upsert_findings
 from service.infra import sweeper
 from service.models import Athlete, Delivery, Finding
 from tests.helpers import athlete_with_token, spike_history, store_runs
 from tests.notify_e2e.smtp import plain
-from workers.analyze import upsert_findings
 
 TUE, SUN = date(2026, 3, 3), date(2026, 3, 8)  # one local week (Monday 2 March)
 NEXT_TUE = date(2026, 3, 10)

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from service.domain import accounts
+from service.domain.findings import analyzed_data
 from service.models import Activity
 from tests.clubs.world import add_run
 from tests.helpers import athlete_with_token
-from workers.analyze import analyzed_data
 from workers.notify.catalog import PayloadInvalid, validate_payload
 
 HILLY = "activities/fit/gc__4077461142.fit"  # 12.2 km, 351 m down (barometric)

@@ -123,7 +123,7 @@ def test_removing_a_provider_run_re_analyses_the_days_that_leaned_on_it(runtime)
     runtime.queue.drain()
     assert count(runtime, Finding, Finding.activity_id == later) == 0
     with runtime.db.session() as s:
-        assert garmin_service.purge(s, athlete_id)["reanalysed"] >= 1
+        assert garmin_service.purge(s, athlete_id)[0]["reanalysed"] >= 1
     sweeper.sweep(runtime)
     runtime.queue.drain()
     with runtime.db.session() as s:

@@ -253,7 +253,7 @@ def disconnect(rt: Runtime, athlete_id: str) -> dict:
         conn = athlete_connection(s, athlete_id)
         if conn is None or conn.status == "revoked":
             return {"disconnected": True, "upstream": "not_connected",
-                    "deleted": purge(s, athlete_id)}
+                    "deleted": purge(s, athlete_id)[0]}
         conn_id, status = conn.id, conn.status
         token = rt.box.decrypt(conn.access_token_enc) if conn.access_token_enc else None
     upstream = _deregister(rt, conn_id, status, token)
@@ -266,7 +266,7 @@ def disconnect(rt: Runtime, athlete_id: str) -> dict:
             # One per connection lifetime: Garmin's follow-up deregistration plans nothing more.
             planned = deliveries.plan_connection_event(s, conn, "athlete.disconnected",
                                                        reason="user_request")
-        deleted = purge(s, athlete_id)
+        deleted, _again = purge(s, athlete_id)  # the sweeper analyses them again
         s.flush()
         ids = [d.id for d in planned]
     deliveries.enqueue(rt, ids)
@@ -295,9 +295,10 @@ def _deregister(rt: Runtime, conn_id: str, status: str, token: str | None) -> st
         return "failed"
 
 
-def purge(s: Session, athlete_id: str) -> dict[str, int]:
+def purge(s: Session, athlete_id: str) -> tuple[dict[str, int], list[str]]:
     """Delete the athlete's Garmin activities (findings on them cascade), day-level findings that
-    rest on Garmin data, and the stored Garmin files."""
+    rest on Garmin data, and the stored Garmin files. Returns the counts and the runs of other
+    sources sent back for re-analysis (to enqueue after the commit)."""
     ids = s.scalars(select(Activity.id).where(Activity.athlete_id == athlete_id,
                                               Activity.source == SOURCE)).all()
     findings = [f.id for f in s.scalars(select(Finding).where(
@@ -314,7 +315,7 @@ def purge(s: Session, athlete_id: str) -> dict[str, int]:
                                           RawFile.source == SOURCE)))
     again = activities.reanalyze_later(s, athlete_id, starts)
     return {"activities": len(ids), "findings": len(findings), "raw_files": raw,
-            "reanalysed": again, "events": forget_events(s, athlete_id)}
+            "reanalysed": len(again), "events": forget_events(s, athlete_id)}, again
 
 
 ACTIVITY_EVENT_KINDS = ("activity_file", "activity_summary", "activity_ping")

@@ -23,7 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.domain import deliveries, policy
-from service.domain.activities import store_track
+from service.domain.activities import IngestResult, store_track
+from service.domain.reanalysis import Later, joined
 from service.infra.runtime import Runtime
 from service.integrations import oauth
 from service.integrations.base import AuthRevoked, Dropped, Paused, ProviderError, Write, nothing
@@ -85,9 +86,9 @@ def upstream(rt: Runtime, conn_id: str) -> Iterator[None]:
 
 def _note(event: InboundEvent, why: str) -> Write:
     """A write that only says why the event changed nothing."""
-    def write(s: Session) -> list[str]:
+    def write(s: Session) -> Later:
         s.get_one(InboundEvent, event.id).last_error = why
-        return []
+        return Later()
     return write
 
 
@@ -171,8 +172,9 @@ def _store_raw(s: Session, athlete_id: str, name: str, data: bytes) -> str:
 
 
 def ingest_raw(s: Session, athlete_id: str, raw: RawFile,
-               notice: ActivityFileNotice) -> list[str]:
-    """Parse the stored file and create one activity per leg (leg 0 keeps Garmin's id)."""
+               notice: ActivityFileNotice) -> Later:
+    """Parse the stored file and create one activity per leg (leg 0 keeps Garmin's id); the new
+    runs and the later ones they sent back for re-analysis are analysed after the commit."""
     try:
         parsed = parse_bytes(raw.data, raw.filename)
     except InvalidFile as exc:
@@ -181,7 +183,7 @@ def ingest_raw(s: Session, athlete_id: str, raw: RawFile,
     if not parsed.tracks:
         reasons = "; ".join(k.reason for k in parsed.skipped) or "no activity in the file"
         raise ProviderError(f"Garmin file {raw.filename}: {reasons}", permanent=True)
-    created: list[str] = []
+    stored: list[Later] = []
     for leg, track in enumerate(parsed.tracks):
         provider_id = notice.provider_id if leg == 0 else f"{notice.provider_id}#{leg}"
         if _activity_exists(s, provider_id):
@@ -190,8 +192,13 @@ def ingest_raw(s: Session, athlete_id: str, raw: RawFile,
         track.device = track.device or notice.device_name
         result = store_track(s, athlete_id, track, SOURCE, raw.filename, raw_file_id=raw.id,
                              leg=leg, provider_activity_id=provider_id)
-        created += [item["id"] for item in result.created]
-    return created
+        stored.append(_later(result))
+    return joined(*stored)
+
+
+def _later(result: IngestResult) -> Later:
+    return Later(runs=tuple([item["id"] for item in result.created] + result.again),
+                 deliveries=tuple(result.deliveries))
 
 
 # -- activity summaries (manual entries have no file) ------------------------------------------
@@ -200,7 +207,7 @@ def ingest_raw(s: Session, athlete_id: str, raw: RawFile,
 def on_activity_summary(rt: Runtime, event: InboundEvent) -> Write:
     summary = ActivitySummary.model_validate(event.payload)
 
-    def write(s: Session) -> list[str]:  # no call to Garmin: the push carried the summary
+    def write(s: Session) -> Later:  # no call to Garmin: the push carried the summary
         conn = judge(gs.connection_for(s, summary.user_id or ""))
         return store_summary(s, conn.athlete_id, summary)
     return write
@@ -217,14 +224,14 @@ def on_activity_ping(rt: Runtime, event: InboundEvent) -> Write:
         summaries = gs.client(rt.settings).fetch_summaries(gs.access_token(rt, conn_id),
                                                            ping.callback_url)
     mine = [summary for summary in summaries if summary.user_id in (None, ping.user_id)]
-    return lambda s: [i for summary in mine for i in store_summary(s, athlete_id, summary)]
+    return lambda s: joined(*(store_summary(s, athlete_id, summary) for summary in mine))
 
 
-def store_summary(s: Session, athlete_id: str, summary: ActivitySummary) -> list[str]:
+def store_summary(s: Session, athlete_id: str, summary: ActivitySummary) -> Later:
     """Manual activities become summary-only tracks. Recorded ones are skipped: their FIT file
     arrives as an activityFiles ping and carries the data the rules need."""
     if not summary.manual:
-        return []
+        return Later()
     track = summary_track(summary)
     existing = s.scalar(select(Activity).where(Activity.source == SOURCE,
                                                Activity.provider_activity_id ==
@@ -233,10 +240,9 @@ def store_summary(s: Session, athlete_id: str, summary: ActivitySummary) -> list
         existing.start_time, existing.name = track.start_time, track.name
         existing.distance_m, existing.moving_time_s = track.distance_m, track.moving_time_s
         existing.metrics, existing.status = compute_metrics(track).to_dict(), "parsed"
-        return [existing.id]
-    result = store_track(s, athlete_id, track, SOURCE, f"garmin-{summary.provider_id}",
-                         provider_activity_id=summary.provider_id)
-    return [item["id"] for item in result.created]
+        return Later(runs=(existing.id,))
+    return _later(store_track(s, athlete_id, track, SOURCE, f"garmin-{summary.provider_id}",
+                              provider_activity_id=summary.provider_id))
 
 
 def summary_track(summary: ActivitySummary) -> Track:
@@ -269,18 +275,18 @@ def on_deregistration(rt: Runtime, event: InboundEvent) -> Write:
     return lambda s: _deregistered(s, dereg.user_id)
 
 
-def _deregistered(s: Session, user_id: str) -> list[str]:
+def _deregistered(s: Session, user_id: str) -> Later:
     conn = gs.connection_for(s, user_id)
     if conn is None:
-        return []
+        return Later()
     gs.revoke(conn, gst.DEREGISTERED)
     conn.details = {**(conn.details or {}), "deregistered_at": utcnow().isoformat()}
-    deleted = gs.purge(s, conn.athlete_id)
+    deleted, again = gs.purge(s, conn.athlete_id)
     log.info("garmin deregistration", extra={"connection": conn.id, **deleted})
     # Sent by the sweeper once this event's transaction commits.
     # Once per connection lifetime: after our own disconnect this plans nothing.
     deliveries.plan_connection_event(s, conn, "athlete.disconnected", reason="deauthorized")
-    return []
+    return Later(runs=tuple(again))
 
 
 def _registration_gone(rt: Runtime, user_id: str) -> bool:
@@ -326,10 +332,10 @@ def on_permissions(rt: Runtime, event: InboundEvent) -> Write:
 
 
 def _apply_permissions(s: Session, event: InboundEvent, change: PermissionChange,
-                       granted: frozenset[str]) -> list[str]:
+                       granted: frozenset[str]) -> Later:
     conn = gs.connection_for(s, change.user_id)
     if conn is None:  # disconnected while we asked Garmin
-        return []
+        return Later()
     details = dict(conn.details or {})
     when = change.change_time_in_seconds or 0
     if when < int(details.get("permissions_changed_at") or 0):
@@ -343,4 +349,4 @@ def _apply_permissions(s: Session, event: InboundEvent, change: PermissionChange
         log.warning("Garmin reports other permissions than the push said", extra={"event": event.id})
     details.update(permissions=sorted(granted), permissions_changed_at=when)
     conn.details = details
-    return []
+    return Later()

@@ -278,19 +278,21 @@ def disconnect(rt: Runtime, athlete_id: str) -> dict:
         # Planned before the purge deletes the connection; keyed by its lifetime, so it is one.
         planned = deliveries.plan_connection_event(s, conn, "athlete.disconnected",
                                                    reason="user_request") if conn else []
-        deleted = purge_athlete(s, conn) if conn else {}
+        deleted = purge_athlete(s, conn)[0] if conn else {}
         ids = [d.id for d in planned]
     _enqueue(rt, ids, [])
     return {"disconnected": True, "revoked": revoked, "deleted": deleted}
 
 
-def purge_athlete(s: Session, conn: Connection, keep_event_id: str | None = None) -> dict:
+def purge_athlete(s: Session, conn: Connection,
+                  keep_event_id: str | None = None) -> tuple[dict, list[str]]:
     """Tokens, the connection, every Strava activity/raw file/finding of the athlete, pending
-    deliveries built on them and the athlete's queued Strava events: gone in one transaction."""
+    deliveries built on them and the athlete's queued Strava events: gone in one transaction.
+    Returns the counts and the runs of other sources sent back for re-analysis."""
     athlete_id, owner = conn.athlete_id, conn.provider_user_id
     acts = s.scalars(select(Activity.id).where(Activity.athlete_id == athlete_id,
                                                Activity.source == PROVIDER)).all()
-    counts = forget_activities(s, athlete_id, list(acts))
+    counts, again = forget_activities(s, athlete_id, list(acts))
     strava_findings = [f.id for f in s.scalars(select(Finding).where(
         Finding.athlete_id == athlete_id)) if PROVIDER in (f.sources or [])]
     counts["findings"] += _delete_findings(s, athlete_id, strava_findings)
@@ -304,19 +306,20 @@ def purge_athlete(s: Session, conn: Connection, keep_event_id: str | None = None
     counts["events"] = changed(s.execute(query))
     s.delete(conn)
     counts["connections"] = 1
-    return counts
+    return counts, again
 
 
 def forget_activities(s: Session, athlete_id: str, activity_ids: list[str], *,
-                      reanalyze: bool = True) -> dict:
+                      reanalyze: bool = True) -> tuple[dict, list[str]]:
     """Delete these activities, their findings (cascade), the day-level findings of their days
     that rested on Strava data, and cancel pending deliveries that would carry any of it.
 
     `reanalyze`: the runs are gone from the runner's history (deleted, deauthorized), so later days
-    are re-analysed. Not for retention purges: evicting cached data does not change the history."""
+    are re-analysed (their ids returned, to enqueue after the commit). Not for retention purges:
+    evicting cached data does not change the history."""
     counts = {"activities": 0, "findings": 0, "deliveries_cancelled": 0}
     if not activity_ids:
-        return counts
+        return counts, []
     days = set(s.scalars(select(Activity.start_time).where(Activity.id.in_(activity_ids))))
     dates = {d.date() for d in days}
     doomed = [f.id for f in s.scalars(select(Finding).where(Finding.athlete_id == athlete_id))
@@ -328,9 +331,10 @@ def forget_activities(s: Session, athlete_id: str, activity_ids: list[str], *,
                                              finding_ids=set(doomed))
     counts["activities"] = changed(s.execute(delete(Activity).where(
         Activity.id.in_(activity_ids))))
+    again = activities.reanalyze_later(s, athlete_id, list(days)) if reanalyze else []
     if reanalyze:
-        counts["reanalysed"] = activities.reanalyze_later(s, athlete_id, list(days))
-    return counts
+        counts["reanalysed"] = len(again)
+    return counts, again
 
 
 def _delete_findings(s: Session, athlete_id: str, ids: list[str]) -> int:
@@ -373,7 +377,7 @@ def purge_expired(s: Session, now: datetime | None = None) -> dict:
     for row in expired:
         by_athlete.setdefault(row.athlete_id, []).append(row.id)
     for athlete_id, ids in by_athlete.items():
-        for k, v in forget_activities(s, athlete_id, ids, reanalyze=False).items():
+        for k, v in forget_activities(s, athlete_id, ids, reanalyze=False)[0].items():
             counts[k] += v
     counts["raw_files"] = changed(s.execute(delete(RawFile).where(
         RawFile.source == PROVIDER, RawFile.expires_at.is_not(None),

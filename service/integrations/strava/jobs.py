@@ -9,8 +9,10 @@ Strava confirms (tokens refused) purges everything at once. Unconfirmed ones des
 Read, release, call, write (workers/ingest.py): a handler gets the runtime and a detached copy of
 the event, reads what it needs in short sessions of its own, calls Strava with no transaction
 open, and returns a `Write` that the ingest job applies in one transaction with the event's new
-status. SQLite cannot let a transaction that read before another connection committed (e.g. a
-token refresh) write afterwards, and no transaction should stay open across an HTTP call anyway.
+status. A run Strava describes goes back as a domain `Arrival` (service.domain.arrivals), which
+stores it and answers what to analyse: the job does not come back into this package to write.
+SQLite cannot let a transaction that read before another connection committed (e.g. a token
+refresh) write afterwards, and no transaction should stay open across an HTTP call anyway.
 
 # Reference: ../shared/reference/apis.md §2-4, §10 (events, streams, rate limits, write-back)
 # Reference: ../shared/reference/reliability.md §4
@@ -26,7 +28,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.domain import deliveries, reanalysis
-from service.domain.activities import store_track
+from service.domain.arrivals import Arrival, store
+from service.domain.reanalysis import Later
 from service.infra import jobs
 from service.infra import runtime as runtime_mod
 from service.infra.runtime import Runtime
@@ -43,7 +46,7 @@ from service.integrations.strava import connection as svc
 from service.integrations.strava.client import StravaClient
 from service.models import Activity, Connection, InboundEvent, utcnow
 from workers.parsing.streams import parse_strava_streams
-from workers.parsing.track import INDOOR_SUB_SPORTS, InvalidFile, Track
+from workers.parsing.track import InvalidFile, Track
 
 log = logging.getLogger(__name__)
 STEP_SPORTS = frozenset({"running", "walking", "hiking"})  # the sports whose streams we read
@@ -79,6 +82,8 @@ def _token(rt: Runtime, ctx: Ctx) -> str | None:
 
 
 def _row(s: Session, athlete_id: str, provider_id: object) -> Activity | None:
+    # The handlers' own read (is the run held?) and the delete's write; a stored run's write
+    # finds its row in service.domain.arrivals.
     return s.scalar(select(Activity).where(Activity.source == svc.PROVIDER,
                                            Activity.athlete_id == athlete_id,
                                            Activity.provider_activity_id == str(provider_id)))
@@ -104,18 +109,15 @@ def on_activity(rt: Runtime, event: InboundEvent) -> Write:
         if exc.status == 404:  # deleted, or no longer visible: it must leave our cache too
             return lambda s: _forget(s, ctx, oid)
         raise
-    created = event.kind == "activity.create"
     # Streams only for a run we do not hold yet (a title or privacy change needs none).
     track = None if _known(rt, ctx, oid) else _track(rt, api, token, remote, "live")
+    return _arrival(ctx, remote, track, "parsed", created=event.kind == "activity.create")
 
-    def write(s: Session) -> list[str]:
-        existing = _row(s, ctx.athlete_id, oid)
-        if existing is not None:
-            return _refresh(existing, remote, created=created)
-        if track is None:  # it went between the read and now: the next event brings it back
-            return []
-        return _store(s, ctx, remote, track, status="parsed")
-    return write
+
+def _arrival(ctx: Ctx, remote: RemoteActivity, track: Track | None, status: str, *,
+             created: bool = False) -> Arrival:
+    return Arrival(ctx.athlete_id, svc.PROVIDER, str(remote.provider_id), _summary_track(remote),
+                   remote.private, track, status, created)
 
 
 def _known(rt: Runtime, ctx: Ctx, oid: object) -> bool:
@@ -126,24 +128,6 @@ def _known(rt: Runtime, ctx: Ctx, oid: object) -> bool:
 def _tombstoned(rt: Runtime, owner: str | int, oid: str | int) -> bool:
     with rt.db.session() as s:
         return svc.tombstoned(s, owner, oid)
-
-
-def _refresh(row: Activity, remote: RemoteActivity, *, created: bool) -> list[str]:
-    """Title, type and privacy can change (the only update events Strava sends)."""
-    row.name = (remote.name or row.name or "")[:300] or None
-    row.private = remote.private
-    row.gear_id = remote.gear_id
-    changed = (row.sport, row.sub_sport) != (remote.sport, remote.sub_sport)
-    if changed:
-        row.sport, row.sub_sport = remote.sport, remote.sub_sport
-        indoor = (remote.sub_sport or "") in INDOOR_SUB_SPORTS
-        row.indoor = indoor
-        row.metrics = {**(row.metrics or {}), "sport": remote.sport,
-                       "sub_sport": remote.sub_sport, "indoor": indoor}
-    if (created and row.status == "history") or (changed and row.status != "history"):
-        row.status = "parsed"  # analyse it now (a live create met its backfilled copy)
-        return [row.id]
-    return []
 
 
 def _track(rt: Runtime, api: StravaClient, token: str, remote: RemoteActivity,
@@ -169,22 +153,12 @@ def _summary_track(r: RemoteActivity) -> Track:
                  summary_moving_time_s=r.moving_time_s)
 
 
-def _store(s: Session, ctx: Ctx, remote: RemoteActivity, track: Track, status: str) -> list[str]:
-    result = store_track(s, ctx.athlete_id, track, svc.PROVIDER, f"strava:{remote.provider_id}",
-                         provider_activity_id=str(remote.provider_id))
-    if not result.created:
-        return []  # the same run is already here from another source (upload, Garmin)
-    row = s.get_one(Activity, result.created[0]["id"])
-    row.private, row.status = remote.private, status
-    return [row.id] if status == "parsed" else []
-
-
-def _forget(s: Session, ctx: Ctx, oid: object) -> list[str]:
+def _forget(s: Session, ctx: Ctx, oid: object) -> Later:
     ids = s.scalars(select(Activity.id).where(
         Activity.source == svc.PROVIDER, Activity.athlete_id == ctx.athlete_id,
         Activity.provider_activity_id == str(oid))).all()
-    svc.forget_activities(s, ctx.athlete_id, list(ids))
-    return []
+    _counts, again = svc.forget_activities(s, ctx.athlete_id, list(ids))
+    return Later(runs=tuple(again))
 
 
 def on_delete(rt: Runtime, event: InboundEvent) -> Write:
@@ -202,7 +176,7 @@ def on_delete(rt: Runtime, event: InboundEvent) -> Write:
                     extra={"event": event.id, "activity": str(oid)})
         raise Dropped("unconfirmed: Strava still serves this activity")
 
-    def write(s: Session) -> list[str]:
+    def write(s: Session) -> Later:
         if _row(s, ctx.athlete_id, oid) is None:
             raise Dropped("nothing stored for this activity")
         return _forget(s, ctx, oid)
@@ -238,15 +212,15 @@ def on_deauthorize(rt: Runtime, event: InboundEvent) -> Write:
         log.warning("ignored a deauthorization for a working token", extra={"event": event.id})
         raise Dropped("unconfirmed: the Strava token still works")
 
-    def write(s: Session) -> list[str]:
+    def write(s: Session) -> Later:
         conn = svc.connection_for(s, event.payload["owner_id"])
         if conn is None:
-            return []
+            return Later()
         # The athlete's own endpoints hear of it once per connection lifetime (sent by the sweeper).
         deliveries.plan_connection_event(s, conn, "athlete.disconnected", reason="deauthorized")
-        counts = svc.purge_athlete(s, conn, keep_event_id=event.id)
+        counts, again = svc.purge_athlete(s, conn, keep_event_id=event.id)
         log.info("strava deauthorization purged", extra={"athlete": conn.athlete_id, **counts})
-        return []
+        return Later(runs=tuple(again))
     return write
 
 
@@ -287,18 +261,17 @@ def on_sync(rt: Runtime, event: InboundEvent) -> Write:
         skip = _known_ids(s, ctx) | _deleted_ids(s, ctx.owner_id)
     fetched, wait = _fetch_missing(rt, api, token, remotes, skip, now - timedelta(days=svc.STREAM_DAYS))
 
-    def write(s: Session) -> list[str]:
+    def write(s: Session) -> Later:
         since = utcnow()
-        for remote, track in fetched:
-            _store(s, ctx, remote, track, status="history")
+        stored = [store(s, _arrival(ctx, remote, track, "history")) for remote, track in fetched]
         if wait is not None:
-            return _continue_later(s, ctx, wait or None)
+            return reanalysis.joined(*stored, _continue_later(s, ctx, wait or None))
         if fetched or event.payload.get("reason") == "continue":
             # The backfill is complete: its history is analysed once, as an import's, so /me
             # shows what it held (old findings neither email nor write notes: notify_max_age_days).
-            reanalysis.analyse_history_later(
-                s, ctx.athlete_id, (now - timedelta(days=svc.HISTORY_DAYS)).date(), now.date(), since)
-        return []
+            stored.append(reanalysis.history_later(
+                ctx.athlete_id, (now - timedelta(days=svc.HISTORY_DAYS)).date(), now.date(), since))
+        return reanalysis.joined(*stored)
     return write
 
 
@@ -319,12 +292,12 @@ def _fetch_missing(rt: Runtime, api: StravaClient, token: str, remotes: list[Rem
     return fetched, None
 
 
-def _continue_later(s: Session, ctx: Ctx, wait: float | None) -> list[str]:
+def _continue_later(s: Session, ctx: Ctx, wait: float | None) -> Later:
     conn = s.get(Connection, ctx.connection_id)
     if conn is not None:
         svc.add_sync_event(s, conn, "continue",
                            not_before=utcnow() + timedelta(seconds=(wait or 900) + 1))
-    return []
+    return Later()
 
 
 def _known_ids(s: Session, ctx: Ctx) -> set[str]:
