@@ -1,12 +1,13 @@
 """The club dashboard's order, most at risk first, without reading the whole club per request.
 
 Each club_members row carries its ranking key: risk level and number of recent findings it
-shares (both negated, so the index ascends), the name the club sees (lower-cased), and `rank_due_on`, the first day that key may be wrong.
-Database triggers (migrations/rank_triggers.py) set `rank_due_on` to the epoch when a finding,
-an activity's `private` flag, the athlete's name or the row's own consent changes, whoever wrote
-it. A request first recomputes its club's rows that are due (marked, or a finding entering or
-leaving the 28-day window) here, in Python with the policy, then reads its page as a walk of the
-index `ix_club_members_rank`: at 10,000 members the work is the rows that changed, not the club.
+shares (both negated, so the index ascends), the name the club sees (lower-cased), and
+`rank_due_on`, the first day that key may be wrong. Database triggers
+(migrations/rank_triggers.py) set `rank_due_on` to the epoch when a finding, an activity's
+`private` flag, the athlete's name or the row's own consent changes, whoever wrote it. A request
+first recomputes its club's rows that are due (marked, or a finding entering or leaving the
+28-day window) here, in Python with the policy, then reads its page as a walk of the index
+`ix_club_members_rank`: at 10,000 members the work is the rows that changed, not the club.
 Consent needs no recompute at all: sharing is a filter on the row itself.
 """
 
@@ -67,7 +68,10 @@ def refresh(s: Session, club_id: str, as_of: date) -> int:
     if not due:
         return 0
     dated = _visible_dates(s, club_id, as_of)
-    keys = [_key(row, dated.get(row.athlete_id, []), as_of) for row in due]
+    # In row id order: two requests recomputing the same club lock its rows in the same order
+    # (one waits for the other, neither deadlocks).
+    keys = [_key(row, dated.get(row.athlete_id, []), as_of)
+            for row in sorted(due, key=lambda r: r.id)]
     table = ClubMember.__table__
     assert isinstance(table, Table)  # Core: one executemany, not an ORM flush per row
     # Compare-and-set on rank_marks: a trigger that fired after the findings were read bumped
@@ -122,9 +126,11 @@ def ranked_ids(s: Session, club_id: str, *, offset: int = 0,
     """Athlete ids of the sharing members, most at risk first, then by name and id (equal names
     still page the same way every time). Reads the ranking index alone: the members a page
     skips cost one index entry each."""
+    return list(s.scalars(ranked_query(club_id, offset=offset, limit=limit)))
+
+
+def ranked_query(club_id: str, *, offset: int = 0, limit: int | None = None):
     q = (select(ClubMember.athlete_id).where(sharing(club_id))
          .order_by(ClubMember.rank_minus_level, ClubMember.rank_minus_findings,
                    ClubMember.rank_name, ClubMember.athlete_id).offset(offset))
-    if limit is not None:
-        q = q.limit(limit)
-    return list(s.scalars(q))
+    return q if limit is None else q.limit(limit)
