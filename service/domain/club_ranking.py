@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Table, Text, and_, bindparam, cast, or_, select, update
+from sqlalchemy import Table, Text, and_, bindparam, cast, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from service.domain import policy
@@ -56,42 +56,46 @@ def window_start(as_of: date) -> date:
 # ---- keeping the keys ----------------------------------------------------------------------------
 
 
+CHUNK = 500  # due members recomputed per findings read and per write
+
+
 def refresh(s: Session, club_id: str, as_of: date) -> int:
     """Recompute the keys of the club's sharing members that are due on `as_of`; how many were
     due. A row marked again while this ran keeps its mark and is recomputed next time."""
-    due = s.execute(
+    if not _due(s, club_id, as_of):
+        return 0  # the usual case: one index probe, no lock
+    if s.get_bind().dialect.name == "postgresql":
+        # Two requests for one club recompute one after the other (the second then finds
+        # nothing due): no work done twice, no two bulk updates locking rows in two orders.
+        s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:club))"), {"club": club_id})
+    due = sorted(_due(s, club_id, as_of), key=lambda r: r.id)
+    for start in range(0, len(due), CHUNK):
+        rows = due[start:start + CHUNK]
+        dated = _visible_dates(s, [r.athlete_id for r in rows], as_of)
+        _write(s, [_key(r, dated.get(r.athlete_id, []), as_of) for r in rows])
+    return len(due)
+
+
+def _due(s: Session, club_id: str, as_of: date) -> list[Any]:
+    """The sharing members whose key is due, with what computing it needs (an index range
+    scan of ix_club_members_rank_due)."""
+    return list(s.execute(
         select(ClubMember.id, ClubMember.athlete_id, ClubMember.share_name,
                cast(ClubMember.consent_scope, Text).label("scope"), ClubMember.rank_marks,
                Athlete.display_name)
         .join(Athlete, Athlete.id == ClubMember.athlete_id)
-        .where(sharing(club_id), ClubMember.rank_due_on <= as_of)).all()
-    if not due:
-        return 0
-    dated = _visible_dates(s, club_id, as_of)
-    # In row id order: two requests recomputing the same club lock its rows in the same order
-    # (one waits for the other, neither deadlocks).
-    keys = [_key(row, dated.get(row.athlete_id, []), as_of)
-            for row in sorted(due, key=lambda r: r.id)]
-    table = ClubMember.__table__
-    assert isinstance(table, Table)  # Core: one executemany, not an ORM flush per row
-    # Compare-and-set on rank_marks: a trigger that fired after the findings were read bumped
-    # it, so this write is skipped and the row stays due (never a key older than its mark).
-    stmt = (update(table).where(table.c.id == bindparam("row_id"),
-                                table.c.rank_marks == bindparam("seen_marks"))
-            .values(rank_minus_level=bindparam("minus_level"),
-                    rank_minus_findings=bindparam("minus_found"),
-                    rank_name=bindparam("name"), rank_due_on=bindparam("due")))
-    s.connection().execute(stmt, keys)
-    return len(keys)
+        .where(sharing(club_id), ClubMember.rank_due_on <= as_of)))
 
 
-def _visible_dates(s: Session, club_id: str, as_of: date) -> dict[str, list[tuple[date, str]]]:
-    """{athlete id: [(date, severity)]} of the club-visible findings of the due members, from
-    the window's first day on (later ones too: a finding dated ahead enters the window later)."""
+def _visible_dates(s: Session, athlete_ids: list[str],
+                   as_of: date) -> dict[str, list[tuple[date, str]]]:
+    """{athlete id: [(date, severity)]} of these athletes' club-visible findings, from the
+    window's first day on (later ones too: a finding dated ahead enters the window later). By
+    athlete id, so each is an index range scan (athlete_id, date): work grows with the members
+    due, not with the club."""
     columns = (Finding.athlete_id, Finding.date, Finding.severity, cast(Finding.sources, Text))
-    q = (recent_visible(columns, window_start(as_of), None)
-         .join(ClubMember, and_(ClubMember.athlete_id == Finding.athlete_id, sharing(club_id),
-                                ClubMember.rank_due_on <= as_of)))
+    q = recent_visible(columns, window_start(as_of), None).where(
+        Finding.athlete_id.in_(athlete_ids))
     allowed: dict[str | None, bool] = {}
     out: dict[str, list[tuple[date, str]]] = defaultdict(list)
     for aid, day, severity, sources in s.execute(q):
@@ -100,6 +104,36 @@ def _visible_dates(s: Session, club_id: str, as_of: date) -> dict[str, list[tupl
         if allowed[sources]:
             out[aid].append((day, severity))
     return out
+
+
+def _write(s: Session, keys: list[dict]) -> None:
+    """Write the keys, each only if its row was not marked since it was read: a trigger that
+    fired after the findings were read bumped rank_marks, so that key is skipped and the row
+    stays due (never a key older than its mark)."""
+    table = ClubMember.__table__
+    assert isinstance(table, Table)
+    if s.get_bind().dialect.name != "postgresql":  # in-process: a statement per row is cheap
+        s.connection().execute(
+            update(table).where(table.c.id == bindparam("row_id"),
+                                table.c.rank_marks == bindparam("seen_marks"))
+            .values(rank_minus_level=bindparam("minus_level"),
+                    rank_minus_findings=bindparam("minus_found"),
+                    rank_name=bindparam("name"), rank_due_on=bindparam("due")), keys)
+        return
+    # PostgreSQL: one statement per chunk, its keys as six arrays (unnest): a statement per
+    # row cost 10,000 round trips when a whole club is due (right after the migration), and a
+    # VALUES list 3,000 bind parameters for SQLAlchemy to compile each time (seconds).
+    s.execute(BULK_WRITE, {f: [k[f] for k in keys] for f in keys[0]})
+
+
+BULK_WRITE = text(
+    "UPDATE club_members SET rank_minus_level = given.minus_level, "
+    "rank_minus_findings = given.minus_found, rank_name = given.name, rank_due_on = given.due "
+    "FROM unnest(CAST(:row_id AS varchar[]), CAST(:seen_marks AS integer[]), "
+    "CAST(:minus_level AS smallint[]), CAST(:minus_found AS integer[]), "
+    "CAST(:name AS varchar[]), CAST(:due AS date[])) "
+    "AS given(row_id, seen_marks, minus_level, minus_found, name, due) "
+    "WHERE club_members.id = given.row_id AND club_members.rank_marks = given.seen_marks")
 
 
 def _key(row: Any, dated: list[tuple[date, str]], as_of: date) -> dict:

@@ -121,8 +121,8 @@ def test_a_mark_that_lands_while_a_recompute_runs_keeps_the_row_due(runtime, mon
                   .values(rank_due_on=club_ranking.RANK_DUE_NOW))
     read = club_ranking._visible_dates
 
-    def read_then_a_finding_lands(s, club_id, as_of):
-        found = read(s, club_id, as_of)
+    def read_then_a_finding_lands(s, athlete_ids, as_of):
+        found = read(s, athlete_ids, as_of)
         with runtime.db.session() as other_connection:
             add_finding(other_connection, aid, run, rule="weekly_jump", severity="high",
                         sources=["upload"])
