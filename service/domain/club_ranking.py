@@ -155,16 +155,13 @@ def _key(row: Any, dated: list[tuple[date, str]], as_of: date) -> dict:
 # ---- reading a page ------------------------------------------------------------------------------
 
 
-def ranked_ids(s: Session, club_id: str, *, offset: int = 0,
-               limit: int | None = None) -> list[str]:
-    """Athlete ids of the sharing members, most at risk first, then by name and id (equal names
-    still page the same way every time). Reads the ranking index alone: the members a page
-    skips cost one index entry each."""
-    return list(s.scalars(ranked_query(club_id, offset=offset, limit=limit)))
+# Most at risk first, then by name and id (equal names still page the same way every time).
+ORDER = (ClubMember.rank_minus_level, ClubMember.rank_minus_findings, ClubMember.rank_name,
+         ClubMember.athlete_id)
 
 
 def ranked_query(club_id: str, *, offset: int = 0, limit: int | None = None):
-    q = (select(ClubMember.athlete_id).where(sharing(club_id))
-         .order_by(ClubMember.rank_minus_level, ClubMember.rank_minus_findings,
-                   ClubMember.rank_name, ClubMember.athlete_id).offset(offset))
+    """Athlete ids of the sharing members in ranking order, from the ranking index alone: the
+    members a page skips cost one index entry each."""
+    q = select(ClubMember.athlete_id).where(sharing(club_id)).order_by(*ORDER).offset(offset)
     return q if limit is None else q.limit(limit)

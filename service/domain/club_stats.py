@@ -45,25 +45,41 @@ class Member(NamedTuple):
     consented_at: datetime | None
 
 
+def _member_columns():
+    return (select(ClubMember.athlete_id, Athlete.display_name, ClubMember.share_name,
+                   ClubMember.role, cast(ClubMember.consent_scope, Text), ClubMember.consented_at)
+            .join(Athlete, Athlete.id == ClubMember.athlete_id))
+
+
+def _members(s: Session, q) -> list[Member]:
+    scopes: dict = {}
+    return [Member(aid, name, bool(share), role, _decoded(scopes, scope), at)
+            for aid, name, share, role, scope, at in s.execute(q)]
+
+
 def sharing_members(s: Session, club_id: str, *, after: str | None = None,
-                    limit: int | None = None, athlete_ids: list[str] | None = None) -> list[Member]:
+                    limit: int | None = None) -> list[Member]:
     """Columns, not ORM objects, because a club may have thousands of members. With `limit`: at
     most that many, in athlete id order, after the id `after` (keyset paging: the unique index on
     (club_id, athlete_id) walks straight to the page; a member who joins meanwhile lands after
     the cursor or before it, never twice)."""
-    q = (select(ClubMember.athlete_id, Athlete.display_name, ClubMember.share_name,
-                ClubMember.role, cast(ClubMember.consent_scope, Text), ClubMember.consented_at)
-         .join(Athlete, Athlete.id == ClubMember.athlete_id).where(sharing(club_id)))
+    q = _member_columns().where(sharing(club_id))
     if limit is not None:
         q = q.order_by(ClubMember.athlete_id).limit(limit)
     if after is not None:
         q = q.where(ClubMember.athlete_id > after)
-    if athlete_ids is not None:  # one dashboard page, ranked by the index (club_ranking)
-        q = q.where(ClubMember.athlete_id.in_(athlete_ids))
-    rows = s.execute(q)
-    scopes: dict = {}
-    return [Member(aid, name, bool(share), role, _decoded(scopes, scope), at)
-            for aid, name, share, role, scope, at in rows]
+    return _members(s, q)
+
+
+def ranked_members(s: Session, club_id: str, *, offset: int = 0,
+                   limit: int | None = None) -> list[Member]:
+    """Members most at risk first (club_ranking's order), in one statement: the page is picked
+    from the ranking index alone (a subquery of at most `limit` rows, run first), then joined
+    to its rows and names by key; no scan of the club's rows or of every athlete."""
+    page = club_ranking.ranked_query(club_id, offset=offset, limit=limit).subquery()
+    q = (_member_columns().join(page, page.c.athlete_id == ClubMember.athlete_id)
+         .where(ClubMember.club_id == club_id).order_by(*club_ranking.ORDER))
+    return _members(s, q)
 
 
 def sharing_count(s: Session, club_id: str) -> int:
@@ -242,11 +258,11 @@ def dashboard_page(s: Session, club_id: str, as_of: date, weeks: int = 12, *,
     (club_ranking.refresh); findings and weekly sums are then read for the page's members only."""
     club_ranking.refresh(s, club_id, as_of)
     if page is None:
-        ids = club_ranking.ranked_ids(s, club_id)
+        members = ranked_members(s, club_id)
     else:
-        ids = club_ranking.ranked_ids(s, club_id, offset=(page - 1) * per_page, limit=per_page)
-    rows = _member_rows(s, club_id, as_of, weeks, ids)
-    total = len(ids) if page is None else sharing_count(s, club_id)
+        members = ranked_members(s, club_id, offset=(page - 1) * per_page, limit=per_page)
+    rows = _rows(s, as_of, weeks, members)
+    total = len(members) if page is None else sharing_count(s, club_id)
     return rows, total
 
 
@@ -260,14 +276,6 @@ def members_page(s: Session, club_id: str, as_of: date, weeks: int, *, after: st
     members = members[:limit]
     rows = _rows(s, as_of, weeks, members)
     return rows, (members[-1].athlete_id if more else None)
-
-
-def _member_rows(s: Session, club_id: str, as_of: date, weeks: int,
-                 ids: list[str]) -> list[dict]:
-    """Dashboard rows of these members, in this order (a member who stopped sharing since the
-    ids were read is left out)."""
-    by_id = {m.athlete_id: m for m in sharing_members(s, club_id, athlete_ids=ids)}
-    return _rows(s, as_of, weeks, [by_id[a] for a in ids if a in by_id])
 
 
 def _rows(s: Session, as_of: date, weeks: int, members: list[Member]) -> list[dict]:
