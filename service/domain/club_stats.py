@@ -16,15 +16,16 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import Integer, Text, and_, case, cast, func, or_, select, text
+from sqlalchemy import Integer, Text, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
-from service.domain import policy
+from service.domain import club_ranking, policy
+from service.domain.club_ranking import RISK_WINDOW_DAYS, recent_visible, sharing, window_start
 from service.domain.clubs import display_name
 from service.models import Activity, Athlete, ClubMember, Finding
 from workers.analysis.severity import rank, strongest
 
-RISK_WINDOW_DAYS = 28
+__all__ = ["RISK_WINDOW_DAYS"]  # the risk window is the ranking's; pages name it from here
 EPOCH = date(1970, 1, 1)
 CLUB_POLICY_NOTE = ("Clubs see only what members consented to share, computed from club-visible "
                     "sources: by default nothing derived from Strava data, and no private "
@@ -33,11 +34,6 @@ CLUB_POLICY_NOTE = ("Clubs see only what members consented to share, computed fr
 
 def club_sources() -> list[str]:
     return [src for src, audiences in policy.VISIBLE_TO.items() if "club" in audiences]
-
-
-def _active(club_id: str):
-    return and_(ClubMember.club_id == club_id, ClubMember.withdrawn_at.is_(None),
-                ClubMember.consented_at.is_not(None))
 
 
 class Member(NamedTuple):
@@ -49,29 +45,47 @@ class Member(NamedTuple):
     consented_at: datetime | None
 
 
+def _member_columns():
+    return (select(ClubMember.athlete_id, Athlete.display_name, ClubMember.share_name,
+                   ClubMember.role, cast(ClubMember.consent_scope, Text), ClubMember.consented_at)
+            .join(Athlete, Athlete.id == ClubMember.athlete_id))
+
+
+def _members(s: Session, q) -> list[Member]:
+    scopes: dict = {}
+    return [Member(aid, name, bool(share), role, _decoded(scopes, scope), at)
+            for aid, name, share, role, scope, at in s.execute(q)]
+
+
 def sharing_members(s: Session, club_id: str, *, after: str | None = None,
                     limit: int | None = None) -> list[Member]:
     """Columns, not ORM objects, because a club may have thousands of members. With `limit`: at
     most that many, in athlete id order, after the id `after` (keyset paging: the unique index on
     (club_id, athlete_id) walks straight to the page; a member who joins meanwhile lands after
     the cursor or before it, never twice)."""
-    q = (select(ClubMember.athlete_id, Athlete.display_name, ClubMember.share_name,
-                ClubMember.role, cast(ClubMember.consent_scope, Text), ClubMember.consented_at)
-         .join(Athlete, Athlete.id == ClubMember.athlete_id).where(_active(club_id)))
+    q = _member_columns().where(sharing(club_id))
     if limit is not None:
         q = q.order_by(ClubMember.athlete_id).limit(limit)
     if after is not None:
         q = q.where(ClubMember.athlete_id > after)
-    rows = s.execute(q)
-    scopes: dict = {}
-    return [Member(aid, name, bool(share), role, _decoded(scopes, scope), at)
-            for aid, name, share, role, scope, at in rows]
+    return _members(s, q)
+
+
+def ranked_members(s: Session, club_id: str, *, offset: int = 0,
+                   limit: int | None = None) -> list[Member]:
+    """Members most at risk first (club_ranking's order), in one statement: the page is picked
+    from the ranking index alone (a subquery of at most `limit` rows, run first), then joined
+    to its rows and names by key; no scan of the club's rows or of every athlete."""
+    page = club_ranking.ranked_query(club_id, offset=offset, limit=limit).subquery()
+    q = (_member_columns().join(page, page.c.athlete_id == ClubMember.athlete_id)
+         .where(ClubMember.club_id == club_id).order_by(*club_ranking.ORDER))
+    return _members(s, q)
 
 
 def sharing_count(s: Session, club_id: str) -> int:
     """How many members share: counted from the index of sharing members alone (no names, no
     scopes, no athlete rows)."""
-    return s.scalar(select(func.count()).select_from(ClubMember).where(_active(club_id))) or 0
+    return s.scalar(select(func.count()).select_from(ClubMember).where(sharing(club_id))) or 0
 
 
 def _decoded(cache: dict, raw: str | None) -> list:
@@ -85,7 +99,7 @@ def _decoded(cache: dict, raw: str | None) -> list:
 
 def sharing_member(s: Session, club_id: str, athlete_id: str) -> tuple[ClubMember, Athlete] | None:
     row = s.execute(select(ClubMember, Athlete).join(Athlete, Athlete.id == ClubMember.athlete_id)
-                    .where(_active(club_id), ClubMember.athlete_id == athlete_id)).first()
+                    .where(sharing(club_id), ClubMember.athlete_id == athlete_id)).first()
     return (row[0], row[1]) if row else None
 
 
@@ -147,7 +161,7 @@ def weekly_sums(s: Session, as_of: date, weeks: int, *, club_id: str | None = No
     if club_id is not None:
         # IN (members) rather than a join: the planner then walks the (athlete_id, start_time)
         # index once per member instead of scanning every activity in the table.
-        members = select(ClubMember.athlete_id).where(_active(club_id))
+        members = select(ClubMember.athlete_id).where(sharing(club_id))
         q = q.where(Activity.athlete_id.in_(members))
     if athlete_id is not None:
         q = q.where(Activity.athlete_id == athlete_id)
@@ -192,23 +206,14 @@ FINDING_COLUMNS = (Finding.id, Finding.athlete_id, Finding.rule, Finding.severit
                    Finding.sources)
 
 
-def _recent_visible(columns, since: date, until: date):
-    """Findings dated [since, until] that are not about a private run. Sources are judged by the
-    policy afterwards (in Python: `policy.visible`). Ranking and rows share this filter, so a
-    member's rank and the findings shown beside it always agree."""
-    return (select(*columns).outerjoin(Activity, Activity.id == Finding.activity_id)
-            .where(Finding.date >= since, Finding.date <= until,
-                   or_(Finding.activity_id.is_(None), Activity.private.is_(False))))
-
-
 def visible_findings(s: Session, since: date, until: date, *, club_id: str | None = None,
                      athlete_id: str | None = None,
                      athlete_ids: list[str] | None = None) -> dict[str, list[dict]]:
     """Club-visible findings per athlete, newest first (columns only: evidence is never read)."""
-    q = _recent_visible(FINDING_COLUMNS, since, until).order_by(Finding.date.desc(),
+    q = recent_visible(FINDING_COLUMNS, since, until).order_by(Finding.date.desc(),
                                                                 Finding.updated_at.desc())
     if club_id is not None:
-        q = q.join(ClubMember, and_(ClubMember.athlete_id == Finding.athlete_id, _active(club_id)))
+        q = q.join(ClubMember, and_(ClubMember.athlete_id == Finding.athlete_id, sharing(club_id)))
     if athlete_id is not None:
         q = q.where(Finding.athlete_id == athlete_id)
     if athlete_ids is not None:  # one page of a dashboard
@@ -217,27 +222,6 @@ def visible_findings(s: Session, since: date, until: date, *, club_id: str | Non
     for row in s.execute(q):
         if policy.visible(row.sources or [], "club"):
             out[row.athlete_id].append(finding_view(row))
-    return out
-
-
-def recent_severities(s: Session, club_id: str, since: date, until: date) -> dict[str, list[str]]:
-    """{athlete_id: severities of their club-visible findings}: all that ranking a club needs.
-    Three narrow columns per finding (no messages, no numbers), so ranking 1,000 members stays
-    cheap; the full findings are read for one page's members only."""
-    if s.get_bind().dialect.name == "postgresql":
-        # A parallel worker costs more to start than it saves on ~2,000 rows (22 -> 12 ms at
-        # 1,000 members); LOCAL: only this transaction, i.e. this page.
-        s.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-    columns = (Finding.athlete_id, Finding.severity, cast(Finding.sources, Text))
-    q = (_recent_visible(columns, since, until)
-         .join(ClubMember, and_(ClubMember.athlete_id == Finding.athlete_id, _active(club_id))))
-    visible: dict[str | None, bool] = {}
-    out: dict[str, list[str]] = defaultdict(list)
-    for aid, severity, sources in s.execute(q):
-        if sources not in visible:
-            visible[sources] = policy.visible(_decoded({}, sources), "club")
-        if visible[sources]:
-            out[aid].append(severity)
     return out
 
 
@@ -269,26 +253,17 @@ def dashboard(s: Session, club_id: str, as_of: date, weeks: int = 12, *,
 
 def dashboard_page(s: Session, club_id: str, as_of: date, weeks: int = 12, *,
                    page: int | None = None, per_page: int = 50) -> tuple[list[dict], int]:
-    """(rows of this page, number of members). Members are ranked from their recent findings'
-    severities alone; findings and weekly sums are then read for the page's members only."""
-    members = sharing_members(s, club_id)
-    since = as_of - timedelta(days=RISK_WINDOW_DAYS - 1)
-    if page is None:  # every member: one read of the club's findings serves ranking and rows
-        found = visible_findings(s, since, as_of, club_id=club_id)
-        ranked = _ranked(members, {a: [f["severity"] for f in fs] for a, fs in found.items()})
-        sums = weekly_sums(s, as_of, weeks, club_id=club_id)
+    """(rows of this page, number of members), most at risk first. The order comes from the
+    ranking keys on the members' rows, brought up to date first in this same transaction
+    (club_ranking.refresh); findings and weekly sums are then read for the page's members only."""
+    club_ranking.refresh(s, club_id, as_of)
+    if page is None:
+        members = ranked_members(s, club_id)
     else:
-        ranked = _ranked(members, recent_severities(s, club_id, since, as_of))
-        ranked = ranked[(page - 1) * per_page:page * per_page]
-        # The page's members are known: filter on their ids alone (no club subquery to plan).
-        ids = [m.athlete_id for m, *_ in ranked]
-        found = visible_findings(s, since, as_of, athlete_ids=ids)
-        sums = weekly_sums(s, as_of, weeks, athlete_ids=ids)
-    empty = empty_weeks(as_of, weeks)
-    rows = [_dashboard_row(m, found.get(m.athlete_id, []) if sevs is not None else [],
-                           risk_of(sevs or []), name, sums.get(m.athlete_id, empty))
-            for m, sevs, name in ranked]
-    return rows, len(members)
+        members = ranked_members(s, club_id, offset=(page - 1) * per_page, limit=per_page)
+    rows = _rows(s, as_of, weeks, members)
+    total = len(members) if page is None else sharing_count(s, club_id)
+    return rows, total
 
 
 def members_page(s: Session, club_id: str, as_of: date, weeks: int, *, after: str | None,
@@ -299,9 +274,13 @@ def members_page(s: Session, club_id: str, as_of: date, weeks: int, *, after: st
     members = sharing_members(s, club_id, after=after, limit=limit + 1)
     more = len(members) > limit
     members = members[:limit]
+    rows = _rows(s, as_of, weeks, members)
+    return rows, (members[-1].athlete_id if more else None)
+
+
+def _rows(s: Session, as_of: date, weeks: int, members: list[Member]) -> list[dict]:
     ids = [m.athlete_id for m in members]
-    since = as_of - timedelta(days=RISK_WINDOW_DAYS - 1)
-    found = visible_findings(s, since, as_of, athlete_ids=ids)
+    found = visible_findings(s, window_start(as_of), as_of, athlete_ids=ids)
     sums = weekly_sums(s, as_of, weeks, athlete_ids=ids)
     empty = empty_weeks(as_of, weeks)
     rows = []
@@ -309,21 +288,7 @@ def members_page(s: Session, club_id: str, as_of: date, weeks: int, *, after: st
         fs = found.get(m.athlete_id, []) if "findings" in m.consent_scope else []
         rows.append(_dashboard_row(m, fs, risk(fs), display_name(m),
                                    sums.get(m.athlete_id, empty)))
-    return rows, (ids[-1] if more else None)
-
-
-def _ranked(members: list[Member], severities: dict[str, list[str]]) -> list[tuple]:
-    """(member, severities or None when not shared, display name), most at risk first, then by
-    name (and id: equal names must still page the same way every time). A member's findings
-    count only if they share them."""
-    keyed = []
-    for m in members:
-        sevs = severities.get(m.athlete_id, []) if "findings" in m.consent_scope else None
-        level = rank(strongest(sevs)) + 1 if sevs else 0  # as risk_of, for every member
-        name = display_name(m)
-        keyed.append(((-level, -len(sevs or ()), name.lower(), m.athlete_id), m, sevs, name))
-    keyed.sort(key=lambda k: k[0])
-    return [(m, sevs, name) for _, m, sevs, name in keyed]
+    return rows
 
 
 def _dashboard_row(m: Member, fs: list[dict], level: dict, name: str,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import defer
 
 from service.domain import club_stats
 from service.errors import InvalidInput
@@ -54,12 +55,16 @@ def chart_window(s, athlete_id: str, today: date, until: date | None) -> dict:
 
 def findings(s, athlete_id: str) -> tuple[list, dict]:
     """The runner's newest findings (any age) and {activity_id: the run they are about}."""
-    rows = s.scalars(select(Finding).where(Finding.athlete_id == athlete_id)
+    # Neither a finding's evidence nor a run's metrics is shown here, and a real run's metrics
+    # carry its route segment keys (kilobytes each, decoded for up to 300 runs otherwise).
+    rows = s.scalars(select(Finding).options(defer(Finding.evidence))
+                     .where(Finding.athlete_id == athlete_id)
                      .order_by(Finding.date.desc()).limit(MAX_FINDINGS)).all()
     ids = {f.activity_id for f in rows if f.activity_id}
     runs = {}
     if ids:
-        for a in s.scalars(select(Activity).where(Activity.id.in_(ids))):
+        for a in s.execute(select(Activity.id, Activity.start_time, Activity.name,
+                                  Activity.distance_m).where(Activity.id.in_(ids))):
             runs[a.id] = {"id": a.id, "start": a.start_time, "name": a.name,
                           "km": a.distance_m / 1000.0}
     return rows, runs
