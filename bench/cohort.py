@@ -14,8 +14,8 @@ distance and re-timed at the runner's pace. Every run then goes through the real
 Nine controls train normally (week-to-week variation within about 12%, recovery weeks, a taper
 and a race, holidays, different volumes and frequencies, varied routes, one loop run alternately
 both ways, a gradual rebuild after three weeks off, a weekly track night); eight carry one
-injected pattern each (a much longer long run, a big weekly jump, a mountain race, a same-loop habit, one-direction track
-blocks, comebacks after 2, 4.3 and 8 weeks off that ramp up too fast).
+injected pattern each (a much longer long run, a big weekly jump, a mountain race, a same-loop
+habit, one-direction track blocks, comebacks after 2, 4.3 and 8 weeks off that ramp up too fast).
 
     python bench/cohort.py [--data PATH] [--weeks N] [--only A|B] [--verbose]
 """

@@ -69,6 +69,8 @@ def test_a_descent_that_makes_a_small_distance_spike_a_large_knee_spike_is_knee_
     found = [f for f in of(evaluate_dates(items), "knee_load", "caution") if f.date == day(62)]
     assert found and found[0].evidence["trigger"] == "session"
     assert found[0].evidence["session"]["distance_tier"] < found[0].evidence["session"]["tier"]
+    assert "bigger jump than its distance alone" in found[0].message
+    assert "our extrapolation" in found[0].message
 
 
 # weekly_descent: context ------------------------------------------------------------------------

@@ -301,7 +301,7 @@ def spike_tier(r: float, cfg: Thresholds) -> int:
 def distance_tier(h: History, i: int, cfg: Thresholds) -> int:
     """The tier of run i's own distance finding (spike, or a comeback ramp), 0 when it has none."""
     f = spikes.single_run_spike(h, i, cfg)
-    return spike_tier(f.value, cfg) if f is not None and f.severity != "info" else 0
+    return spike_tier(f.value or 0.0, cfg) if f is not None and f.severity != "info" else 0
 
 
 def contributors(h: History, s: KneeSeries, d: int, top: int = 3) -> list[dict]:
@@ -329,6 +329,9 @@ def message(now: dict, runs: list[dict], severity: str) -> str:
            f"biggest of the previous 30 days ({one['previous_max_knee_km']:.0f}); one session "
            "much bigger than recent ones is the pattern most linked with injury (Frandsen et "
            "al. 2025, measured in distance). " if one["ratio"] > 1.0 else "")
+        + ("That is a bigger jump than its distance alone: the descent or the pace makes the "
+           "difference (applying the distance finding to knee-km is our extrapolation). "
+           if one.get("speaks") else "")
         + "A knee-km is an "
         "easy flat km at your usual pace; descents, fast running and longer steps weigh more, "
         "walking less (joint-load studies: Gottschall & Kram 2005, Kuster 1993, Willson 2014). "
