@@ -108,3 +108,15 @@ def test_a_one_direction_track_block_is_a_caution():
     found = of(evaluate_dates(sessions), "track_direction", "caution")
     assert found and found[0].date <= day(7 * 2 + 5)
     assert found[0].evidence["km_per_week"] > Thresholds().track_caution_km_per_week
+
+
+def test_a_double_day_is_two_sessions_and_one_days_load():
+    """Checked for set B's c08 (double days): the day's load is both runs, the one-run check
+    compares single sessions (as Frandsen did), so two 6 km runs after 10 km runs are no spike."""
+    items = weeks([10.0] * 6) + [run(43, 6.0, ident="am"), run(43, 6.0, ident="pm", hour=18)]
+    h = History.build(items)
+    s = kt.series(h)
+    d = day_number(day(43))
+    assert s.week_sum(d, d) == pytest.approx(s.run_km[-2:].sum())
+    one = kt.session(h, s, d, Thresholds())
+    assert one["ratio"] < 1.0 and not one["speaks"]
