@@ -11,11 +11,11 @@ parser and then re-dated, rotated and moved to the runner's home, cut or extende
 distance and re-timed at the runner's pace. Every run then goes through the real engine
 (`compute_metrics` + `evaluate_dates`).
 
-Eight controls train normally (week-to-week variation within about 12%, recovery weeks, a taper
+Nine controls train normally (week-to-week variation within about 12%, recovery weeks, a taper
 and a race, holidays, different volumes and frequencies, varied routes, one loop run alternately
-both ways, a gradual rebuild after three weeks off); nine carry one injected pattern each (a much
-longer long run, a big weekly jump, a mountain race, a same-loop habit, one-direction track
-blocks, comebacks after 2, 4.3 and 8 weeks off that ramp up too fast).
+both ways, a gradual rebuild after three weeks off, a weekly track night); eight carry one
+injected pattern each (a much longer long run, a big weekly jump, a mountain race, a same-loop
+habit, one-direction track blocks, comebacks after 2, 4.3 and 8 weeks off that ramp up too fast).
 
     python bench/cohort.py [--data PATH] [--weeks N] [--only A|B] [--verbose]
 """
@@ -254,6 +254,17 @@ def alternating_loop(name: str, seed: int, weeks: int, base_km: float, runs: int
     return Runner(name, "control", seed, plans)
 
 
+def track_night(name: str, seed: int, weeks: int, base_km: float, runs: int) -> Runner:
+    """A control: the club's weekly track night (one 7.2 km session, always anticlockwise as
+    outdoor tracks are run), the rest of the week on the road. Added when set B showed that set A
+    had no runner who uses a track normally (docs/decisions.md); it is how most runners use one."""
+    plans = control(name, seed, weeks, base_km, runs, holiday=None).plans
+    nights = {7 * w + 3 for w in range(weeks)}
+    plans = [p for p in plans if p.day not in nights] + [Plan(d, 7.2, route="track")
+                                                         for d in sorted(nights)]
+    return Runner(name, "control", seed, sorted(plans, key=lambda p: p.day))
+
+
 def cohort(weeks: int) -> list[Runner]:
     return [
         control("ctl-steady-40k-5x", 101, weeks, 40, 5, holiday=None),
@@ -264,6 +275,7 @@ def cohort(weeks: int) -> list[Runner]:
         control("ctl-race-50k-5x", 106, weeks, 50, 5, holiday=4, race_week=10),
         alternating_loop("ctl-loop-both-ways-30k-4x", 107, weeks, 30, 4),
         gradual_comeback("ctl-gradual-comeback-35k-4x", 108, weeks, 35, 4, break_week=6),
+        track_night("ctl-track-night-40k-5x", 109, weeks, 40, 5),
         injected("inj-long-run", "long_run", 201, weeks, 40, 4, pattern_week=9),
         injected("inj-weekly-jump", "weekly_jump", 202, weeks, 35, 4, pattern_week=9),
         injected("inj-mountain-race", "mountain", 203, weeks, 45, 5, pattern_week=10),
@@ -342,6 +354,10 @@ def expectations(r: Runner) -> list[Expect]:
         # The habit is defined over >= 3 weeks (DESIGN §1): it exists 21 days after its first
         # run (was +14, one week short of the definition; set B labels it +21 too).
         return [Expect(r.kind, start + timedelta(days=21), "warn", r.pattern_rules, onset=start)]
+    if r.kind == "track":
+        # A one-direction block, like the route habit, exists once it has lasted three weeks:
+        # labelled at the session completing its third week, as set B labels its track blocks.
+        return [Expect(r.kind, start + timedelta(days=19), "warn", r.pattern_rules, onset=start)]
     return [Expect(r.kind, start, "warn", r.pattern_rules, onset=start)]
 
 

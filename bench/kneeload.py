@@ -3,8 +3,9 @@ runner's knee-load series over ten years.
 
     python bench/kneeload.py [--data PATH] [--table-only | --timing-only] [--years N]
 
-Table: each running track of ../shared/data/activities (FIT and GPX; walks and hikes too; the
-Strava streams in ../shared/data are the same runs as FIT files here) through the real parser and
+Table: each running track of ../shared/data/activities (FIT and GPX; walks and hikes too) and
+each run of ../shared/data/strava-api as Strava streams (copies of FIT runs here, recorded by
+Strava: the third source, read without a summary) through the real parser and
 `compute_metrics`, weighed on its own (no history: the easy pace is the run's own median speed, so
 speed only counts where the run went faster than its own usual). Columns: km, knee-km, ratio,
 elevation loss, walking km, confidence; then the same run without samples (the fallback a Garmin
@@ -18,6 +19,7 @@ profiles, (b) from stored knee-km (the service's path for old runs), (c) one new
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from dataclasses import replace
@@ -31,7 +33,7 @@ from testkit.corpus import real_runs
 from workers.analysis import History, HistoryItem, compute_metrics
 from workers.analysis import kneeload as kl
 from workers.analysis import kneetolerance as kt
-from workers.parsing import parse_bytes
+from workers.parsing import parse_bytes, parse_strava_streams
 
 REFERENCE_EASY_MPS = 1000 / 345  # 5:45/km: a common recreational easy pace
 
@@ -43,6 +45,9 @@ def own_load_km(metrics, easy: float | None = None) -> float:
 
 def tracks(data: Path):
     yield from real_runs(data, quick=False)
+    for path in sorted((data / "strava-api").glob("*streams_run_*.json")):
+        body = json.loads(path.read_bytes())
+        yield f"{path.name} (streams)", parse_strava_streams(body, {"type": "Run"})
     for path in sorted((data / "activities" / "fit").glob("*.fit")):
         for t in parse_bytes(path.read_bytes(), path.name).tracks:
             if t.sport in ("walking", "hiking"):

@@ -107,3 +107,23 @@ def test_the_analyze_report_carries_knee_load_per_run_and_week():
     assert doc["knee_load"]["tolerance_km"] is None  # two runs years apart: no tolerance
     text = render_text(doc)
     assert "knee-km" in text and "no tolerance yet" in text
+
+
+# The same runs as Strava streams (shared/data/strava-api): a third source, weighed from samples.
+STREAM_COPIES = (("sportslib__streams_run_2451375851.json", "fit/sportslib__6782987395.fit"),
+                 ("sportslib__streams_run_3183490558.json", "fit/sportslib__6916728382.fit"),
+                 ("sportslib__streams_run_3156040843.json", "fit/sportslib__6909950168.fit"))
+
+
+@pytest.mark.parametrize(("streams", "fit"), STREAM_COPIES)
+def test_strava_streams_of_a_run_weigh_what_its_fit_weighs(streams, fit):
+    """Strava's streams of the same recording (no summary, no device name: the engine's own
+    descent estimate) are weighed from their samples, within 5% of the FIT."""
+    import json
+
+    from workers.parsing import parse_strava_streams
+
+    body = json.loads((ACTIVITIES.parent / "strava-api" / streams).read_bytes())
+    copy = parse_strava_streams(body, {"type": "Run"})
+    assert compute_metrics(copy).knee.method == "samples"
+    assert own_load(copy) == pytest.approx(own_load(track(fit)), rel=0.05)

@@ -56,7 +56,8 @@ def test_weekly_descent_uses_the_last_seven_days_too():
     base = [run(d, 10.0, loss=100.0) for d in range(56) if d % 7 in (0, 2, 4, 6)]  # 400 m a week
     # 1,600 m from Thursday to Wednesday: no calendar week holds more than 1,000 m of it.
     hills = [run(59 + k, 10.0, loss=400.0) for k in (0, 2, 4, 6)]
-    found = of(evaluate_dates(base + hills), "weekly_descent")
+    cfg = Thresholds(weekly_descent_caution_m=1500.0)  # info by default: escalation shows it
+    found = of(evaluate_dates(base + hills, None, cfg), "weekly_descent")
     assert found and max(f.evidence["loss_last_7_days_m"] for f in found) == 1600.0
     assert "in the last 7 days" in found[-1].message
 

@@ -25,10 +25,13 @@ def settings(base_settings, inbox):
     # A deployment that chose a weekly-jump caution (the default is context only since issue 22):
     # these tests are about how an escalation is delivered, not about that threshold. At 1.55x
     # the rolling 7 days reach it on Sunday (75 km vs 41), not on Saturday (63 km, 1.54x), and
-    # without Thursday's and Saturday's files Sunday is context (55 km, 1.34x).
+    # without Thursday's and Saturday's files Sunday is context (55 km, 1.34x). Weekly descent is
+    # context by default too since issue 23 (knee_load carries descent): a caution above 1,500 m,
+    # as it was before, keeps this test about delivery.
     return base_settings.with_overrides(smtp_url=inbox.url, notify_max_age_days=21,
                                         webhook_allow_loopback=True,
-                                        thresholds={"weekly_jump_caution_ratio": 1.55})
+                                        thresholds={"weekly_jump_caution_ratio": 1.55,
+                                                    "weekly_descent_caution_m": 1500.0})
 
 
 @pytest.fixture

@@ -72,7 +72,10 @@ class Thresholds:
     # weekly_descent: 7-day loss vs mean weekly loss of days 8-35.
     weekly_descent_ratio: float = 2.0
     weekly_descent_min_m: float = 500.0  # info (expert opinion: context)
-    weekly_descent_caution_m: float = 1500.0  # caution: separated mountain weeks in the cohort
+    # caution: 0 = never (the default). Expert opinion; knee_load carries the descent load with
+    # its evidence and downhill_novel the one-run novelty, and both sets of bench/cohort.py keep
+    # every mountain pattern without it (issues 22/23). A deployment may set one.
+    weekly_descent_caution_m: float = 0.0
     descent_min_history_days: int = 35  # the 4-week base (days 8-35) must be inside the history
     # Denominator floor so descent ratios stay finite; at the defaults above it never changes a
     # decision (ratio * floor is below the absolute minimum).
@@ -88,8 +91,12 @@ class Thresholds:
     exposure_refractory_days: int = 14
     # track_direction: per-week track km and one-direction share over 28 days.
     track_window_days: int = 28
-    track_km_per_week: float = 5.0
+    track_km_per_week: float = 5.0  # info (the DESIGN's expert figure): context
     track_one_direction_share: float = 0.90
+    # caution: a one-direction block above this many km a week (0 = never). Expert opinion only,
+    # so a caution needs a figure that separates: chosen on set A of bench/cohort.py (one weekly
+    # session 7.2 km/week vs a block of three, 21.6), judged on set B (docs/decisions.md).
+    track_caution_km_per_week: float = 10.0
     # gct_asymmetry: Garmin "red" zone and shift from an 8-week baseline.
     gct_low_pct: float = 47.8
     gct_high_pct: float = 52.2

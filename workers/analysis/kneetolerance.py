@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from workers.analysis import kneeload as kl
+from workers.analysis import spikes
 from workers.analysis.config import Thresholds
 from workers.analysis.history import DAY_S, Finding, History, from_day_number
 from workers.analysis.load import date_finding, fires
@@ -194,12 +195,22 @@ def weekly_peaks(s: KneeSeries, monday: int, weeks: int) -> np.ndarray:
     return out
 
 
+def training_weeks(recent: np.ndarray) -> np.ndarray:
+    """The upper half of the recent weekly peaks: the runner's training weeks. The lower half
+    holds the recovery week of a 3:1 block (-20 to -30%, above any "week off" floor), a week cut
+    short by a cold, a taper; reading them as the base sank the tolerance under an ordinary build
+    week (issue 22/23, set B). No floor to choose: half of six weeks is three training weeks."""
+    if not recent.size or recent.max() <= 0:
+        return np.zeros(0)
+    return np.sort(recent)[::-1][: (recent.size + 1) // 2]
+
+
 def tolerance(h: History, s: KneeSeries, monday: int, cfg: Thresholds) -> dict | None:
     """The tolerance for the week starting `monday`, in acute-load units, from the weeks before it
     (None before `knee_min_history_days` of history and `min_history_runs` runs):
-    * usual: the mean weekly peak of the runner's recent training weeks (the last
-      `knee_base_weeks`; a week under `weekly_base_floor` x the biggest of them - a recovery week,
-      a holiday - is not a base), times `knee_recent_headroom`;
+    * usual: the mean weekly peak of the runner's recent training weeks (the upper half of the
+      last `knee_base_weeks`: a recovery week, a sick week, a holiday is not a base), times
+      `knee_recent_headroom`;
     * long-term: the best 4-week mean of weekly peaks in the past 51 weeks, times
       `knee_long_share` (capacity lost in a break: after weeks off it is what remains);
     * never under `knee_tolerance_floor_km`."""
@@ -209,9 +220,7 @@ def tolerance(h: History, s: KneeSeries, monday: int, cfg: Thresholds) -> dict |
         return None
     span = max((monday - int(h.day[0])) // 7, 1)
     peaks = weekly_peaks(s, monday, min(LONG_WEEKS, span))
-    recent = peaks[: cfg.knee_base_weeks]
-    kept = recent[recent >= cfg.weekly_base_floor * recent.max()][:RECENT_WEEKS] if (
-        recent.size and recent.max() > 0) else np.zeros(0)
+    kept = training_weeks(peaks[: cfg.knee_base_weeks])
     usual = float(kept.mean()) if kept.size else 0.0
     months = np.convolve(peaks, np.ones(RECENT_WEEKS) / RECENT_WEEKS, mode="valid")
     best = float(months.max()) if months.size else usual
@@ -237,7 +246,7 @@ def knee_load(h: History, d: int, today: slice, cfg: Thresholds) -> Finding | No
                 "week": s.week_sum(day - 6, day), "session": session(h, s, day, cfg)}
 
     def level(m: dict) -> int:
-        if m["value"] > cfg.knee_caution_ratio or m["session"]["ratio"] > cfg.knee_session_ratio:
+        if m["value"] > cfg.knee_caution_ratio or m["session"].get("speaks", False):
             return 2
         return int(m["value"] > cfg.knee_info_ratio)
 
@@ -266,7 +275,11 @@ def knee_load(h: History, d: int, today: slice, cfg: Thresholds) -> Finding | No
 
 def session(h: History, s: KneeSeries, day: int, cfg: Thresholds) -> dict:
     """The day's biggest run in knee-km vs the biggest of the previous 30 days (Frandsen's
-    single-session comparison, knee-weighted; ratio 0 when there is nothing to compare)."""
+    single-session comparison, knee-weighted; ratio 0 when there is nothing to compare). It
+    `speaks` above `knee_session_ratio` only when its tier (Frandsen's >10/30/100%) is above the
+    tier the distance spike rule gives the same run: a marathon after a taper is a distance spike
+    whose knee-km ratio is the same tier, and the spike rule's caution is the message; what knee
+    load adds is the run whose descent or speed makes it a bigger spike than its distance."""
     today = h.days(day, day)
     if today.stop <= today.start:
         return {"ratio": 0.0}
@@ -274,8 +287,21 @@ def session(h: History, s: KneeSeries, day: int, cfg: Thresholds) -> dict:
     window = h.before(i, cfg.spike_window_days)
     prior = float(s.run_km[window].max()) if window.stop > window.start else 0.0
     ratio = s.run_km[i] / prior if prior > 0 and s.run_km[i] >= cfg.knee_session_min_km else 0.0
+    knee_tier, by_distance = spike_tier(float(ratio), cfg), distance_tier(h, i, cfg)
     return {"ratio": float(ratio), "knee_km": float(s.run_km[i]), "previous_max_knee_km": prior,
-            "activity": h.items[i].id}
+            "activity": h.items[i].id, "tier": knee_tier, "distance_tier": by_distance,
+            "speaks": bool(ratio > cfg.knee_session_ratio and knee_tier > by_distance)}
+
+
+def spike_tier(r: float, cfg: Thresholds) -> int:
+    """0 none, 1 small (>10%), 2 moderate (>30%), 3 large (>100%): Frandsen's tiers."""
+    return sum(r > t for t in (cfg.spike_small, cfg.spike_moderate, cfg.spike_large))
+
+
+def distance_tier(h: History, i: int, cfg: Thresholds) -> int:
+    """The tier of run i's own distance finding (spike, or a comeback ramp), 0 when it has none."""
+    f = spikes.single_run_spike(h, i, cfg)
+    return spike_tier(f.value or 0.0, cfg) if f is not None and f.severity != "info" else 0
 
 
 def contributors(h: History, s: KneeSeries, d: int, top: int = 3) -> list[dict]:
@@ -303,6 +329,9 @@ def message(now: dict, runs: list[dict], severity: str) -> str:
            f"biggest of the previous 30 days ({one['previous_max_knee_km']:.0f}); one session "
            "much bigger than recent ones is the pattern most linked with injury (Frandsen et "
            "al. 2025, measured in distance). " if one["ratio"] > 1.0 else "")
+        + ("That is a bigger jump than its distance alone: the descent or the pace makes the "
+           "difference (applying the distance finding to knee-km is our extrapolation). "
+           if one.get("speaks") else "")
         + "A knee-km is an "
         "easy flat km at your usual pace; descents, fast running and longer steps weigh more, "
         "walking less (joint-load studies: Gottschall & Kram 2005, Kuster 1993, Willson 2014). "

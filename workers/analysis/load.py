@@ -176,7 +176,8 @@ def weekly_descent(h: History, d: int, today: slice, cfg: Thresholds) -> Finding
     def level(m: dict) -> int:
         if not (m["value"] > cfg.weekly_descent_ratio and m["acute"] > cfg.weekly_descent_min_m):
             return 0
-        return 2 if m["acute"] > cfg.weekly_descent_caution_m else 1
+        caution = cfg.weekly_descent_caution_m
+        return 2 if caution and m["acute"] > caution else 1
 
     now = fires(h, today, measure, level, ("weekly_descent", cfg), d - cfg.load_refractory_days)
     if now is None:

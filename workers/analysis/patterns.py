@@ -114,6 +114,10 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
 
 
 def track_direction(h: History, d: int, today: slice, cfg: Thresholds):
+    """One-direction track running. Expert opinion only (no study links track direction to knee
+    injury), so the DESIGN's >5 km/week is context (info); a caution needs a block of more than
+    `track_caution_km_per_week`, the figure chosen on set A (bench/cohort.py: one weekly session
+    7.2 km/week vs a three-session block 21.6) and judged on set B (docs/decisions.md)."""
     weeks = cfg.track_window_days / 7.0
 
     def measure(day: int) -> dict | None:
@@ -123,25 +127,46 @@ def track_direction(h: History, d: int, today: slice, cfg: Thresholds):
             return None
         return {"value": max(cw, ccw) / (cw + ccw), "cw": cw, "ccw": ccw, "window": window}
 
-    now, reminder = exposure_fires(h, today, measure,
-                                   lambda m: m["value"] > cfg.track_one_direction_share,
-                                   ("track_direction", cfg), cfg)
+    def one_way(m: dict) -> bool:
+        return m["value"] > cfg.track_one_direction_share
+
+    def block(m: dict) -> bool:
+        caution = cfg.track_caution_km_per_week
+        return one_way(m) and bool(caution) and (m["cw"] + m["ccw"]) / weeks > caution
+
+    key = ("track_direction", cfg)
+    severity = "caution"
+    now, reminder = exposure_fires(h, today, measure, block, key, cfg)
+    measured = h.memo(key, d, measure)
+    if now is None and (measured is None or not block(measured)):
+        severity = "info"  # a light habit: context, told and reminded at its own level
+        now, reminder = exposure_fires(h, today, measure, one_way, key, cfg)
     if now is None:
         return None
+    return track_finding(h, d, now, reminder, severity, weeks, cfg)
+
+
+def track_finding(h: History, d: int, now: dict, reminder: bool, severity: str, weeks: float,
+                  cfg: Thresholds):
     share, cw, ccw, window = now["value"], now["cw"], now["ccw"], now["window"]
     way = "counter-clockwise" if ccw >= cw else "clockwise"
+    per_week = (cw + ccw) / weeks
     message = (
         f"{'Still: ' if reminder else ''}{share * 100:.0f}% of your {cw + ccw:.1f} km on a track "
-        f"in the last {cfg.track_window_days} days ran {way}. The inside leg takes the bend every "
-        "lap; alternating direction on some days is common advice (expert opinion; track running "
-        "was more common in runners with outer-knee pain, Messier 1995, a case-control study)."
+        f"in the last {cfg.track_window_days} days ({per_week:.1f} km a week) ran {way}. The "
+        "inside leg takes the bend every lap; alternating direction on some days is common advice "
+        "(expert opinion; track running was more common in runners with outer-knee pain, Messier "
+        "1995, a case-control study; no study links track direction itself to injury)."
     )
     evidence = {"track_km_cw": round(cw, 2), "track_km_ccw": round(ccw, 2),
-                "km_per_week": round((cw + ccw) / weeks, 2), "reminder": reminder,
+                "km_per_week": round(per_week, 2), "reminder": reminder,
                 "evidence": "expert opinion"}
     on_track = window.start + np.flatnonzero((h.track_cw[window] + h.track_ccw[window]) > 0)
-    return date_finding(h, d, "track_direction", "caution", share, cfg.track_one_direction_share,
-                        message, evidence, on_track)
+    threshold = (cfg.track_caution_km_per_week if severity == "caution" else
+                 cfg.track_one_direction_share)
+    value = per_week if severity == "caution" else share
+    return date_finding(h, d, "track_direction", severity, value, threshold, message, evidence,
+                        on_track)
 
 
 def gct_asymmetry(h: History, i: int, cfg: Thresholds):

@@ -22,9 +22,11 @@ from .conftest import connect
 def settings(settings):
     # A deployment that chose a weekly-jump caution (context only by default since the rules'
     # second pass): these tests are about how a week's findings reach the notes, not about that
-    # threshold (the same setting as tests/notify_e2e/test_bad_week.py).
+    # threshold (the same settings as tests/notify_e2e/test_bad_week.py; weekly descent is
+    # context by default too since issue 23, a caution above 1,500 m as it was before).
     return settings.with_overrides(notify_max_age_days=21,
-                                   thresholds={"weekly_jump_caution_ratio": 1.55})
+                                   thresholds={"weekly_jump_caution_ratio": 1.55,
+                                               "weekly_descent_caution_m": 1500.0})
 
 
 def _at(run) -> datetime:
