@@ -40,7 +40,7 @@ RUNS = 120  # the newest 105 days decoded in full, the 15 older runs light
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory) -> Path:
     """One run a day. What is compared needs both decodes, not a long light past: 150 runs
-    (45 light) cost a third more CPU than 120 for the same checks (docs/decisions.md)."""
+    (45 light) cost ~13 % more CPU than 120 for the same checks (docs/decisions.md)."""
     path = tmp_path_factory.mktemp("export") / "export.zip"
     _bench().build_archive(path, RUNS, END, oddities=False)
     return path
