@@ -5,12 +5,15 @@ Each runner's uploads: a history of synthetic GPX runs (so rules fire), real FIT
 exact re-sends of some files. The battery sends them from 4 client threads in a shuffled order (a
 GPX export often before its FIT) to a production-shaped private stack (bench/stack.py: its own
 PostgreSQL cluster and Redis, `kneeguard serve` with 2 gunicorn processes, 2 `kneeguard worker`
-processes) while it:
+processes and a delivery worker `kneeguard worker --queues notify`, as compose's `notifier`;
+`--no-notifier` leaves it out) while it:
 
-- SIGKILLs a worker and its work-horse 5 times (a new worker is started after each kill);
+- SIGKILLs a busy worker and its work-horse 5 times (a worker like it is started after each);
 - flushes Redis (every queued and scheduled job is gone; the sweeper must recover);
 - restarts PostgreSQL (every connection is cut; uploads in flight answer 503 and are retried);
-- takes the integrator's endpoint down (503 to everything) for a few seconds.
+- takes the integrator's endpoint down: 503 to everything until 3 s after the first refused
+  attempt (so every refused attempt is retried after it), then 503 to every message's first
+  attempt for 30 s more (its retry passes): enough retries to measure their schedule.
 
 Clients retry a 503 or a dropped connection after Retry-After, as the API tells them to; a 4xx is
 recorded and never retried. The reference stores the same files one at a time, each analysed
@@ -19,8 +22,13 @@ and findings (ids included) equal to the reference or not, lost, duplicated, 4xx
 figures, and the gap between a failed delivery's first and second attempts (on schedule: 5 s ±20%
 plus a few seconds).
 
-    python bench/faults.py --quick     # 2 runners, about 60 uploads
-    python bench/faults.py             # 4 runners, about 130 uploads
+    python bench/faults.py --quick         # 2 runners, about 60 uploads
+    python bench/faults.py                 # 4 runners, about 130 uploads
+    python bench/faults.py --runners 24    # about 800 uploads (the issue's run)
+
+The PostgreSQL restart is of the bench's own cluster (`pg_ctl stop -m fast` + start): nothing
+else on the machine is touched. `done_when` sums up the issue's figures (0 lost, 0 duplicated,
+the reference's activities and finding ids, retries on schedule), with the load average.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from pathlib import Path
 import requests
 from soak import children, gpx  # sibling scripts (this folder is first on sys.path)
 from stack import Stack
+from werkzeug.wrappers import Response
 
 from service.domain.accounts import hash_token, new_token
 from service.infra.corpus import SHARED_DATA
@@ -53,7 +62,9 @@ REAL_RUNS = ["msimms__20210507_run_garmin_fenix_6.fit", "sportslib__6909950168.f
              "msimms__20181108_run_garmin_fenix_3_hr.fit", "gc__Garmin920_withFirstbeat.fit",
              "fitparse__garmin-fenix-5-run.fit"]
 CLIENTS = 4
-OUTAGE_S = 3.0
+OUTAGE_S = 3.0  # everything refused: until this long after the first refused attempt
+RETRY_LATEST_S = 5 * 1.2 + 3  # the first retry step, +20% jitter, + a few seconds
+FLAPPING_S = 30.0  # then every message's first attempt refused (its retries pass) this long
 
 
 # ---- the uploads -------------------------------------------------------------------------------
@@ -79,6 +90,7 @@ def battery_order(files: list[tuple[str, bytes]], rng: random.Random) -> list[tu
 
 
 def runners(count: int, quick: bool) -> list[dict]:
+    """Runner n's synthetic runs start 1,000 days after runner n-1's (2020-01-01 for runner 0)."""
     synthetic, real = (12, 3) if quick else (18, 4)
     return [{"id": f"ath_faults{n:02d}", "email": f"faults{n}@example.com", "token": new_token(),
              "files": runner_files(n, synthetic, real)} for n in range(count)]
@@ -191,18 +203,38 @@ class Clients:
         return {"runner": p["id"], "file": name, "status": None, "tries": tries, "body": None}
 
 
+class Flapping(Receiver):
+    """The integrator: `first_attempts_down` refuses (503) each message's first attempt."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first_attempts_down = False
+        self.refused: set[str] = set()
+
+    def _answer(self, hit):
+        msg = hit["headers"].get("webhook-id", "")
+        if self.status_override:  # the full outage: its retries are not first attempts
+            self.refused.add(msg)
+        elif self.first_attempts_down and msg not in self.refused:
+            self.refused.add(msg)
+            return Response("down", status=503)
+        return super()._answer(hit)
+
+
 class Faults:
-    def __init__(self, stack: Stack, rx: Receiver, workers: list) -> None:
-        self.stack, self.rx, self.workers = stack, rx, workers
+    def __init__(self, stack: Stack, rx: Flapping, workers: list) -> None:
+        self.stack, self.rx, self.workers = stack, rx, workers  # [(Popen, its arguments)]
         self.log: list[tuple[float, str]] = []
         self.t0 = time.monotonic()
+        self.wall0 = time.time()
 
     def note(self, what: str) -> None:
         self.log.append((round(time.monotonic() - self.t0, 1), what))
 
     def kill_worker(self) -> None:
-        """SIGKILL a busy worker and its work-horse (or any worker), then start a new one."""
-        victim = next((w for w in self.workers if children(w.pid)), self.workers[0])
+        """SIGKILL a busy worker and its work-horse (or any worker), then start a new one like it
+        (its children: the work-horse, and the RQ scheduler if that worker holds its lock)."""
+        victim, args = next((w for w in self.workers if children(w[0].pid)), self.workers[0])
         horses = children(victim.pid)
         for pid in [victim.pid, *horses]:
             try:
@@ -210,9 +242,9 @@ class Faults:
             except ProcessLookupError:
                 pass
         victim.wait(timeout=30)
-        self.workers.remove(victim)
-        self.workers.append(self.stack.worker())
-        self.note(f"worker SIGKILL (+{len(horses)} horse)")
+        self.workers.remove((victim, args))
+        self.workers.append((self.stack.worker(*args), args))
+        self.note(f"worker {' '.join(args) or '(all queues)'} SIGKILL (+{len(horses)} children)")
 
     def flush_redis(self) -> None:
         self.stack.flush_redis()
@@ -236,8 +268,13 @@ class Faults:
         while len(self.rx.recorder.hits) <= seen and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(OUTAGE_S)
+        self.rx.first_attempts_down = True
         self.rx.status_override = None
-        self.note(f"integrator back ({len(self.rx.recorder.hits) - seen} attempts refused)")
+        refused = len(self.rx.recorder.hits) - seen
+        self.note(f"integrator refuses first attempts only ({refused} attempts refused)")
+        time.sleep(FLAPPING_S)
+        self.rx.first_attempts_down = False
+        self.note(f"integrator back ({len(self.rx.refused)} messages refused in all)")
 
 
 def plan(faults: Faults) -> list[tuple[float, object]]:
@@ -249,7 +286,7 @@ def plan(faults: Faults) -> list[tuple[float, object]]:
                   key=lambda x: x[0])
 
 
-def settle(stack: Stack, cap_s: float = 240) -> float:
+def settle(stack: Stack, cap_s: float = 1500) -> float:
     """Until every activity is analysed and no delivery is due within a minute."""
     from sqlalchemy import create_engine, text
 
@@ -281,12 +318,12 @@ def endpoints(rt, people: list[dict], rx: Receiver) -> None:
             rx.path_secrets[f"/hook/{p['id']}"] = secret
 
 
-def battery(people: list[dict], seed: int) -> dict:
+def battery(people: list[dict], seed: int, notifier: bool = True) -> dict:
     from service.infra import runtime as runtime_mod
     from service.infra.settings import Settings
 
     rng = random.Random(seed)
-    rx = Receiver()
+    rx = Flapping()
     rx.start()
     env = {"WEBHOOK_ALLOW_LOOPBACK": "true", "KNEEGUARD_SWEEP_INTERVAL": "2",
            "KNEEGUARD_JOB_LEASE": "5"}
@@ -299,7 +336,8 @@ def battery(people: list[dict], seed: int) -> dict:
         stack.serve(port)
         url = f"http://127.0.0.1:{port}"
         wait_ready(url)
-        workers = [stack.worker(), stack.worker()]
+        shape = [(), ()] + ([("--queues", "notify")] if notifier else [])
+        workers = [(stack.worker(*args), args) for args in shape]
         faults = Faults(stack, rx, workers)
         clients = Clients(url, people, rng)
         threads = [threading.Thread(target=clients.run) for _ in range(CLIENTS)]
@@ -316,7 +354,7 @@ def battery(people: list[dict], seed: int) -> dict:
         faults.note(f"settled after {settled} s")
         rt = runtime_mod.build(Settings.from_env(stack.env))
         state = snapshot(rt)
-        state["deliveries"] = delivery_figures(rt)
+        state["deliveries"] = delivery_figures(rt, faults.wall0)
         rt.close()
     rx.stop()
     state.update(answers=clients.answers, faults=faults.log, webhooks=webhook_figures(rx))
@@ -334,7 +372,10 @@ def wait_ready(url: str) -> None:
     raise SystemExit("the server did not start")
 
 
-def delivery_figures(rt) -> dict:
+def delivery_figures(rt, wall0: float) -> dict:
+    """Delivery states, and the gap between each retried delivery's attempts 1 and 2 (5 s ± 20%
+    on schedule, plus a few seconds); the late ones with when (seconds into the battery) their
+    first attempt was, to set beside the faults' times."""
     from sqlalchemy import select
 
     from service.models import Delivery, DeliveryAttempt
@@ -344,10 +385,14 @@ def delivery_figures(rt) -> dict:
         for a in s.scalars(select(DeliveryAttempt).order_by(DeliveryAttempt.attempted_at)):
             attempts.setdefault(a.delivery_id, []).append(a.attempted_at)
         status = Counter(s.scalars(select(Delivery.status)))
-    gaps = [(t[1] - t[0]).total_seconds() for t in attempts.values() if len(t) >= 2]
+    pairs = [(t[0].timestamp() - wall0, (t[1] - t[0]).total_seconds())
+             for t in attempts.values() if len(t) >= 2]
+    gaps = [g for _, g in pairs]
     return {"status": dict(status), "retried": len(gaps),
-            "retry_gap_s": {f"p{p}": pct(gaps, p) for p in (50, 90, 100)},
-            "retries_on_schedule": sum(g <= 5 * 1.2 + 3 for g in gaps)}
+            "retry_gap_s": {f"p{p}": pct(gaps, p) for p in (50, 90, 99, 100)},
+            "retries_on_schedule": sum(g <= RETRY_LATEST_S for g in gaps),
+            "late": [{"first_attempt_at_s": round(at, 1), "gap_s": round(g, 1)}
+                     for at, g in sorted(pairs) if g > RETRY_LATEST_S][:20]}
 
 
 def webhook_figures(rx: Receiver) -> dict:
@@ -359,7 +404,7 @@ def webhook_figures(rx: Receiver) -> dict:
             created[fid] += 1
             ids_per_finding.setdefault(fid, set()).add(m["id"])
     return {"messages_received": len(rx.received), "rejected_signatures": rx.rejected,
-            "findings_announced": len(created),
+            "findings_announced": len(created), "announced_ids": sorted(created),
             "findings_with_more_than_one_message_id": sum(len(v) > 1 for v in
                                                            ids_per_finding.values()),
             "repeat_deliveries_same_id": sum(c - len(ids_per_finding[f])
@@ -397,20 +442,49 @@ def compare(ref: dict, got: dict) -> dict:
     }
 
 
+def verdict(cmp: dict, got: dict) -> dict:
+    """The issue's Done-when figures in one place."""
+    d, w = got["deliveries"], got["webhooks"]
+    announced = set(w["announced_ids"])
+    return {
+        "same_activities_as_reference": cmp["activities"]["same_ids_and_runs"],
+        "same_findings_and_ids_as_reference": cmp["findings"]["same_ids_and_values"],
+        "activities_lost": len(cmp["activities"]["lost"]),
+        "activities_duplicated": len(cmp["activities"]["duplicated_or_extra"]),
+        "findings_missing_or_extra": cmp["findings"]["missing"] + cmp["findings"]["extra"],
+        "valid_uploads_answered_4xx": len(cmp["uploads"]["answered_4xx"]),
+        "uploads_never_answered": cmp["uploads"]["never_answered"],
+        "findings_never_announced": sum(f not in announced for f in got["findings"]),
+        "webhooks_duplicated": w["repeat_deliveries_same_id"]
+        + w["findings_with_more_than_one_message_id"],
+        "webhook_signatures_rejected": w["rejected_signatures"],
+        "deliveries_not_sent": sum(n for k, n in d["status"].items()
+                                   if k not in ("sent", "cancelled")),
+        "retries_on_schedule": f"{d['retries_on_schedule']} of {d['retried']} "
+                               f"(gap <= {RETRY_LATEST_S} s)",
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seed", type=int, default=24)
+    parser.add_argument("--runners", type=int, help="default 4 (--quick: 2)")
+    parser.add_argument("--no-notifier", action="store_true",
+                        help="no delivery worker (compose's `notifier`): 2 workers for all queues")
     parser.add_argument("--save", help="also write every upload's answers and both states here")
     args = parser.parse_args()
-    people = runners(2 if args.quick else 4, args.quick)
+    people = runners(args.runners or (2 if args.quick else 4), args.quick)
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         ref = reference(people, Path(tmp))
     t_ref = time.monotonic() - t0
-    got = battery(people, args.seed)
+    got = battery(people, args.seed, notifier=not args.no_notifier)
     report = compare(ref, got)
-    report.update(faults=got["faults"], deliveries=got["deliveries"], webhooks=got["webhooks"],
+    report = {"done_when": verdict(report, got), **report}
+    report.update(faults=got["faults"], deliveries=got["deliveries"],
+                  webhooks={k: v for k, v in got["webhooks"].items() if k != "announced_ids"},
                   seconds={"reference": round(t_ref, 1),
                            "battery": round(time.monotonic() - t0 - t_ref, 1)},
                   loadavg=[round(x, 2) for x in os.getloadavg()],

@@ -3,6 +3,12 @@ middle and the end.
 
     python bench/soak.py                 # 2,000 uploads
     python bench/soak.py --quick         # 300 uploads, a quick look
+    python bench/soak.py --recycle       # with gunicorn's recycling as deployed (1,000 ± 100)
+
+Web processes are not recycled during the soak (KNEEGUARD_WEB_MAX_REQUESTS=0): 2,000 uploads on
+2 processes would recycle them near the end, and the figure would be gunicorn's restarts, not
+the processes' memory. `web_same_processes` says whether the middle and end samples are of the
+same processes.
 
 Production shape when BENCH_DATABASE_URL (PostgreSQL) and BENCH_REDIS_URL are set — or, failing
 those, DATABASE_URL and REDIS_URL: `kneeguard serve` (gunicorn, 2 web processes) plus 2
@@ -66,8 +72,10 @@ def rss_mb(pid: int) -> float | None:
     return None if kb is None else round(kb / 1024, 1)
 
 
-def environment(tmp: Path) -> dict:
+def environment(tmp: Path, recycle: bool = False) -> dict:
     env = {**os.environ, "LOG_LEVEL": "WARNING",
+           "KNEEGUARD_WEB_MAX_REQUESTS": os.environ.get("KNEEGUARD_WEB_MAX_REQUESTS", "1000")
+           if recycle else "0",
            "KNEEGUARD_SECRET_KEY": "soak", "EMAIL_OUTBOX_DIR": str(tmp / "outbox"),
            "KNEEGUARD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
            "KNEEGUARD_RATE_LIMITS": json.dumps({"key": 1_000_000, "address": 1_000_000})}
@@ -167,11 +175,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--quick", action="store_true", help="300 uploads (a shared machine)")
+    parser.add_argument("--recycle", action="store_true", help="gunicorn recycles web processes")
     args = parser.parse_args()
     if args.quick:
         args.count = 300
     with tempfile.TemporaryDirectory() as tmp:
-        env = environment(Path(tmp))
+        env = environment(Path(tmp), args.recycle)
         prepare(env)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
@@ -211,6 +220,8 @@ def main() -> None:
                       "rss_total_mb": {k: {"web": total(v["web"]), "workers": total(v["workers"])}
                                        for k, v in samples.items()},
                       "growth_middle_to_end_pct": growth,
+                      "web_same_processes": set(samples["middle"]["web"])
+                      == set(samples["end"]["web"]),
                       "loadavg": [round(x, 2) for x in os.getloadavg()]}, indent=1))
 
 
