@@ -17,9 +17,12 @@ real data. Otherwise the embedded default: one `kneeguard serve` process (SQLite
 folder, queue and worker as threads inside it).
 
 Each upload is a distinct synthetic GPX run (one a day, oldest first, 8-16 km, 1 point per 20 m),
-sent as a raw body by 4 client threads. RSS is read from /proc for every process of the service
-(gunicorn master and web workers, RQ workers; work-horses are short-lived and not counted); the
-middle and end samples are taken after the queue has drained, so workers are compared at rest.
+sent as a raw body by 4 client threads. `--athletes N` spreads them over N runners: one runner's
+2,000-run history makes every analysis read 2,000 runs (the workers' settle alone took more than
+half an hour on a shared 2-core host), while the web's work per upload does not depend on it.
+RSS is read from /proc for every process of the service (gunicorn master and web workers, RQ
+workers; work-horses are short-lived and not counted); the middle and end samples are taken
+after the queue has drained (or 10 minutes), so workers are compared at rest.
 Prints JSON, with web and worker growth from the middle to the end (target ≤ 10%).
 """
 
@@ -118,11 +121,13 @@ def start(env: dict, port: int) -> tuple[subprocess.Popen, list[subprocess.Popen
     raise SystemExit("the server did not start")
 
 
-def athlete(env: dict) -> tuple[str, str]:
-    out = subprocess.run([CLI, "athletes", "add", "soak@example.com"], env=env, check=True,
-                         capture_output=True, text=True).stdout
-    data = json.loads(out)
-    return data["id"], data["token"]
+def athletes(env: dict, count: int) -> list[tuple[str, str]]:
+    out = []
+    for n in range(count):
+        data = json.loads(subprocess.run([CLI, "athletes", "add", f"soak{n}@example.com"], env=env,
+                                         check=True, capture_output=True, text=True).stdout)
+        out.append((data["id"], data["token"]))
+    return out
 
 
 def sample(web: subprocess.Popen, workers: list[subprocess.Popen]) -> dict:
@@ -131,18 +136,19 @@ def sample(web: subprocess.Popen, workers: list[subprocess.Popen]) -> dict:
             "workers": {w.pid: rss_mb(w.pid) for w in workers}}
 
 
-def upload(url: str, token: str, athlete_id: str, days: range, errors: list) -> None:
+def upload(url: str, people: list[tuple[str, str]], days: range, errors: list) -> None:
     session = requests.Session()
     for day in days:
+        athlete_id, token = people[day % len(people)]
         r = session.post(f"{url}/v1/athletes/{athlete_id}/activities?filename=d{day}.gpx",
                          data=gpx(day), headers={"Authorization": f"Bearer {token}"}, timeout=120)
         if r.status_code != 202:
             errors.append((day, r.status_code, r.text[:200]))
 
 
-def batch(url: str, token: str, athlete_id: str, first: int, last: int) -> list:
+def batch(url: str, people: list[tuple[str, str]], first: int, last: int) -> list:
     errors: list = []
-    threads = [threading.Thread(target=upload, args=(url, token, athlete_id,
+    threads = [threading.Thread(target=upload, args=(url, people,
                                                      range(first + k, last, CLIENTS), errors))
                for k in range(CLIENTS)]
     for t in threads:
@@ -152,7 +158,7 @@ def batch(url: str, token: str, athlete_id: str, first: int, last: int) -> list:
     return errors
 
 
-def settle(env: dict, seconds: float = 600) -> None:
+def settle(env: dict, seconds: float = 600) -> int:
     """Wait until the workers are idle: nothing queued and nothing left `parsed`."""
     from sqlalchemy import create_engine, text
 
@@ -165,6 +171,7 @@ def settle(env: dict, seconds: float = 600) -> None:
             break
         time.sleep(1)
     engine.dispose()
+    return left  # analyses still waiting when the sample is taken (0: the workers are at rest)
 
 
 def total(side: dict) -> float:
@@ -176,6 +183,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--quick", action="store_true", help="300 uploads (a shared machine)")
     parser.add_argument("--recycle", action="store_true", help="gunicorn recycles web processes")
+    parser.add_argument("--athletes", type=int, default=1,
+                        help="upload i goes to athlete i mod N (the web's work per upload is the "
+                             "same; the workers' analyses read N times shorter histories)")
     args = parser.parse_args()
     if args.quick:
         args.count = 300
@@ -186,19 +196,19 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         web, workers = start(env, port)
         try:
-            athlete_id, token = athlete(env)
+            people = athletes(env, args.athletes)
             t0 = time.perf_counter()
             samples = {"start": sample(web, workers)}
             half = args.count // 2
             phases = {}
-            errors = batch(url, token, athlete_id, 0, half)
+            errors = batch(url, people, 0, half)
             phases["upload_1"] = time.perf_counter() - t0
-            settle(env)
+            waiting = {"middle": settle(env)}
             phases["settle_1"] = time.perf_counter() - t0
             samples["middle"] = sample(web, workers)
-            errors += batch(url, token, athlete_id, half, args.count)
+            errors += batch(url, people, half, args.count)
             phases["upload_2"] = time.perf_counter() - t0
-            settle(env)
+            waiting["end"] = settle(env)
             phases["settle_2"] = time.perf_counter() - t0
             samples["end"] = sample(web, workers)
             elapsed = time.perf_counter() - t0
@@ -214,7 +224,8 @@ def main() -> None:
                           1) if total(samples["middle"][side]) else None
               for side in ("web", "workers")}
     print(json.dumps({"shape": "gunicorn+redis+postgresql" if "REDIS_URL" in env else "embedded",
-                      "uploads": args.count, "errors": len(errors), "first_errors": errors[:3],
+                      "uploads": args.count, "athletes": args.athletes, "errors": len(errors),
+                      "first_errors": errors[:3], "analyses_waiting_at_sample": waiting,
                       "seconds": round(elapsed, 1),
                       "phases_s": {k: round(v, 1) for k, v in phases.items()}, "rss_mb": samples,
                       "rss_total_mb": {k: {"web": total(v["web"]), "workers": total(v["workers"])}
