@@ -5,12 +5,15 @@ Each runner's uploads: a history of synthetic GPX runs (so rules fire), real FIT
 exact re-sends of some files. The battery sends them from 4 client threads in a shuffled order (a
 GPX export often before its FIT) to a production-shaped private stack (bench/stack.py: its own
 PostgreSQL cluster and Redis, `kneeguard serve` with 2 gunicorn processes, 2 `kneeguard worker`
-processes) while it:
+processes and a delivery worker `kneeguard worker --queues notify`, as compose's `notifier`;
+`--no-notifier` leaves it out) while it:
 
-- SIGKILLs a worker and its work-horse 5 times (a new worker is started after each kill);
+- SIGKILLs a busy worker and its work-horse 5 times (a worker like it is started after each);
 - flushes Redis (every queued and scheduled job is gone; the sweeper must recover);
 - restarts PostgreSQL (every connection is cut; uploads in flight answer 503 and are retried);
-- takes the integrator's endpoint down (503 to everything) for a few seconds.
+- takes the integrator's endpoint down: 503 to everything until 3 s after the first refused
+  attempt (so every refused attempt is retried after it), then 503 to every message's first
+  attempt for 30 s more (its retry passes): enough retries to measure their schedule.
 
 Clients retry a 503 or a dropped connection after Retry-After, as the API tells them to; a 4xx is
 recorded and never retried. The reference stores the same files one at a time, each analysed
@@ -19,8 +22,13 @@ and findings (ids included) equal to the reference or not, lost, duplicated, 4xx
 figures, and the gap between a failed delivery's first and second attempts (on schedule: 5 s ±20%
 plus a few seconds).
 
-    python bench/faults.py --quick     # 2 runners, about 60 uploads
-    python bench/faults.py             # 4 runners, about 130 uploads
+    python bench/faults.py --quick         # 2 runners, about 60 uploads
+    python bench/faults.py                 # 4 runners, about 130 uploads
+    python bench/faults.py --runners 24    # about 800 uploads (the issue's run)
+
+The PostgreSQL restart is of the bench's own cluster (`pg_ctl stop -m fast` + start): nothing
+else on the machine is touched. `done_when` sums up the issue's figures (0 lost, 0 duplicated,
+the reference's activities and finding ids, retries on schedule), with the load average.
 """
 
 from __future__ import annotations
@@ -33,15 +41,24 @@ import signal
 import tempfile
 import threading
 import time
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
+from faults_reference import (
+    add_runners,
+    compare,
+    delivery_figures,
+    reference,
+    snapshot,
+    verdict,
+    webhook_figures,
+)
 from soak import children, gpx  # sibling scripts (this folder is first on sys.path)
 from stack import Stack
+from werkzeug.wrappers import Response
 
-from service.domain.accounts import hash_token, new_token
+from service.domain.accounts import new_token
 from service.infra.corpus import SHARED_DATA
 from service.infra.loopback import free_port
 from testkit.copies import gpx_copy
@@ -53,7 +70,8 @@ REAL_RUNS = ["msimms__20210507_run_garmin_fenix_6.fit", "sportslib__6909950168.f
              "msimms__20181108_run_garmin_fenix_3_hr.fit", "gc__Garmin920_withFirstbeat.fit",
              "fitparse__garmin-fenix-5-run.fit"]
 CLIENTS = 4
-OUTAGE_S = 3.0
+OUTAGE_S = 3.0  # everything refused: until this long after the first refused attempt
+FLAPPING_S = 30.0  # then every message's first attempt refused (its retries pass) this long
 
 
 # ---- the uploads -------------------------------------------------------------------------------
@@ -79,62 +97,10 @@ def battery_order(files: list[tuple[str, bytes]], rng: random.Random) -> list[tu
 
 
 def runners(count: int, quick: bool) -> list[dict]:
+    """Runner n's synthetic runs start 1,000 days after runner n-1's (2020-01-01 for runner 0)."""
     synthetic, real = (12, 3) if quick else (18, 4)
     return [{"id": f"ath_faults{n:02d}", "email": f"faults{n}@example.com", "token": new_token(),
              "files": runner_files(n, synthetic, real)} for n in range(count)]
-
-
-def add_runners(rt, people: list[dict]) -> None:
-    from service.models import Athlete
-
-    with rt.db.session() as s:
-        for p in people:
-            s.add(Athlete(id=p["id"], email=p["email"], token_hash=hash_token(p["token"]),
-                          session_version=1))
-
-
-# ---- the reference: one at a time --------------------------------------------------------------
-
-def reference(people: list[dict], tmp: Path) -> dict:
-    from cryptography.fernet import Fernet
-
-    from service import create_app
-    from service.infra import migrate, sweeper
-    from service.infra.settings import Settings
-
-    url = f"sqlite:///{tmp / 'reference.db'}"
-    migrate.upgrade(url)
-    app = create_app(Settings(database_url=url, secret_key="ref", public_url="http://127.0.0.1",
-                              encryption_keys=(Fernet.generate_key().decode(),),
-                              email_outbox_dir=str(tmp / "ref-outbox"),
-                              rate_limits={"key": 10**6, "address": 10**6}))
-    rt = app.extensions["kneeguard"]
-    add_runners(rt, people)
-    client = app.test_client()
-    for p in people:
-        for name, body in p["files"]:
-            r = client.post(f"/v1/athletes/{p['id']}/activities?filename={name}", data=body,
-                            headers={"Authorization": f"Bearer {p['token']}"})
-            assert r.status_code == 202, (name, r.status_code, r.get_data()[:200])
-            for _ in range(5):
-                sweeper.sweep(rt)
-                rt.queue.drain()
-    state = snapshot(rt)
-    rt.close()
-    return state
-
-
-def snapshot(rt) -> dict:
-    from sqlalchemy import select
-
-    from service.models import Activity, Finding
-
-    with rt.db.session() as s:
-        acts = {a.id: (a.athlete_id, a.start_time.isoformat(), round(a.distance_m), a.status)
-                for a in s.scalars(select(Activity))}
-        found = {f.id: (f.rule, f.date.isoformat(), f.severity, f.activity_id)
-                 for f in s.scalars(select(Finding))}
-    return {"activities": acts, "findings": found}
 
 
 # ---- the battery -------------------------------------------------------------------------------
@@ -191,18 +157,38 @@ class Clients:
         return {"runner": p["id"], "file": name, "status": None, "tries": tries, "body": None}
 
 
+class Flapping(Receiver):
+    """The integrator: `first_attempts_down` refuses (503) each message's first attempt."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first_attempts_down = False
+        self.refused: set[str] = set()
+
+    def _answer(self, hit):
+        msg = hit["headers"].get("webhook-id", "")
+        if self.status_override:  # the full outage: its retries are not first attempts
+            self.refused.add(msg)
+        elif self.first_attempts_down and msg not in self.refused:
+            self.refused.add(msg)
+            return Response("down", status=503)
+        return super()._answer(hit)
+
+
 class Faults:
-    def __init__(self, stack: Stack, rx: Receiver, workers: list) -> None:
-        self.stack, self.rx, self.workers = stack, rx, workers
+    def __init__(self, stack: Stack, rx: Flapping, workers: list) -> None:
+        self.stack, self.rx, self.workers = stack, rx, workers  # [(Popen, its arguments)]
         self.log: list[tuple[float, str]] = []
         self.t0 = time.monotonic()
+        self.wall0 = time.time()
 
     def note(self, what: str) -> None:
         self.log.append((round(time.monotonic() - self.t0, 1), what))
 
     def kill_worker(self) -> None:
-        """SIGKILL a busy worker and its work-horse (or any worker), then start a new one."""
-        victim = next((w for w in self.workers if children(w.pid)), self.workers[0])
+        """SIGKILL a busy worker and its work-horse (or any worker), then start a new one like it
+        (its children: the work-horse, and the RQ scheduler if that worker holds its lock)."""
+        victim, args = next((w for w in self.workers if children(w[0].pid)), self.workers[0])
         horses = children(victim.pid)
         for pid in [victim.pid, *horses]:
             try:
@@ -210,9 +196,9 @@ class Faults:
             except ProcessLookupError:
                 pass
         victim.wait(timeout=30)
-        self.workers.remove(victim)
-        self.workers.append(self.stack.worker())
-        self.note(f"worker SIGKILL (+{len(horses)} horse)")
+        self.workers.remove((victim, args))
+        self.workers.append((self.stack.worker(*args), args))
+        self.note(f"worker {' '.join(args) or '(all queues)'} SIGKILL (+{len(horses)} children)")
 
     def flush_redis(self) -> None:
         self.stack.flush_redis()
@@ -236,8 +222,13 @@ class Faults:
         while len(self.rx.recorder.hits) <= seen and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(OUTAGE_S)
+        self.rx.first_attempts_down = True
         self.rx.status_override = None
-        self.note(f"integrator back ({len(self.rx.recorder.hits) - seen} attempts refused)")
+        refused = len(self.rx.recorder.hits) - seen
+        self.note(f"integrator refuses first attempts only ({refused} attempts refused)")
+        time.sleep(FLAPPING_S)
+        self.rx.first_attempts_down = False
+        self.note(f"integrator back ({len(self.rx.refused)} messages refused in all)")
 
 
 def plan(faults: Faults) -> list[tuple[float, object]]:
@@ -249,8 +240,9 @@ def plan(faults: Faults) -> list[tuple[float, object]]:
                   key=lambda x: x[0])
 
 
-def settle(stack: Stack, cap_s: float = 240) -> float:
-    """Until every activity is analysed and no delivery is due within a minute."""
+def settle(stack: Stack, cap_s: float = 1500) -> float:
+    """Until every activity is analysed and no delivery is due within 4 minutes: a delivery whose
+    worker was killed mid-send is tried again when its lease (3 min, workers/deliver.py) ends."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(stack.env["DATABASE_URL"], pool_pre_ping=True)
@@ -260,7 +252,7 @@ def settle(stack: Stack, cap_s: float = 240) -> float:
             with engine.connect() as c:
                 left = c.scalar(text("SELECT count(*) FROM activities WHERE status = 'parsed'"))
                 due = c.scalar(text("SELECT count(*) FROM deliveries WHERE status = 'pending' AND "
-                                    "next_attempt_at < now() + interval '60 seconds'"))
+                                    "next_attempt_at < now() + interval '4 minutes'"))
             if not left and not due:
                 break
         except Exception:
@@ -281,12 +273,12 @@ def endpoints(rt, people: list[dict], rx: Receiver) -> None:
             rx.path_secrets[f"/hook/{p['id']}"] = secret
 
 
-def battery(people: list[dict], seed: int) -> dict:
+def battery(people: list[dict], seed: int, notifier: bool = True) -> dict:
     from service.infra import runtime as runtime_mod
     from service.infra.settings import Settings
 
     rng = random.Random(seed)
-    rx = Receiver()
+    rx = Flapping()
     rx.start()
     env = {"WEBHOOK_ALLOW_LOOPBACK": "true", "KNEEGUARD_SWEEP_INTERVAL": "2",
            "KNEEGUARD_JOB_LEASE": "5"}
@@ -299,7 +291,8 @@ def battery(people: list[dict], seed: int) -> dict:
         stack.serve(port)
         url = f"http://127.0.0.1:{port}"
         wait_ready(url)
-        workers = [stack.worker(), stack.worker()]
+        shape = [(), ()] + ([("--queues", "notify")] if notifier else [])
+        workers = [(stack.worker(*args), args) for args in shape]
         faults = Faults(stack, rx, workers)
         clients = Clients(url, people, rng)
         threads = [threading.Thread(target=clients.run) for _ in range(CLIENTS)]
@@ -316,7 +309,7 @@ def battery(people: list[dict], seed: int) -> dict:
         faults.note(f"settled after {settled} s")
         rt = runtime_mod.build(Settings.from_env(stack.env))
         state = snapshot(rt)
-        state["deliveries"] = delivery_figures(rt)
+        state["deliveries"] = delivery_figures(rt, faults.wall0)
         rt.close()
     rx.stop()
     state.update(answers=clients.answers, faults=faults.log, webhooks=webhook_figures(rx))
@@ -334,83 +327,25 @@ def wait_ready(url: str) -> None:
     raise SystemExit("the server did not start")
 
 
-def delivery_figures(rt) -> dict:
-    from sqlalchemy import select
-
-    from service.models import Delivery, DeliveryAttempt
-
-    with rt.db.session() as s:
-        attempts: dict[str, list] = {}
-        for a in s.scalars(select(DeliveryAttempt).order_by(DeliveryAttempt.attempted_at)):
-            attempts.setdefault(a.delivery_id, []).append(a.attempted_at)
-        status = Counter(s.scalars(select(Delivery.status)))
-    gaps = [(t[1] - t[0]).total_seconds() for t in attempts.values() if len(t) >= 2]
-    return {"status": dict(status), "retried": len(gaps),
-            "retry_gap_s": {f"p{p}": pct(gaps, p) for p in (50, 90, 100)},
-            "retries_on_schedule": sum(g <= 5 * 1.2 + 3 for g in gaps)}
-
-
-def webhook_figures(rx: Receiver) -> dict:
-    created = Counter()
-    ids_per_finding: dict[str, set] = {}
-    for m in rx.received:
-        if m["payload"]["type"] == "finding.created":
-            fid = m["payload"]["data"]["id"]
-            created[fid] += 1
-            ids_per_finding.setdefault(fid, set()).add(m["id"])
-    return {"messages_received": len(rx.received), "rejected_signatures": rx.rejected,
-            "findings_announced": len(created),
-            "findings_with_more_than_one_message_id": sum(len(v) > 1 for v in
-                                                           ids_per_finding.values()),
-            "repeat_deliveries_same_id": sum(c - len(ids_per_finding[f])
-                                             for f, c in created.items())}
-
-
-def pct(values: list[float], p: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 2)
-
-
-def compare(ref: dict, got: dict) -> dict:
-    ref_a, got_a = ref["activities"], got["activities"]
-    ref_f, got_f = ref["findings"], got["findings"]
-    answers = got["answers"]
-    return {
-        "activities": {"reference": len(ref_a), "battery": len(got_a),
-                       "same_ids_and_runs": {k: v[:3] for k, v in ref_a.items()}
-                       == {k: v[:3] for k, v in got_a.items()},
-                       "lost": sorted(set(ref_a) - set(got_a)),
-                       "duplicated_or_extra": sorted(set(got_a) - set(ref_a)),
-                       "not_analysed": sum(v[3] != "analyzed" for v in got_a.values())},
-        "findings": {"reference": len(ref_f), "battery": len(got_f),
-                     "same_ids_and_values": ref_f == got_f,
-                     "missing": len(set(ref_f) - set(got_f)),
-                     "extra": len(set(got_f) - set(ref_f))},
-        "uploads": {"sent": len(answers), "answers": dict(Counter(str(a["status"])
-                                                                  for a in answers)),
-                    "answered_4xx": [a for a in answers if a["status"] and
-                                     400 <= a["status"] < 500][:5],
-                    "retried_after_503_or_drop": sum(len(a["tries"]) > 1 for a in answers),
-                    "never_answered": sum(a["status"] is None for a in answers)},
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seed", type=int, default=24)
+    parser.add_argument("--runners", type=int, help="default 4 (--quick: 2)")
+    parser.add_argument("--no-notifier", action="store_true",
+                        help="no delivery worker (compose's `notifier`): 2 workers for all queues")
     parser.add_argument("--save", help="also write every upload's answers and both states here")
     args = parser.parse_args()
-    people = runners(2 if args.quick else 4, args.quick)
+    people = runners(args.runners or (2 if args.quick else 4), args.quick)
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         ref = reference(people, Path(tmp))
     t_ref = time.monotonic() - t0
-    got = battery(people, args.seed)
+    got = battery(people, args.seed, notifier=not args.no_notifier)
     report = compare(ref, got)
-    report.update(faults=got["faults"], deliveries=got["deliveries"], webhooks=got["webhooks"],
+    report = {"done_when": verdict(report, got), **report}
+    report.update(faults=got["faults"], deliveries=got["deliveries"],
+                  webhooks={k: v for k, v in got["webhooks"].items() if k != "announced_ids"},
                   seconds={"reference": round(t_ref, 1),
                            "battery": round(time.monotonic() - t0 - t_ref, 1)},
                   loadavg=[round(x, 2) for x in os.getloadavg()],

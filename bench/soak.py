@@ -3,6 +3,12 @@ middle and the end.
 
     python bench/soak.py                 # 2,000 uploads
     python bench/soak.py --quick         # 300 uploads, a quick look
+    python bench/soak.py --recycle       # with gunicorn's recycling as deployed (1,000 ± 100)
+
+Web processes are not recycled during the soak (KNEEGUARD_WEB_MAX_REQUESTS=0): 2,000 uploads on
+2 processes would recycle them near the end, and the figure would be gunicorn's restarts, not
+the processes' memory. `web_same_processes` says whether the middle and end samples are of the
+same processes.
 
 Production shape when BENCH_DATABASE_URL (PostgreSQL) and BENCH_REDIS_URL are set — or, failing
 those, DATABASE_URL and REDIS_URL: `kneeguard serve` (gunicorn, 2 web processes) plus 2
@@ -11,9 +17,12 @@ real data. Otherwise the embedded default: one `kneeguard serve` process (SQLite
 folder, queue and worker as threads inside it).
 
 Each upload is a distinct synthetic GPX run (one a day, oldest first, 8-16 km, 1 point per 20 m),
-sent as a raw body by 4 client threads. RSS is read from /proc for every process of the service
-(gunicorn master and web workers, RQ workers; work-horses are short-lived and not counted); the
-middle and end samples are taken after the queue has drained, so workers are compared at rest.
+sent as a raw body by 4 client threads. `--athletes N` spreads them over N runners: one runner's
+2,000-run history makes every analysis read 2,000 runs (the workers' settle alone took more than
+half an hour on a shared 2-core host), while the web's work per upload does not depend on it.
+RSS is read from /proc for every process of the service (gunicorn master and web workers, RQ
+workers; work-horses are short-lived and not counted); the middle and end samples are taken
+after the queue has drained (or 10 minutes), so workers are compared at rest.
 Prints JSON, with web and worker growth from the middle to the end (target ≤ 10%).
 """
 
@@ -66,8 +75,10 @@ def rss_mb(pid: int) -> float | None:
     return None if kb is None else round(kb / 1024, 1)
 
 
-def environment(tmp: Path) -> dict:
+def environment(tmp: Path, recycle: bool = False) -> dict:
     env = {**os.environ, "LOG_LEVEL": "WARNING",
+           "KNEEGUARD_WEB_MAX_REQUESTS": os.environ.get("KNEEGUARD_WEB_MAX_REQUESTS", "1000")
+           if recycle else "0",
            "KNEEGUARD_SECRET_KEY": "soak", "EMAIL_OUTBOX_DIR": str(tmp / "outbox"),
            "KNEEGUARD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
            "KNEEGUARD_RATE_LIMITS": json.dumps({"key": 1_000_000, "address": 1_000_000})}
@@ -110,11 +121,13 @@ def start(env: dict, port: int) -> tuple[subprocess.Popen, list[subprocess.Popen
     raise SystemExit("the server did not start")
 
 
-def athlete(env: dict) -> tuple[str, str]:
-    out = subprocess.run([CLI, "athletes", "add", "soak@example.com"], env=env, check=True,
-                         capture_output=True, text=True).stdout
-    data = json.loads(out)
-    return data["id"], data["token"]
+def athletes(env: dict, count: int) -> list[tuple[str, str]]:
+    out = []
+    for n in range(count):
+        data = json.loads(subprocess.run([CLI, "athletes", "add", f"soak{n}@example.com"], env=env,
+                                         check=True, capture_output=True, text=True).stdout)
+        out.append((data["id"], data["token"]))
+    return out
 
 
 def sample(web: subprocess.Popen, workers: list[subprocess.Popen]) -> dict:
@@ -123,18 +136,19 @@ def sample(web: subprocess.Popen, workers: list[subprocess.Popen]) -> dict:
             "workers": {w.pid: rss_mb(w.pid) for w in workers}}
 
 
-def upload(url: str, token: str, athlete_id: str, days: range, errors: list) -> None:
+def upload(url: str, people: list[tuple[str, str]], days: range, errors: list) -> None:
     session = requests.Session()
     for day in days:
+        athlete_id, token = people[day % len(people)]
         r = session.post(f"{url}/v1/athletes/{athlete_id}/activities?filename=d{day}.gpx",
                          data=gpx(day), headers={"Authorization": f"Bearer {token}"}, timeout=120)
         if r.status_code != 202:
             errors.append((day, r.status_code, r.text[:200]))
 
 
-def batch(url: str, token: str, athlete_id: str, first: int, last: int) -> list:
+def batch(url: str, people: list[tuple[str, str]], first: int, last: int) -> list:
     errors: list = []
-    threads = [threading.Thread(target=upload, args=(url, token, athlete_id,
+    threads = [threading.Thread(target=upload, args=(url, people,
                                                      range(first + k, last, CLIENTS), errors))
                for k in range(CLIENTS)]
     for t in threads:
@@ -144,7 +158,7 @@ def batch(url: str, token: str, athlete_id: str, first: int, last: int) -> list:
     return errors
 
 
-def settle(env: dict, seconds: float = 600) -> None:
+def settle(env: dict, seconds: float = 600) -> int:
     """Wait until the workers are idle: nothing queued and nothing left `parsed`."""
     from sqlalchemy import create_engine, text
 
@@ -157,6 +171,7 @@ def settle(env: dict, seconds: float = 600) -> None:
             break
         time.sleep(1)
     engine.dispose()
+    return left  # analyses still waiting when the sample is taken (0: the workers are at rest)
 
 
 def total(side: dict) -> float:
@@ -167,29 +182,33 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--quick", action="store_true", help="300 uploads (a shared machine)")
+    parser.add_argument("--recycle", action="store_true", help="gunicorn recycles web processes")
+    parser.add_argument("--athletes", type=int, default=1,
+                        help="upload i goes to athlete i mod N (the web's work per upload is the "
+                             "same; the workers' analyses read N times shorter histories)")
     args = parser.parse_args()
     if args.quick:
         args.count = 300
     with tempfile.TemporaryDirectory() as tmp:
-        env = environment(Path(tmp))
+        env = environment(Path(tmp), args.recycle)
         prepare(env)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         web, workers = start(env, port)
         try:
-            athlete_id, token = athlete(env)
+            people = athletes(env, args.athletes)
             t0 = time.perf_counter()
             samples = {"start": sample(web, workers)}
             half = args.count // 2
             phases = {}
-            errors = batch(url, token, athlete_id, 0, half)
+            errors = batch(url, people, 0, half)
             phases["upload_1"] = time.perf_counter() - t0
-            settle(env)
+            waiting = {"middle": settle(env)}
             phases["settle_1"] = time.perf_counter() - t0
             samples["middle"] = sample(web, workers)
-            errors += batch(url, token, athlete_id, half, args.count)
+            errors += batch(url, people, half, args.count)
             phases["upload_2"] = time.perf_counter() - t0
-            settle(env)
+            waiting["end"] = settle(env)
             phases["settle_2"] = time.perf_counter() - t0
             samples["end"] = sample(web, workers)
             elapsed = time.perf_counter() - t0
@@ -205,12 +224,15 @@ def main() -> None:
                           1) if total(samples["middle"][side]) else None
               for side in ("web", "workers")}
     print(json.dumps({"shape": "gunicorn+redis+postgresql" if "REDIS_URL" in env else "embedded",
-                      "uploads": args.count, "errors": len(errors), "first_errors": errors[:3],
+                      "uploads": args.count, "athletes": args.athletes, "errors": len(errors),
+                      "first_errors": errors[:3], "analyses_waiting_at_sample": waiting,
                       "seconds": round(elapsed, 1),
                       "phases_s": {k: round(v, 1) for k, v in phases.items()}, "rss_mb": samples,
                       "rss_total_mb": {k: {"web": total(v["web"]), "workers": total(v["workers"])}
                                        for k, v in samples.items()},
                       "growth_middle_to_end_pct": growth,
+                      "web_same_processes": set(samples["middle"]["web"])
+                      == set(samples["end"]["web"]),
                       "loadavg": [round(x, 2) for x in os.getloadavg()]}, indent=1))
 
 

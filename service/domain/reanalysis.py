@@ -60,7 +60,7 @@ def reanalyze_later(s: Session, athlete_id: str, changed_starts: list[datetime])
     first, last = min(changed_starts), max(changed_starts)
     if _next_run(s, athlete_id, first) is None:
         return []  # the newest run (the common case): nothing later can change
-    from workers.analysis.windows import history_start_days, lookback_days
+    from workers.analysis.windows import lookback_days
 
     t = thresholds_for(s, athlete_id)
     runs = _runs(s, athlete_id)
@@ -72,8 +72,8 @@ def reanalyze_later(s: Session, athlete_id: str, changed_starts: list[datetime])
         if i == len(runs):
             continue
         ids.add(runs[i].id)  # return_to_running: its gap is measured from the changed run
-        if bisect.bisect_left(starts, start) == 0:  # acwr/descent: history starts elsewhere now
-            end = max(end, runs[i].start_time + timedelta(days=history_start_days(t)))
+        if bisect.bisect_left(starts, start) < max(t.min_history_runs, 1):
+            end = max(end, _judgeable_from(starts, t) + timedelta(days=lookback_days(t) + 7))
     ids |= _shoe_crossings(s, athlete_id, runs, first, t)
     again = list(s.scalars(update(Activity).where(
         Activity.athlete_id == athlete_id, Activity.status == "analyzed",
@@ -92,6 +92,19 @@ def history_later(athlete_id: str, first: date, last: date, since: datetime) -> 
     created from `since` on) once the session that stored it has committed."""
     return Later(histories=((athlete_id, first.isoformat(), last.isoformat(), None,
                              since.isoformat(), True),))
+
+
+def _judgeable_from(starts: list[datetime], t) -> datetime:
+    """When the history becomes long enough for the ratio rules and the knee tolerance (its
+    first run + `history_start_days`, and `min_history_runs` runs: counted since the first run,
+    however old). A run added or removed among the first few moves that moment to at most the
+    next run's, so the days up to it (+ a week: the tolerance is weekly) may speak or fall
+    silent, and the days that read those days (the look-back) may change with them."""
+    from workers.analysis.windows import history_start_days
+
+    n = max(t.min_history_runs, 1)
+    return max(starts[min(n, len(starts) - 1)],
+               starts[min(1, len(starts) - 1)] + timedelta(days=history_start_days(t)))
 
 
 def _next_run(s: Session, athlete_id: str, start: datetime):

@@ -71,7 +71,8 @@ class RedactingLogger(glogging.Logger):
             handler.setFormatter(RedactingFormatter(self.error_fmt, self.datefmt))
 
 
-def gunicorn_options(host: str, port: int, workers: int, log_level: str) -> dict:
+def gunicorn_options(host: str, port: int, workers: int, log_level: str, *,
+                     max_requests: int = 1000) -> dict:
     return {
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -81,9 +82,11 @@ def gunicorn_options(host: str, port: int, workers: int, log_level: str) -> dict
         # Recycle each web process after ~1,000 requests (jitter spreads the restarts so both
         # processes never restart at once): upload parsing left RSS creeping upward in long-lived
         # processes (issue: ~110 MB -> ~300 MB over ~750 uploads); a fresh process bounds it.
-        # Graceful: the old process finishes its in-flight requests first. bench/soak.py measures.
-        "max_requests": 1000,
-        "max_requests_jitter": 100,
+        # Graceful: the old process finishes its in-flight requests first. The web memory itself
+        # is bounded by design (infra/memory.py): bench/soak.py measures it with recycling off
+        # (KNEEGUARD_WEB_MAX_REQUESTS=0).
+        "max_requests": max_requests,
+        "max_requests_jitter": max_requests // 10,
         "graceful_timeout": 30,
         "accesslog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
@@ -104,7 +107,8 @@ def run(settings: Settings, host: str, port: int, web_workers: int | None,
     workers = 1 if embedded else (web_workers or 2 * (os.cpu_count() or 1) + 1)
     if embedded and web_workers and web_workers > 1:
         log.warning("the embedded default runs one web process; set REDIS_URL for more")
-    options = gunicorn_options(host, port, workers, settings.log_level)
+    options = gunicorn_options(host, port, workers, settings.log_level,
+                               max_requests=settings.web_max_requests)
     log.info("serving", extra={"url": f"http://{host}:{port}", "queue": "embedded" if embedded
                                else "redis", "workers": workers})
     _Gunicorn(settings, options, make_app).run()

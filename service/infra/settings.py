@@ -70,6 +70,8 @@ class Settings:
     sweep_interval_s: int = 60
     # How long a job may look dead (no heartbeat, in no queue) before its row is re-enqueued.
     job_lease_s: int = 60
+    # Requests after which gunicorn recycles a web process (± 10%); 0: never (bench/soak.py).
+    web_max_requests: int = 1000
     # Seconds a received/pending row may wait before the sweeper assumes its job was lost.
     stale_after_s: int = 120
     thresholds: Mapping[str, object] = field(default_factory=dict)
@@ -149,6 +151,7 @@ class Settings:
             log_json=r.flag("LOG_JSON", True),
             sweep_interval_s=r.number("KNEEGUARD_SWEEP_INTERVAL", 60, minimum=1),
             job_lease_s=r.number("KNEEGUARD_JOB_LEASE", 60, minimum=1),
+            web_max_requests=r.number("KNEEGUARD_WEB_MAX_REQUESTS", 1000, minimum=0),
             thresholds=r.json_object("KNEEGUARD_THRESHOLDS"),
             rate_limits=r.rate_limits("KNEEGUARD_RATE_LIMITS"),
             notify_max_age_days=r.number("KNEEGUARD_NOTIFY_MAX_AGE_DAYS", 7, minimum=0),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import socket
@@ -51,6 +52,21 @@ class StopAwareSimpleWorker(_StopAware, SimpleWorker):
     """RQ's in-process worker (`--simple`), with the same exit codes."""
 
 
+def preload_jobs(queue_names) -> list[str]:
+    """Import the job modules of these queues in the worker, before it forks: a work-horse is
+    forked per job, and a module its parent never imported is imported again by every horse
+    (`workers.deliver` and its senders: ~0.5 s of CPU, seconds on a loaded host; every delivery
+    and every retry paid it, so retries came late: bench/faults.py, docs/decisions.md)."""
+    from service.infra import jobs
+
+    served = set(queue_names)
+    modules = sorted({spec.func.rsplit(".", 1)[0] for spec in jobs.JOBS.values()
+                      if spec.queue in served})
+    for name in modules:
+        importlib.import_module(name)
+    return modules
+
+
 def run_worker(settings: Settings, *, burst: bool = False, simple: bool = False,
                queues: tuple[str, ...] | None = None) -> int:
     """`queues`: the names this worker serves, in order (default: all, notify first)."""
@@ -58,6 +74,7 @@ def run_worker(settings: Settings, *, burst: bool = False, simple: bool = False,
     # A forked work-horse must not reuse the parent's pooled DB connections.
     os.register_at_fork(after_in_child=lambda: runtime.db.engine.dispose(close=False))
     served = [runtime.queue.queues[n] for n in (queues or tuple(runtime.queue.queues))]
+    preload_jobs(q.name for q in served)
     LeasedWorker.lease_s = settings.job_lease_s
     cls = StopAwareSimpleWorker if simple else LeasedWorker
     # Short TTLs so a dead worker's job is noticed in about a minute, not ten (reliability §3).

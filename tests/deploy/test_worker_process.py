@@ -123,3 +123,22 @@ def test_an_unknown_queue_is_a_usage_error(tmp_path, redis_url):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "unknown analyse" in done.stderr and "notify,ingest,analyze,maintenance" in done.stderr
+
+
+def test_a_job_finds_its_module_already_imported_by_the_worker(tmp_path, redis_url):
+    """Each job runs in a work-horse forked from the worker: a module the worker never imported is
+    imported again by every horse (`workers.deliver`: ~0.5 s of CPU, seconds on a loaded host,
+    so every retry came late). The worker imports its queues' job modules before it forks."""
+    from redis import Redis
+    from rq import Queue
+
+    probe = Queue("notify", connection=Redis.from_url(redis_url)).enqueue(
+        "builtins.eval", "'workers.deliver' in __import__('sys').modules")
+    proc = start_worker(tmp_path, redis_url, "--queues", "notify")
+    try:
+        wait_for(lambda: probe.get_status(refresh=True) == "finished" or proc.poll() is not None,
+                 "the probe job to finish")
+        assert proc.poll() is None, proc.stderr.read()[-2000:]
+        assert probe.return_value() is True
+    finally:
+        assert stop(proc) == 0

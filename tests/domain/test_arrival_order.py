@@ -127,3 +127,20 @@ def test_every_rule_has_a_look_back_and_the_longest_covers_the_baselines():
     assert lookback_days(t) > max(t.gct_baseline_days, t.cadence_baseline_days, 35)
     longer = t.merged({"cadence_baseline_days": 400})
     assert lookback_days(longer) == 401
+
+
+def test_runs_among_the_first_few_re_analyse_the_days_they_make_judgeable(runtime):
+    """The ratio rules and the knee tolerance need `min_history_runs` runs before they speak, and
+    count every run since the first, however old. Recent runs first, then three runs from more
+    than a year before them (the fault battery's runners: synthetic runs, then older real FIT
+    files): the second and third old runs are outside every window of the recent runs, yet they
+    complete the history those runs are judged against."""
+    recent = [(500 + 2 * k, 10.0 + 2 * (k % 3), 0.0, 172.0, None) for k in range(8)]
+    old = [(0, 8.0, 0.0, 172.0, None), (3, 8.0, 0.0, 172.0, None), (6, 8.0, 0.0, 172.0, None)]
+    in_order = new_runner(runtime, "complete-a@example.com")
+    recent_first = new_runner(runtime, "complete-b@example.com")
+    arrive(runtime, in_order, old + recent)
+    arrive(runtime, recent_first, recent + old)
+    got = findings(runtime, in_order)
+    assert {f for f in got if f[1] >= (START + timedelta(days=500)).date()}, "nothing to compare"
+    assert findings(runtime, recent_first) == got

@@ -81,3 +81,16 @@ def test_booleans_and_key_lists_are_parsed():
                                KNEEGUARD_ENCRYPTION_KEYS=f"{KEY}, {other}"))
     assert s.webhook_allow_loopback is True
     assert s.encryption_keys == (KEY, other)
+
+
+def test_web_process_recycling_is_a_setting_and_zero_turns_it_off(tmp_path):
+    """bench/soak.py measures web memory without recycling (KNEEGUARD_WEB_MAX_REQUESTS=0), so
+    the figure is the processes' own and not gunicorn's restarts."""
+    from service.infra.server import gunicorn_options
+
+    env = {"KNEEGUARD_DATA_DIR": str(tmp_path)}
+    assert Settings.from_env(env).web_max_requests == 1000
+    assert Settings.from_env({**env, "KNEEGUARD_WEB_MAX_REQUESTS": "0"}).web_max_requests == 0
+    assert gunicorn_options("127.0.0.1", 8000, 2, "INFO")["max_requests"] == 1000
+    off = gunicorn_options("127.0.0.1", 8000, 2, "INFO", max_requests=0)
+    assert off["max_requests"] == 0 and off["max_requests_jitter"] == 0

@@ -7,8 +7,10 @@ windows and are handled by the caller (service.domain.activities.reanalyze_later
 
 - return_to_running: "first run in N days" reads back to the previous run, however long ago —
   the next run after a changed one is re-analysed;
-- acwr and weekly_descent need history to start early enough (`h.day[0]`) — when the changed run
-  is (or was) the first, the days up to the next run + `history_start_days` are re-analysed;
+- the ratio rules and the knee tolerance need history to start early enough (`h.day[0]`) and
+  `min_history_runs` runs since its start, however old — when the changed run is (or was) among
+  the first `min_history_runs`, the days up to the moment the history becomes long enough (+ the
+  look-back of those days) are re-analysed;
 - shoe_mileage sums a pair's whole life — the runs that cross a mileage mark are re-analysed.
 """
 
