@@ -2,6 +2,8 @@
 
 A ten-year export is thousands of files, so (figures in docs/decisions.md, issue 18):
 * archives are streamed member by member, newest first by their activities.csv date;
+* a member whose exact bytes already gave this athlete activities is a duplicate before any
+  decode (`activities.identical_bytes`, as for uploads): a re-import decodes nothing;
 * files are parsed and measured in a pool of processes (`workers.import_parse`), at most a few
   in flight, and stored in batches in submission order by this process;
 * runs older than `FULL_DAYS` before the newest one are decoded light (records skimmed for time
