@@ -80,9 +80,9 @@ def ingest_bytes(s: Session, athlete_id: str, filename: str, data: bytes,
     Bytes that gave no activity of their own (every run in them was already here) are not kept:
     sent again, they are parsed again and answer `duplicate` with the runs they matched."""
     sha = hashlib.sha256(data).hexdigest()
-    known = s.scalar(select(RawFile).where(RawFile.athlete_id == athlete_id, RawFile.sha256 == sha))
-    if known is not None and _raw_activities(s, known):
-        return _same_bytes(s, known, filename)
+    known, answer = identical_bytes(s, athlete_id, sha, filename)
+    if answer is not None:
+        return answer
     from workers.parsing import parse_bytes
 
     try:
@@ -287,6 +287,21 @@ def guess_archive_source(fileobj) -> str:
     if any(n.lower().endswith(".zip") or "DI_CONNECT" in n for n in names):
         return "garmin_export"
     return "upload"
+
+
+def identical_bytes(s: Session, athlete_id: str, sha: str,
+                    filename: str) -> tuple[RawFile | None, IngestResult | None]:
+    """Identical bytes are recognised first, always (issue 24), by every intake path (uploads,
+    `kneeguard import` file by file and pooled) before anything is decoded: (the stored raw
+    file, `duplicate` with the activities these bytes gave). The answer is None when the bytes
+    are new or stored without an activity of their own (a row of an older version, or an
+    earlier attempt that failed): those are decoded again, since what failed may have been the
+    infrastructure, not the file."""
+    known = s.scalar(select(RawFile).where(RawFile.athlete_id == athlete_id, RawFile.sha256 == sha))
+    if known is None:
+        return None, None
+    answer = _same_bytes(s, known, filename)
+    return known, (answer if answer.duplicates else None)
 
 
 def _raw_activities(s: Session, raw: RawFile) -> list[str]:

@@ -2,6 +2,8 @@
 
 A ten-year export is thousands of files, so (figures in docs/decisions.md, issue 18):
 * archives are streamed member by member, newest first by their activities.csv date;
+* a member whose exact bytes already gave this athlete activities is a duplicate before any
+  decode (`activities.identical_bytes`, as for uploads): a re-import decodes nothing;
 * files are parsed and measured in a pool of processes (`workers.import_parse`), at most a few
   in flight, and stored in batches in submission order by this process;
 * runs older than `FULL_DAYS` before the newest one are decoded light (records skimmed for time
@@ -14,6 +16,7 @@ One bad file is one skip with its reason; nothing a file holds stops the import.
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 from collections import deque
@@ -166,19 +169,20 @@ class _Pool:
 
     def __init__(self, files: int) -> None:
         self.workers = max(1, min(os.cpu_count() or 1, 8))
-        self.executor = None
-        if files >= POOL_MIN_FILES and self.workers > 1:
-            # spawn: children start clean (no inherited database connections or queue threads)
-            self.executor = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn"))
-        self.window = 3 * self.workers if self.executor else 1
+        self.executor: ProcessPoolExecutor | None = None
+        self.pooled = files >= POOL_MIN_FILES and self.workers > 1
+        self.window = 3 * self.workers if self.pooled else 1
 
     def submit(self, unit: Unit) -> Future | dict:
         from workers.import_parse import parse_unit
 
         args = (unit.label, unit.data, unit.row, unit.light, unit.full_from)
-        if self.executor is None:
+        if not self.pooled:
             return parse_unit(*args)
+        if self.executor is None:  # started at the first file to decode: a re-import needs none
+            # spawn: children start clean (no inherited database connections or queue threads)
+            self.executor = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn"))
         return self.executor.submit(parse_unit, *args)
 
     def __enter__(self) -> _Pool:
@@ -206,13 +210,24 @@ class _Pipeline:
 
         self.window = pool.window
         if isinstance(item, Unit):
-            self.inflight.append((item, pool.submit(item)))
+            self.inflight.append((item, self._same_bytes(item) or pool.submit(item)))
         else:  # a skip or a typed-in entry: nothing to parse
             result = measure(item.parsed, item.parsed.file, False)
             result["source"] = item.source
             self.inflight.append((None, result))
         while len(self.inflight) > self.window or (self.inflight and _done(self.inflight[0][1])):
             self._consume(*self.inflight.popleft())
+
+    def _same_bytes(self, unit: Unit) -> dict | None:
+        """Bytes this athlete already has activities from are a duplicate before any decode: a
+        re-imported archive costs a hash per member, not a FIT decode (`_store` answers it)."""
+        sha = hashlib.sha256(unit.data).hexdigest()
+        with self.rt.db.session() as s:
+            _, answer = activities.identical_bytes(s, self.report.athlete_id, sha, unit.label)
+        if answer is None:
+            return None
+        return {"label": unit.label, "sha256": sha, "light": False, "tracks": [], "skipped": [],
+                "same_bytes": True}
 
     def finish(self) -> None:
         while self.inflight:
@@ -313,14 +328,18 @@ def _result(unit: Unit | None, pending: Future | dict) -> dict:
 
 def _store(s, report: Report, unit: Unit | None, result: dict) -> activities.IngestResult:
     if unit is not None and result["sha256"]:
-        known = s.scalar(select(RawFile).where(RawFile.athlete_id == report.athlete_id,
-                                               RawFile.sha256 == result["sha256"]))
-        if known is not None and activities._raw_activities(s, known):
-            return activities._same_bytes(s, known, unit.label)
-        if known is not None:  # kept by an older version without an activity of its own
+        known, answer = activities.identical_bytes(s, report.athlete_id, result["sha256"],
+                                                   unit.label)
+        if answer is not None:
+            return answer
+        if known is not None:  # stored without an activity of its own: decoded again, kept anew
             s.delete(known)
             s.flush()
     out = activities.IngestResult(skipped=list(result["skipped"]))
+    if result.get("same_bytes"):  # recognised before decoding, its runs deleted since then
+        out.skipped.append({"file": result["label"], "reason": "its runs were deleted while "
+                            "importing; import it again"})
+        return out
     if not result["tracks"]:
         if not out.skipped:
             out.skipped.append({"file": result["label"], "reason": "no activity found in the file"})
