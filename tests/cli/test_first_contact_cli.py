@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from service.infra.settings import Settings, SettingsError
-from tests.helpers import CLI, Ran, invoke_cli
+from tests.helpers import CLI, invoke_cli
 
 
 def _env(tmp_path, **extra) -> dict:
@@ -25,10 +25,6 @@ def _run(args, env, timeout=300) -> subprocess.CompletedProcess:
     """`serve` in its own process: in this one, a regression would leave a server running."""
     return subprocess.run([CLI, *args], env=env, capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
-
-
-def _invoke(args, env) -> Ran:
-    return invoke_cli(env, *args)
 
 
 def test_a_second_server_on_a_busy_port_fails_first_in_one_line(tmp_path):
@@ -49,7 +45,7 @@ def test_an_unreachable_postgresql_is_one_clear_line(tmp_path):
         port = s.getsockname()[1]
     env = _env(tmp_path, DATABASE_URL=f"postgresql://kg:secret@127.0.0.1:{port}/kg",
                KNEEGUARD_SECRET_KEY="x", KNEEGUARD_ENCRYPTION_KEYS=_fernet())
-    done = _invoke(["db", "upgrade"], env)
+    done = invoke_cli(env, "db", "upgrade")
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot reach the database at postgresql" in lines[0], done.stderr
@@ -69,14 +65,14 @@ def test_every_configuration_error_is_reported_at_once(tmp_path):
         Settings.from_env(env)
     for name in ("LOG_LEVEL", "KNEEGUARD_SWEEP_INTERVAL", "REDIS_URL"):
         assert name in str(err.value)
-    done = _invoke(["db", "upgrade"], _env(tmp_path, **{k: v for k, v in env.items()
-                                                       if k != "HOME"}))
+    done = invoke_cli(_env(tmp_path, **{k: v for k, v in env.items() if k != "HOME"}),
+                      "db", "upgrade")
     assert done.returncode == 2 and "3 variables are wrong" in done.stderr
 
 
 def test_demo_files_that_do_not_exist_is_an_error(tmp_path):
-    done = _invoke(["demo", "--files", str(tmp_path / "nonexistent"), "--no-serve"],
-                   _env(tmp_path))
+    done = invoke_cli(_env(tmp_path), "demo", "--files", str(tmp_path / "nonexistent"),
+                      "--no-serve")
     assert done.returncode == 2
     assert "nonexistent" in done.stderr and "no demo activity files there" in done.stderr
 
@@ -84,10 +80,10 @@ def test_demo_files_that_do_not_exist_is_an_error(tmp_path):
 def test_the_demo_token_printed_by_no_serve_stays_valid_after_the_next_start(tmp_path,
                                                                             data_dir):
     env = _env(tmp_path)
-    first = _invoke(["demo", "--no-serve", "--files", str(data_dir / "activities")], env)
+    first = invoke_cli(env, "demo", "--no-serve", "--files", str(data_dir / "activities"))
     assert first.returncode == 0, first.stderr[-2000:]
     token = next(w for w in first.stderr.split() if w.startswith("kg_"))
-    second = _invoke(["demo", "--no-serve", "--files", str(data_dir / "activities")], env)
+    second = invoke_cli(env, "demo", "--no-serve", "--files", str(data_dir / "activities"))
     assert token in second.stderr  # the same token, and the rebuilt database accepts it
     from service import create_app
 
