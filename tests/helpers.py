@@ -5,10 +5,13 @@ What bench/ needs too lives in testkit instead.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
-import subprocess
 import sys
+import traceback
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -88,8 +91,61 @@ def cli_env(settings) -> dict:
     return env
 
 
+@dataclass
+class Ran:
+    """What a `kneeguard` command left: shaped like subprocess.CompletedProcess so a test reads
+    the same whether the command ran in this process or in its own."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def invoke_cli(env: dict, *args: str, cwd: Path | None = None) -> Ran:
+    """Run `kneeguard ARGS` in this process through click's test runner, with `env` as the whole
+    environment (the CLI reads its settings from os.environ, nowhere else). A process costs ~0.9
+    CPU-s of imports; use one only where the process is what the test is about (docs/decisions.md,
+    "CI under 8 minutes"). The runtime singleton, root logging, os.environ and the working folder
+    are put back afterwards, and every runtime the command built is closed."""
+    from click.testing import CliRunner
+
+    from service.cli import main
+    from service.infra import runtime
+
+    built: list = []
+    real_build, saved_current = runtime.build, runtime._current
+
+    def build(settings):
+        built.append(real_build(settings))
+        return built[-1]
+
+    root = logging.getLogger()
+    saved_handlers, saved_level, saved_env = root.handlers[:], root.level, dict(os.environ)
+    runtime.build = build
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        with contextlib.chdir(cwd or Path.cwd()):
+            result = CliRunner().invoke(main, list(args), prog_name="kneeguard")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        runtime.build, runtime._current = real_build, saved_current
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+        for rt in built:
+            rt.close()
+    return Ran(result.exit_code, result.stdout, result.stderr + _traceback(result))
+
+
+def _traceback(result) -> str:
+    """An uncaught exception, as the process would have printed it (CliRunner keeps it aside)."""
+    if result.exc_info is None or isinstance(result.exception, SystemExit):
+        return ""
+    return "".join(traceback.format_exception(*result.exc_info))
+
+
 def run_cli(settings, *args: str) -> dict:
-    done = subprocess.run([CLI, *args], env=cli_env(settings), capture_output=True, text=True,
-                          timeout=600)
+    done = invoke_cli(cli_env(settings), *args)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)

@@ -1,26 +1,24 @@
-"""The `kneeguard` command as tools use it: JSON contracts and exit codes."""
+"""The `kneeguard` command as tools use it: JSON contracts and exit codes. In-process: the
+process itself is tests/cli/test_import_cli.py's (docs/decisions.md, "CI under 8 minutes")."""
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-CLI = str(Path(sys.executable).with_name("kneeguard"))
+from tests.helpers import Ran, invoke_cli
+
 TRACKS = ["activities/fit/msimms__20210604_track_run_coros_pace_2.fit",
           "activities/fit/msimms__20210604_track_run_garmin_fenix_6.fit"]
 ACTIVITY_KEYS = {"id", "file", "sport", "sub_sport", "start_time", "distance_m", "moving_time_s",
                  "indoor", "elevation", "route", "dynamics"}
 
 
-def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+def run(*args: str, cwd=None) -> Ran:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     if cwd is not None:  # keep each test's data in its own folder, never in the user's home
         env["KNEEGUARD_DATA_DIR"] = str(cwd)
-    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=600, cwd=cwd,
-                          env=env)
+    return invoke_cli(env, *args, cwd=cwd)
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from service.domain import club_stats, demo
 from service.infra.loopback import free_port
 from service.infra.settings import Settings, SettingsError
 from service.models import Activity, Delivery, Finding
+from tests.helpers import invoke_cli
 
 CLI = str(Path(sys.executable).with_name("kneeguard"))
 
@@ -119,9 +120,9 @@ def test_each_demo_start_is_a_fresh_demo(tmp_path, data_dir):
     env = {k: v for k, v in os.environ.items() if not k.startswith("KNEEGUARD_")}
     env.update(KNEEGUARD_DATA_DIR=str(tmp_path),
                DATABASE_URL="postgresql://prod@db.example.org/kneeguard")
-    args = [CLI, "demo", "--no-serve", "--files", str(data_dir / "activities")]
+    args = ["demo", "--no-serve", "--files", str(data_dir / "activities")]
     for _ in range(2):
-        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
+        done = invoke_cli(env, *args)
         assert done.returncode == 0, done.stderr[-3000:]
     runs = len(demo.schedule(datetime.now(UTC)))
     assert f"{runs} runs of Dana R." in done.stderr

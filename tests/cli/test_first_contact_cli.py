@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from service.infra.settings import Settings, SettingsError
-from tests.helpers import CLI
+from tests.helpers import CLI, invoke_cli
 
 
 def _env(tmp_path, **extra) -> dict:
@@ -22,6 +22,7 @@ def _env(tmp_path, **extra) -> dict:
 
 
 def _run(args, env, timeout=300) -> subprocess.CompletedProcess:
+    """`serve` in its own process: in this one, a regression would leave a server running."""
     return subprocess.run([CLI, *args], env=env, capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
 
@@ -44,7 +45,7 @@ def test_an_unreachable_postgresql_is_one_clear_line(tmp_path):
         port = s.getsockname()[1]
     env = _env(tmp_path, DATABASE_URL=f"postgresql://kg:secret@127.0.0.1:{port}/kg",
                KNEEGUARD_SECRET_KEY="x", KNEEGUARD_ENCRYPTION_KEYS=_fernet())
-    done = _run(["db", "upgrade"], env)
+    done = invoke_cli(env, "db", "upgrade")
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot reach the database at postgresql" in lines[0], done.stderr
@@ -64,14 +65,14 @@ def test_every_configuration_error_is_reported_at_once(tmp_path):
         Settings.from_env(env)
     for name in ("LOG_LEVEL", "KNEEGUARD_SWEEP_INTERVAL", "REDIS_URL"):
         assert name in str(err.value)
-    done = _run(["db", "upgrade"], _env(tmp_path, **{k: v for k, v in env.items()
-                                                    if k != "HOME"}))
+    done = invoke_cli(_env(tmp_path, **{k: v for k, v in env.items() if k != "HOME"}),
+                      "db", "upgrade")
     assert done.returncode == 2 and "3 variables are wrong" in done.stderr
 
 
 def test_demo_files_that_do_not_exist_is_an_error(tmp_path):
-    done = _run(["demo", "--files", str(tmp_path / "nonexistent"), "--no-serve"],
-                _env(tmp_path))
+    done = invoke_cli(_env(tmp_path), "demo", "--files", str(tmp_path / "nonexistent"),
+                      "--no-serve")
     assert done.returncode == 2
     assert "nonexistent" in done.stderr and "no demo activity files there" in done.stderr
 
@@ -79,10 +80,10 @@ def test_demo_files_that_do_not_exist_is_an_error(tmp_path):
 def test_the_demo_token_printed_by_no_serve_stays_valid_after_the_next_start(tmp_path,
                                                                             data_dir):
     env = _env(tmp_path)
-    first = _run(["demo", "--no-serve", "--files", str(data_dir / "activities")], env, 900)
+    first = invoke_cli(env, "demo", "--no-serve", "--files", str(data_dir / "activities"))
     assert first.returncode == 0, first.stderr[-2000:]
     token = next(w for w in first.stderr.split() if w.startswith("kg_"))
-    second = _run(["demo", "--no-serve", "--files", str(data_dir / "activities")], env, 900)
+    second = invoke_cli(env, "demo", "--no-serve", "--files", str(data_dir / "activities"))
     assert token in second.stderr  # the same token, and the rebuilt database accepts it
     from service import create_app
 
@@ -104,7 +105,9 @@ def test_serve_prints_the_human_line_first(tmp_path):
         first = proc.stderr.readline()
     finally:
         os.killpg(proc.pid, 2)
-        proc.wait(timeout=60)
+        # Read the rest of stderr while it stops: a pipe nobody drains fills up (64 KiB) with the
+        # shutdown's log lines and the server then blocks on a write and never exits.
+        proc.communicate(timeout=60)
     assert first.startswith(f"kneeguard: serving http://127.0.0.1:{port}"), first
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
-import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from sqlalchemy import select
 
 from service.domain import accounts, activities, importer
 from service.models import Activity, Delivery, Finding
-from tests.helpers import CLI, cli_env
+from tests.helpers import CLI, cli_env, invoke_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data" / "activities"
@@ -53,9 +52,8 @@ def test_a_folder_with_a_bad_file_imports_the_rest_and_exits_0(settings, runtime
         shutil.copy(DATA / "fit" / name, folder / name)
     shutil.copy(NO_ELEVATION, folder / NO_ELEVATION.name)
     (folder / "truncated.fit").write_bytes((DATA / "fit" / "gc__4077461142.fit").read_bytes()[:900])
-    done = subprocess.run([CLI, "import", str(folder), "--athlete", "folder@example.com",
-                           "--create-athlete", "--json"], env=cli_env(settings),
-                          capture_output=True, text=True, timeout=600)
+    done = invoke_cli(cli_env(settings), "import", str(folder), "--athlete", "folder@example.com",
+                      "--create-athlete", "--json")
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout)
     created = {Path(a["file"]).name for a in out["activities"]}

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from service.models import Athlete
-from tests.helpers import CLI, cli_env
+from tests.helpers import CLI, cli_env, invoke_cli
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "activities"
 FILES = ("fit/msimms__20181108_run_garmin_fenix_3_hr.fit", "gpx/msimms__run_03_garmin.gpx",
@@ -72,6 +72,8 @@ def test_on_a_terminal_each_file_shows_in_the_progress_then_a_summary(settings, 
 
 
 def test_through_a_pipe_it_prints_json_and_no_progress(settings, tmp_path):
+    """A real process on purpose: the installed entry point, and what it prints when its stdout
+    is a pipe (the other commands' tests run in-process)."""
     folder = _folder(tmp_path)
     done = subprocess.run([CLI, "import", str(folder), "--athlete", "pipe@example.com",
                            "--create-athlete"], env=cli_env(settings), capture_output=True,
@@ -86,8 +88,7 @@ def test_a_mistyped_athlete_creates_nobody_and_says_how_to_create(settings, runt
     folder = _folder(tmp_path)
     with runtime.db.session() as s:
         before = s.scalar(select(func.count(Athlete.id)))
-    done = subprocess.run([CLI, "import", str(folder), "--athlete", "runnner@exmaple.com"],
-                          env=cli_env(settings), capture_output=True, text=True, timeout=600)
+    done = invoke_cli(cli_env(settings), "import", str(folder), "--athlete", "runnner@exmaple.com")
     assert done.returncode == 2
     assert "no runner has the email 'runnner@exmaple.com'" in done.stderr
     assert "--create-athlete" in done.stderr
@@ -97,14 +98,12 @@ def test_a_mistyped_athlete_creates_nobody_and_says_how_to_create(settings, runt
 
 def test_the_1901_gpx_is_skipped_by_import_as_analyze_skips_it(settings, tmp_path):
     folder = _folder(tmp_path, (UNSET_CLOCK,))
-    done = subprocess.run([CLI, "import", str(folder), "--athlete", "clock@example.com",
-                           "--create-athlete", "--json"], env=cli_env(settings),
-                          capture_output=True, text=True, timeout=600)
+    done = invoke_cli(cli_env(settings), "import", str(folder), "--athlete", "clock@example.com",
+                      "--create-athlete", "--json")
     summary = json.loads(done.stdout)
     skipped = {Path(s["file"]).name: s["reason"] for s in summary["skipped"]}
     assert "1901-12-13" in skipped[UNSET_CLOCK.name] and "clock was not set" in \
         skipped[UNSET_CLOCK.name]
     assert UNSET_CLOCK.name not in {Path(a["file"]).name for a in summary["activities"]}
-    analysed = subprocess.run([CLI, "analyze", str(UNSET_CLOCK), "--json"],
-                              env=cli_env(settings), capture_output=True, text=True, timeout=600)
+    analysed = invoke_cli(cli_env(settings), "analyze", str(UNSET_CLOCK), "--json")
     assert json.loads(analysed.stdout)["skipped"][0]["reason"] == skipped[UNSET_CLOCK.name]

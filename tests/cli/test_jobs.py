@@ -2,34 +2,15 @@
 failed|retry` shows it and sends it back. Errors are injected at the rules' seam (a rule bug, a
 dropped connection) — the database and the queue are real."""
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 from sqlalchemy.exc import OperationalError
 
 import workers.analyze as analyze
 from service.infra import jobs, sweeper
 from service.infra.loopback import free_port
 from service.models import Activity
-from tests.helpers import athlete_with_token, store_runs
+from tests.helpers import athlete_with_token, run_cli, store_runs
 
-CLI = str(Path(sys.executable).with_name("kneeguard"))
-REPO = Path(__file__).resolve().parents[2]
-
-
-def kneeguard(settings, *args: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DATABASE_URL=settings.database_url, KNEEGUARD_SECRET_KEY=settings.secret_key,
-               KNEEGUARD_ENCRYPTION_KEYS=",".join(settings.encryption_keys),
-               PYTHONPATH=str(REPO), LOG_LEVEL="WARNING")
-    if settings.redis_url:
-        env["REDIS_URL"] = settings.redis_url
-    done = subprocess.run([CLI, *args], capture_output=True, text=True, timeout=300, env=env)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout)
+kneeguard = run_cli  # in-process: what is tested is the command's JSON, not its process
 
 
 def status(runtime, activity_id: str) -> tuple[str, str | None]:
