@@ -92,3 +92,24 @@ def test_hadolint_passes():
     done = subprocess.run([str(binary), "--no-color", "-"], input=DOCKERFILE, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def runtime_imports() -> list[str]:
+    lines = (REPO / "deploy" / "runtime-imports.txt").read_text().splitlines()
+    return [name for name in (line.split("#")[0].strip() for line in lines) if name]
+
+
+def test_the_byte_compiled_modules_import_and_name_every_runtime_dependency():
+    """The image byte-compiles only these modules' imports: a dependency left out would start
+    slower (compiled at every start), a name that no longer imports would fail the build."""
+    import importlib
+    from importlib.metadata import packages_distributions
+
+    names = runtime_imports()
+    for name in names:
+        importlib.import_module(name)
+    dists = packages_distributions()
+    named = {canonicalize_name(d) for name in names for d in dists.get(name.split(".")[0], [])}
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    wanted = {canonicalize_name(Requirement(r).name) for r in project["project"]["dependencies"]}
+    assert sorted(wanted - named) == []
