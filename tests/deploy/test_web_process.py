@@ -87,7 +87,7 @@ def test_a_stop_answers_the_request_in_flight_and_no_web_process_runs_the_teardo
         assert first_answer(conn).startswith(b"HTTP/1.1 200")
         conn.sendall(b"POST /login HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
                      b"Content-Type: application/x-www-form-urlencoded\r\n\r\n5\r\ncrede\r\n")
-        assert web_processes(proc.pid) == 2
+        wait_for(lambda: web_processes(proc.pid) == 2, "both web processes")
         proc.send_signal(signal.SIGTERM)
         # The idle web process ends at once: the stop has reached the one answering our request.
         wait_for(lambda: web_processes(proc.pid) < 2, "the idle web process to stop")
