@@ -12,9 +12,33 @@ FROM ${PYTHON_IMAGE} AS deps
 # A package index of your own (a mirror, or a proxy of PyPI): --build-arg PIP_INDEX_URL=https://…
 ARG PIP_INDEX_URL
 ENV PATH=/opt/venv/bin:$PATH PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN python -m venv /opt/venv
-COPY constraints.txt deploy/runtime-imports.txt /src/
-RUN pip install --no-cache-dir --no-compile -r /src/constraints.txt \
+# Two dependencies are compiled here, so this stage (only) has a compiler: numpy without a BLAS
+# (its bundled lapack_lite; the wheel's OpenBLAS is 28.5 MB and the service's linear algebra is one
+# 2x2 eigh) and psycopg's C implementation against the distribution's libpq (libpq5 in the final
+# image) instead of psycopg-binary, the wheel a workstation installs, whose bundled libpq, OpenSSL,
+# Kerberos and LDAP are 9.2 MB. Python's headers come with python:3.11-slim; Debian's python3 (the
+# stand-in base) needs python3-dev. Not pinned: these follow the base image's distribution.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc g++ libpq-dev \
+    && include="$(python3 -c "import sysconfig; print(sysconfig.get_path('include'))")" \
+    && { [ -e "$include/Python.h" ] || apt-get install -y --no-install-recommends python3-dev; } \
+    && rm -rf /var/lib/apt/lists/*
+COPY constraints.txt deploy/build-tools.txt deploy/runtime-imports.txt /src/
+# Debian's pip (23.0) cannot pass numpy several build options: the pinned one can.
+RUN python -m venv /opt/venv && pip install --no-cache-dir "$(grep "^pip==" /src/build-tools.txt)"
+ENV PIP_CONSTRAINT=/src/build-tools.txt
+# numpy first, in its own layer (the slow step: a few minutes): runtime files only (no tests or
+# headers).
+RUN pip install --no-cache-dir --no-compile --no-binary numpy \
+       -Csetup-args=-Dblas=none -Csetup-args=-Dlapack=none -Csetup-args=-Dallow-noblas=true \
+       -Cinstall-args=--tags=runtime,python-runtime "$(grep "^numpy==" /src/constraints.txt)" \
+    && find /opt/venv -name "*.so" -path "*/numpy/*" -exec strip --strip-unneeded {} +
+# Then the pins, with psycopg-c (psycopg's own version) in place of psycopg-binary.
+RUN grep -v "^psycopg-binary==" /src/constraints.txt >/src/image-constraints.txt \
+    && sed -n "s/^psycopg==/psycopg-c==/p" /src/constraints.txt >>/src/image-constraints.txt \
+    && pip install --no-cache-dir --no-compile -r /src/image-constraints.txt \
+    && find /opt/venv -name "*.so" -path "*/psycopg_c/*" -exec strip --strip-unneeded {} + \
     && pip uninstall --yes --quiet setuptools wheel pip \
     && find /opt/venv -depth \( -name __pycache__ -o -path "*/site-packages/*/tests" \) -type d \
        -exec rm -rf {} + \
@@ -40,7 +64,12 @@ COPY migrations ./migrations
 RUN pip install --no-cache-dir --no-deps --no-build-isolation --target /app .
 
 FROM ${PYTHON_IMAGE}
-RUN useradd --create-home --uid 10001 kneeguard \
+# libpq for psycopg's C implementation (deps stage), from the same distribution as libpq-dev there.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpq5 \
+    && apt-get clean && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 10001 kneeguard \
     && mkdir -p /data && chown 10001:10001 /data
 COPY --from=deps /opt/venv /opt/venv
 COPY --from=build /app /opt/kneeguard
