@@ -20,6 +20,20 @@ trap 'rm -rf "$WORK"' EXIT
 
 debootstrap --variant=minbase "$SUITE" "$WORK/root" "$MIRROR" >/dev/null
 printf '#!/bin/sh\nexit 101\n' >"$WORK/root/usr/sbin/policy-rc.d"  # no service starts in a chroot
+# Slim, as Debian's `-slim` images (and so python:3.11-slim) are: dpkg installs no documentation,
+# manual pages or translations (32 MB of translations in a minbase alone), now or later.
+cat >"$WORK/root/etc/dpkg/dpkg.cfg.d/slim" <<'CFG'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/lintian/overrides/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+path-exclude /usr/share/man/*
+CFG
+find "$WORK/root/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
+rm -rf "$WORK/root/usr/share/info"/* "$WORK/root/usr/share/groff"/*
 chmod +x "$WORK/root/usr/sbin/policy-rc.d"
 
 # image NAME PACKAGES... : a copy of the base with PACKAGES installed, imported with $CHANGES applied.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable
 
 from flask import Flask
@@ -71,6 +72,25 @@ class RedactingLogger(glogging.Logger):
             handler.setFormatter(RedactingFormatter(self.error_fmt, self.datefmt))
 
 
+def end_worker(arbiter, worker) -> None:
+    """gunicorn's `worker_exit` hook. A web process whose loop ended normally (a stop or a
+    max_requests recycle: its in-flight requests are answered) ends here, without the interpreter's
+    teardown. That teardown (garbage collection and clearing every module) writes to each object
+    the process inherited from the master's preload, so every process copies every shared page
+    (copy-on-write), all of them at once: CPU-bound, it made `docker stop` of web take ~10 s on
+    a loaded 2-core machine (docs/decisions.md, "Issue 27: the two open figures"). A failed boot
+    or a crash keeps gunicorn's exit status (the master reads it)."""
+    ending = sys.exc_info()[1]
+    if not isinstance(ending, SystemExit) or ending.code not in (0, None):
+        return
+    runtime = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("kneeguard")
+    if runtime is not None and not runtime.queue.embedded:
+        runtime.db.dispose()  # say goodbye to PostgreSQL (the embedded worker may hold a connection)
+    sys.stdout.flush()  # the logs' handlers flush each record; print() output may be buffered
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def gunicorn_options(host: str, port: int, workers: int, log_level: str, *,
                      max_requests: int = 1000) -> dict:
     return {
@@ -88,6 +108,7 @@ def gunicorn_options(host: str, port: int, workers: int, log_level: str, *,
         "max_requests": max_requests,
         "max_requests_jitter": max_requests // 10,
         "graceful_timeout": 30,
+        "worker_exit": end_worker,
         "accesslog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
         "logger_class": RedactingLogger,

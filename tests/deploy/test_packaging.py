@@ -92,3 +92,39 @@ def test_hadolint_passes():
     done = subprocess.run([str(binary), "--no-color", "-"], input=DOCKERFILE, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def runtime_imports() -> list[str]:
+    lines = (REPO / "deploy" / "runtime-imports.txt").read_text().splitlines()
+    return [name for name in (line.split("#")[0].strip() for line in lines) if name]
+
+
+def test_the_byte_compiled_modules_import_and_name_every_runtime_dependency():
+    """The image byte-compiles only these modules' imports: a dependency left out would start
+    slower (compiled at every start), a name that no longer imports would fail the build."""
+    import importlib
+    from importlib.metadata import packages_distributions
+
+    names = runtime_imports()
+    for name in names:
+        importlib.import_module(name)
+    dists = packages_distributions()
+    named = {canonicalize_name(d) for name in names for d in dists.get(name.split(".")[0], [])}
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    wanted = {canonicalize_name(Requirement(r).name) for r in project["project"]["dependencies"]}
+    assert sorted(wanted - named) == []
+
+
+def test_compiled_dependencies_are_pinned_and_leave_the_compiler_behind():
+    """numpy (no BLAS) and psycopg's C implementation are compiled in the deps stage from the pinned
+    versions, with pinned build tools; the final image gets libpq and no compiler."""
+    deps = " ".join(arg for op, arg in stages()["deps"] if op == "RUN")
+    assert '--no-binary numpy' in deps and '"$(grep "^numpy==" /src/constraints.txt)"' in deps
+    assert 'grep -v "^psycopg-binary=="' in deps and 's/^psycopg==/psycopg-c==/p' in deps
+    assert ("ENV", "PIP_CONSTRAINT=/src/build-tools.txt") in stages()["deps"]
+    tools = (REPO / "deploy" / "build-tools.txt").read_text().splitlines()
+    assert all(re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", line)
+               for line in tools if line and not line.startswith("#"))
+    assert f"wheel=={pins()['wheel']}" in tools, "psycopg-c builds with constraints.txt's wheel"
+    final = " ".join(arg for op, arg in stages()["final"] if op == "RUN")
+    assert "libpq5" in final and not re.search(r"\b(gcc|g\+\+|\S+-dev)\b", final)

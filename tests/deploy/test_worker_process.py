@@ -8,52 +8,17 @@ The compose health check is `kneeguard worker --check` (the worker's heartbeat i
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from service.infra.loopback import free_port
+from tests.deploy.processes import wait_for
 
 CLI = str(Path(sys.executable).with_name("kneeguard"))
-
-
-@pytest.fixture
-def redis_url(tmp_path):
-    """A Redis of this test's own (never the shared db 0): `redis-server` on a free loopback port."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
-    port = free_port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", str(tmp_path)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    from redis import Redis
-
-    wait_for(lambda: _pings(Redis.from_url(url)), "redis-server to answer")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
-
-
-def _pings(r) -> bool:
-    try:
-        return bool(r.ping())
-    except Exception:
-        return False
-
-
-def wait_for(predicate, what: str, cap_s: float = 60) -> None:
-    deadline = time.monotonic() + cap_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.2)
 
 
 def env(tmp_path, redis_url) -> dict:
