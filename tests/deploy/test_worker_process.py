@@ -169,8 +169,8 @@ def test_a_retry_falls_due_and_runs_while_a_killed_workers_scheduler_lock_still_
         for pid in [a.pid, *children(a.pid)]:
             os.kill(pid, signal.SIGKILL)
         a.wait(timeout=30)
-        probe = ("__import__('redis').Redis.from_url(%r).set('probe-ran-under', "
-                 "__import__('os').getppid())" % redis_url)
+        probe = (f"__import__('redis').Redis.from_url({redis_url!r}).set('probe-ran-under', "
+                 "__import__('os').getppid())")
         JobQueue(redis_url).schedule("notify", "builtins.eval", probe, key="probe",
                                      at=datetime.now(UTC) + timedelta(seconds=2))
         wait_for(lambda: conn.get("probe-ran-under") or b.poll() is not None,
