@@ -87,8 +87,8 @@ class JobQueue:
 
     def schedule(self, queue: str, func: str, *args: object, at: datetime, key: str,
                  timeout: int = JOB_TIMEOUT, prefix: str | None = None) -> bool:
-        """Run `func(*args)` at `at` (RQ's ScheduledJobRegistry; the worker's scheduler moves it
-        to the *front* of its queue when due, so a retry is not queued behind new work).
+        """Run `func(*args)` at `at` (RQ's ScheduledJobRegistry; every worker's `promote_due`
+        moves it to the *front* of its queue when due, so a retry is not queued behind new work).
 
         The job id carries the due second: the job that schedules it may still be running
         under the plain `<prefix>-<key>` id. False when that very retry is already scheduled."""
