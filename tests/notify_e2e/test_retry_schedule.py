@@ -3,8 +3,8 @@
 Before: a failed delivery waited for the sweeper, which appended it to the FIFO `notify` queue, and
 workers served `analyze` first, so 500 waiting analyses kept it waiting. Now the deliver job
 schedules its next attempt in RQ's scheduled-job registry (`enqueue_at`, `at_front`); when it is
-due, every worker's `promote_due` moves it to the front of `notify`, which workers serve first. The lateness itself is measured by
-bench/retry_lateness.py; here: order, not time.
+due, every worker's `promote_due` moves it to the front of `notify`, which workers serve first.
+The lateness itself is measured by bench/retry_lateness.py; here: order, not time.
 """
 
 from __future__ import annotations
