@@ -83,8 +83,9 @@ def deliver(rt, delivery_id: str) -> bool:
 
 
 def deliver_at(rt, delivery_id: str, when: datetime) -> bool:
-    """The next attempt of a delivery, at its scheduled time (RQ's scheduler; the sweeper is the
-    backstop when Redis lost it)."""
+    """The next attempt of a delivery, at its scheduled time (RQ's scheduled-job registry, moved
+    to the queue by every worker: `JobQueue.promote_due`; the sweeper is the backstop when Redis
+    lost it)."""
     try:
         return rt.queue.schedule(DELIVER.queue, DELIVER.func, delivery_id, at=when,
                                  key=delivery_id, timeout=DELIVER.timeout_s, prefix=DELIVER.name)

@@ -87,8 +87,8 @@ class JobQueue:
 
     def schedule(self, queue: str, func: str, *args: object, at: datetime, key: str,
                  timeout: int = JOB_TIMEOUT, prefix: str | None = None) -> bool:
-        """Run `func(*args)` at `at` (RQ's ScheduledJobRegistry; the worker's scheduler moves it
-        to the *front* of its queue when due, so a retry is not queued behind new work).
+        """Run `func(*args)` at `at` (RQ's ScheduledJobRegistry; every worker's `promote_due`
+        moves it to the *front* of its queue when due, so a retry is not queued behind new work).
 
         The job id carries the due second: the job that schedules it may still be running
         under the plain `<prefix>-<key>` id. False when that very retry is already scheduled."""
@@ -105,18 +105,40 @@ class JobQueue:
         return True
 
     def promote_due(self) -> int:
-        """Move due scheduled jobs to the front of their queues: what `rq worker
-        --with-scheduler` does every second, for the embedded worker and `drain`."""
+        """Move due scheduled jobs to the front of their queues (what RQ's scheduler does).
+
+        Every worker process runs this each second (`service.infra.worker`), as do the embedded
+        worker and `drain`: no process is elected, so no death leaves due retries unmoved. Safe to
+        run from many processes at once: a job is enqueued only by the one whose ZREM took it
+        out of the registry. A process killed between that ZREM and the enqueue loses the job
+        from Redis, not the row: the sweeper enqueues a due delivery again."""
         moved = 0
         for q in self.queues.values():
             registry = q.scheduled_job_registry
             for job_id in registry.get_jobs_to_schedule(int(time.time())):
+                if not registry.remove(job_id):
+                    continue  # another process took it
                 job = q.fetch_job(job_id)
-                registry.remove(job_id)
                 if job is not None:
                     q.enqueue_job(job, at_front=True)
                     moved += 1
+        if moved:
+            self._wake.set()
         return moved
+
+    def start_promoter(self, interval: float = 1.0) -> threading.Thread:
+        """A daemon thread moving due scheduled jobs every `interval` seconds (worker processes)."""
+
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    self.promote_due()
+                except Exception:  # Redis away: the next round tries again
+                    log.warning("moving due scheduled jobs failed", exc_info=True)
+
+        thread = threading.Thread(target=loop, daemon=True, name="kneeguard-promoter")
+        thread.start()
+        return thread
 
     def ping(self) -> None:
         self.redis.ping()

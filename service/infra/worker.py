@@ -82,11 +82,15 @@ def run_worker(settings: Settings, *, burst: bool = False, simple: bool = False,
                  job_monitoring_interval=min(15, settings.job_lease_s), maintenance_interval=60)
     if burst:
         sweeper.sweep(runtime)
+        runtime.queue.promote_due()
     else:
         sweeper.start_thread(runtime, settings.sweep_interval_s)
-    # with_scheduler: RQ's scheduler (one per Redis, elected by lock) moves due retries
-    # (jobs.deliver_at) to the front of their queue every second.
-    worker.work(burst=burst, logging_level=settings.log_level, with_scheduler=True)
+        # Every worker moves due retries (jobs.deliver_at) to the front of their queue each
+        # second. Not RQ's scheduler: it runs in one worker elected by a lock, and a SIGKILLed
+        # holder's lock stands for 61 s, re-tried by the others only every 60 s (docs/decisions.md,
+        # issue 24, "Retries on schedule").
+        runtime.queue.start_promoter()
+    worker.work(burst=burst, logging_level=settings.log_level)
     # RQ's work() says whether any job ran, not whether the loop ended well: an idle worker told
     # to stop returns False. Exit 0 for a stop we were asked for (or a finished burst), 1 when the
     # loop ended by itself (Redis timed out, an unhandled error), so a supervisor restarts it.

@@ -107,3 +107,41 @@ def test_a_job_finds_its_module_already_imported_by_the_worker(tmp_path, redis_u
         assert probe.return_value() is True
     finally:
         assert stop(proc) == 0
+
+
+def test_a_retry_falls_due_and_runs_while_a_killed_workers_scheduler_lock_still_stands(
+        tmp_path, redis_url):
+    """A SIGKILLed worker (and its children) that held RQ's scheduler lock for `notify` leaves it
+    for 61 s, and RQ's other workers try to take it over only in their maintenance step (every
+    60 s): due retries waited for the sweeper (60 s by default). Every live worker moves due
+    scheduled jobs itself, so a retry due now runs on a survivor while that lock still stands."""
+    from datetime import UTC, datetime, timedelta
+
+    from redis import Redis
+
+    from service.infra.queue import JobQueue
+    from testkit.processes import children
+
+    conn = Redis.from_url(redis_url)
+    lock = "rq:scheduler-lock:notify"
+    a = start_worker(tmp_path, redis_url, "--queues", "notify")  # first up: RQ gave it the lock
+    wait_for(lambda: conn.smembers("rq:workers") or a.poll() is not None, "worker A to register")
+    conn.set(lock, "a-killed-scheduler", nx=True, ex=61)  # a holder's lock, as its death leaves it
+    b = start_worker(tmp_path, redis_url)
+    try:
+        wait_for(lambda: len(conn.smembers("rq:workers")) == 2 or b.poll() is not None,
+                 "worker B to register")
+        for pid in [a.pid, *children(a.pid)]:
+            os.kill(pid, signal.SIGKILL)
+        a.wait(timeout=30)
+        probe = (f"__import__('redis').Redis.from_url({redis_url!r}).set('probe-ran-under', "
+                 "__import__('os').getppid())")
+        JobQueue(redis_url).schedule("notify", "builtins.eval", probe, key="probe",
+                                     at=datetime.now(UTC) + timedelta(seconds=2))
+        wait_for(lambda: conn.get("probe-ran-under") or b.poll() is not None,
+                 "the due job to run", cap_s=45)
+        assert b.poll() is None, b.stderr.read()[-2000:]
+        assert int(conn.get("probe-ran-under")) == b.pid  # in B's work-horse
+        assert conn.ttl(lock) > 0  # the dead holder's lock never had to expire
+    finally:
+        assert stop(b) == 0

@@ -2,14 +2,15 @@
 
 Before: a failed delivery waited for the sweeper, which appended it to the FIFO `notify` queue, and
 workers served `analyze` first, so 500 waiting analyses kept it waiting. Now the deliver job
-schedules its next attempt with RQ's scheduler (`enqueue_at`, `at_front`); when it is due it sits
-at the front of `notify`, which workers serve first. The lateness itself is measured by
-bench/retry_lateness.py; here: order, not time.
+schedules its next attempt in RQ's scheduled-job registry (`enqueue_at`, `at_front`); when it is
+due, every worker's `promote_due` moves it to the front of `notify`, which workers serve first.
+The lateness itself is measured by bench/retry_lateness.py; here: order, not time.
 """
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from rq import Queue
@@ -20,6 +21,7 @@ from service.infra import jobs
 from service.models import Delivery, DeliveryAttempt
 from testkit.receiver import Receiver
 from tests.helpers import athlete_with_token
+from workers import deliver as deliver_job
 from workers.notify import outcome
 
 BACKLOG = 500
@@ -58,6 +60,43 @@ def test_a_due_retry_is_taken_before_500_waiting_analyses(runtime, monkeypatch):
         job = first_job_a_worker_takes(runtime)
         assert job.func_name == jobs.DELIVER.func and job.args == (delivery_id,)
         job.perform()
+    with runtime.db.session() as s:
+        assert s.get(Delivery, delivery_id).status == "sent"
+        assert s.query(DeliveryAttempt).filter_by(delivery_id=delivery_id).count() == 2
+
+
+def test_a_due_retry_moved_by_two_workers_at_once_is_queued_once(runtime, monkeypatch):
+    """Every worker moves due scheduled jobs (no elected scheduler): two that list the same due
+    job both try, and only the one whose ZREM took it out of the registry enqueues it."""
+    when = datetime.now(UTC) - timedelta(seconds=1)
+    assert runtime.queue.schedule("notify", jobs.DELIVER.func, "dlv_x", at=when, key="dlv_x",
+                                  prefix="deliver")
+    registry = ScheduledJobRegistry("notify", connection=runtime.queue.redis)
+    listed = registry.get_jobs_to_schedule(int(time.time()) + 1)
+    assert runtime.queue.promote_due() == 1
+    # the other worker listed it before this one's ZREM
+    monkeypatch.setattr(ScheduledJobRegistry, "get_jobs_to_schedule", lambda self, ts: listed)
+    assert runtime.queue.promote_due() == 0
+    assert runtime.queue.queues["notify"].job_ids == listed
+
+
+def test_a_retry_run_twice_is_sent_once(runtime, monkeypatch):
+    """Should a retry still be queued twice (a worker killed mid-move, the sweeper's copy beside
+    the scheduled one), the second run finds the row claimed or sent and sends nothing."""
+    monkeypatch.setattr(outcome, "RETRY_SCHEDULE", (1, 300))
+    monkeypatch.setattr(outcome, "JITTER", 0.0)
+    athlete_id, _ = athlete_with_token(runtime)
+    with Receiver() as rx:
+        with runtime.db.session() as s:
+            ep, secret = svc.create(s, runtime.box, url=rx.url, events=["endpoint.test"],
+                                    allow_loopback=True, athlete_id=athlete_id)
+            delivery_id = svc.send_test(s, ep).id
+        rx.secret, rx.failures_left = secret, 1
+        deliver_job.deliver(delivery_id)  # attempt 1: 503, the retry is due in 1 s
+        time.sleep(1.1)
+        deliver_job.deliver(delivery_id)
+        deliver_job.deliver(delivery_id)  # the same retry again
+        assert len(rx.received) == 1
     with runtime.db.session() as s:
         assert s.get(Delivery, delivery_id).status == "sent"
         assert s.query(DeliveryAttempt).filter_by(delivery_id=delivery_id).count() == 2
