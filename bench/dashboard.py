@@ -39,7 +39,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from service import create_app
 from service.domain import accounts, clubs
-from service.infra import migrate
+from service.infra import memory, migrate
 from service.infra.settings import Settings
 from service.models import Activity, ClubMember, Finding
 
@@ -62,6 +62,7 @@ def _app(url: str):
     app = create_app(Settings(database_url=url, secret_key="bench",
                               encryption_keys=(Fernet.generate_key().decode(),)))
     app.config["RATE_LIMITS"] = {"key": 10**9, "address": 10**9}
+    memory.freeze_long_lived()  # as a web process does once its app is built (infra/server.py)
     return app
 
 

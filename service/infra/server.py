@@ -46,6 +46,7 @@ class _Gunicorn(BaseApplication):
         if runtime.queue.embedded:
             runtime.queue.start_embedded_worker()
             sweeper.start_thread(runtime, self.settings.sweep_interval_s)
+        memory.freeze_long_lived()  # the app and the imports: never garbage, never scanned again
         return app
 
 
@@ -124,6 +125,9 @@ def run(settings: Settings, host: str, port: int, web_workers: int | None,
     that recycled web processes start warm; connections are still opened after the fork."""
     if preload is not None:
         preload()
+        from service.infra import memory
+
+        memory.freeze_long_lived()  # before the fork: the web processes share these pages
     embedded = settings.embedded_queue
     workers = 1 if embedded else (web_workers or 2 * (os.cpu_count() or 1) + 1)
     if embedded and web_workers and web_workers > 1:

@@ -123,3 +123,24 @@ def test_a_web_process_that_stopped_normally_ends_at_once(monkeypatch):
         finally:
             server.end_worker(None, object())
     assert ended == [0]
+
+
+def test_a_web_process_freezes_what_it_keeps_so_full_collections_skip_it():
+    """A full garbage collection walks every tracked object; with the imports and the app in
+    reach each one cost a big page ~60 ms (bench/dashboard.py's `/me` p95). Once a web process
+    has built its app, what is alive then is frozen: collections skip it; later objects are
+    collected as before."""
+    import gc
+    from types import SimpleNamespace
+
+    from service.infra.settings import Settings
+
+    app = SimpleNamespace(extensions={"kneeguard": SimpleNamespace(
+        queue=SimpleNamespace(embedded=False))})
+    web = server._Gunicorn(Settings(), {"bind": "127.0.0.1:1"}, lambda settings: app)
+    gc.unfreeze()
+    try:
+        assert web.load() is app
+        assert gc.get_freeze_count() > 0, "the app and the imports are still scanned"
+    finally:
+        gc.unfreeze()
