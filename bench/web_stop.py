@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,22 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from service.infra.loopback import free_port
+from testkit.processes import serves_health
+
 CLI = str(Path(sys.executable).with_name("kneeguard"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
-            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n")
-            return conn.recv(16).startswith(b"HTTP/1.1 200")
-    except OSError:
-        return False
 
 
 def one_stop(redis_url: str, workers: int, folder: str) -> tuple[float, int]:
@@ -47,7 +34,7 @@ def one_stop(redis_url: str, workers: int, folder: str) -> tuple[float, int]:
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
-        while not answers(port):
+        while not serves_health(port):
             if proc.poll() is not None or time.monotonic() > deadline:
                 sys.exit(f"kneeguard serve did not start (exit {proc.poll()})")
             time.sleep(0.2)

@@ -6,6 +6,7 @@ Shared by the fault-injection tests (find an RQ worker's work-horse to kill) and
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 PROC = Path("/proc")
@@ -47,3 +48,14 @@ def rss_kb(pid: int) -> int | None:
     except OSError:
         return None
     return None
+
+
+def serves_health(port: int) -> bool:
+    """Whether a kneeguard server on 127.0.0.1:`port` answers `/healthz` with 200 (raw socket: no
+    HTTP client's retries or pooling between a test and the process it watches)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            return conn.recv(64).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False

@@ -21,6 +21,7 @@ import pytest
 
 from service.infra import server
 from service.infra.loopback import free_port
+from testkit.processes import serves_health
 from tests.deploy.processes import wait_for
 
 CLI = str(Path(sys.executable).with_name("kneeguard"))
@@ -48,15 +49,6 @@ def serve(tmp_path: Path, redis_url: str, port: int) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-def answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
-            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-            return conn.recv(64).startswith(b"HTTP/1.1 200")
-    except OSError:
-        return False
-
-
 def web_processes(master: int) -> int:
     return len(Path(f"/proc/{master}/task/{master}/children").read_text().split())
 
@@ -78,7 +70,7 @@ def test_a_stop_answers_the_request_in_flight_and_no_web_process_runs_the_teardo
     port = free_port()
     proc = serve(tmp_path, redis_url, port)
     try:
-        wait_for(lambda: answers(port) or proc.poll() is not None, "the web service")
+        wait_for(lambda: serves_health(port) or proc.poll() is not None, "the web service")
         assert proc.poll() is None, proc.stderr.read()[-2000:]
         # A kept-alive connection, so a web process holds it, then a request whose body is
         # still on its way when the stop begins (the body is read before any view runs).

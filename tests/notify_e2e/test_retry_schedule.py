@@ -32,6 +32,19 @@ def settings(base_settings):
     return base_settings.with_overrides(webhook_allow_loopback=True)
 
 
+def failing_once(runtime, monkeypatch, rx: Receiver) -> str:
+    """A test delivery to `rx`, which answers 503 once; the retry falls due 1 s after it."""
+    monkeypatch.setattr(outcome, "RETRY_SCHEDULE", (1, 300))  # the first step, compressed
+    monkeypatch.setattr(outcome, "JITTER", 0.0)
+    athlete_id, _ = athlete_with_token(runtime)
+    with runtime.db.session() as s:
+        ep, secret = svc.create(s, runtime.box, url=rx.url, events=["endpoint.test"],
+                                allow_loopback=True, athlete_id=athlete_id)
+        delivery_id = svc.send_test(s, ep).id
+    rx.secret, rx.failures_left = secret, 1
+    return delivery_id
+
+
 def first_job_a_worker_takes(runtime):
     worker = runtime.queue.worker()
     job, _queue = Queue.dequeue_any(worker.queues, None, connection=runtime.queue.redis)
@@ -39,15 +52,8 @@ def first_job_a_worker_takes(runtime):
 
 
 def test_a_due_retry_is_taken_before_500_waiting_analyses(runtime, monkeypatch):
-    monkeypatch.setattr(outcome, "RETRY_SCHEDULE", (1, 300))  # the first step, compressed
-    monkeypatch.setattr(outcome, "JITTER", 0.0)
-    athlete_id, _ = athlete_with_token(runtime)
     with Receiver() as rx:
-        with runtime.db.session() as s:
-            ep, secret = svc.create(s, runtime.box, url=rx.url, events=["endpoint.test"],
-                                    allow_loopback=True, athlete_id=athlete_id)
-            delivery_id = svc.send_test(s, ep).id
-        rx.secret, rx.failures_left = secret, 1
+        delivery_id = failing_once(runtime, monkeypatch, rx)
         jobs.deliver(runtime, delivery_id)
         runtime.queue.drain()  # attempt 1: 503 → the retry is scheduled, not queued
         scheduled = ScheduledJobRegistry("notify", connection=runtime.queue.redis)
@@ -83,15 +89,8 @@ def test_a_due_retry_moved_by_two_workers_at_once_is_queued_once(runtime, monkey
 def test_a_retry_run_twice_is_sent_once(runtime, monkeypatch):
     """Should a retry still be queued twice (a worker killed mid-move, the sweeper's copy beside
     the scheduled one), the second run finds the row claimed or sent and sends nothing."""
-    monkeypatch.setattr(outcome, "RETRY_SCHEDULE", (1, 300))
-    monkeypatch.setattr(outcome, "JITTER", 0.0)
-    athlete_id, _ = athlete_with_token(runtime)
     with Receiver() as rx:
-        with runtime.db.session() as s:
-            ep, secret = svc.create(s, runtime.box, url=rx.url, events=["endpoint.test"],
-                                    allow_loopback=True, athlete_id=athlete_id)
-            delivery_id = svc.send_test(s, ep).id
-        rx.secret, rx.failures_left = secret, 1
+        delivery_id = failing_once(runtime, monkeypatch, rx)
         deliver_job.deliver(delivery_id)  # attempt 1: 503, the retry is due in 1 s
         time.sleep(1.1)
         deliver_job.deliver(delivery_id)
