@@ -3,7 +3,7 @@
 A stop answers the requests in flight, exits 0, and ends each web process as soon as its last
 request is answered. Before, every web process then ran the interpreter's teardown over the heap
 it shares with the master (copy-on-write, all of them at once): `docker stop` of web took ~10 s
-on a loaded machine. `python bench/web_stop.py` prints the stop time; here only its cause is
+on a loaded machine. `python bench/stop.py web` prints the stop time; here only its cause is
 checked (no timed asserts): which processes still run that teardown.
 """
 

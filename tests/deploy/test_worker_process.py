@@ -145,3 +145,35 @@ def test_a_retry_falls_due_and_runs_while_a_killed_workers_scheduler_lock_still_
         assert conn.ttl(lock) > 0  # the dead holder's lock never had to expire
     finally:
         assert stop(b) == 0
+
+
+def test_a_stopping_worker_does_not_wait_out_its_pubsub_threads_sleep(redis_url):
+    """The pubsub thread (RQ's commands channel) waits up to 60 s for a subscription once it has
+    read Redis's unsubscribe reply while still told to run. With RQ's order (unsubscribe, then stop
+    and wait for the thread) a main thread descheduled between the two (a loaded host, a
+    container) waited those 60 s: one stop in eight on the host, SIGKILL under `docker stop`.
+    Here the main thread pauses right after the unsubscribe is answered."""
+    import threading
+    import time
+
+    from redis import Redis
+
+    from service.infra.worker import LeasedWorker
+
+    worker = LeasedWorker(["notify"], connection=Redis.from_url(redis_url))
+    worker.subscribe()
+    wait_for(lambda: worker.pubsub.subscribed, "the subscription")
+    send = worker.pubsub.unsubscribe
+
+    def unsubscribe_then_pause(*args, **kwargs):
+        sent = send(*args, **kwargs)
+        wait_for(lambda: not worker.pubsub.subscribed, "the unsubscribe reply", cap_s=10)
+        time.sleep(0.3)  # the thread, if still told to run, is now waiting for a subscription
+        return sent
+
+    worker.pubsub.unsubscribe = unsubscribe_then_pause
+    stopping = threading.Thread(target=worker.unsubscribe, daemon=True)
+    stopping.start()
+    stopping.join(timeout=20)
+    assert not stopping.is_alive(), "unsubscribe waited for the pubsub thread's 60 s sleep"
+    assert not worker.pubsub_thread.is_alive()
