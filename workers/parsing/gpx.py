@@ -191,7 +191,7 @@ _EXT_KIND: dict[object, str | int | None] = {}  # extension tag -> "hr" / "cad" 
 
 
 def _ext_kind(tag: object) -> str | None:
-    if not isinstance(tag, str):  # lxml comments and processing instructions
+    if not isinstance(tag, str):  # comments and processing instructions
         return None
     local = tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1].lower()
     if local in ("hr", "heartrate"):
