@@ -16,8 +16,8 @@ ENV PATH=/opt/venv/bin:$PATH PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 # (its bundled lapack_lite; the wheel's OpenBLAS is 28.5 MB and the service's linear algebra is one
 # 2x2 eigh) and psycopg's C implementation against the distribution's libpq (libpq5 in the final
 # image) instead of psycopg-binary, the wheel a workstation installs, whose bundled libpq, OpenSSL,
-# Kerberos and LDAP are 9.2 MB. Python's headers come with python:3.11-slim; Debian's python3 (the
-# stand-in base) needs python3-dev. Not pinned: these follow the base image's distribution.
+# Kerberos and LDAP are 9.2 MB. Python's headers come with python:3.11-slim; Debian's own python3
+# needs python3-dev. Not pinned: these follow the base image's distribution.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gcc g++ libpq-dev \

@@ -128,3 +128,26 @@ def test_compiled_dependencies_are_pinned_and_leave_the_compiler_behind():
     assert f"wheel=={pins()['wheel']}" in tools, "psycopg-c builds with constraints.txt's wheel"
     final = " ".join(arg for op, arg in stages()["final"] if op == "RUN")
     assert "libpq5" in final and not re.search(r"\b(gcc|g\+\+|\S+-dev)\b", final)
+
+
+def test_the_final_stage_byte_compiles_the_standard_library_modules_kneeguard_imports(tmp_path):
+    """python:3.11-slim deletes its standard library's bytecode and the service user cannot write
+    any, so the image compiles what kneeguard imports (every module of `service` and `workers`
+    and the runtime imports), as root, before it drops to that user. Here the step runs with each
+    compile recorded instead of written, so the test changes nothing outside its process."""
+    final = stages()["final"]
+    run = next(i for i, (op, arg) in enumerate(final) if "stdlib-bytecode.py" in arg and op == "RUN")
+    user = next(i for i, (op, _) in enumerate(final) if op == "USER")
+    assert run < user
+    done = subprocess.run(
+        [sys.executable, "-c", (
+            "import sys, runpy; sys.argv = ['x', sys.argv[1]];"
+            "ns = runpy.run_path(sys.argv[1].replace('runtime-imports.txt', 'stdlib-bytecode.py'));"
+            "ns['import_everything'](sys.argv[1]);"
+            "import py_compile; seen = [];"
+            "py_compile.compile = lambda src, doraise: seen.append(src);"
+            "print(ns['compile_loaded_stdlib']())"),
+         str(REPO / "deploy" / "runtime-imports.txt")],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.strip()) > 150  # email, json, http, sqlite3, zipfile, ...
