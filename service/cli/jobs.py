@@ -8,7 +8,6 @@ row needs a person: read the error, fix the cause, then `retry`.
 from __future__ import annotations
 
 import click
-from sqlalchemy import select
 
 from service.infra.console import emit
 
@@ -30,6 +29,8 @@ def jobs_failed(limit: int) -> None:
 
 
 def failed_rows(s, limit: int = 100) -> dict:
+    from sqlalchemy import select
+
     from service.models import Activity, InboundEvent
 
     acts = s.execute(select(Activity.id, Activity.athlete_id, Activity.start_time, Activity.error,
@@ -65,6 +66,8 @@ def jobs_retry(ids: tuple[str, ...], everything: bool) -> None:
 
 
 def reset_failed(s, ids: set[str] | None) -> dict:
+    from sqlalchemy import select
+
     from service.models import Activity, InboundEvent, utcnow
 
     acts = s.scalars(select(Activity).where(Activity.status == "failed")).all()

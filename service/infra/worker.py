@@ -12,8 +12,6 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import SimpleWorker, Worker
 
-from service.infra import runtime as runtime_mod
-from service.infra import sweeper
 from service.infra.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -85,6 +83,11 @@ def preload_jobs(queue_names) -> list[str]:
 def run_worker(settings: Settings, *, burst: bool = False, simple: bool = False,
                queues: tuple[str, ...] | None = None) -> int:
     """`queues`: the names this worker serves, in order (default: all, notify first)."""
+    # Here, not at the top: the health check (`heartbeat_report`, every 30 s per container) needs
+    # only Redis and RQ, not the database layer and the embedded queue these bring.
+    from service.infra import runtime as runtime_mod
+    from service.infra import sweeper
+
     runtime = runtime_mod.build(settings)
     # A forked work-horse must not reuse the parent's pooled DB connections.
     os.register_at_fork(after_in_child=lambda: runtime.db.engine.dispose(close=False))

@@ -177,3 +177,18 @@ def test_a_stopping_worker_does_not_wait_out_its_pubsub_threads_sleep(redis_url)
     stopping.join(timeout=20)
     assert not stopping.is_alive(), "unsubscribe waited for the pubsub thread's 60 s sleep"
     assert not worker.pubsub_thread.is_alive()
+
+
+def test_the_health_check_loads_neither_the_web_side_nor_the_database_layer(tmp_path):
+    """`kneeguard worker --check` runs every 30 s in every worker container: it needs Redis and RQ.
+    Flask, SQLAlchemy and the embedded queue (loaded through the package root, two command groups
+    and the worker module) made each check cost about 1 s of CPU instead of about 0.3."""
+    code = ("import sys\nfrom service.cli import main\ntry:\n    main(['worker', '--check'])\n"
+            "except SystemExit:\n    pass\n"
+            "heavy = ('flask', 'sqlalchemy', 'fakeredis', 'numpy', 'pydantic')\n"
+            "print(sorted(m for m in heavy if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code],
+                          env=env(tmp_path, f"redis://127.0.0.1:{free_port()}/0"),
+                          capture_output=True, text=True, timeout=120)
+    assert '"healthy": false' in done.stdout, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import click
 
 from service.infra.console import _runtime, emit, load_settings
-from service.integrations.base import ProviderError
 
 
 @click.group()
@@ -41,6 +40,7 @@ def _remember(rt, subscription_id: int | None) -> None:
 @strava.command("subscribe")
 def subscribe() -> None:
     """Create the app's push subscription; prints {"id", "callback_url"}."""
+    from service.integrations.base import ProviderError
     from service.integrations.strava import connection as svc
 
     rt = _strava_runtime()
@@ -58,6 +58,7 @@ def subscribe() -> None:
 @strava.command("list")
 def list_subscriptions() -> None:
     """The app's push subscriptions as Strava reports them."""
+    from service.integrations.base import ProviderError
     from service.integrations.strava import connection as svc
 
     rt = _strava_runtime()
@@ -74,6 +75,7 @@ def list_subscriptions() -> None:
 @click.argument("subscription_id", required=False, type=int)
 def unsubscribe(subscription_id: int | None) -> None:
     """Delete the subscription (default: the one Strava lists)."""
+    from service.integrations.base import ProviderError
     from service.integrations.strava import connection as svc
 
     rt = _strava_runtime()
