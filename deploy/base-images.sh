@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Base images for machines that cannot pull from a registry: built from Debian's packages alone.
 #
-#   sudo deploy/base-images.sh [MIRROR]        (needs debootstrap and docker; MIRROR: your Debian mirror)
+#   sudo deploy/base-images.sh [MIRROR]        (needs debootstrap, docker and curl; MIRROR: your Debian mirror)
 #
 # IMAGES="python redis" builds only those. EXTRA_CA=/path/ca.pem adds a CA to the Python image's trust
 # store and to pip's (a network whose proxy inspects TLS, a private package index).
