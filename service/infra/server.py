@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 
@@ -92,6 +93,24 @@ def end_worker(arbiter, worker) -> None:
     os._exit(0)
 
 
+def quit_once(worker) -> None:
+    """gunicorn's `post_worker_init` hook. The gthread worker's quit handler (SIGINT, SIGQUIT) shuts
+    its thread pool down under a lock that the handler itself takes, and Ctrl+C on a terminal
+    signals every process of the group: a web process gets SIGINT from the terminal, then SIGQUIT
+    from the master. When the second lands while the first holds that lock, the process deadlocks
+    until the master kills it at the graceful timeout, 30 s later (`kneeguard sandbox` under load:
+    1 stop in 2). The first quit signal starts the stop; a second one has nothing left to do."""
+    first = worker.handle_quit
+
+    def handle_quit(sig, frame) -> None:
+        if not getattr(worker, "_quitting", False):
+            worker._quitting = True
+            first(sig, frame)
+
+    signal.signal(signal.SIGQUIT, handle_quit)
+    signal.signal(signal.SIGINT, handle_quit)
+
+
 def gunicorn_options(host: str, port: int, workers: int, log_level: str, *,
                      max_requests: int = 1000) -> dict:
     return {
@@ -110,6 +129,7 @@ def gunicorn_options(host: str, port: int, workers: int, log_level: str, *,
         "max_requests_jitter": max_requests // 10,
         "graceful_timeout": 30,
         "worker_exit": end_worker,
+        "post_worker_init": quit_once,
         "accesslog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
         "logger_class": RedactingLogger,

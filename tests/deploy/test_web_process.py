@@ -136,3 +136,31 @@ def test_a_web_process_freezes_what_it_keeps_so_full_collections_skip_it():
         assert gc.get_freeze_count() > 0, "the app and the imports are still scanned"
     finally:
         gc.unfreeze()
+
+
+def test_a_second_quit_signal_during_the_first_is_ignored():
+    """Ctrl+C signals the whole process group: a web process gets SIGINT from the terminal and
+    SIGQUIT from the master a moment later. gunicorn's gthread quit handler takes a lock its own
+    re-entry waits for, so a second signal inside the first deadlocked the process until the master
+    killed it 30 s later. Here the master's SIGQUIT lands while the handler of SIGINT runs."""
+    import signal
+
+    from service.infra.server import gunicorn_options, quit_once
+
+    assert gunicorn_options("127.0.0.1", 8000, 1, "INFO")["post_worker_init"] is quit_once
+    calls = []
+
+    class Worker:  # what the hook uses of gunicorn's worker: its quit handler
+        def handle_quit(self, sig, frame):
+            calls.append(sig)
+            if len(calls) == 1:
+                signal.getsignal(signal.SIGQUIT)(signal.SIGQUIT, None)
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGQUIT)}
+    try:
+        quit_once(Worker())
+        signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+    assert calls == [signal.SIGINT]
