@@ -65,7 +65,7 @@ RUN pip install --no-cache-dir --no-deps --no-build-isolation --target /app .
 
 FROM ${PYTHON_IMAGE}
 # libpq for psycopg's C implementation (deps stage), from the same distribution as libpq-dev there.
-# Not kept: apt's and dpkg's logs and the backup copies they leave of what they rewrote (1.1 MB).
+# Not kept: apt's and dpkg's logs and the backup copies they leave of what they rewrote (0.3 MB).
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libpq5 \
@@ -78,7 +78,7 @@ COPY --from=build /app /opt/kneeguard
 ENV PATH=/opt/kneeguard/bin:/opt/venv/bin:$PATH PYTHONPATH=/opt/kneeguard PYTHONUNBUFFERED=1 \
     KNEEGUARD_DATA_DIR=/data
 # python:3.11-slim keeps no bytecode for its standard library and the service user cannot write
-# any: compile the ~230 standard-library modules kneeguard imports (6.5 MB), or every process start
+# any: compile the ~230 standard-library modules kneeguard imports (~6 MB), or every process start
 # compiles them again (about 1 s of CPU; a worker's health check runs every 30 s).
 COPY deploy/runtime-imports.txt deploy/stdlib-bytecode.py /tmp/build/
 RUN python /tmp/build/stdlib-bytecode.py /tmp/build/runtime-imports.txt && rm -rf /tmp/build

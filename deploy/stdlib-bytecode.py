@@ -3,8 +3,8 @@ kneeguard imports, and only those.
 
 python:3.11-slim ships its standard library without bytecode and the service runs as a user who
 cannot write any, so without this every process start (a web process, a CLI command, the workers'
-health check every 30 s) compiles the same ~260 modules again: about 1 s of CPU each time. Their
-bytecode is ~5.6 MB; the whole standard library's would be several times that.
+health check every 30 s) compiles the same ~230 modules again: about 1 s of CPU each time. Their
+bytecode is ~6 MB; the whole standard library's would be several times that.
 
     python deploy/stdlib-bytecode.py deploy/runtime-imports.txt
 """

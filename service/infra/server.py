@@ -99,7 +99,7 @@ def quit_once(worker) -> None:
     signals every process of the group: a web process gets SIGINT from the terminal, then SIGQUIT
     from the master. When the second lands while the first holds that lock, the process deadlocks
     until the master kills it at the graceful timeout, 30 s later (`kneeguard sandbox` under load:
-    1 stop in 2). The first quit signal starts the stop; a second one has nothing left to do."""
+    2 stops in 3). The first quit signal starts the stop; a second one has nothing left to do."""
     first = worker.handle_quit
 
     def handle_quit(sig, frame) -> None:
